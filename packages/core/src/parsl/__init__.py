@@ -1,0 +1,43 @@
+"""Parsl: parallel scripting in Python (parslcore, the fast plugin-based kernel).
+
+Decorate functions with :func:`python_app`, :func:`bash_app` or :func:`join_app`, load a
+:class:`Config` with :func:`load`, and call the apps to get futures.
+"""
+from __future__ import annotations
+
+
+
+from parsl._lazy import htex, lazy_module_getattr
+from parsl.app.app import bash_app, join_app, python_app
+from parsl.config import Config
+from parsl.data_provider.files import File
+from parsl.dataflow.dflow import DataFlowKernel, DataFlowKernelLoader
+from parsl.executors.threads import ThreadPoolExecutor
+from parsl.log_utils import set_file_logger, set_stream_logger
+from parsl.plugins import hookimpl
+from parsl.version import VERSION
+
+__version__ = VERSION
+
+#: pass as ``stdout=``/``stderr=`` to have Parsl choose a file under the run directory
+AUTO_LOGNAME = 1
+
+__all__ = [
+    "python_app", "bash_app", "join_app", "load", "clear", "dfk", "wait_for_current_tasks",
+    "Config", "File", "DataFlowKernel", "DataFlowKernelLoader", "ThreadPoolExecutor",
+    "HighThroughputExecutor", "set_stream_logger", "set_file_logger", "AUTO_LOGNAME",
+    "hookimpl", "__version__",
+]
+
+load = DataFlowKernelLoader.load
+clear = DataFlowKernelLoader.clear
+wait_for_current_tasks = DataFlowKernelLoader.wait_for_current_tasks
+dfk = DataFlowKernelLoader.dfk
+
+__getattr__ = lazy_module_getattr(__name__, {"HighThroughputExecutor": htex("HighThroughputExecutor")})
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+

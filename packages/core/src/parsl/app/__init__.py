@@ -1,0 +1,1 @@
+"""Apps: the decorators that turn functions into Parsl tasks."""

@@ -1,0 +1,138 @@
+"""Exceptions raised by apps (``parsl.app.errors``)."""
+from __future__ import annotations
+
+import logging
+import traceback
+from functools import wraps
+from types import TracebackType
+from typing import Any, Callable, TypeVar
+
+from parsl.dataflow.errors import DependencyError  # noqa: F401  (0.9-era location)
+from parsl.errors import ParslError
+
+__all__ = [
+    "ParslError",
+    "AppException",
+    "AppBadFormatting",
+    "AppFailure",
+    "AppTimeout",
+    "BadStdStreamFile",
+    "BashAppNoReturn",
+    "BashExitFailure",
+    "DependencyError",
+    "InvalidAppTypeError",
+    "MissingOutputs",
+    "NotFutureError",
+    "RemoteExceptionWrapper",
+    "wrap_error",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class NotFutureError(ParslError):
+    """A non-future was passed where a future was expected."""
+
+
+class InvalidAppTypeError(ParslError):
+    """An unknown app type was requested."""
+
+
+class AppException(ParslError):
+    """An app raised while running."""
+
+
+class AppBadFormatting(ParslError):
+    """A bash app's body raised while building its command line."""
+
+
+class AppFailure(AppException):
+    """An app failed (kept for old scripts that catch it)."""
+
+    def __init__(self, reason: str, exitcode: int | None = None, retries: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.exitcode = exitcode
+        self.retries = retries
+
+
+class BashExitFailure(AppException):
+    """A bash app's command exited with a non-zero status."""
+
+    def __init__(self, app_name: str, exitcode: int):
+        super().__init__(app_name, exitcode)
+        self.app_name = app_name
+        self.exitcode = exitcode
+
+    def __str__(self) -> str:
+        return f"bash_app {self.app_name} failed with unix exit code {self.exitcode}"
+
+
+class AppTimeout(AppException):
+    """An app ran past its ``walltime``."""
+
+
+class BashAppNoReturn(AppException):
+    """A bash app's body returned something other than a command string."""
+
+
+class MissingOutputs(ParslError):
+    """An app finished without creating some of its declared ``outputs``."""
+
+    def __init__(self, reason: str, outputs: Any):
+        super().__init__(reason, outputs)
+        self.reason = reason
+        self.outputs = outputs
+
+    def __str__(self) -> str:
+        return f"Missing Outputs: {self.outputs}, Reason: {self.reason}"
+
+
+class BadStdStreamFile(ParslError):
+    """A ``stdout``/``stderr`` argument cannot be used as a file."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"Bad Stream File: {self.reason}"
+
+
+class RemoteExceptionWrapper:
+    """Carry an exception and its traceback text from a worker back to the workflow."""
+
+    def __init__(self, e_type: type, e_value: BaseException, traceback_obj: TracebackType | None):
+        self.e_type = e_type
+        self.e_value = e_value
+        self.e_traceback_text = "".join(traceback.format_tb(traceback_obj)) if traceback_obj else ""
+        self.cause = (RemoteExceptionWrapper(type(e_value.__cause__), e_value.__cause__,
+                                             e_value.__cause__.__traceback__)
+                      if e_value.__cause__ is not None else None)
+
+    def get_exception(self) -> BaseException:
+        exc = self.e_value
+        if self.cause is not None:
+            exc.__cause__ = self.cause.get_exception()
+        return exc
+
+    def reraise(self) -> None:
+        logger.debug("Reraising exception of type %s", self.e_type)
+        raise self.get_exception()
+
+
+R = TypeVar("R")
+
+
+def wrap_error(func: Callable[..., R]) -> Callable[..., R | RemoteExceptionWrapper]:
+    """Return a wrapper that returns a RemoteExceptionWrapper instead of raising."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import sys
+        try:
+            return func(*args, **kwargs)
+        except Exception:
+            return RemoteExceptionWrapper(*sys.exc_info())  # type: ignore[arg-type]
+
+    return wrapper

@@ -1,0 +1,58 @@
+"""``DataFuture``: the future of a file an app produces (``parsl.app.futures``)."""
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+from parsl.data_provider.files import File
+
+__all__ = ["DataFuture"]
+
+
+class DataFuture(Future):
+    """A future for a :class:`File` written by an app.
+
+    It completes with the File when the producing app (``app_fut``) succeeds, and with the
+    app's exception when it fails. Pass it to another app's ``inputs=`` to depend on it.
+    """
+
+    def __init__(self, fut: Future, file_obj: File, tid: Any = None) -> None:
+        super().__init__()
+        if not isinstance(file_obj, File):
+            raise TypeError(f"DataFuture needs a File, not {type(file_obj).__name__}")
+        self._tid = tid
+        self.file_obj = file_obj
+        self.parent = fut
+        fut.add_done_callback(self.parent_callback)
+
+    def parent_callback(self, parent_fu: Future) -> None:
+        e = parent_fu.exception()
+        if e is not None:
+            self.set_exception(e)
+        else:
+            self.set_result(self.file_obj)
+
+    @property
+    def tid(self) -> Any:
+        return self._tid
+
+    @property
+    def filepath(self) -> str:
+        return self.file_obj.filepath
+
+    @property
+    def filename(self) -> str:
+        return self.filepath
+
+    def cancel(self) -> bool:
+        raise NotImplementedError("Cancel not implemented")
+
+    def cancelled(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        state = self._state.lower()
+        parent = self.parent
+        ptid = getattr(parent, "tid", None)
+        return (f"<{type(self).__module__}.{type(self).__qualname__} object at 0x{id(self):x} "
+                f"representing the file '{self.file_obj.url}' produced by task {ptid} ({state})>")

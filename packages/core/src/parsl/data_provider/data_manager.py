@@ -1,0 +1,102 @@
+"""``DataManager``: pick the staging provider for each File a task reads or writes."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from parsl.data_provider.files import File
+from parsl.data_provider.staging import Staging
+
+if TYPE_CHECKING:
+    from parsl.dataflow.dflow import DataFlowKernel
+
+__all__ = ["DataManager", "default_staging"]
+
+logger = logging.getLogger(__name__)
+
+
+def _default_staging_list() -> list[Staging]:
+    from parsl.plugins import default_plugin_manager
+    return default_plugin_manager().default_staging()
+
+
+class _DefaultStaging(Sequence):
+    """``default_staging``: the staging providers every executor uses unless told otherwise.
+
+    Computed from the ``parsl_default_staging`` hook on first use, so installed staging
+    plugins (HTTP, FTP, ...) join the list: ``storage_access=default_staging + [extra]``.
+    """
+
+    def _items(self) -> list[Staging]:
+        return _default_staging_list()
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._items()[i]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __add__(self, other: Any) -> list[Staging]:
+        return self._items() + list(other)
+
+    def __radd__(self, other: Any) -> list[Staging]:
+        return list(other) + self._items()
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+default_staging: Sequence[Staging] = _DefaultStaging()
+
+
+class DataManager:
+    """Route stage-in and stage-out of Files to the providers of the task's executor."""
+
+    def __init__(self, dfk: "DataFlowKernel") -> None:
+        self.dfk = dfk
+        self._default = _default_staging_list()
+
+    def _providers(self, executor: str) -> Sequence[Staging]:
+        ex = self.dfk.executors[executor]
+        sa = getattr(ex, "storage_access", None)
+        return sa if sa is not None else self._default
+
+    def _find(self, executor: str, file: File, direction: str) -> Staging:
+        for p in self._providers(executor):
+            ok = p.can_stage_in(file) if direction == "in" else p.can_stage_out(file)
+            if ok:
+                return p
+        from parsl.errors import ConfigurationError
+        raise ConfigurationError(
+            f"No staging provider of executor {executor!r} can stage {direction} {file.url!r} "
+            f"(scheme {file.scheme!r}). Install the staging plugin (pip install 'parslcore[staging]') "
+            f"or add a provider for this scheme to the executor's storage_access")
+
+    def optionally_stage_in(self, input: Any, func: Callable[..., Any], executor: str) -> tuple[Any, Callable]:
+        if isinstance(input, File):
+            if input.scheme == "file" and input.local_path is None:
+                return input, func
+            file = input.cleancopy() if input.local_path is None else input
+            staged = self.stage_in(file, None, executor)
+            if staged is not None:
+                return staged, func
+            return file, self.replace_task(file, func, executor)
+        return input, func
+
+    def stage_in(self, file: File, input: Any, executor: str) -> Any:
+        provider = self._find(executor, file, "in")
+        return provider.stage_in(self, executor, file, input)
+
+    def replace_task(self, file: File, func: Callable[..., Any], executor: str) -> Callable[..., Any]:
+        provider = self._find(executor, file, "in")
+        new = provider.replace_task(self, executor, file, func)
+        return new if new is not None else func
+
+    def replace_task_stage_out(self, file: File, func: Callable[..., Any], executor: str) -> Callable[..., Any]:
+        provider = self._find(executor, file, "out")
+        new = provider.replace_task_stage_out(self, executor, file, func)
+        return new if new is not None else func
+
+    def stage_out(self, file: File, executor: str, app_fu: Any) -> Any:
+        provider = self._find(executor, file, "out")
+        return provider.stage_out(self, executor, file, app_fu)

@@ -1,0 +1,1 @@
+"""The DataFlowKernel: dependency tracking, task launch, retries and memoization."""

@@ -1,0 +1,81 @@
+"""``AppFuture``: the future an app call returns (``parsl.dataflow.futures``)."""
+from __future__ import annotations
+
+from concurrent.futures import Future
+from operator import getitem
+from typing import Any, Sequence
+
+from parsl.app.futures import DataFuture
+from parsl.dataflow.taskrecord import TaskRecord
+
+__all__ = ["AppFuture"]
+
+
+def _getattr(obj: Any, name: str) -> Any:
+    return getattr(obj, name)
+
+
+class AppFuture(Future):
+    """The future of one app invocation.
+
+    Beyond ``concurrent.futures.Future`` it carries the task: ``tid``, ``task_record``,
+    ``outputs`` (DataFutures of the files declared in ``outputs=``), ``stdout``/``stderr``
+    and ``task_status()``. ``fut[key]`` and ``fut.attr`` return new futures for
+    ``result[key]`` / ``result.attr`` (computed on the DataFlowKernel's internal executor).
+    """
+
+    def __init__(self, task_record: TaskRecord) -> None:
+        super().__init__()
+        self.task_record = task_record
+        self._outputs: list[DataFuture] = []
+
+    @property
+    def outputs(self) -> Sequence[DataFuture]:
+        return self._outputs
+
+    @property
+    def stdout(self) -> Any:
+        return self.task_record.kwargs.get("stdout")
+
+    @property
+    def stderr(self) -> Any:
+        return self.task_record.kwargs.get("stderr")
+
+    @property
+    def tid(self) -> int:
+        return self.task_record.id
+
+    def cancel(self) -> bool:
+        raise NotImplementedError("Cancel not implemented")
+
+    def cancelled(self) -> bool:
+        return False
+
+    def task_status(self) -> str:
+        """The task's state name, e.g. ``'pending'``, ``'launched'``, ``'exec_done'``."""
+        return self.task_record.status.name
+
+    def __getitem__(self, key: Any) -> "AppFuture":
+        return self.task_record.dfk.submit_internal(getitem, (self, key), name=f"getitem[{key!r}]")
+
+    def __getattr__(self, name: str) -> "AppFuture":
+        # Only reached for attributes AppFuture does not have: lift them onto the result.
+        if name.startswith("__") or name.startswith("_"):
+            raise AttributeError(name)
+        return self.task_record.dfk.submit_internal(_getattr, (self, name), name=f"getattr.{name}")
+
+    def __repr__(self) -> str:
+        state = self._state.lower()
+        try:
+            tr = self.task_record
+            func_name = tr.func_name
+            tid = tr.id
+        except Exception:  # pragma: no cover - repr must never raise
+            return super().__repr__()
+        extra = ""
+        if state == "finished":
+            if self._exception is not None:
+                extra = f" raised {type(self._exception).__name__}"
+            else:
+                extra = f" returned {type(self._result).__name__}"
+        return (f"<AppFuture at 0x{id(self):x} for task {tid} ({func_name}) state={state}{extra}>")

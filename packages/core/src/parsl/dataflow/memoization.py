@@ -1,0 +1,229 @@
+"""Memoization and checkpointing (``parsl.dataflow.memoization``).
+
+A task is identified by a hash of its function's identity (module, name and source) and
+its resolved arguments. ``id_for_memo`` turns each argument into bytes and can be extended
+for user types with ``@id_for_memo.register(MyType)``. Results are kept in memory and,
+depending on the checkpoint mode, appended to ``<run_dir>/checkpoint/tasks.pkl``.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import os
+import pickle
+import threading
+from concurrent.futures import Future
+from functools import singledispatch
+from typing import TYPE_CHECKING, Any, Sequence
+
+from parsl.dataflow.errors import BadCheckpoint
+from parsl.errors import ConfigurationError
+from parsl.utils import RepresentationMixin, Timer
+
+if TYPE_CHECKING:
+    from parsl.dataflow.taskrecord import TaskRecord
+
+__all__ = ["id_for_memo", "Memoizer", "BasicMemoizer", "make_hash"]
+
+logger = logging.getLogger(__name__)
+
+
+@singledispatch
+def id_for_memo(obj: Any, output_ref: bool = False) -> bytes:
+    """Bytes identifying ``obj`` for memoization; register more types with ``.register``."""
+    raise ValueError(
+        f"unknown type for memoization: {type(obj).__module__}.{type(obj).__qualname__}. "
+        f"Register it with @parsl.dataflow.memoization.id_for_memo.register({type(obj).__name__}) "
+        f"or list the argument in ignore_for_cache=")
+
+
+@id_for_memo.register(str)
+@id_for_memo.register(int)
+@id_for_memo.register(float)
+@id_for_memo.register(complex)
+@id_for_memo.register(bool)
+@id_for_memo.register(bytes)
+@id_for_memo.register(type(None))
+def _id_plain(obj: Any, output_ref: bool = False) -> bytes:
+    return pickle.dumps(obj)
+
+
+@id_for_memo.register(list)
+@id_for_memo.register(tuple)
+def _id_seq(obj: Sequence[Any], output_ref: bool = False) -> bytes:
+    return pickle.dumps((type(obj).__name__, [id_for_memo(x, output_ref) for x in obj]))
+
+
+@id_for_memo.register(set)
+@id_for_memo.register(frozenset)
+def _id_set(obj: Any, output_ref: bool = False) -> bytes:
+    return pickle.dumps(("set", sorted(id_for_memo(x, output_ref) for x in obj)))
+
+
+@id_for_memo.register(dict)
+def _id_dict(obj: dict, output_ref: bool = False) -> bytes:
+    items = sorted((id_for_memo(k, output_ref), id_for_memo(v, output_ref)) for k, v in obj.items())
+    return pickle.dumps(("dict", items))
+
+
+def _register_file() -> None:
+    from parsl.data_provider.files import File
+
+    @id_for_memo.register(File)
+    def _id_file(obj: File, output_ref: bool = False) -> bytes:
+        return pickle.dumps(("File", obj.url))
+
+
+_register_file()
+
+_fn_ids: dict[Any, bytes] = {}
+
+
+def _function_identity(func: Any) -> bytes:
+    key = getattr(func, "__wrapped__", func)
+    cached = _fn_ids.get(key)
+    if cached is not None:
+        return cached
+    name = f"{getattr(key, '__module__', '?')}.{getattr(key, '__qualname__', repr(key))}"
+    try:
+        src = inspect.getsource(key)
+    except (OSError, TypeError):
+        src = ""
+    ident = hashlib.sha256((name + "\n" + src).encode()).digest()
+    try:
+        _fn_ids[key] = ident
+    except TypeError:
+        pass
+    return ident
+
+
+def make_hash(task: "TaskRecord") -> str:
+    """The memoization key of a task with resolved arguments."""
+    ignore = task.ignore_for_cache or ()
+    kwargs = {k: v for k, v in task.kwargs.items() if k not in ignore}
+    parts = [_function_identity(task.func), id_for_memo(list(task.args)), id_for_memo(kwargs)]
+    return hashlib.md5(b"".join(parts)).hexdigest()
+
+
+class Memoizer:
+    """The interface the DataFlowKernel uses for memoization and checkpointing."""
+
+    def start(self, *, dfk: Any, memoize: bool, checkpoint_files: Sequence[str] | None,
+              run_dir: str) -> None:
+        """Prepare for a run: load previous checkpoints."""
+
+    def check_memo(self, task: "TaskRecord") -> Future | None:
+        """Return a completed future for a task seen before, or None."""
+        return None
+
+    def update_memo(self, task: "TaskRecord", r: Future) -> None:
+        """Record the outcome of a finished task."""
+
+    def checkpoint(self, tasks: Sequence["TaskRecord"] | None = None) -> str:
+        """Write outstanding results to the checkpoint; return the checkpoint directory."""
+        return ""
+
+    def close(self) -> None:
+        """Flush and stop at DataFlowKernel cleanup."""
+
+
+class BasicMemoizer(Memoizer, RepresentationMixin):
+    """In-memory memo table plus an append-only checkpoint file.
+
+    ``checkpoint_mode``: ``'task_exit'`` (write after every task), ``'periodic'`` (every
+    ``checkpoint_period`` "HH:MM:SS"), ``'dfk_exit'`` (at cleanup), ``'manual'``
+    (``dfk.checkpoint()``) or None. ``checkpoint_files`` lists checkpoint directories of
+    earlier runs to restore from (see ``parsl.utils.get_all_checkpoints``).
+    """
+
+    def __init__(self, *, checkpoint_files: Sequence[str] | None = None,
+                 checkpoint_period: str | None = None, checkpoint_mode: str | None = None,
+                 memoize: bool = True) -> None:
+        if checkpoint_mode not in (None, "task_exit", "periodic", "dfk_exit", "manual"):
+            raise ConfigurationError(
+                f"BasicMemoizer(checkpoint_mode={checkpoint_mode!r}): use 'task_exit', 'periodic', "
+                f"'dfk_exit', 'manual' or None")
+        self.checkpoint_files = list(checkpoint_files) if checkpoint_files is not None else None
+        self.checkpoint_period = checkpoint_period
+        self.checkpoint_mode = checkpoint_mode
+        self.memoize = memoize
+        self._table: dict[str, Future] = {}
+        self._unwritten: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+        self._run_dir = ""
+        self._timer: Timer | None = None
+
+    def start(self, *, dfk: Any, memoize: bool, checkpoint_files: Sequence[str] | None,
+              run_dir: str) -> None:
+        self.memoize = self.memoize and memoize
+        self._run_dir = run_dir
+        files = self.checkpoint_files if self.checkpoint_files is not None else checkpoint_files
+        if files:
+            self._table.update(self.load_checkpoints(files))
+        if self.checkpoint_mode == "periodic":
+            h, m, s = (int(x) for x in (self.checkpoint_period or "00:30:00").split(":"))
+            self._timer = Timer(self.checkpoint, interval=h * 3600 + m * 60 + s, name="parsl-checkpoint")
+
+    @staticmethod
+    def load_checkpoints(dirs: Sequence[str]) -> dict[str, Future]:
+        table: dict[str, Future] = {}
+        for d in dirs:
+            path = os.path.join(d, "tasks.pkl")
+            try:
+                f = open(path, "rb")
+            except FileNotFoundError:
+                logger.warning("Checkpoint %s not found; skipping it", path)
+                continue
+            with f:
+                while True:
+                    try:
+                        entry = pickle.load(f)
+                    except EOFError:
+                        break
+                    except Exception as e:  # a torn last record from a killed run: keep what we have
+                        if f.read(1):
+                            raise BadCheckpoint(f"Checkpoint {path} is corrupt: {e}") from e
+                        break
+                    fut: Future = Future()
+                    fut.set_result(entry["result"])
+                    table[entry["hash"]] = fut
+        return table
+
+    def check_memo(self, task: "TaskRecord") -> Future | None:
+        if not (self.memoize and task.memoize):
+            task.hashsum = None
+            return None
+        task.hashsum = make_hash(task)
+        return self._table.get(task.hashsum)
+
+    def update_memo(self, task: "TaskRecord", r: Future) -> None:
+        if not (self.memoize and task.memoize) or task.hashsum is None or task.from_memo:
+            return
+        self._table[task.hashsum] = r
+        if r.exception() is None and self.checkpoint_mode is not None:
+            with self._lock:
+                self._unwritten.append((task.hashsum, r.result()))
+            if self.checkpoint_mode == "task_exit":
+                self.checkpoint()
+
+    def checkpoint(self, tasks: Sequence["TaskRecord"] | None = None) -> str:
+        ck_dir = os.path.join(self._run_dir, "checkpoint")
+        with self._lock:
+            pending, self._unwritten = self._unwritten, []
+            if not pending and os.path.isdir(ck_dir):
+                return ck_dir
+            os.makedirs(ck_dir, exist_ok=True)
+            blob = b"".join(pickle.dumps({"hash": h, "exception": None, "result": res})
+                            for h, res in pending)
+            with open(os.path.join(ck_dir, "tasks.pkl"), "ab") as f:
+                f.write(blob)
+                f.flush()
+                os.fsync(f.fileno())
+        return ck_dir
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.close()
+        if self.checkpoint_mode in ("dfk_exit", "periodic", "task_exit"):
+            self.checkpoint()

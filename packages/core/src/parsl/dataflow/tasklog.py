@@ -1,0 +1,58 @@
+"""Task events in ``parsl.log`` at INFO without a log call per task.
+
+The DataFlowKernel appends ``(time, task id, event, detail)`` tuples to a deque (a few
+tens of nanoseconds); a background thread turns them into lines once a second and at
+cleanup, so task start, end and failure are visible in parsl.log at INFO while the
+per-task path stays free of logging.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any
+
+__all__ = ["TaskEventLog"]
+
+logger = logging.getLogger("parsl.dataflow.tasks")
+
+
+class TaskEventLog:
+    """Buffer task events and write them to the ``parsl.dataflow.tasks`` logger in batches."""
+
+    def __init__(self, period: float = 1.0) -> None:
+        self.enabled = logger.isEnabledFor(logging.INFO)
+        self._events: deque[tuple[float, Any, str, str]] = deque()
+        self.record = self._events.append
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._period = period
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, name="parsl-task-log", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._period):
+            self.flush()
+
+    def flush(self) -> None:
+        events = self._events
+        if not events:
+            return
+        lines = []
+        pop = events.popleft
+        try:
+            while True:
+                t, tid, event, detail = pop()
+                stamp = time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
+                lines.append(f"{stamp} task {tid} {event}{' ' + detail if detail else ''}")
+        except IndexError:
+            pass
+        logger.info("task events:\n  %s", "\n  ".join(lines))
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self.flush()

@@ -1,0 +1,58 @@
+"""Top-level Parsl exceptions (``parsl.errors``)."""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ParslError",
+    "ConfigurationError",
+    "NoDataFlowKernelError",
+    "OptionalModuleMissing",
+    "InternalConsistencyError",
+    "UnsupportedFeatureError",
+]
+
+
+class ParslError(Exception):
+    """Base class for every exception Parsl raises."""
+
+
+class ConfigurationError(ParslError):
+    """The configuration is invalid: the message names the field and the fix."""
+
+
+class NoDataFlowKernelError(ParslError):
+    """An app was called, or ``parsl.dfk()`` used, before ``parsl.load()``."""
+
+
+class OptionalModuleMissing(ParslError):
+    """A feature needs a Python module that is not installed."""
+
+    def __init__(self, module_names: Any, reason: str):
+        super().__init__(module_names, reason)
+        self.module_names = module_names
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"The functionality requested requires missing optional modules {self.module_names}, " \
+               f"because: {self.reason}"
+
+
+class InternalConsistencyError(ParslError):
+    """Parsl found its own state inconsistent: this is a bug, please report it."""
+
+
+class UnsupportedFeatureError(ParslError):
+    """A feature was requested from a component that does not provide it."""
+
+    def __init__(self, feature: str, current_executor: str, target_executor: str | None):
+        super().__init__(feature, current_executor, target_executor)
+        self.feature = feature
+        self.current_executor = current_executor
+        self.target_executor = target_executor
+
+    def __str__(self) -> str:
+        if self.target_executor:
+            return (f"The {self.feature} feature is not supported in {self.current_executor}. "
+                    f"Use {self.target_executor} instead.")
+        return f"The {self.feature} feature is not supported in {self.current_executor}."

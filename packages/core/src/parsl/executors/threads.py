@@ -1,0 +1,122 @@
+"""``ThreadPoolExecutor``: run apps on threads in the workflow's own process.
+
+A deliberately small pool: worker threads pull work from one ``SimpleQueue`` and
+complete the futures themselves, so each task costs one queue put and one get.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future
+from queue import SimpleQueue
+from typing import Any, Callable, Sequence
+
+from parsl.errors import ConfigurationError, UnsupportedFeatureError
+from parsl.executors.base import ParslExecutor
+from parsl.utils import RepresentationMixin
+
+__all__ = ["ThreadPoolExecutor"]
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+def _worker(queue: SimpleQueue, initializer: Callable[[], Any] | None) -> None:
+    if initializer is not None:
+        initializer()
+    get = queue.get
+    while True:
+        item = get()
+        if item is _STOP:
+            return
+        fut, func, args, kwargs = item
+        if not fut.set_running_or_notify_cancel():
+            continue
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - every failure belongs to the task's future
+            fut.set_exception(e)
+            del e
+        else:
+            fut.set_result(result)
+        del item, fut, func, args, kwargs
+
+
+class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
+    """Run tasks on a pool of ``max_threads`` threads in the workflow process.
+
+    Parameters: ``label`` (default ``'threads'``), ``max_threads`` (default 2),
+    ``thread_name_prefix``, ``storage_access`` (staging providers), ``working_dir``,
+    ``remote_monitoring`` and the 0.9-era ``managed``.
+    """
+
+    PLUGIN_NAME = "threads"
+
+    def __init__(self, label: str = "threads", max_threads: int | None = 2,
+                 thread_name_prefix: str = "", storage_access: Sequence[Any] | None = None,
+                 working_dir: str | None = None, remote_monitoring: bool = False,
+                 managed: bool = True) -> None:
+        super().__init__()
+        if not isinstance(label, str) or not label:
+            raise ConfigurationError(f"ThreadPoolExecutor(label={label!r}): use a non-empty string")
+        if max_threads is None:
+            max_threads = 2
+        if isinstance(max_threads, bool) or not isinstance(max_threads, int) or max_threads < 1:
+            raise ConfigurationError(
+                f"ThreadPoolExecutor(max_threads={max_threads!r}): use a positive int, e.g. max_threads=4")
+        self.label = label
+        self.max_threads = max_threads
+        self.thread_name_prefix = thread_name_prefix
+        self.storage_access = list(storage_access) if storage_access is not None else None
+        self.working_dir = working_dir
+        self.remote_monitoring = remote_monitoring
+        self.managed = managed
+        self._queue: SimpleQueue = SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._shutdown = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._threads:
+                return
+            prefix = self.thread_name_prefix or f"ThreadPoolExecutor-{self.label}"
+            for i in range(self.max_threads):
+                t = threading.Thread(target=_worker, args=(self._queue, None),
+                                     name=f"{prefix}_{i}", daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any],
+               *args: Any, **kwargs: Any) -> Future:
+        if resource_specification:
+            raise UnsupportedFeatureError("resource specification", "ThreadPoolExecutor", None)
+        if self._shutdown:
+            raise RuntimeError(f"ThreadPoolExecutor {self.label!r} has been shut down")
+        if not self._threads:
+            self.start()
+        fut: Future = Future()
+        self._queue.put((fut, func, args, kwargs))
+        return fut
+
+    def shutdown(self, block: bool = True) -> None:
+        """Stop the worker threads once the queued work is done (waits if ``block``)."""
+        with self._lock:
+            if self._shutdown:
+                return
+            self._shutdown = True
+            for _ in self._threads:
+                self._queue.put(_STOP)
+        if block:
+            current = threading.current_thread()
+            for t in self._threads:
+                if t is not current:
+                    t.join()
+        logger.debug("ThreadPoolExecutor %s shut down", self.label)
+
+    def monitor_resources(self) -> bool:
+        return False
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("ThreadPoolExecutor cannot be pickled: it holds live threads")
