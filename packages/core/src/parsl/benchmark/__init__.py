@@ -1,0 +1,1 @@
+"""``parsl-perf``: measure task throughput of a configuration."""

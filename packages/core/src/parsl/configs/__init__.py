@@ -1,0 +1,1 @@
+"""Ready-made configurations (``parsl.configs.local_threads``, ``parsl.configs.htex_local``, ...)."""

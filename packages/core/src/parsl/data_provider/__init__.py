@@ -1,0 +1,1 @@
+"""Files and data staging: ``File``, the staging interface and the DataManager."""
