@@ -1,0 +1,1 @@
+"""Old import location of OAuthSSHChannel (lives in parsl-providers[ssh])."""

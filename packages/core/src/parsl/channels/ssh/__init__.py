@@ -1,0 +1,1 @@
+"""Old import location of SSHChannel (lives in parsl-providers[ssh])."""

@@ -1,0 +1,1 @@
+"""Old import location of SSHInteractiveLoginChannel (lives in parsl-providers[ssh])."""

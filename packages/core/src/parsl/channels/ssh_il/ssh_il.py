@@ -1,0 +1,13 @@
+"""Old import path ``parsl.channels.ssh_il.ssh_il``.
+
+``SSHInteractiveLoginChannel`` is loaded lazily from the optional ``parsl-providers[ssh]`` package.
+"""
+from __future__ import annotations
+
+from parsl._lazy import lazy_module_getattr
+from parsl.channels import OPTIONAL_CHANNELS
+
+__all__: list[str] = []
+
+__getattr__ = lazy_module_getattr(
+    __name__, {"SSHInteractiveLoginChannel": OPTIONAL_CHANNELS["SSHInteractiveLoginChannel"]})

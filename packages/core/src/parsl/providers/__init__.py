@@ -1,0 +1,35 @@
+"""Execution providers: where blocks of workers come from.
+
+``LocalProvider`` is built in. Scheduler and cloud providers (``SlurmProvider``,
+``PBSProProvider``, ``KubernetesProvider``, ...) come from the optional
+``parsl-providers`` package and are imported on first use; without it, importing
+one raises ImportError naming the ``pip install`` command to run.
+"""
+from __future__ import annotations
+
+from parsl._lazy import OptionalName, lazy_module_getattr, providers
+from parsl.providers.base import ExecutionProvider
+from parsl.providers.cluster_provider import ClusterProvider
+from parsl.providers.local.local import LocalProvider
+
+__all__ = ["ExecutionProvider", "ClusterProvider", "LocalProvider"]
+
+OPTIONAL_PROVIDERS: dict[str, OptionalName] = {
+    "SlurmProvider": providers("SlurmProvider", "slurm"),
+    "PBSProProvider": providers("PBSProProvider"),
+    "TorqueProvider": providers("TorqueProvider"),
+    "CondorProvider": providers("CondorProvider"),
+    "GridEngineProvider": providers("GridEngineProvider"),
+    "LSFProvider": providers("LSFProvider"),
+    "CobaltProvider": providers("CobaltProvider"),
+    "AdHocProvider": providers("AdHocProvider"),
+    "GoogleCloudProvider": providers("GoogleCloudProvider"),
+    "KubernetesProvider": providers("KubernetesProvider", "kubernetes"),
+    "AWSProvider": providers("AWSProvider", "aws"),
+}
+
+__getattr__ = lazy_module_getattr(__name__, OPTIONAL_PROVIDERS)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(OPTIONAL_PROVIDERS))

@@ -1,0 +1,1 @@
+"""Old import location of AdHocProvider (lives in parsl-providers)."""

@@ -1,0 +1,1 @@
+"""Old import location of AWSProvider (lives in parsl-providers)."""

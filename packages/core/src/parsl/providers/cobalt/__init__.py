@@ -1,0 +1,1 @@
+"""Old import location of CobaltProvider (lives in parsl-providers)."""

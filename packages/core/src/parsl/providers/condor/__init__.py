@@ -1,0 +1,1 @@
+"""Old import location of CondorProvider (lives in parsl-providers)."""

@@ -1,0 +1,1 @@
+"""Old import location of GoogleCloudProvider (lives in parsl-providers)."""

@@ -1,0 +1,1 @@
+"""Old import location of GridEngineProvider (lives in parsl-providers)."""

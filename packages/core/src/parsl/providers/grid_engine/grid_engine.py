@@ -1,0 +1,12 @@
+"""Old import path ``parsl.providers.grid_engine.grid_engine``.
+
+``GridEngineProvider`` is loaded lazily from the optional ``parsl-providers`` package.
+"""
+from __future__ import annotations
+
+from parsl._lazy import lazy_module_getattr
+from parsl.providers import OPTIONAL_PROVIDERS
+
+__all__: list[str] = []
+
+__getattr__ = lazy_module_getattr(__name__, {"GridEngineProvider": OPTIONAL_PROVIDERS["GridEngineProvider"]})

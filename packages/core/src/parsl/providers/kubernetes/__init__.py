@@ -1,0 +1,1 @@
+"""Old import location of KubernetesProvider (lives in parsl-providers)."""

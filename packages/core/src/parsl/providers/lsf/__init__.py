@@ -1,0 +1,1 @@
+"""Old import location of LSFProvider (lives in parsl-providers)."""

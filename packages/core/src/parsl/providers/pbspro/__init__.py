@@ -1,0 +1,1 @@
+"""Old import location of PBSProProvider (lives in parsl-providers)."""

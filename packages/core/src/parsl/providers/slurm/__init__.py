@@ -1,0 +1,1 @@
+"""Old import location of SlurmProvider (lives in parsl-providers)."""

@@ -1,0 +1,1 @@
+"""Old import location of TorqueProvider (lives in parsl-providers)."""
