@@ -71,12 +71,24 @@ class DataFlowKernel:
                                      "e.g. executors=[ThreadPoolExecutor()]")
         self.cleanup_called = False
         self._config = config
+        self.executors: dict[str, ParslExecutor] = {}
+        self._user_labels: list[str] = []
+        self.job_status_poller: Any = None
+        self._events: TaskEventLog | None = None
+        self.memoizer: Any = None
         self.run_dir = make_rundir(config.run_dir)
         self._remove_log_handler: Callable[[], None] | None = None
         if config.initialize_logging:
             level = getattr(logging, os.environ.get("PARSL_LOG_LEVEL", "INFO").upper(), logging.INFO)
             self._remove_log_handler = parsl.set_file_logger(os.path.join(self.run_dir, "parsl.log"),
                                                              level=level)
+        try:
+            self._start(config)
+        except BaseException:
+            self._abort_start()
+            raise
+
+    def _start(self, config: Config) -> None:
         self.run_id = str(uuid.uuid4())
         self.time_began = time.time()
         self.time_completed: float | None = None
@@ -117,9 +129,6 @@ class DataFlowKernel:
                             run_dir=self.run_dir)
         self._memoize = config.app_cache
 
-        self.executors: dict[str, ParslExecutor] = {}
-        self._user_labels: list[str] = []
-        self.job_status_poller: Any = None
         self.data_manager = DataManager(self)
         self._internal = ThreadPoolExecutor(label=INTERNAL_EXECUTOR,
                                             max_threads=config.internal_tasks_max_threads)
@@ -129,6 +138,23 @@ class DataFlowKernel:
 
         atexit.register(self.atexit_cleanup)
         self.plugins.dfk_started(self)
+
+    def _abort_start(self) -> None:
+        """Undo a partly built DataFlowKernel whose construction raised."""
+        self.cleanup_called = True
+        logger.error("DataFlowKernel failed to start; releasing what was started", exc_info=True)
+        atexit.unregister(self.atexit_cleanup)
+        for step in (lambda: self.memoizer is not None and self.memoizer.close(),
+                     lambda: self.job_status_poller is not None and self.job_status_poller.close(),
+                     *[(lambda ex=ex: ex.shutdown()) for ex in self.executors.values()],
+                     lambda: self._events is not None and self._events.close()):
+            try:
+                step()
+            except Exception:
+                logger.exception("Error while releasing a DataFlowKernel that failed to start")
+        if self._remove_log_handler is not None:
+            self._remove_log_handler()
+            self._remove_log_handler = None
 
     # ------------------------------------------------------------------ config
     @property
@@ -334,7 +360,7 @@ class DataFlowKernel:
                 return
             task.launched = True
         if task.depends:
-            failed = [(d.exception(), getattr(d, "tid", None)) for d in task.depends
+            failed = [(d.exception(), self.render_future_description(d)) for d in task.depends
                       if d.exception() is not None]
             if failed:
                 self._finish_failure(task, DependencyError(failed, task.id), States.dep_fail)
@@ -384,8 +410,8 @@ class DataFlowKernel:
             self._set_state(task, States.launched)
         task.exec_fu = exec_fu
         if self._log_event is not None:
-            self._log_event((task.try_time_launched, task.id, "launched",
-                             f"{task.func_name} on {task.executor} try {task.try_id}"))
+            self._log_event((task.try_time_launched, task.id, "launched", task.func_name, task.executor,
+                             task.try_id))
         exec_fu.add_done_callback(partial(self.handle_exec_update, task))
         return exec_fu
 
@@ -395,7 +421,7 @@ class DataFlowKernel:
             self.tasks_memo_completed_count += 1
         self._set_state(task, States.memo_done)
         if self._log_event is not None:
-            self._log_event((time.time(), task.id, "memo_done", task.func_name))
+            self._log_event((time.time(), task.id, "memo_done", task.func_name, None, 0))
         task.time_returned = time.time()
         if exc is not None:
             task.app_fu.set_exception(exc)
@@ -422,6 +448,8 @@ class DataFlowKernel:
 
     def _attempt_failed(self, task: TaskRecord, e: BaseException) -> None:
         task.fail_count += 1
+        if task.fail_history is None:
+            task.fail_history = []
         task.fail_history.append(repr(e))
         handler = self._config.retry_handler
         if handler is not None:
@@ -435,7 +463,8 @@ class DataFlowKernel:
         task.fail_cost += cost
         if self._config.retries and task.fail_cost <= self._config.retries:
             if self._log_event is not None:
-                self._log_event((time.time(), task.id, "failed, retrying", f"{type(e).__name__}: {e}"))
+                self._log_event((time.time(), task.id, "failed, retrying", task.func_name,
+                                 f"{type(e).__name__}: {e}", task.try_id))
             self._set_state(task, States.fail_retryable)
             task.try_id += 1
             task.retries_left = max(0, self._config.retries - int(task.fail_cost))
@@ -451,7 +480,7 @@ class DataFlowKernel:
             self.tasks_completed_count += 1
         self._set_state(task, States.exec_done)
         if self._log_event is not None:
-            self._log_event((task.time_returned, task.id, "exec_done", task.func_name))
+            self._log_event((task.time_returned, task.id, "exec_done", task.func_name, None, 0))
         app_fu = task.app_fu
         app_fu.set_result(res)
         self._task_finished(task, app_fu)
@@ -476,9 +505,12 @@ class DataFlowKernel:
             except Exception:
                 logger.exception("Memoizer failed to record task %s", task.id)
         if self._garbage_collect:
+            # Drop the record's links to futures so finished tasks are freed by reference
+            # counting rather than piling up for the cyclic garbage collector.
             self.tasks.pop(task.id, None)
             task.exec_fu = None
-            task.depends = []
+            task.app_fu = None
+            task.depends = ()
 
     # ------------------------------------------------------------------- joins
     def _start_join(self, task: TaskRecord, inner: Any) -> None:
@@ -511,7 +543,8 @@ class DataFlowKernel:
             f.add_done_callback(one_done)
 
     def _join_done(self, task: TaskRecord, inner: Any, inner_futs: list[Future]) -> None:
-        failed = [(f.exception(), getattr(f, "tid", None)) for f in inner_futs if f.exception() is not None]
+        failed = [(f.exception(), self.render_future_description(f)) for f in inner_futs
+                  if f.exception() is not None]
         if failed:
             self._finish_failure(task, JoinError(failed, task.id), States.failed)
             return
@@ -522,6 +555,14 @@ class DataFlowKernel:
         else:
             res = [f.result() for f in inner]
         self._finish_success(task, res)
+
+    def render_future_description(self, dep: Future) -> str:
+        """Name a future in error messages: ``'task 3'``, ``'DataFuture from task 3'`` or its repr."""
+        if isinstance(dep, AppFuture) and dep.task_record.dfk is self:
+            return f"task {dep.task_record.id!r}"
+        if isinstance(dep, DataFuture):
+            return f"DataFuture from task {dep.tid!r}"
+        return repr(dep)
 
     # ------------------------------------------------------------------- state
     def _set_state(self, task: TaskRecord, new_state: States) -> None:

@@ -1,6 +1,6 @@
 """Task events in ``parsl.log`` at INFO without a log call per task.
 
-The DataFlowKernel appends ``(time, task id, event, detail)`` tuples to a deque (a few
+The DataFlowKernel appends ``(time, task id, event, app name, detail, try)`` tuples to a deque (a few
 tens of nanoseconds); a background thread turns them into lines once a second and at
 cleanup, so task start, end and failure are visible in parsl.log at INFO while the
 per-task path stays free of logging.
@@ -23,7 +23,7 @@ class TaskEventLog:
 
     def __init__(self, period: float = 1.0) -> None:
         self.enabled = logger.isEnabledFor(logging.INFO)
-        self._events: deque[tuple[float, Any, str, str]] = deque()
+        self._events: deque[tuple[float, Any, str, str, Any, int]] = deque()
         self.record = self._events.append
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -44,9 +44,14 @@ class TaskEventLog:
         pop = events.popleft
         try:
             while True:
-                t, tid, event, detail = pop()
+                t, tid, event, name, detail, try_id = pop()
                 stamp = time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
-                lines.append(f"{stamp} task {tid} {event}{' ' + detail if detail else ''}")
+                line = f"{stamp} task {tid} {event} {name}"
+                if detail is not None:
+                    line += f" on {detail}" if event == "launched" else f": {detail}"
+                if try_id:
+                    line += f" (try {try_id})"
+                lines.append(line)
         except IndexError:
             pass
         logger.info("task events:\n  %s", "\n  ".join(lines))

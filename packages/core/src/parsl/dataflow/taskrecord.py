@@ -25,31 +25,40 @@ class TaskRecord:
 
     __slots__ = _FIELDS + ("__weakref__",)
 
-    def __init__(self, **fields: Any) -> None:
-        self.depends = []
+    def __init__(self, id: int, func: Any, func_name: str, args: Any, kwargs: dict, executor: str,
+                 retries_left: int, memoize: bool, ignore_for_cache: list, join: bool,
+                 time_invoked: float, dfk: Any, resource_specification: dict) -> None:
+        self.id = id
+        self.func = func
+        self.func_name = func_name
+        self.args = args
+        self.kwargs = kwargs
+        self.executor = executor
+        self.retries_left = retries_left
+        self.memoize = memoize
+        self.ignore_for_cache = ignore_for_cache
+        self.join = join
+        self.time_invoked = time_invoked
+        self.dfk = dfk
+        self.resource_specification = resource_specification
+        self.status = States.unsched
+        self.depends = ()
+        self.app_fu = None
         self.exec_fu = None
-        self.executor = None
         self.fail_count = 0
         self.fail_cost = 0.0
-        self.fail_history = []
+        self.fail_history = None
         self.checkpoint = False
         self.hashsum = None
-        self.memoize = False
-        self.ignore_for_cache = []
         self.from_memo = None
-        self.join = False
         self.joins = None
         self.try_id = 0
-        self.resource_specification = {}
         self.time_returned = None
         self.try_time_launched = None
         self.try_time_returned = None
-        self.outputs = []
-        self.status = States.unsched
+        self.outputs = ()
         self.pending_deps = 0
         self.launched = False
-        for k, v in fields.items():
-            setattr(self, k, v)
 
     def __getitem__(self, key: str) -> Any:
         try:
