@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import uuid
+from collections import defaultdict
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 from functools import partial
@@ -114,6 +115,8 @@ class DataFlowKernel:
             observers.append(config.monitoring)
         self.plugins: ParslPlugins = new_plugin_manager(observers)
         self._observe = self.plugins.observes_tasks
+        # Per-task DEBUG records (with parsl.task / parsl.app_name extras) only when asked for.
+        self._debug = logger.isEnabledFor(logging.DEBUG)
 
         resolver = config.dependency_resolver or SHALLOW_DEPENDENCY_RESOLVER
         self.dependency_resolver = resolver
@@ -253,6 +256,9 @@ class DataFlowKernel:
         app_fu = AppFuture(task)
         task.app_fu = app_fu
         self.tasks[task_id] = task
+        if self._debug:
+            logger.debug("Task %s bound to app %s on executor %s", task_id, name, label,
+                         extra={"parsl.task": task_id, "parsl.app_name": name, "parsl.executor": label})
         self._set_state(task, States.pending)
 
         if kwargs:
@@ -263,6 +269,11 @@ class DataFlowKernel:
             self._launch_if_ready(task)
             return app_fu
         task.depends = deps
+        if self._debug:
+            for d in deps:
+                dep_tid = getattr(d, "tid", None)
+                logger.debug("Task %s depends on task %s", task_id, dep_tid,
+                             extra={"parsl.task": task_id, "parsl.dependency_task": dep_tid})
         task.pending_deps = len(deps) + 1
         cb = partial(self._dep_done, task)
         for d in deps:
@@ -578,6 +589,19 @@ class DataFlowKernel:
     def wipe_task(self, task_id: int) -> None:
         """Forget a finished task."""
         self.tasks.pop(task_id, None)
+
+    @property
+    def task_state_counts(self) -> dict[States, int]:
+        """How many tasks are in each state (final states count every task that reached them)."""
+        counts: dict[States, int] = defaultdict(int)
+        for t in list(self.tasks.values()):
+            if t.status not in FINAL_STATES:
+                counts[t.status] += 1
+        counts[States.exec_done] = self.tasks_completed_count
+        counts[States.failed] = self.tasks_failed_count
+        counts[States.dep_fail] = self.tasks_dep_fail_count
+        counts[States.memo_done] = self.tasks_memo_completed_count
+        return counts
 
     def log_task_states(self) -> None:
         counts: dict[str, int] = {}
