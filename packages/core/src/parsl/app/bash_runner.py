@@ -13,10 +13,12 @@ is restarted). ``PARSL_BASH_RUNNER=0`` turns it off.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shlex
 import subprocess
 import threading
+import weakref
 
 __all__ = ["run_command", "runner_enabled"]
 
@@ -29,6 +31,13 @@ done
 """
 
 _local = threading.local()
+_all_runners: "weakref.WeakSet[_Runner]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for runner in list(_all_runners):
+        runner.close()
 
 
 def runner_enabled() -> bool:
@@ -51,6 +60,7 @@ class _Runner:
             os.close(wfd)
         self.results = os.fdopen(rfd, "rb", buffering=0)
         self._buf = b""
+        _all_runners.add(self)
 
     def fresh(self) -> bool:
         return self.proc.poll() is None and os.environ == self.env and os.getcwd() == self.cwd
@@ -70,7 +80,13 @@ class _Runner:
         line, _, self._buf = self._buf.partition(b"\n")
         return int(line)
 
+    def __del__(self) -> None:
+        # The owning thread ended (e.g. its executor shut down): let bash go too.
+        self.close()
+
     def close(self) -> None:
+        if self.results.closed:
+            return
         try:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
