@@ -71,7 +71,7 @@ class Config(RepresentationMixin):
                  monitoring: Any = None,
                  usage_tracking: int | bool = 0,
                  project_name: str | None = None,
-                 initialize_logging: bool = True,
+                 initialize_logging: Any = True,
                  memoizer: Any = None,
                  observers: Sequence[Any] | None = None,
                  lazy_errors: bool = True,
@@ -170,11 +170,17 @@ class Config(RepresentationMixin):
 
         self.monitoring = monitoring
         _check_type("usage_tracking", usage_tracking, (int, bool), "Use 0 (off) to 3.")
+        if not 0 <= usage_tracking <= 3:
+            raise ConfigurationError(f"Config(usage_tracking={usage_tracking!r}): use 0 (off), 1, 2 or 3")
         self.usage_tracking = usage_tracking
         if project_name is not None:
             _check_type("project_name", project_name, str, "Use a short name for your project.")
         self.project_name = project_name
-        _check_type("initialize_logging", initialize_logging, bool, "Use True or False.")
+        if not isinstance(initialize_logging, bool) and not callable(
+                getattr(initialize_logging, "initialize_logging", None)):
+            raise ConfigurationError(
+                f"Config(initialize_logging={initialize_logging!r}): use True, False or a log "
+                f"configuration object with an initialize_logging(log_dir=, log_name=) method")
         self.initialize_logging = initialize_logging
 
         if memoizer is not None:
@@ -188,7 +194,13 @@ class Config(RepresentationMixin):
                     "checkpointing; move the checkpoint settings into BasicMemoizer(...)")
         self.memoizer = memoizer
 
-        observers = list(observers) if observers is not None else []
+        if observers is None:
+            observers = []
+        elif isinstance(observers, (str, bytes)) or not isinstance(observers, Iterable):
+            raise ConfigurationError(
+                f"Config(observers={observers!r}): expected a list of plugin objects, "
+                f"e.g. observers=[MyObserver()]")
+        observers = list(observers)
         self.observers = observers
 
         _check_type("lazy_errors", lazy_errors, bool, "Use True or False.")
@@ -219,7 +231,9 @@ class Config(RepresentationMixin):
                     f"give each a unique label=")
             labels.add(ex.label)
             if ex.label == "_parsl_internal":
-                raise ConfigurationError("The executor label '_parsl_internal' is reserved; choose another label")
+                raise ConfigurationError(
+                    f"Config(executors=[...]) item {i} uses the reserved label '_parsl_internal'; "
+                    f"choose another label=")
 
     @property
     def executors(self) -> Sequence[Any]:

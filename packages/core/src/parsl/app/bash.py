@@ -8,23 +8,87 @@ from functools import partial, update_wrapper
 from typing import Any, Callable, Sequence
 
 from parsl.app.app import AppBase
+from parsl.app.bash_runner import run_command, runner_enabled
 
 __all__ = ["BashApp", "remote_side_bash_executor"]
 
 
-def _open_std(name: str, spec: Any) -> Any:
-    from parsl.utils import get_std_fname_mode
+def _std_spec(name: str, spec: Any) -> tuple[str, str] | None:
+    """(path, mode) for a stdout/stderr argument, creating the file's directory.
+
+    As in Parsl, a path or ``(path, mode)`` defaults to appending, while a :class:`File`
+    is truncated (mode ``'w'``).
+    """
     if spec is None:
         return None
-    fname, mode = get_std_fname_mode(name, spec)
-    try:
-        d = os.path.dirname(fname)
-        if d:
+    from parsl.data_provider.files import File
+    if isinstance(spec, File):
+        fname, mode = spec.filepath, "w"
+    else:
+        from parsl.utils import get_std_fname_mode
+        fname, mode = get_std_fname_mode(name, spec)
+    d = os.path.dirname(fname)
+    if d:
+        try:
             os.makedirs(d, exist_ok=True)
+        except OSError as e:
+            import parsl.app.errors as pe
+            raise pe.BadStdStreamFile(f"cannot create the directory of {name} file {fname!r}: {e}") from e
+    return fname, mode
+
+
+def _write_executable_header(spec: tuple[str, str], executable: str) -> tuple[str, str]:
+    """Write the command line to the stderr file first (as Parsl does); return the spec to append."""
+    fname, mode = spec
+    header = f"--> executable follows <--\n{executable}\n--> end executable <--\n"
+    binary = "b" in mode
+    try:
+        with open(fname, mode) as f:
+            f.write(header.encode() if binary else header)
+    except Exception as e:
+        import parsl.app.errors as pe
+        raise pe.BadStdStreamFile(f"cannot open stderr file {fname!r} with mode {mode!r}: {e}") from e
+    return fname, "ab" if binary else "a"
+
+
+def _open_std(name: str, spec: tuple[str, str] | None) -> Any:
+    if spec is None:
+        return None
+    fname, mode = spec
+    try:
         return open(fname, mode)
     except Exception as e:
         import parsl.app.errors as pe
         raise pe.BadStdStreamFile(f"cannot open {name} file {fname!r} with mode {mode!r}: {e}") from e
+
+
+def _run_with_popen(func_name: str, executable: str, out_spec: tuple[str, str] | None,
+                    err_spec: tuple[str, str] | None, walltime: float | None) -> int:
+    import parsl.app.errors as pe
+    std_out = _open_std("stdout", out_spec)
+    try:
+        std_err = _open_std("stderr", err_spec)
+    except BaseException:
+        if std_out is not None:
+            std_out.close()
+        raise
+    try:
+        proc = subprocess.Popen(executable, shell=True, executable="/bin/bash", stdout=std_out,
+                                stderr=std_err, close_fds=False, start_new_session=walltime is not None)
+        try:
+            return proc.wait(timeout=walltime)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            raise pe.AppTimeout(f"bash_app {func_name} exceeded walltime: {walltime} seconds") from None
+    finally:
+        if std_out is not None:
+            std_out.close()
+        if std_err is not None:
+            std_err.close()
 
 
 def remote_side_bash_executor(func: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
@@ -44,26 +108,16 @@ def remote_side_bash_executor(func: Callable[..., Any], *args: Any, **kwargs: An
         raise pe.BashAppNoReturn(f"bash_app {func_name} returned a {type(executable).__name__}: its body "
                                  f"must return the command line to run as a str")
 
-    std_out = _open_std("stdout", kwargs.get("stdout"))
-    std_err = _open_std("stderr", kwargs.get("stderr"))
     walltime = kwargs.get("walltime")
-    try:
-        proc = subprocess.Popen(executable, shell=True, executable="/bin/bash", stdout=std_out,
-                                stderr=std_err, close_fds=False, start_new_session=walltime is not None)
-        try:
-            returncode = proc.wait(timeout=walltime)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-            raise pe.AppTimeout(f"bash_app {func_name} exceeded walltime: {walltime} seconds") from None
-    finally:
-        if std_out is not None:
-            std_out.close()
-        if std_err is not None:
-            std_err.close()
+    out_spec = _std_spec("stdout", kwargs.get("stdout"))
+    err_spec = _std_spec("stderr", kwargs.get("stderr"))
+    if err_spec is not None:
+        err_spec = _write_executable_header(err_spec, executable)
+    returncode = None
+    if walltime is None and runner_enabled():
+        returncode = run_command(executable, out_spec, err_spec)
+    if returncode is None:
+        returncode = _run_with_popen(func_name, executable, out_spec, err_spec, walltime)
 
     if returncode != 0:
         raise pe.BashExitFailure(func_name, returncode)
@@ -86,6 +140,28 @@ class BashApp(AppBase):
         super().__init__(func, data_flow_kernel=data_flow_kernel, executors=executors, cache=cache,
                          ignore_for_cache=ignore_for_cache)
         self._remote = update_wrapper(partial(remote_side_bash_executor, self._body_with_drop(func)), func)
+        # As in Parsl, every parameter default of a bash app (outputs=, label=, ...) is part of
+        # the invocation: default outputs are tracked and checked, a default label names logs.
+        import inspect
+        try:
+            params = list(inspect.signature(func).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        self._defaults = {p.name: p.default for p in params
+                          if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        self._positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+    def _bash_invocation_kwargs(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+        defaults = self._defaults
+        if not defaults:
+            return kwargs
+        if args:
+            covered = self._positional[:len(args)]
+            merged = {k: v for k, v in defaults.items() if k not in covered}
+        else:
+            merged = dict(defaults)
+        merged.update(kwargs)
+        return merged
 
     def _body_with_drop(self, func: Callable[..., Any]) -> Callable[..., Any]:
         if not self._not_accepted:
@@ -99,7 +175,7 @@ class BashApp(AppBase):
         return body
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs = self._invocation_kwargs(kwargs)
+        kwargs = self._bash_invocation_kwargs(args, kwargs)
         walltime = kwargs.get("walltime") if kwargs else None
         if walltime is not None and (isinstance(walltime, bool) or not isinstance(walltime, (int, float))
                                      or walltime <= 0):

@@ -56,13 +56,18 @@ class AppFailure(AppException):
         self.retries = retries
 
 
-class BashExitFailure(AppException):
-    """A bash app's command exited with a non-zero status."""
+class BashExitFailure(AppFailure):
+    """A bash app's command exited with a non-zero status (``exitcode``).
+
+    A subclass of AppFailure, which 0.9-era scripts catch for the same purpose.
+    """
 
     def __init__(self, app_name: str, exitcode: int):
-        super().__init__(app_name, exitcode)
+        AppException.__init__(self, app_name, exitcode)
         self.app_name = app_name
         self.exitcode = exitcode
+        self.reason = f"bash_app {app_name} failed with unix exit code {exitcode}"
+        self.retries = None
 
     def __str__(self) -> str:
         return f"bash_app {self.app_name} failed with unix exit code {self.exitcode}"
@@ -72,8 +77,11 @@ class AppTimeout(AppException):
     """An app ran past its ``walltime``."""
 
 
-class BashAppNoReturn(AppException):
-    """A bash app's body returned something other than a command string."""
+class BashAppNoReturn(AppException, ValueError):
+    """A bash app's body returned something other than a command string.
+
+    Also a ValueError, which is what current Parsl raises for a non-str command line.
+    """
 
 
 class MissingOutputs(ParslError):

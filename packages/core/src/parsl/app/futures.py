@@ -50,9 +50,11 @@ class DataFuture(Future):
     def cancelled(self) -> bool:
         return False
 
-    def __repr__(self) -> str:
-        state = self._state.lower()
+    def running(self) -> bool:
         parent = self.parent
-        ptid = getattr(parent, "tid", None)
-        return (f"<{type(self).__module__}.{type(self).__qualname__} object at 0x{id(self):x} "
-                f"representing the file '{self.file_obj.url}' produced by task {ptid} ({state})>")
+        return parent.running() if parent is not None else False
+
+    def __repr__(self) -> str:
+        done = "done" if self.done() else "not done"
+        return (f"<{type(self).__module__}.{type(self).__qualname__} object at {hex(id(self))} "
+                f"representing {self.file_obj!r} {done}>")

@@ -16,8 +16,19 @@ def _raise_in_thread(thread_id: int, exc_type: type) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc_type))
 
 
+def _clear_async_exc(thread_id: int) -> None:
+    """Withdraw an asynchronous exception posted to a thread but not delivered yet."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+
+
 def timeout(f: Callable[..., Any], seconds: float) -> Callable[..., Any]:
-    """Wrap ``f`` so a call running longer than ``seconds`` raises AppTimeout."""
+    """Wrap ``f`` so a call running longer than ``seconds`` raises AppTimeout.
+
+    The timeout is raised in the running thread as an asynchronous exception. When the timer
+    fires just as ``f`` returns, the exception is withdrawn before the wrapper returns, so it
+    can never surface later in the worker thread that ran the task.
+    """
+    name = getattr(f, "__name__", f)
 
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -32,15 +43,17 @@ def timeout(f: Callable[..., Any], seconds: float) -> Callable[..., Any]:
         timer.daemon = True
         timer.start()
         try:
-            result = f(*args, **kwargs)
+            try:
+                return f(*args, **kwargs)
+            finally:
+                timer.cancel()
+                if not done.acquire(blocking=False):
+                    # the timer fired: let it finish posting AppTimeout, then withdraw it
+                    timer.join()
+                    _clear_async_exc(tid)
+                    raise AppTimeout(f"App {name} exceeded walltime: {seconds} seconds")
         except AppTimeout:
-            raise AppTimeout(f"App {getattr(f, '__name__', f)} exceeded walltime: {seconds} seconds") from None
-        finally:
-            timer.cancel()
-        if not done.acquire(blocking=False):
-            # The timer fired as we returned: swallow the pending async exception's intent.
-            raise AppTimeout(f"App {getattr(f, '__name__', f)} exceeded walltime: {seconds} seconds")
-        return result
+            raise AppTimeout(f"App {name} exceeded walltime: {seconds} seconds") from None
 
     return wrapper
 

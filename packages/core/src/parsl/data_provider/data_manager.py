@@ -4,15 +4,24 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from parsl.app.futures import DataFuture
 from parsl.data_provider.files import File
 from parsl.data_provider.staging import Staging
+from parsl.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
 
-__all__ = ["DataManager", "default_staging"]
+__all__ = ["DataManager", "default_staging", "NoStagingProviderError"]
 
 logger = logging.getLogger(__name__)
+
+
+class NoStagingProviderError(ConfigurationError, ValueError):
+    """No staging provider of the task's executor handles a File's URL scheme.
+
+    Also a ValueError, which is what Parsl raises when an executor cannot stage a file.
+    """
 
 
 def _default_staging_list() -> list[Staging]:
@@ -66,13 +75,28 @@ class DataManager:
             ok = p.can_stage_in(file) if direction == "in" else p.can_stage_out(file)
             if ok:
                 return p
-        from parsl.errors import ConfigurationError
-        raise ConfigurationError(
+        raise NoStagingProviderError(
             f"No staging provider of executor {executor!r} can stage {direction} {file.url!r} "
             f"(scheme {file.scheme!r}). Install the staging plugin (pip install 'parslcore[staging]') "
             f"or add a provider for this scheme to the executor's storage_access")
 
     def optionally_stage_in(self, input: Any, func: Callable[..., Any], executor: str) -> tuple[Any, Callable]:
+        """Return the input the task should receive and the (possibly wrapped) function.
+
+        Local files pass through; a remote File is replaced by a clean copy that its staging
+        provider fills in (``local_path``), either inside the task (``replace_task``) or by a
+        separate staging task whose future the task then depends on.
+        """
+        if isinstance(input, DataFuture):
+            fobj = input.file_obj
+            if fobj.scheme == "file" and fobj.local_path is None:
+                return input, func
+            file = fobj.cleancopy()
+            new_input = DataFuture(input, file, tid=input.tid)
+            staged = self.stage_in(file, new_input, executor)
+            if staged is not None:
+                return staged, func
+            return new_input, self.replace_task(file, func, executor)
         if isinstance(input, File):
             if input.scheme == "file" and input.local_path is None:
                 return input, func

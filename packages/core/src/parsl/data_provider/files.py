@@ -52,14 +52,6 @@ class File:
     def __fspath__(self) -> str:
         return self.filepath
 
-    def __eq__(self, other: Any) -> bool:
-        if not isinstance(other, File):
-            return NotImplemented
-        return self.url == other.url and self.local_path == other.local_path
-
-    def __hash__(self) -> int:
-        return hash((self.url, self.local_path))
-
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
 

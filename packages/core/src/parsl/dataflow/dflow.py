@@ -79,10 +79,16 @@ class DataFlowKernel:
         self.memoizer: Any = None
         self.run_dir = make_rundir(config.run_dir)
         self._remove_log_handler: Callable[[], None] | None = None
-        if config.initialize_logging:
+        if config.initialize_logging is True:
             level = getattr(logging, os.environ.get("PARSL_LOG_LEVEL", "INFO").upper(), logging.INFO)
             self._remove_log_handler = parsl.set_file_logger(os.path.join(self.run_dir, "parsl.log"),
                                                              level=level)
+        elif config.initialize_logging is not False:
+            # a log configuration object: it sets logging up and returns how to undo it
+            import pathlib
+            undo = config.initialize_logging.initialize_logging(log_dir=pathlib.Path(self.run_dir),
+                                                               log_name="parsl")
+            self._remove_log_handler = undo if callable(undo) else None
         try:
             self._start(config)
         except BaseException:
@@ -262,7 +268,15 @@ class DataFlowKernel:
         self._set_state(task, States.pending)
 
         if kwargs:
-            self._prepare_special_kwargs(task, kwargs, label)
+            try:
+                self._prepare_special_kwargs(task, kwargs, label)
+            except BaseException as e:
+                # the call raises, so nobody will ever hold this task's future: forget it
+                self.tasks.pop(task_id, None)
+                task.launched = True
+                self._set_state(task, States.failed)
+                app_fu.set_exception(e)
+                raise
 
         deps = self._gather_deps(task)
         if not deps:
@@ -292,6 +306,9 @@ class DataFlowKernel:
             if spec is parsl.AUTO_LOGNAME or (spec is not None and spec == parsl.AUTO_LOGNAME
                                               and not isinstance(spec, bool)):
                 kwargs[kw] = self._auto_logname(task, kw)
+                # the generated path differs per task: it must not change the memo key
+                if kw not in task.ignore_for_cache:
+                    task.ignore_for_cache.append(kw)
         inputs = kwargs.get("inputs")
         if inputs:
             func = task.func
@@ -306,10 +323,17 @@ class DataFlowKernel:
             func = task.func
             app_fu = task.app_fu
             dfs = []
-            for f in outputs:
+            task_outputs: list[Any] | None = None
+            for i, f in enumerate(outputs):
                 if isinstance(f, File) and f.scheme != "file":
-                    func = self.data_manager.replace_task_stage_out(f, func, label)
-                    stage_fut = self.data_manager.stage_out(f, label, app_fu)
+                    # staging works on (and may set local_path of) a clean copy that the task
+                    # sees; the DataFuture keeps the user's File unchanged
+                    f_copy = f.cleancopy()
+                    if task_outputs is None:
+                        task_outputs = kwargs["outputs"] = list(outputs)
+                    task_outputs[i] = f_copy
+                    func = self.data_manager.replace_task_stage_out(f_copy, func, label)
+                    stage_fut = self.data_manager.stage_out(f_copy, label, app_fu)
                     dfs.append(DataFuture(stage_fut if stage_fut is not None else app_fu, f, tid=task.id))
                 elif isinstance(f, File):
                     dfs.append(DataFuture(app_fu, f, tid=task.id))
@@ -329,7 +353,9 @@ class DataFlowKernel:
             return autopath(task, kind)
         logdir = os.path.join(self.run_dir, "task_logs", f"{task.id // 10000:04d}")
         os.makedirs(logdir, exist_ok=True)
-        return os.path.join(logdir, f"task_{task.id:04d}_{task.func_name}.{kind}")
+        label = task.kwargs.get("label")
+        suffix = "" if label is None else f"_{label}"
+        return os.path.join(logdir, f"task_{task.id:04d}_{task.func_name}{suffix}.{kind}")
 
     def _gather_deps(self, task: TaskRecord) -> list[Future]:
         deps: list[Future] = []
@@ -438,7 +464,7 @@ class DataFlowKernel:
             task.app_fu.set_exception(exc)
         else:
             task.app_fu.set_result(memo_fu.result())
-        self._task_finished(task, memo_fu)
+        self._task_finished(task)
 
     # ----------------------------------------------------------------- results
     def handle_exec_update(self, task_record: TaskRecord, future: Future) -> None:
@@ -449,7 +475,7 @@ class DataFlowKernel:
             res = future.result()
             if isinstance(res, RemoteExceptionWrapper):
                 res.reraise()
-        except Exception as e:
+        except BaseException as e:  # an app calling sys.exit() fails its task, never hangs it
             self._attempt_failed(task, e)
             return
         if task.join:
@@ -472,7 +498,7 @@ class DataFlowKernel:
         else:
             cost = 1.0
         task.fail_cost += cost
-        if self._config.retries and task.fail_cost <= self._config.retries:
+        if task.fail_cost <= self._config.retries:
             if self._log_event is not None:
                 self._log_event((time.time(), task.id, "failed, retrying", task.func_name,
                                  f"{type(e).__name__}: {e}", task.try_id))
@@ -481,6 +507,8 @@ class DataFlowKernel:
             task.retries_left = max(0, self._config.retries - int(task.fail_cost))
             with self._lock:
                 task.launched = False
+            # as in Parsl, a task to be retried goes back to pending before it is relaunched
+            self._set_state(task, States.pending)
             self._launch_if_ready(task)
             return
         self._finish_failure(task, e, States.failed)
@@ -492,9 +520,11 @@ class DataFlowKernel:
         self._set_state(task, States.exec_done)
         if self._log_event is not None:
             self._log_event((task.time_returned, task.id, "exec_done", task.func_name, None, 0))
+        if task.memoize:
+            self._update_memo(task, res, None)
         app_fu = task.app_fu
         app_fu.set_result(res)
-        self._task_finished(task, app_fu)
+        self._task_finished(task)
 
     def _finish_failure(self, task: TaskRecord, e: BaseException, state: States) -> None:
         task.time_returned = time.time()
@@ -505,16 +535,30 @@ class DataFlowKernel:
                 self.tasks_failed_count += 1
         self._set_state(task, state)
         logger.info("Task %s (%s) %s: %s: %s", task.id, task.func_name, state.name, type(e).__name__, e)
+        if task.memoize:
+            self._update_memo(task, None, e)
         app_fu = task.app_fu
         app_fu.set_exception(e)
-        self._task_finished(task, app_fu)
+        self._task_finished(task)
 
-    def _task_finished(self, task: TaskRecord, fut: Future) -> None:
-        if task.memoize and self._memoize and not task.from_memo:
-            try:
-                self.memoizer.update_memo(task, fut)
-            except Exception:
-                logger.exception("Memoizer failed to record task %s", task.id)
+    def _update_memo(self, task: TaskRecord, res: Any, exc: BaseException | None) -> None:
+        """Record a cached app's outcome before its AppFuture completes.
+
+        A call made as soon as ``result()`` returns must find the entry (as in Parsl).
+        """
+        if not self._memoize or task.from_memo:
+            return
+        outcome: Future = Future()
+        if exc is None:
+            outcome.set_result(res)
+        else:
+            outcome.set_exception(exc)
+        try:
+            self.memoizer.update_memo(task, outcome)
+        except Exception:
+            logger.exception("Memoizer failed to record task %s", task.id)
+
+    def _task_finished(self, task: TaskRecord) -> None:
         if self._garbage_collect:
             # Drop the record's links to futures so finished tasks are freed by reference
             # counting rather than piling up for the cyclic garbage collector.
@@ -616,7 +660,9 @@ class DataFlowKernel:
         """Block until every task submitted so far has finished (successfully or not)."""
         logger.info("Waiting for all remaining tasks to complete")
         while True:
-            pending = [t.app_fu for t in list(self.tasks.values()) if not t.app_fu.done()]
+            # a finishing task may drop its app_fu (garbage collection) while we look
+            pending = [fu for fu in [t.app_fu for t in list(self.tasks.values())]
+                       if fu is not None and not fu.done()]
             if not pending:
                 break
             wait_futures(pending)

@@ -79,6 +79,11 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
 
     def start(self) -> None:
         with self._lock:
+            if self._shutdown:
+                # loading the same Config again (as notebooks do) starts a fresh pool
+                self._queue = SimpleQueue()
+                self._threads = []
+                self._shutdown = False
             if self._threads:
                 return
             prefix = self.thread_name_prefix or f"ThreadPoolExecutor-{self.label}"

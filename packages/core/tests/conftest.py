@@ -1,0 +1,69 @@
+"""Shared fixtures for the kernel tests.
+
+``load`` loads a Config whose run directory lives under the test's tmp_path (and chdirs
+there, so nothing a test writes litters the repository); every DataFlowKernel it loaded is
+cleaned up afterwards even when the test fails, so a broken test never leaks a loaded
+kernel into the next one.
+"""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+
+def _cleanup_current() -> None:
+    dflow = sys.modules.get("parsl.dataflow.dflow")
+    if dflow is None:
+        return
+    current = dflow.DataFlowKernelLoader._dfk
+    if current is not None:
+        if not current.cleanup_called:
+            current.cleanup()
+        dflow.DataFlowKernelLoader.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_dfk():
+    """Whatever a test does, no loaded DataFlowKernel survives it."""
+    _cleanup_current()
+    yield
+    _cleanup_current()
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    return str(tmp_path / "runinfo")
+
+
+@pytest.fixture
+def load(tmp_path, monkeypatch, run_dir):
+    """``load(config=None, **config_kwargs)``: parsl.load a config; always cleaned up."""
+    import parsl
+    from parsl.config import Config
+    from parsl.executors.threads import ThreadPoolExecutor
+
+    monkeypatch.chdir(tmp_path)
+    loaded = []
+
+    def _load(config=None, **kwargs):
+        if config is None:
+            kwargs.setdefault("executors", [ThreadPoolExecutor(label="threads", max_threads=4)])
+            kwargs.setdefault("run_dir", run_dir)
+            kwargs.setdefault("strategy", "none")
+            config = Config(**kwargs)
+        dfk = parsl.load(config)
+        loaded.append(dfk)
+        return dfk
+
+    yield _load
+    for dfk in loaded:
+        if not dfk.cleanup_called:
+            dfk.cleanup()
+    parsl.clear()
+
+
+@pytest.fixture
+def dfk(load):
+    """A loaded DataFlowKernel with one 4-thread ThreadPoolExecutor labelled 'threads'."""
+    return load()
