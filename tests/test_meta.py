@@ -32,7 +32,8 @@ def test_hookspec_list_is_not_empty():
 @pytest.mark.parametrize("hook", _hooks())
 def test_every_hook_is_documented_with_its_signature(hook):
     docs = (ROOT / "docs" / "plugins.md").read_text()
-    assert f"### `{_doc_signature(hook)}`" in docs, f"docs/plugins.md lacks a heading for {_doc_signature(hook)}"
+    heading = f"### `{_doc_signature(hook)}`"
+    assert heading in docs, f"docs/plugins.md lacks the heading {heading}"
 
 
 @pytest.mark.parametrize("hook", _hooks())
@@ -80,7 +81,8 @@ def test_versions_and_sibling_pins_agree():
     version = versions.pop()
     from parsl.version import VERSION
     assert VERSION == version
-    sibling_names = {"parslcore", "parsl-executor-htex", "parsl-providers", "parsl-monitoring", "parsl-staging"}
+    sibling_names = {"parslcore", "parsl-executor-htex", "parsl-providers", "parsl-monitoring",
+                     "parsl-staging"}
     for meta in metas.values():
         reqs = list(meta.get("dependencies", []))
         for extra in meta.get("optional-dependencies", {}).values():

@@ -10,7 +10,7 @@ fewer arguments than the spec lists.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
