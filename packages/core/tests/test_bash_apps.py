@@ -155,10 +155,19 @@ def test_std_streams_same_with_and_without_bash_runner(dfk, tmp_path, monkeypatc
 
 
 def test_bad_std_spec(dfk, tmp_path):
+    import typeguard
+
+    from parsl.errors import ConfigurationError, TypeCheckError
+    # a spec of the wrong shape or type is a TypeCheckError (as typeguard raises in Parsl)
+    for spec in ((str(tmp_path / "a"), "w", "extra"), (str(tmp_path / "a"),), 42,
+                 [str(tmp_path / "a"), "w"], (str(tmp_path / "a"), None), (42, "w")):
+        exc = echo("x", stdout=spec).exception()
+        assert isinstance(exc, TypeCheckError), spec
+        assert isinstance(exc, (typeguard.TypeCheckError, TypeError, ConfigurationError))
+        assert "stdout=" in str(exc) and "(path, mode)" in str(exc)
+    # a mode open() rejects is a bad stream file
     with pytest.raises(BadStdStreamFile):
-        echo("x", stdout=(str(tmp_path / "a"), "w", "extra")).result()
-    with pytest.raises(BadStdStreamFile):
-        echo("x", stdout=42).result()
+        echo("x", stdout=(str(tmp_path / "b"), "badmode")).result()
     (tmp_path / "plainfile").write_text("")
     with pytest.raises(BadStdStreamFile):  # a path below a regular file cannot be created
         echo("x", stdout=str(tmp_path / "plainfile" / "out")).result()

@@ -32,6 +32,7 @@ __all__ = [
     "address_by_interface",
     "get_all_addresses",
     "get_any_address",
+    "tcp_url",
 ]
 
 _ROUTE_TARGET = ("8.8.8.8", 80)
@@ -227,3 +228,20 @@ def get_any_address() -> str:
     except Exception as e:
         raise RuntimeError("Cannot find address of the local machine: no interface has an IPv4 "
                            "address and the host name does not resolve") from e
+
+
+def tcp_url(address: str, port: int | str | None = None) -> str:
+    """A ZeroMQ-style ``tcp://`` URL: ``tcp://10.0.0.1:5000``, ``tcp://[::1]:5000``, ``tcp://*``.
+
+    An IPv6 address is bracketed when a port follows it; ``*`` (any interface) is kept.
+    """
+    if port is None:
+        return f"tcp://{address}"
+    host = address
+    if address != "*":
+        try:
+            if ipaddress.ip_address(address).version == 6:
+                host = f"[{address}]"
+        except ValueError:
+            pass  # a host name
+    return f"tcp://{host}:{port}"

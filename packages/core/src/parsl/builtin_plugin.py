@@ -30,7 +30,8 @@ def parsl_register_launchers() -> list[type]:
 @hookimpl
 def parsl_register_staging_providers() -> list[type]:
     from parsl.data_provider.file_noop import NoOpFileStaging
-    return [NoOpFileStaging]
+    from parsl.data_provider.zip import ZipFileStaging
+    return [NoOpFileStaging, ZipFileStaging]
 
 
 @hookimpl
@@ -42,4 +43,5 @@ def parsl_register_serializers() -> list[type]:
 @hookimpl
 def parsl_default_staging() -> list[Any]:
     from parsl.data_provider.file_noop import NoOpFileStaging
-    return [NoOpFileStaging()]
+    from parsl.data_provider.zip import ZipFileStaging
+    return [NoOpFileStaging(), ZipFileStaging()]

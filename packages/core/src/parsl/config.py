@@ -3,7 +3,10 @@
 Both eras of Parsl configuration are accepted: the 0.9-era fields
 (``checkpoint_mode=``, ``lazy_errors=``, ``data_management_max_threads=``, ...) and the
 current ones (``memoizer=``, ``exit_mode=``, ``std_autopath=``, ``dependency_resolver=``, ...).
-A wrong value raises :class:`parsl.errors.ConfigurationError` naming the field and the fix.
+A wrong value raises :class:`parsl.errors.ConfigurationError` naming the field and the fix;
+a value of the wrong type, or not one of a field's fixed choices, raises its subclass
+:class:`parsl.errors.TypeCheckError` (also a ``typeguard.TypeCheckError`` and a ``TypeError``,
+as Parsl's typeguard-checked ``Config`` raises).
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import re
 import warnings
 from typing import Any, Callable, Iterable, Sequence
 
-from parsl.errors import ConfigurationError
+from parsl.errors import ConfigurationError, type_check_error
 from parsl.utils import RepresentationMixin
 
 __all__ = ["Config"]
@@ -24,7 +27,7 @@ _PERIOD_RE = re.compile(r"^\d+:\d{1,2}:\d{1,2}$")
 
 def _check_type(field: str, value: Any, types: type | tuple[type, ...], fix: str) -> None:
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
-        raise ConfigurationError(
+        raise type_check_error(
             f"Config({field}={value!r}): expected {_type_names(types)}, got {type(value).__name__}. {fix}")
 
 
@@ -81,7 +84,7 @@ class Config(RepresentationMixin):
             from parsl.executors.threads import ThreadPoolExecutor
             executors = [ThreadPoolExecutor()]
         if isinstance(executors, (str, bytes)) or not isinstance(executors, Iterable):
-            raise ConfigurationError(
+            raise type_check_error(
                 f"Config(executors={executors!r}): expected a list of executors, "
                 f"e.g. executors=[ThreadPoolExecutor()]")
         executors = list(executors)
@@ -93,14 +96,14 @@ class Config(RepresentationMixin):
 
         if checkpoint_files is not None:
             if isinstance(checkpoint_files, (str, bytes)) or not isinstance(checkpoint_files, Iterable):
-                raise ConfigurationError(
+                raise type_check_error(
                     f"Config(checkpoint_files={checkpoint_files!r}): expected a list of checkpoint "
                     f"directories, e.g. checkpoint_files=get_all_checkpoints()")
             checkpoint_files = list(checkpoint_files)
         self.checkpoint_files = checkpoint_files
 
         if checkpoint_mode not in _CHECKPOINT_MODES:
-            raise ConfigurationError(
+            raise type_check_error(
                 f"Config(checkpoint_mode={checkpoint_mode!r}) is not a checkpoint mode; use one of "
                 f"'task_exit', 'periodic', 'dfk_exit', 'manual' or None")
         self.checkpoint_mode = checkpoint_mode
@@ -121,12 +124,12 @@ class Config(RepresentationMixin):
         if dependency_resolver is not None and not (
                 hasattr(dependency_resolver, "traverse_to_gather")
                 and hasattr(dependency_resolver, "traverse_to_unwrap")):
-            raise ConfigurationError(
+            raise type_check_error(
                 f"Config(dependency_resolver={dependency_resolver!r}) is not a DependencyResolver; use "
                 f"parsl.dataflow.dependency_resolvers.DEEP_DEPENDENCY_RESOLVER or SHALLOW_DEPENDENCY_RESOLVER")
 
         if exit_mode not in _EXIT_MODES:
-            raise ConfigurationError(
+            raise type_check_error(
                 f"Config(exit_mode={exit_mode!r}) is not an exit mode; use 'cleanup', 'skip' or 'wait'")
         self.exit_mode = exit_mode
 
@@ -143,19 +146,19 @@ class Config(RepresentationMixin):
             raise ConfigurationError(f"Config(retries={retries}) must be 0 or more")
         self.retries = retries
         if retry_handler is not None and not callable(retry_handler):
-            raise ConfigurationError(
+            raise type_check_error(
                 f"Config(retry_handler={retry_handler!r}) must be a callable (exception, task_record) -> cost")
         self.retry_handler = retry_handler
 
         _check_type("run_dir", run_dir, str, "Use a directory path such as 'runinfo'.")
         self.run_dir = run_dir
         if std_autopath is not None and not callable(std_autopath):
-            raise ConfigurationError(
+            raise type_check_error(
                 f"Config(std_autopath={std_autopath!r}) must be a callable (task_record, kind) -> path")
         self.std_autopath = std_autopath
 
         if strategy not in _STRATEGIES:
-            raise ConfigurationError(
+            raise type_check_error(
                 f"Config(strategy={strategy!r}) is not a scaling strategy; use 'simple', "
                 f"'htex_auto_scale' or 'none'")
         self.strategy = strategy
@@ -178,14 +181,14 @@ class Config(RepresentationMixin):
         self.project_name = project_name
         if not isinstance(initialize_logging, bool) and not callable(
                 getattr(initialize_logging, "initialize_logging", None)):
-            raise ConfigurationError(
+            raise type_check_error(
                 f"Config(initialize_logging={initialize_logging!r}): use True, False or a log "
                 f"configuration object with an initialize_logging(log_dir=, log_name=) method")
         self.initialize_logging = initialize_logging
 
         if memoizer is not None:
             if not hasattr(memoizer, "check_memo") or not hasattr(memoizer, "update_memo"):
-                raise ConfigurationError(
+                raise type_check_error(
                     f"Config(memoizer={memoizer!r}) is not a Memoizer; use "
                     f"parsl.dataflow.memoization.BasicMemoizer(...)")
             if checkpoint_mode is not None or checkpoint_files is not None:
@@ -197,7 +200,7 @@ class Config(RepresentationMixin):
         if observers is None:
             observers = []
         elif isinstance(observers, (str, bytes)) or not isinstance(observers, Iterable):
-            raise ConfigurationError(
+            raise type_check_error(
                 f"Config(observers={observers!r}): expected a list of plugin objects, "
                 f"e.g. observers=[MyObserver()]")
         observers = list(observers)
@@ -218,11 +221,11 @@ class Config(RepresentationMixin):
         labels: set[str] = set()
         for i, ex in enumerate(executors):
             if isinstance(ex, type):
-                raise ConfigurationError(
+                raise type_check_error(
                     f"Config(executors=[...]) item {i} is the class {ex.__name__}, not an instance; "
                     f"write {ex.__name__}() instead")
             if not isinstance(ex, ParslExecutor):
-                raise ConfigurationError(
+                raise type_check_error(
                     f"Config(executors=[...]) item {i} is {ex!r} ({type(ex).__name__}), not an executor; "
                     f"use e.g. ThreadPoolExecutor() or HighThroughputExecutor()")
             if ex.label in labels:

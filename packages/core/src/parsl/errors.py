@@ -10,6 +10,8 @@ __all__ = [
     "OptionalModuleMissing",
     "InternalConsistencyError",
     "UnsupportedFeatureError",
+    "TypeCheckError",  # noqa: F822  (built on first use by __getattr__)
+    "type_check_error",
 ]
 
 
@@ -56,3 +58,38 @@ class UnsupportedFeatureError(ParslError):
             return (f"The {self.feature} feature is not supported in {self.current_executor}. "
                     f"Use {self.target_executor} instead.")
         return f"The {self.feature} feature is not supported in {self.current_executor}."
+
+
+def _make_type_check_error() -> type:
+    # typeguard takes ~0.2 s to import, so the class is built on first use (an error path).
+    try:
+        from typeguard import TypeCheckError as _TypeguardTypeCheckError
+        bases: tuple[type, ...] = (ConfigurationError, _TypeguardTypeCheckError, TypeError)
+    except ImportError:  # pragma: no cover - typeguard is a dependency
+        bases = (ConfigurationError, TypeError)
+
+    def __str__(self: BaseException) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    return type("TypeCheckError", bases, {
+        "__doc__": "A configuration value has the wrong type (or is not one of the allowed choices).\n\n"
+                   "Also a ``typeguard.TypeCheckError`` and a ``TypeError``, so code written for\n"
+                   "Parsl's typeguard-checked signatures catches it; the message names the field and the fix.",
+        "__module__": __name__,
+        "__qualname__": "TypeCheckError",
+        "__str__": __str__,
+    })
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TypeCheckError":
+        cls = _make_type_check_error()
+        globals()["TypeCheckError"] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def type_check_error(message: str) -> ParslError:
+    """Build a :class:`TypeCheckError` (a configuration value has the wrong type)."""
+    cls = globals().get("TypeCheckError") or __getattr__("TypeCheckError")
+    return cls(message)

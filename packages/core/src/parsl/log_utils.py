@@ -7,7 +7,8 @@ from typing import Callable
 
 __all__ = ["set_stream_logger", "set_file_logger", "DEFAULT_FORMAT"]
 
-DEFAULT_FORMAT = ("%(asctime)s.%(msecs)03d %(name)s:%(lineno)d %(processName)s(%(process)d) "
+#: each line starts with the epoch time in seconds (easy to sort and subtract), then a readable date
+DEFAULT_FORMAT = ("%(created)f %(asctime)s.%(msecs)03d %(name)s:%(lineno)d %(processName)s(%(process)d) "
                   "%(threadName)s %(funcName)s %(levelname)s: %(message)s")
 
 
@@ -15,6 +16,7 @@ def _attach(handler: logging.Handler, name: str, level: int, format_string: str 
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter(format_string or DEFAULT_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
     logger = logging.getLogger(name)
+    old_level = logger.level
     if logger.level == logging.NOTSET or logger.level > level:
         logger.setLevel(level)
     logger.addHandler(handler)
@@ -25,6 +27,9 @@ def _attach(handler: logging.Handler, name: str, level: int, format_string: str 
     def remove() -> None:
         logger.removeHandler(handler)
         handler.close()
+        # a DEBUG run must not leave later runs logging (and paying for) DEBUG records
+        if logger.level == level:
+            logger.setLevel(old_level)
 
     return remove
 

@@ -2,13 +2,16 @@
 ``RepresentationMixin`` and a few helpers shared by the kernel and plugins."""
 from __future__ import annotations
 
+import contextlib
 import inspect
+import itertools
 import os
+import re
 import shlex
 import subprocess
 import threading
 import time
-from typing import Any, Callable, Sequence
+from typing import IO, Any, Callable, Iterator, Sequence
 
 __all__ = [
     "RepresentationMixin",
@@ -18,6 +21,15 @@ __all__ = [
     "Timer",
     "wait_for",
     "get_version",
+    "wait_for_file",
+    "time_limited_open",
+    "wtime_to_minutes",
+    "AtomicIDCounter",
+    "AutoCancelTimer",
+    "setproctitle",
+    "sanitize_dns_label_rfc1123",
+    "sanitize_dns_subdomain_rfc1123",
+    "execute_wait",
 ]
 
 
@@ -31,7 +43,10 @@ def _checkpoint_dirs(rundir: str) -> list[str]:
     if not os.path.isdir(rundir):
         return []
     found = []
-    for name in sorted(os.listdir(rundir)):
+    # run directories are numbered 000, 001, ..., 999, 1000: order them by number (any
+    # other names first), so the newest numbered run comes last
+    names = sorted(os.listdir(rundir), key=lambda n: (1, int(n), "") if n.isdigit() else (0, 0, n))
+    for name in names:
         ck = os.path.join(rundir, name, "checkpoint")
         if os.path.isdir(ck):
             found.append(os.path.abspath(ck))
@@ -50,9 +65,13 @@ def get_last_checkpoint(rundir: str = "runinfo") -> list[str]:
 
 
 def get_std_fname_mode(fdname: str, stdfspec: Any) -> tuple[str, str]:
-    """Split a stdout/stderr spec (path, PathLike, File or ``(path, mode)``) into path and mode."""
-    import parsl.app.errors as pe
+    """Split a stdout/stderr spec (path, PathLike, File or ``(path, mode)``) into path and mode.
+
+    A spec of the wrong shape or type raises :class:`parsl.errors.TypeCheckError`; a mode
+    ``open()`` rejects surfaces later as ``BadStdStreamFile``.
+    """
     from parsl.data_provider.files import File
+    from parsl.errors import type_check_error
 
     if isinstance(stdfspec, (str, os.PathLike)):
         return os.fspath(stdfspec), "a+"
@@ -60,27 +79,33 @@ def get_std_fname_mode(fdname: str, stdfspec: Any) -> tuple[str, str]:
         return stdfspec.filepath, "a+"
     if isinstance(stdfspec, tuple):
         if len(stdfspec) != 2:
-            raise pe.BadStdStreamFile(
-                f"std descriptor {fdname} has {len(stdfspec)} elements; use (path, mode), "
-                "for example ('out.txt', 'w')")
+            raise type_check_error(
+                f"{fdname}={stdfspec!r} has {len(stdfspec)} elements; use a path or a (path, mode) "
+                f"tuple, for example {fdname}=('out.txt', 'w')")
         fname, mode = stdfspec
         if not isinstance(fname, (str, os.PathLike)) or not isinstance(mode, str):
-            raise pe.BadStdStreamFile(
-                f"std descriptor {fdname} must be (path, mode) with a str mode; got {stdfspec!r}")
+            raise type_check_error(
+                f"{fdname}={stdfspec!r}: a (path, mode) tuple needs a str path and a str mode, "
+                f"for example {fdname}=('out.txt', 'w')")
         return os.fspath(fname), mode
-    raise pe.BadStdStreamFile(
-        f"std descriptor {fdname} has unexpected type {type(stdfspec).__name__}; "
-        "use a path, a File, a (path, mode) tuple or parsl.AUTO_LOGNAME")
+    hint = " (a list: use a tuple)" if isinstance(stdfspec, list) else ""
+    raise type_check_error(
+        f"{fdname}={stdfspec!r} is a {type(stdfspec).__name__}{hint}; use a path, a File, "
+        f"a (path, mode) tuple or parsl.AUTO_LOGNAME")
 
 
 class RepresentationMixin:
     """Give a class a ``repr`` built from its ``__init__`` arguments.
 
-    Every ``__init__`` parameter must be stored on an attribute of the same name.
-    The repr then reads back as valid Python: ``Config(retries=2, ...)``.
+    Every ``__init__`` parameter should be stored on an attribute of the same name; the repr
+    then reads back as valid Python: ``Config(retries=2, ...)``. Arguments not stored are
+    left out, unless ``_validate_repr`` is set, when they raise AttributeError.
     """
 
     __max_width__ = 80
+    #: raise AttributeError for an ``__init__`` argument not stored on the object (True), or
+    #: leave it out of the repr (False, the default: a repr should never raise)
+    _validate_repr: bool = False
 
     def __repr__(self) -> str:
         init = self.__init__  # type: ignore[misc]
@@ -93,6 +118,8 @@ class RepresentationMixin:
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
             if not hasattr(self, name):
+                if not self._validate_repr:
+                    continue
                 raise AttributeError(
                     f"{type(self).__name__} has no attribute {name!r}: RepresentationMixin needs "
                     f"every __init__ argument stored under the same name")
@@ -150,3 +177,90 @@ def execute_wait(cmd: str, walltime: float | None = None, env: dict | None = Non
 def quote_args(args: Sequence[str]) -> str:
     """Join arguments into one shell-safe command line."""
     return " ".join(shlex.quote(a) for a in args)
+
+
+def wait_for_file(path: str | os.PathLike, seconds: float = 10) -> bool:
+    """Wait up to ``seconds`` for ``path`` to exist; return whether it does."""
+    return wait_for(lambda: os.path.exists(path), timeout=seconds, period=0.05)
+
+
+@contextlib.contextmanager
+def time_limited_open(path: str | os.PathLike, mode: str, seconds: float = 1) -> Iterator[IO[Any]]:
+    """Open ``path`` once it exists, waiting at most ``seconds`` for another thread or process
+    to create it (then ``open`` raises FileNotFoundError as usual); closes it on exit."""
+    wait_for_file(path, seconds)
+    with open(path, mode) as f:
+        yield f
+
+
+def wtime_to_minutes(time_string: str) -> int:
+    """Convert a walltime ``"HH:MM:SS"`` to whole minutes, rounding seconds up."""
+    try:
+        hours, mins, secs = (int(x) for x in time_string.split(":"))
+    except ValueError:
+        raise ValueError(f"walltime {time_string!r} is not 'HH:MM:SS', e.g. '01:30:00'") from None
+    return hours * 60 + mins + (1 if secs > 0 else 0)
+
+
+class AtomicIDCounter:
+    """Hand out increasing integer ids, safely from any thread."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count()
+
+    def get_id(self) -> int:
+        # itertools.count.__next__ is atomic under the GIL
+        return next(self._counter)
+
+
+def setproctitle(title: str) -> None:
+    """Set the process title (as seen by ``ps``) when the ``setproctitle`` package is installed."""
+    try:
+        import setproctitle as _spt
+    except ImportError:
+        return
+    _spt.setproctitle(title)
+
+
+class AutoCancelTimer(threading.Timer):
+    """A ``threading.Timer`` to use as a context manager: started on entry, cancelled on exit."""
+
+    def __enter__(self) -> "AutoCancelTimer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.cancel()
+
+
+_DNS_LABEL_BAD = re.compile(r"[^a-z0-9-]")
+_DNS_SUBDOMAIN_BAD = re.compile(r"[^a-z0-9.-]")
+
+
+def sanitize_dns_label_rfc1123(raw_string: str) -> str:
+    """Turn ``raw_string`` into a valid RFC 1123 DNS label (e.g. a Kubernetes name).
+
+    Lower-cases it, turns other characters than letters, digits and ``-`` into ``-``, trims
+    ``-`` from both ends and keeps at most 63 characters. Raises ValueError if nothing is left.
+    """
+    label = _DNS_LABEL_BAD.sub("-", raw_string.lower()).strip("-")
+    label = label[:63].rstrip("-")
+    if not label:
+        raise ValueError(f"Sanitized DNS label is empty for input '{raw_string}'")
+    return label
+
+
+def sanitize_dns_subdomain_rfc1123(raw_string: str) -> str:
+    """Turn ``raw_string`` into a valid RFC 1123 DNS subdomain: dot-separated valid labels,
+    at most 253 characters. Raises ValueError if nothing is left."""
+    cleaned = _DNS_SUBDOMAIN_BAD.sub("-", raw_string.lower())
+    labels = []
+    for part in cleaned.split("."):
+        try:
+            labels.append(sanitize_dns_label_rfc1123(part))
+        except ValueError:
+            continue
+    subdomain = ".".join(labels)[:253].rstrip("-.")
+    if not subdomain:
+        raise ValueError(f"Sanitized DNS subdomain is empty for input '{raw_string}'")
+    return subdomain

@@ -11,7 +11,8 @@ from parsl.app.errors import InvalidAppTypeError
 __all__ = ["AppBase", "App", "python_app", "bash_app", "join_app"]
 
 #: keyword arguments Parsl itself interprets
-SPECIAL_KWARGS = ("inputs", "outputs", "stdout", "stderr", "walltime", "parsl_resource_specification")
+SPECIAL_KWARGS = ("inputs", "outputs", "stdout", "stderr", "walltime", "parsl_resource_specification",
+                  "_parsl_staging_inhibit")
 
 
 def _drop_kwargs_call(func: Callable[..., Any], drop: frozenset[str], *args: Any, **kwargs: Any) -> Any:
@@ -51,6 +52,12 @@ class AppBase(metaclass=ABCMeta):
         for name in ("stdout", "stderr", "walltime", "parsl_resource_specification"):
             p = params.get(name)
             if p is not None and p.default is not Parameter.empty:
+                self.kwargs[name] = p.default
+        # as in Parsl, default inputs=/outputs= take part in the call: futures among default
+        # inputs are waited for and default outputs become DataFutures (empty ones cost nothing)
+        for name in ("inputs", "outputs"):
+            p = params.get(name)
+            if p is not None and p.default is not Parameter.empty and p.default:
                 self.kwargs[name] = p.default
         self.outputs = params["outputs"].default if "outputs" in params else []
         self.inputs = params["inputs"].default if "inputs" in params else []

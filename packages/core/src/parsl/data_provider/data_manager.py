@@ -70,6 +70,14 @@ class DataManager:
         sa = getattr(ex, "storage_access", None)
         return sa if sa is not None else self._default
 
+    def custom_staging(self, executor: str) -> bool:
+        """Whether ``executor`` lists its own ``storage_access`` providers.
+
+        With the default providers a local file needs no staging at all; an executor's own
+        providers are consulted for every File, local ones included.
+        """
+        return getattr(self.dfk.executors[executor], "storage_access", None) is not None
+
     def _find(self, executor: str, file: File, direction: str) -> Staging:
         for p in self._providers(executor):
             ok = p.can_stage_in(file) if direction == "in" else p.can_stage_out(file)
@@ -89,7 +97,7 @@ class DataManager:
         """
         if isinstance(input, DataFuture):
             fobj = input.file_obj
-            if fobj.scheme == "file" and fobj.local_path is None:
+            if fobj.scheme == "file" and fobj.local_path is None and not self.custom_staging(executor):
                 return input, func
             file = fobj.cleancopy()
             new_input = DataFuture(input, file, tid=input.tid)
@@ -98,7 +106,7 @@ class DataManager:
                 return staged, func
             return new_input, self.replace_task(file, func, executor)
         if isinstance(input, File):
-            if input.scheme == "file" and input.local_path is None:
+            if input.scheme == "file" and input.local_path is None and not self.custom_staging(executor):
                 return input, func
             file = input.cleancopy() if input.local_path is None else input
             staged = self.stage_in(file, None, executor)

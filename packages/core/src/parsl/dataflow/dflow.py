@@ -15,7 +15,7 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 from functools import partial
@@ -46,6 +46,9 @@ __all__ = ["DataFlowKernel", "DataFlowKernelLoader"]
 logger = logging.getLogger(__name__)
 
 INTERNAL_EXECUTOR = "_parsl_internal"
+
+#: argument types that may need staging in
+_STAGEABLE = (File, DataFuture)
 
 
 class ConfigAlreadyLoadedError(ConfigurationError, RuntimeError):
@@ -86,9 +89,16 @@ class DataFlowKernel:
         elif config.initialize_logging is not False:
             # a log configuration object: it sets logging up and returns how to undo it
             import pathlib
-            undo = config.initialize_logging.initialize_logging(log_dir=pathlib.Path(self.run_dir),
-                                                               log_name="parsl")
-            self._remove_log_handler = undo if callable(undo) else None
+            log_config = config.initialize_logging
+            if getattr(log_config, "uuid", None) is not None:
+                # a parsl.logconfigs.LogConfig: applied once per process, however many users
+                from parsl.logconfigs.base import oneshot_initialize_logging, oneshot_uninitialize_logging
+                oneshot_initialize_logging(log_config=log_config, log_dir=pathlib.Path(self.run_dir),
+                                           log_name="parsl")
+                self._remove_log_handler = partial(oneshot_uninitialize_logging, log_config=log_config)
+            else:
+                undo = log_config.initialize_logging(log_dir=pathlib.Path(self.run_dir), log_name="parsl")
+                self._remove_log_handler = undo if callable(undo) else None
         try:
             self._start(config)
         except BaseException:
@@ -110,6 +120,7 @@ class DataFlowKernel:
         self.tasks_dep_fail_count = 0
         self.tasks_memo_completed_count = 0
         self._count_lock = threading.Lock()
+        self._launch_tl = threading.local()
         self._lock = threading.Lock()
         self._all_done = threading.Condition(self._lock)
         self._garbage_collect = config.garbage_collect
@@ -134,6 +145,7 @@ class DataFlowKernel:
             self.memoizer = BasicMemoizer(checkpoint_files=config.checkpoint_files,
                                           checkpoint_period=config.checkpoint_period,
                                           checkpoint_mode=config.checkpoint_mode)
+            self.memoizer._from_config = True
         self.memoizer.start(dfk=self, memoize=config.app_cache, checkpoint_files=config.checkpoint_files,
                             run_dir=self.run_dir)
         self._memoize = config.app_cache
@@ -267,9 +279,17 @@ class DataFlowKernel:
                          extra={"parsl.task": task_id, "parsl.app_name": name, "parsl.executor": label})
         self._set_state(task, States.pending)
 
-        if kwargs:
+        stage_args = False
+        for a in app_args:
+            if isinstance(a, _STAGEABLE):
+                stage_args = True
+                break
+        if kwargs or stage_args:
             try:
-                self._prepare_special_kwargs(task, kwargs, label)
+                if kwargs:
+                    self._prepare_special_kwargs(task, kwargs, label)
+                if stage_args and not (kwargs and kwargs.get("_parsl_staging_inhibit")):
+                    self._stage_in_args(task, label)
             except BaseException as e:
                 # the call raises, so nobody will ever hold this task's future: forget it
                 self.tasks.pop(task_id, None)
@@ -299,17 +319,36 @@ class DataFlowKernel:
         """Run a small kernel-internal function (lifted ``fut[key]``/``fut.attr``) on the internal executor."""
         return self.submit(func, args, executors=[INTERNAL_EXECUTOR])
 
+    def _stage_in_args(self, task: TaskRecord, label: str) -> None:
+        """Stage in Files and DataFutures passed as positional arguments (as ``inputs=`` are)."""
+        func = task.func
+        staged = []
+        for a in task.args:
+            if isinstance(a, _STAGEABLE):
+                a, func = self.data_manager.optionally_stage_in(a, func, label)
+            staged.append(a)
+        task.args = tuple(staged)
+        task.func = func
+
     def _prepare_special_kwargs(self, task: TaskRecord, kwargs: dict[str, Any], label: str) -> None:
         """Handle stdout/stderr AUTO_LOGNAME, input staging and output DataFutures."""
+        staging = not kwargs.get("_parsl_staging_inhibit")
         for kw in ("stdout", "stderr"):
             spec = kwargs.get(kw)
             if spec is parsl.AUTO_LOGNAME or (spec is not None and spec == parsl.AUTO_LOGNAME
                                               and not isinstance(spec, bool)):
-                kwargs[kw] = self._auto_logname(task, kw)
+                spec = kwargs[kw] = self._auto_logname(task, kw)
                 # the generated path differs per task: it must not change the memo key
                 if kw not in task.ignore_for_cache:
                     task.ignore_for_cache.append(kw)
-        inputs = kwargs.get("inputs")
+            if staging and isinstance(spec, File) and spec.scheme != "file":
+                self._stage_out_std_stream(task, kw, spec, label)
+        if staging:
+            for k, v in kwargs.items():
+                # Files passed as other keyword arguments are staged in like inputs=[...]
+                if isinstance(v, _STAGEABLE) and k not in ("inputs", "outputs", "stdout", "stderr"):
+                    kwargs[k], task.func = self.data_manager.optionally_stage_in(v, task.func, label)
+        inputs = kwargs.get("inputs") if staging else None
         if inputs:
             func = task.func
             staged = []
@@ -324,8 +363,10 @@ class DataFlowKernel:
             app_fu = task.app_fu
             dfs = []
             task_outputs: list[Any] | None = None
+            custom = self.data_manager.custom_staging(label)
             for i, f in enumerate(outputs):
-                if isinstance(f, File) and f.scheme != "file":
+                # _parsl_staging_inhibit (a staging provider's own helper task): no staging
+                if isinstance(f, File) and staging and (f.scheme != "file" or custom):
                     # staging works on (and may set local_path of) a clean copy that the task
                     # sees; the DataFuture keeps the user's File unchanged
                     f_copy = f.cleancopy()
@@ -346,6 +387,21 @@ class DataFlowKernel:
             task.func = func
             app_fu._outputs = dfs
             task.outputs = dfs
+
+    def _stage_out_std_stream(self, task: TaskRecord, kind: str, spec: File, label: str) -> None:
+        """stdout=/stderr= naming a remote File (e.g. a ``zip:`` URL): the app writes a local
+        file that the staging provider then moves; ``fut.stdout`` becomes its DataFuture."""
+        f_copy = spec.cleancopy()
+        task.kwargs[kind] = f_copy
+        task.func = self.data_manager.replace_task_stage_out(f_copy, task.func, label)
+        app_fu = task.app_fu
+        stage_fut = self.data_manager.stage_out(f_copy, label, app_fu)
+        std = app_fu._std_futures
+        if std is None:
+            std = app_fu._std_futures = {}
+        std[kind] = DataFuture(stage_fut if stage_fut is not None else app_fu, spec, tid=task.id)
+        if kind not in task.ignore_for_cache:
+            task.ignore_for_cache.append(kind)
 
     def _auto_logname(self, task: TaskRecord, kind: str) -> str:
         autopath = self._config.std_autopath
@@ -383,7 +439,37 @@ class DataFlowKernel:
             task.pending_deps -= 1
             ready = task.pending_deps == 0
         if ready:
-            self._launch_if_ready(task)
+            self._launch_dependent(task)
+
+    def _launch_dependent(self, task: TaskRecord) -> None:
+        """Launch a task whose dependencies just finished, without growing the stack.
+
+        A task that completes synchronously (an executor running it inside ``submit``, or a
+        memo hit) makes its dependents ready from inside this very launch. Those are queued
+        on the thread and launched by the outermost call, so a chain of N tasks runs at a
+        constant stack depth instead of recursing N levels deep.
+        """
+        tl = self._launch_tl
+        try:
+            queue = tl.queue
+        except AttributeError:
+            queue = tl.queue = deque()
+            tl.busy = False
+        if tl.busy:
+            queue.append(task)
+            return
+        tl.busy = True
+        try:
+            while True:
+                try:
+                    self._launch_if_ready(task)
+                except Exception:
+                    logger.exception("Launching task %s failed", task.id)
+                if not queue:
+                    break
+                task = queue.popleft()
+        finally:
+            tl.busy = False
 
     # ------------------------------------------------------------------ launch
     def launch_if_ready(self, task_record: TaskRecord) -> None:
@@ -492,9 +578,13 @@ class DataFlowKernel:
         if handler is not None:
             try:
                 cost = float(handler(e, task))
-            except Exception:
+            except Exception as handler_error:
+                # as in Parsl, the task fails with the handler's exception (chained to the app's)
                 logger.exception("retry_handler raised for task %s; not retrying", task.id)
-                cost = float("inf")
+                if handler_error.__cause__ is None:
+                    handler_error.__cause__ = e
+                self._finish_failure(task, handler_error, States.failed)
+                return
         else:
             cost = 1.0
         task.fail_cost += cost
@@ -623,6 +713,10 @@ class DataFlowKernel:
     def _set_state(self, task: TaskRecord, new_state: States) -> None:
         old = task.status
         task.status = new_state
+        if self._debug:
+            logger.debug("Task %s changed state from %s to %s", task.id, old.name, new_state.name,
+                         extra={"parsl.task": task.id, "parsl.task_state": new_state.name,
+                                "parsl.app_name": task.func_name})
         if self._observe:
             self.plugins.task_state_changed(self, task, old, new_state)
 
@@ -742,5 +836,9 @@ class DataFlowKernelLoader:
     def dfk(cls) -> DataFlowKernel:
         """The current DataFlowKernel; raises NoDataFlowKernelError when none is loaded."""
         if cls._dfk is None:
-            raise NoDataFlowKernelError("Must first load config: call parsl.load(config) before using apps")
+            # Parsl's exact message (scripts compare it); the fix travels as a traceback note
+            err = NoDataFlowKernelError("Must first load config")
+            err.__notes__ = ["Call parsl.load(config) (or use `with parsl.load(config):`) before "
+                             "calling apps"]
+            raise err
         return cls._dfk

@@ -33,12 +33,21 @@ class AppFuture(Future):
     def outputs(self) -> Sequence[DataFuture]:
         return self._outputs
 
+    #: DataFutures of stdout/stderr Files that are staged out (set only for those tasks)
+    _std_futures: dict[str, DataFuture] | None = None
+
     @property
     def stdout(self) -> Any:
+        std = self._std_futures
+        if std is not None and "stdout" in std:
+            return std["stdout"]
         return self.task_record.kwargs.get("stdout")
 
     @property
     def stderr(self) -> Any:
+        std = self._std_futures
+        if std is not None and "stderr" in std:
+            return std["stderr"]
         return self.task_record.kwargs.get("stderr")
 
     @property

@@ -134,7 +134,8 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
     ``checkpoint_mode``: ``'task_exit'`` (write after every task), ``'periodic'`` (every
     ``checkpoint_period`` "HH:MM:SS"), ``'dfk_exit'`` (at cleanup), ``'manual'``
     (``dfk.checkpoint()``) or None. ``checkpoint_files`` lists checkpoint directories of
-    earlier runs to restore from (see ``parsl.utils.get_all_checkpoints``).
+    earlier runs to restore from (see ``parsl.utils.get_all_checkpoints``); left unset, every
+    checkpoint under the Config's ``run_dir`` is restored, and ``[]`` restores none.
     """
 
     def __init__(self, *, checkpoint_files: Sequence[str] | None = None,
@@ -150,15 +151,26 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
         self.memoize = memoize
         self._table: dict[str, Future] = {}
         self._unwritten: list[tuple[str, Any]] = []
+        #: hashes queued for (or written to) this run's checkpoint
+        self._written: set[str] = set()
         self._lock = threading.Lock()
         self._run_dir = ""
         self._timer: Timer | None = None
+        #: built by the DataFlowKernel from 0.9-era Config(checkpoint_*=) fields
+        self._from_config = False
 
     def start(self, *, dfk: Any, memoize: bool, checkpoint_files: Sequence[str] | None,
               run_dir: str) -> None:
         self.memoize = self.memoize and memoize
         self._run_dir = run_dir
-        files = self.checkpoint_files if self.checkpoint_files is not None else checkpoint_files
+        self._written = set()  # a memoizer reused by a new DataFlowKernel starts a new checkpoint
+        if self.checkpoint_files is not None:
+            files = self.checkpoint_files
+        elif self._from_config:
+            files = checkpoint_files  # 0.9-era Config(checkpoint_files=): None restores nothing
+        else:
+            from parsl.utils import get_all_checkpoints
+            files = get_all_checkpoints(os.path.dirname(os.path.abspath(run_dir)))
         if files:
             self._table.update(self.load_checkpoints(files))
         if self.checkpoint_mode == "periodic":
@@ -194,8 +206,18 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
         if not (self.memoize and task.memoize):
             task.hashsum = None
             return None
-        task.hashsum = make_hash(task)
-        return self._table.get(task.hashsum)
+        task.hashsum = h = make_hash(task)
+        hit = self._table.get(h)
+        if hit is not None and self.checkpoint_mode is not None and h not in self._written \
+                and hit.exception() is None:
+            # a result restored from an older run goes into this run's checkpoint too, so
+            # restoring from only the latest checkpoint never loses it
+            with self._lock:
+                self._written.add(h)
+                self._unwritten.append((h, hit.result()))
+            if self.checkpoint_mode == "task_exit":
+                self._write_checkpoint(quiet=True)
+        return hit
 
     def update_memo(self, task: "TaskRecord", r: Future) -> None:
         if not (self.memoize and task.memoize) or task.hashsum is None or task.from_memo:
@@ -203,16 +225,24 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
         self._table[task.hashsum] = r
         if r.exception() is None and self.checkpoint_mode is not None:
             with self._lock:
+                self._written.add(task.hashsum)
                 self._unwritten.append((task.hashsum, r.result()))
             if self.checkpoint_mode == "task_exit":
-                self.checkpoint()
+                self._write_checkpoint(quiet=True)
 
     def checkpoint(self, tasks: Sequence["TaskRecord"] | None = None) -> str:
+        return self._write_checkpoint(quiet=False)
+
+    def _write_checkpoint(self, quiet: bool) -> str:
+        # quiet (DEBUG) for the per-task writes of task_exit mode; INFO otherwise
+        log = logger.debug if quiet else logger.info
         ck_dir = os.path.join(self._run_dir, "checkpoint")
         with self._lock:
             pending, self._unwritten = self._unwritten, []
-            if not pending and os.path.isdir(ck_dir):
-                return ck_dir
+            if not pending:
+                log("No tasks checkpointed in this pass")
+                if os.path.isdir(ck_dir):
+                    return ck_dir
             os.makedirs(ck_dir, exist_ok=True)
             blob = b"".join(pickle.dumps({"hash": h, "exception": None, "result": res})
                             for h, res in pending)
@@ -220,6 +250,8 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
                 f.write(blob)
                 f.flush()
                 os.fsync(f.fileno())
+        if pending:
+            log("Done checkpointing %d tasks to %s", len(pending), ck_dir)
         return ck_dir
 
     def close(self) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from parsl.errors import ParslError, UnsupportedFeatureError  # noqa: F401
+# defined with the serializers; importable from here too, as in 0.9-era scripts
+from parsl.serialize.errors import DeserializationError, SerializationError  # noqa: F401
 
 __all__ = [
     "ExecutorError",
@@ -45,28 +47,6 @@ class BadMessage(ParslError):
 
     def __str__(self) -> str:
         return f"Received a bad message: {self.reason}"
-
-
-class SerializationError(ParslError):
-    """A function or its arguments could not be serialized to send to a worker."""
-
-    def __init__(self, fname: str):
-        super().__init__(fname)
-        self.fname = fname
-
-    def __str__(self) -> str:
-        return f"Failed to serialize objects for an invocation of function {self.fname}"
-
-
-class DeserializationError(ParslError):
-    """A result or exception from a worker could not be deserialized."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"Failed to deserialize objects. Reason: {self.reason}"
 
 
 class ScalingFailed(ExecutorError):

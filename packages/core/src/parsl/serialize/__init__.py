@@ -39,7 +39,7 @@ def serialize(obj: Any, buffer_threshold: int = int(1e6)) -> bytes:
             return s.identifier + b"\n" + s.serialize(obj)
         except Exception as e:  # try the next serializer
             last = e
-    from parsl.executors.errors import SerializationError
+    from parsl.serialize.errors import SerializationError
     raise SerializationError(type(obj).__name__) from last
 
 
@@ -49,7 +49,7 @@ def deserialize(payload: bytes) -> Any:
     header, _, body = payload.partition(b"\n")
     s = _by_id.get(header)
     if s is None:
-        from parsl.executors.errors import DeserializationError
+        from parsl.serialize.errors import DeserializationError
         raise DeserializationError(f"no serializer installed for identifier {header!r}")
     return s.deserialize(body)
 
