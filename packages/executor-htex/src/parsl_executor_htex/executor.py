@@ -1,0 +1,533 @@
+"""``HighThroughputExecutor``: the workflow side of HTEX.
+
+``submit`` serializes the arguments (the function only once, cached by identity) and queues
+the task; a sender thread ships whatever has queued up as one batch to the interchange, and a
+receiver thread completes futures from the result batches coming back. Blocks of worker pools
+are launched through the provider (see ``parsl.executors.status_handling``).
+"""
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import math
+import os
+import queue
+import shlex
+import struct
+import subprocess
+import sys
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+import zmq
+from parsl.executors.errors import BadStateException, InvalidResourceSpecification, SerializationError
+from parsl.executors.status_handling import BlockProviderExecutor
+from parsl.utils import RepresentationMixin
+
+from parsl_executor_htex import messages as m
+from parsl_executor_htex.errors import CommandClientBadError, CommandClientTimeoutError, InterchangeStartError
+from parsl_executor_htex.manager_selector import ManagerSelector, RandomManagerSelector
+from parsl_executor_htex.serialize import FunctionCache, dumps, unpack_result
+from parsl_executor_htex.slots import worker_count
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_LAUNCH_CMD", "HighThroughputExecutor"]
+
+DEFAULT_LAUNCH_CMD = ("{python} -m parsl_executor_htex.process_worker_pool {debug} {max_workers_per_node} "
+                      "-a {addresses} -p {prefetch_capacity} -c {cores_per_worker} -m {mem_per_worker} "
+                      "--poll {poll_period} --port={worker_port} --cert_dir {cert_dir} --logdir={logdir} "
+                      "--block_id={block_id} --hb_period={heartbeat_period} {address_probe_timeout_string} "
+                      "--hb_threshold={heartbeat_threshold} --drain_period={drain_period} "
+                      "--cpu-affinity {cpu_affinity} {enable_mpi_mode} --mpi-launcher={mpi_launcher} "
+                      "--available-accelerators {accelerators}")
+
+_BATCH = 4096  # most tasks per message to the interchange
+
+
+class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
+    """Run tasks on pools of worker processes, one pool per node, through an interchange.
+
+    Parameters keep Parsl's names and meanings: ``provider`` (default ``LocalProvider()``)
+    supplies blocks; ``max_workers_per_node`` / ``cores_per_worker`` / ``mem_per_worker`` /
+    ``available_accelerators`` size each pool; ``prefetch_capacity`` lets pools hold extra
+    tasks; ``heartbeat_period`` / ``heartbeat_threshold`` detect lost pools; ``encrypted``
+    (default True) turns on CurveZMQ. ``parsl_resource_specification={'priority': n}`` orders
+    queued tasks (lower first).
+    """
+
+    PLUGIN_NAME = "htex"
+
+    def __init__(self,
+                 label: str = "HighThroughputExecutor",
+                 provider: Any = None,
+                 launch_cmd: str | None = None,
+                 interchange_launch_cmd: Sequence[str] | None = None,
+                 address: str | None = None,
+                 loopback_address: str = "127.0.0.1",
+                 worker_ports: tuple[int, int] | None = None,
+                 worker_port_range: tuple[int, int] | None = (54000, 55000),
+                 interchange_port_range: tuple[int, int] | None = (55000, 56000),
+                 storage_access: list[Any] | None = None,
+                 working_dir: str | None = None,
+                 worker_debug: bool = False,
+                 cores_per_worker: float = 1.0,
+                 mem_per_worker: float | None = None,
+                 max_workers_per_node: float | None = None,
+                 cpu_affinity: str = "none",
+                 available_accelerators: int | Sequence[str] = (),
+                 prefetch_capacity: int = 0,
+                 heartbeat_threshold: int = 120,
+                 heartbeat_period: int = 30,
+                 drain_period: int | None = None,
+                 poll_period: int = 10,
+                 address_probe_timeout: int | None = None,
+                 worker_logdir_root: str | None = None,
+                 manager_selector: ManagerSelector | None = None,
+                 block_error_handler: bool | Callable[..., None] = True,
+                 encrypted: bool = True,
+                 max_workers: float | None = None,
+                 enable_mpi_mode: bool = False,
+                 mpi_launcher: str = "mpiexec"):
+        if provider is None:
+            from parsl.providers import LocalProvider
+            provider = LocalProvider()
+        super().__init__(provider=provider, block_error_handler=block_error_handler, label=label)
+        if max_workers is not None:
+            warnings.warn("max_workers is deprecated; use max_workers_per_node", DeprecationWarning,
+                          stacklevel=2)
+            if max_workers_per_node is None:
+                max_workers_per_node = max_workers
+        if max_workers_per_node is not None and max_workers_per_node <= 0:
+            raise ValueError(f"max_workers_per_node={max_workers_per_node!r}: use a positive number")
+        if cores_per_worker <= 0:
+            raise ValueError(f"cores_per_worker={cores_per_worker!r}: use a positive number")
+        if isinstance(available_accelerators, int):
+            available_accelerators = [str(i) for i in range(available_accelerators)]
+        self.launch_cmd = launch_cmd
+        self.interchange_launch_cmd = interchange_launch_cmd
+        self.address = address
+        self.loopback_address = loopback_address
+        self.worker_ports = worker_ports
+        self.worker_port_range = worker_port_range
+        self.interchange_port_range = interchange_port_range
+        self.storage_access = storage_access
+        self.working_dir = working_dir
+        self.worker_debug = worker_debug
+        self.cores_per_worker = cores_per_worker
+        self.mem_per_worker = mem_per_worker
+        self.max_workers_per_node = math.inf if max_workers_per_node is None else max_workers_per_node
+        self.cpu_affinity = cpu_affinity
+        self.available_accelerators = list(available_accelerators)
+        self.prefetch_capacity = prefetch_capacity
+        self.heartbeat_threshold = heartbeat_threshold
+        self.heartbeat_period = heartbeat_period
+        self.drain_period = drain_period
+        self.poll_period = poll_period
+        self.address_probe_timeout = address_probe_timeout
+        self.worker_logdir_root = worker_logdir_root
+        self.manager_selector = manager_selector if manager_selector is not None else RandomManagerSelector()
+        self.encrypted = encrypted
+        self.enable_mpi_mode = enable_mpi_mode
+        self.mpi_launcher = mpi_launcher
+        self.tasks: dict[int, Future] = {}
+        self._funcs: dict[int, Any] = {}
+        self._ids = itertools.count(1)
+        self._fcache = FunctionCache()
+        self._submit_lock = threading.Lock()
+        self._outq: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._started = False
+        self._stopped = False
+        self._ix_proc: subprocess.Popen | None = None
+        self._ctx: zmq.Context | None = None
+        self._command: zmq.Socket | None = None
+        self._command_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._ports: dict[str, int] = {}
+        self.cert_dir: str | None = None
+        self.logdir = "."
+
+    @property
+    def max_workers(self) -> int | float:
+        return self.max_workers_per_node
+
+    # ---------------------------------------------------------------- startup
+    def start(self) -> None:
+        """Start the interchange, connect to it and launch ``provider.init_blocks`` blocks."""
+        if self._started:
+            return
+        self.logdir = os.path.join(os.path.abspath(self.run_dir), self.label)
+        os.makedirs(self.logdir, exist_ok=True)
+        if self.encrypted:
+            from parsl_executor_htex.curve import create_certificates
+            self.cert_dir = create_certificates(os.path.join(self.logdir, "certificates"))
+        self._start_interchange()
+        self._connect()
+        self._started = True
+        me = weakref.ref(self)
+        atexit.register(_shutdown_at_exit, me)
+        for target, name in ((self._send_loop, "sender"), (self._receive_loop, "receiver")):
+            t = threading.Thread(target=target, name=f"htex-{self.label}-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        init = getattr(self.provider, "init_blocks", 0)
+        if init:
+            self.scale_out_facade(init)
+
+    def _start_interchange(self) -> None:
+        config = {"loopback_address": self.loopback_address,
+                  "interchange_port_range": self.interchange_port_range,
+                  "worker_ports": self.worker_ports, "worker_port_range": self.worker_port_range,
+                  "heartbeat_period": self.heartbeat_period, "heartbeat_threshold": self.heartbeat_threshold,
+                  "poll_period": self.poll_period, "logdir": self.logdir, "debug": self.worker_debug,
+                  "manager_selector": self.manager_selector, "encrypted": self.encrypted,
+                  "cert_dir": self.cert_dir}
+        cmd = list(self.interchange_launch_cmd or [sys.executable, "-m", "parsl_executor_htex.interchange"])
+        err_path = os.path.join(self.logdir, "interchange.stderr")
+        with open(err_path, "ab") as err:
+            # its own session: a Ctrl-C in the terminal reaches the workflow, which shuts it down
+            self._ix_proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                             start_new_session=True)
+        body = m.pack(config)
+        assert self._ix_proc.stdin is not None and self._ix_proc.stdout is not None
+        self._ix_proc.stdin.write(struct.pack("<Q", len(body)) + body)
+        self._ix_proc.stdin.flush()
+        line = self._read_ready_line(self._ix_proc, timeout=60)
+        if not line.startswith("READY "):
+            tail = _tail(err_path) or _tail(os.path.join(self.logdir, "interchange.log"))
+            self._ix_proc.kill()
+            self._ix_proc.wait()
+            raise InterchangeStartError(f"the interchange failed to start: {line or 'no output'}\n{tail}")
+        self._ports = {k: int(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
+        logger.info("Interchange (pid %d) ports: %s", self._ix_proc.pid, self._ports)
+
+    @staticmethod
+    def _read_ready_line(proc: subprocess.Popen, timeout: float) -> str:
+        import select
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while b"\n" not in buf and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                buf += chunk
+            elif proc.poll() is not None:
+                break
+        return buf.decode(errors="replace").strip()
+
+    def _client(self, kind: int, port: int) -> zmq.Socket:
+        assert self._ctx is not None
+        sock = self._ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        if self.encrypted and self.cert_dir:
+            from parsl_executor_htex.curve import make_client
+            make_client(sock, self.cert_dir)
+        host = self.loopback_address
+        if ":" in host:
+            sock.setsockopt(zmq.IPV6, 1)
+            host = f"[{host}]"
+        sock.connect(f"tcp://{host}:{port}")
+        return sock
+
+    def _connect(self) -> None:
+        self._ctx = zmq.Context()
+        self._task_sock = self._client(zmq.PUSH, self._ports["task_in"])
+        self._task_sock.setsockopt(zmq.SNDHWM, 0)
+        self._result_sock = self._client(zmq.PULL, self._ports["result_out"])
+        self._result_sock.setsockopt(zmq.RCVHWM, 0)
+        self._command = self._client(zmq.REQ, self._ports["command"])
+
+    # ------------------------------------------------------------------ submit
+    def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any] | None,
+               *args: Any, **kwargs: Any) -> Future:
+        """Queue ``func(*args, **kwargs)``; return a Future for its result."""
+        if self._bad_state is not None:
+            raise self._bad_state
+        priority = None
+        if resource_specification:
+            unknown = set(resource_specification) - {"priority"}
+            if unknown:
+                raise InvalidResourceSpecification(
+                    unknown, "HighThroughputExecutor only understands parsl_resource_specification="
+                             "{'priority': n}")
+            priority = resource_specification.get("priority")
+        try:
+            payload = dumps((args, kwargs))
+        except Exception as e:
+            raise SerializationError(getattr(func, "__name__", repr(func))) from e
+        tid = next(self._ids)
+        fut: Future = Future()
+        fut.parsl_executor_task_id = tid  # type: ignore[attr-defined]
+        self.tasks[tid] = fut
+        self._funcs[tid] = func  # keeps the function (and its cache entry) alive until the result
+        with self._submit_lock:
+            try:
+                fid, fbytes, new = self._fcache.lookup(func)
+            except Exception as e:
+                del self.tasks[tid], self._funcs[tid]
+                raise SerializationError(getattr(func, "__name__", repr(func))) from e
+            self._outq.put((tid, fid, fbytes if new else None, priority, payload))
+        return fut
+
+    def _send_loop(self) -> None:
+        q, sock, forgotten = self._outq, self._task_sock, self._fcache.forgotten
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            batch = [item]
+            try:
+                while len(batch) < _BATCH:
+                    nxt = q.get_nowait()
+                    if nxt is None:
+                        self._send_batch(sock, batch)
+                        return
+                    batch.append(nxt)
+            except queue.Empty:
+                pass
+            self._send_batch(sock, batch)
+            if forgotten:
+                fids = []
+                while forgotten:
+                    fids.append(forgotten.popleft())
+                sock.send(m.encode(m.FORGET, fids))
+
+    @staticmethod
+    def _send_batch(sock: zmq.Socket, batch: list[Any]) -> None:
+        meta = []
+        defs = {}
+        payloads = []
+        for tid, fid, fbytes, priority, payload in batch:
+            meta.append((tid, fid, priority))
+            if fbytes is not None:
+                defs[fid] = fbytes
+            payloads.append(payload)
+        sock.send(m.encode(m.TASKS, (meta, defs, payloads)))
+
+    def _receive_loop(self) -> None:
+        sock = self._result_sock
+        tasks, funcs = self.tasks, self._funcs
+        sock.setsockopt(zmq.RCVTIMEO, 200)
+        while not self._stopped:
+            try:
+                try:
+                    msg = sock.recv()
+                except zmq.Again:
+                    proc = self._ix_proc
+                    if proc is not None and proc.poll() is not None and not self._stopped:
+                        self.set_bad_state_and_fail_all(BadStateException(
+                            self, f"the interchange exited unexpectedly with code {proc.returncode}; "
+                                  f"see {self.logdir}/interchange.log"))
+                        return
+                    continue
+            except zmq.ZMQError:
+                if self._stopped:
+                    return
+                raise
+            tag = msg[:1]
+            if tag == m.RESULTS:
+                tids, payloads = m.decode(msg)
+                for tid, frame in zip(tids, payloads):
+                    fut = tasks.pop(tid, None)
+                    funcs.pop(tid, None)
+                    if fut is None:
+                        continue
+                    try:
+                        ok, value = unpack_result(frame)
+                    except Exception as e:
+                        from parsl.executors.errors import DeserializationError
+                        err = DeserializationError(f"result of task {tid}: {type(e).__name__}: {e}")
+                        err.__cause__ = e
+                        ok, value = False, err
+                    if fut.done():
+                        continue
+                    if ok:
+                        fut.set_result(value)
+                    else:
+                        fut.set_exception(value)
+            elif tag == m.ERROR:
+                self.set_bad_state_and_fail_all(m.decode(msg))
+
+    def _fail_all(self, exception: BaseException) -> None:
+        for tid in list(self.tasks):
+            fut = self.tasks.pop(tid, None)
+            self._funcs.pop(tid, None)
+            if fut is not None and not fut.done():
+                fut.set_exception(exception)
+
+    # --------------------------------------------------------------- commands
+    def _command_call(self, name: str, *args: Any, timeout: float = 10) -> Any:
+        with self._command_lock:
+            sock = self._command
+            if sock is None:
+                raise CommandClientBadError(f"executor {self.label} has no connection to its interchange")
+            sock.send(m.pack((name, args)))
+            if not sock.poll(int(timeout * 1000)):
+                # a REQ socket that missed its reply cannot be used again: replace it
+                sock.close(linger=0)
+                self._command = self._client(zmq.REQ, self._ports["command"])
+                raise CommandClientTimeoutError(f"the interchange did not answer {name!r} in {timeout} s")
+            reply = m.unpack(sock.recv())
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def connected_managers(self) -> list[dict[str, Any]]:
+        """One dict per connected worker pool: manager, block_id, hostname, worker_count, tasks, ..."""
+        return self._command_call("connected_managers")
+
+    @property
+    def connected_workers(self) -> int:
+        return self._command_call("connected_workers")
+
+    def connected_blocks(self) -> list[str]:
+        return sorted({d["block_id"] for d in self.connected_managers()})
+
+    def hold_worker(self, worker_id: str) -> bool:
+        """Send no more tasks to the worker pool (manager) ``worker_id``."""
+        return self._command_call("hold_worker", worker_id)
+
+    @property
+    def outstanding(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def workers_per_node(self) -> int | float:
+        return worker_count(self.max_workers_per_node, self.cores_per_worker, self.mem_per_worker,
+                            self.available_accelerators)
+
+    # ----------------------------------------------------------------- blocks
+    def _addresses(self) -> str:
+        if self.address:
+            return self.address
+        from parsl.addresses import get_all_addresses
+        try:
+            found = sorted(get_all_addresses())
+        except Exception:
+            found = []
+        ordered = ["127.0.0.1"] + [a for a in found if a != "127.0.0.1"]
+        return ",".join(ordered)
+
+    def _get_launch_command(self, block_id: str) -> str:
+        values = {
+            "python": shlex.quote(sys.executable),
+            "debug": "--debug" if self.worker_debug else "",
+            "max_workers_per_node": ("" if self.max_workers_per_node == math.inf
+                                     else f"--max_workers_per_node={self.max_workers_per_node}"),
+            "addresses": self._addresses(), "prefetch_capacity": self.prefetch_capacity,
+            "cores_per_worker": self.cores_per_worker, "mem_per_worker": self.mem_per_worker,
+            "poll_period": self.poll_period, "worker_port": self._ports["workers"],
+            "task_port": self._ports["workers"], "result_port": self._ports["workers"],
+            "task_url": f"tcp://{self.address or '127.0.0.1'}:{self._ports['workers']}",
+            "result_url": f"tcp://{self.address or '127.0.0.1'}:{self._ports['workers']}",
+            "cert_dir": shlex.quote(self.cert_dir) if self.cert_dir else "None",
+            "logdir": shlex.quote(self.worker_logdir_root or self.logdir), "logconf": "None",
+            "block_id": block_id, "heartbeat_period": self.heartbeat_period,
+            "heartbeat_threshold": self.heartbeat_threshold, "drain_period": self.drain_period,
+            "address_probe_timeout_string": (f"--address_probe_timeout={self.address_probe_timeout}"
+                                             if self.address_probe_timeout else ""),
+            "cpu_affinity": self.cpu_affinity,
+            "enable_mpi_mode": "--enable_mpi_mode" if self.enable_mpi_mode else "",
+            "mpi_launcher": self.mpi_launcher, "nodes_per_block": getattr(self.provider, "nodes_per_block", 1),
+            "accelerators": " ".join(self.available_accelerators),
+        }
+        template = self.launch_cmd or DEFAULT_LAUNCH_CMD
+        return template.format(**values).replace("{block_id}", block_id)
+
+    def _choose_blocks_to_scale_in(self, n: int, max_idletime: float | None) -> list[str]:
+        active = self._active_blocks()
+        if n <= 0 or not active:
+            return []
+        try:
+            managers = self.connected_managers()
+        except Exception:
+            managers = []
+        busy: dict[str, int] = {}
+        idle_for: dict[str, float] = {}
+        for d in managers:
+            busy[d["block_id"]] = busy.get(d["block_id"], 0) + d["tasks"]
+            idle_for[d["block_id"]] = min(idle_for.get(d["block_id"], math.inf), d["idle_duration"])
+        # unconnected blocks first, then the longest idle, then the least busy
+        ranked = sorted(active, key=lambda b: (b in busy, busy.get(b, 0), -idle_for.get(b, math.inf)))
+        return ranked[:n]
+
+    def _before_cancel(self, block_ids: list[str]) -> None:
+        if self._started and not self._stopped:
+            try:
+                self._command_call("hold_blocks", block_ids, timeout=5)
+            except Exception:
+                logger.warning("Could not hold blocks %s before cancelling them", block_ids, exc_info=True)
+
+    # --------------------------------------------------------------- shutdown
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop the interchange, the worker pools and the threads; fail tasks still in flight."""
+        if not self._started or self._stopped:
+            return
+        logger.info("Shutting down executor %s", self.label)
+        try:
+            self._command_call("shutdown", timeout=2)
+        except Exception:
+            logger.debug("Interchange did not acknowledge shutdown", exc_info=True)
+        self._stopped = True
+        proc = self._ix_proc
+        if proc is not None:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        # the pools got STOP from the interchange: give them a moment to exit, then cancel the rest
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            self._refresh_status()
+            if not self._active_blocks():
+                break
+            time.sleep(0.05)
+        try:
+            self._cancel_all_blocks()
+        except Exception:
+            logger.exception("Executor %s failed to cancel its blocks", self.label)
+        self._outq.put(None)
+        for t in self._threads:
+            t.join(timeout=2)
+        self._fail_all(BadStateException(self, "the executor was shut down before the task finished"))
+        if self._ctx is not None:
+            self._ctx.destroy(linger=0)
+        logger.info("Executor %s shut down", self.label)
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError(f"{type(self).__name__} cannot be pickled")
+
+
+def _shutdown_at_exit(ref: weakref.ref[HighThroughputExecutor]) -> None:
+    ex = ref()
+    if ex is not None and ex._started and not ex._stopped:
+        ex.shutdown()
+
+
+def _tail(path: str, n: int = 4000) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - n))
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""

@@ -1,0 +1,356 @@
+"""The worker pool (manager): one per node, between the interchange and the worker processes.
+
+Launched through the provider and launcher as ``python -m parsl_executor_htex.process_worker_pool``
+(or the ``process_worker_pool.py`` console script). It finds a reachable interchange address,
+registers, starts one worker process per slot and runs a single-threaded ZeroMQ loop: tasks from
+the interchange go to idle workers (with a function's bytes the first time a worker needs it),
+results are sent back in batches, heartbeats flow both ways, and a worker that dies mid-task
+fails that task with WorkerLost and is replaced.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+import zmq
+
+from parsl_executor_htex import messages as m
+from parsl_executor_htex.errors import WorkerLost
+from parsl_executor_htex.probe import probe_addresses
+from parsl_executor_htex.serialize import pack_exception
+from parsl_executor_htex.slots import accelerator_env, affinity_for, worker_count
+
+logger = logging.getLogger("parsl_executor_htex.process_worker_pool")
+
+__all__ = ["Manager", "main", "make_parser"]
+
+
+class WorkerProc:
+    """One worker process and what it is doing."""
+
+    __slots__ = ("fids", "proc", "rank", "ready", "sock", "started", "task")
+
+    def __init__(self, rank: int, proc: subprocess.Popen, sock: zmq.Socket):
+        self.rank = rank
+        self.sock = sock
+        self.proc = proc
+        self.task: int | None = None
+        self.fids: set[int] = set()
+        self.ready = False
+        self.started = time.monotonic()
+
+
+class Manager:
+    """State and event loop of one worker pool."""
+
+    def __init__(self, args: argparse.Namespace, address: str):
+        self.args = args
+        self.pool_id = args.uid or uuid.uuid4().hex[:12]
+        self.block_id = str(args.block_id)
+        self.hostname = socket.gethostname()
+        self.count = worker_count(args.max_workers_per_node, args.cores_per_worker, args.mem_per_worker,
+                                  args.available_accelerators)
+        self.hb_period = float(args.hb_period)
+        self.hb_threshold = float(args.hb_threshold)
+        self.poll_ms = max(1, int(args.poll))
+        self.ctx = zmq.Context()
+        self.ix = self.ctx.socket(zmq.DEALER)
+        self.ix.setsockopt(zmq.IDENTITY, self.pool_id.encode())
+        self.ix.setsockopt(zmq.LINGER, 0)
+        if args.cert_dir and args.cert_dir != "None":
+            from parsl_executor_htex.curve import make_client
+            make_client(self.ix, args.cert_dir)
+        self.ix.connect(f"tcp://{address}:{args.port}")
+        self._ipc_dir = tempfile.mkdtemp(prefix="htex-")
+        self.result_url = f"ipc://{self._ipc_dir}/results"
+        self.wsock = self.ctx.socket(zmq.PULL)
+        self.wsock.setsockopt(zmq.LINGER, 0)
+        self.wsock.bind(self.result_url)
+        self._task_socks: dict[int, zmq.Socket] = {}
+        self.workers: dict[int, WorkerProc] = {}
+        self.queue: deque[tuple[int, int, Any]] = deque()
+        self.functions: dict[int, bytes] = {}
+        self.idle: deque[WorkerProc] = deque()
+        self.results_tids: list[int] = []
+        self.results: list[Any] = []
+        self.stopping = False
+        self.last_sent = 0.0
+        self.last_heard = time.monotonic()
+        self.drain_at = (time.monotonic() + float(args.drain_period)) if args.drain_period else None
+        self._draining = False
+
+    # --------------------------------------------------------------- workers
+    def _spawn(self, rank: int) -> None:
+        env = dict(os.environ)
+        env.update({"PARSL_WORKER_RANK": str(rank), "PARSL_WORKER_COUNT": str(self.count),
+                    "PARSL_WORKER_POOL_ID": self.pool_id, "PARSL_WORKER_BLOCK_ID": self.block_id})
+        env.update(accelerator_env(self.args.available_accelerators, rank))
+        cpus = affinity_for(self.args.cpu_affinity, rank, self.count)
+        preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        log = None
+        if self.args.debug and self.args.logdir:
+            log = open(os.path.join(self.args.logdir, f"worker_{rank}.log"), "ab")  # noqa: SIM115
+        sock = self._task_socks.get(rank)
+        url = f"ipc://{self._ipc_dir}/w{rank}"
+        if sock is None:
+            sock = self.ctx.socket(zmq.PUSH)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.bind(url)
+            self._task_socks[rank] = sock
+        proc = subprocess.Popen([sys.executable, "-m", "parsl_executor_htex.worker", url, self.result_url,
+                                 str(rank)],
+                                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                preexec_fn=preexec)
+        if log is not None:
+            log.close()
+        self.workers[rank] = WorkerProc(rank, proc, sock)
+
+    def _check_workers(self) -> None:
+        for w in list(self.workers.values()):
+            rc = w.proc.poll()
+            if rc is None:
+                continue
+            logger.warning("Worker %d (pid %d) exited with code %s", w.rank, w.proc.pid, rc)
+            if w.task is not None:
+                err = WorkerLost(w.rank, self.hostname, f"worker process exited with code {rc}")
+                self.results_tids.append(w.task)
+                self.results.append(pack_exception(err))
+            try:
+                self.idle.remove(w)
+            except ValueError:
+                pass
+            del self.workers[w.rank]
+            if not self.stopping:
+                self._spawn(w.rank)
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> None:
+        for rank in range(self.count):
+            self._spawn(rank)
+        info = {"version_info": m.version_info(), "hostname": self.hostname, "block_id": self.block_id,
+                "worker_count": self.count, "prefetch_capacity": self.args.prefetch_capacity,
+                "python": sys.version.split()[0], "pid": os.getpid(), "version": m.version_info()}
+        self.ix.send(m.encode(m.REGISTER, info))
+        self.last_sent = time.monotonic()
+        poller = zmq.Poller()
+        poller.register(self.ix, zmq.POLLIN)
+        poller.register(self.wsock, zmq.POLLIN)
+        next_check = time.monotonic() + 0.05
+        while not self.stopping:
+            if poller.poll(self.poll_ms if self.queue else 50):
+                self._drain_workers()
+                self._drain_interchange()
+            if self.queue and self.idle:
+                self._assign()
+            now = time.monotonic()
+            if now >= next_check:
+                next_check = now + 0.05
+                self._check_workers()
+                if now - self.last_heard > self.hb_threshold:
+                    logger.error("No message from the interchange for %.0f s: exiting", now - self.last_heard)
+                    self.stopping = True
+                if self.drain_at is not None and now >= self.drain_at:
+                    self._drain()
+                if self._draining and not self.queue and all(w.task is None for w in self.workers.values()):
+                    self.stopping = True
+            if self.results:
+                self._flush()
+            elif now - self.last_sent > self.hb_period:
+                self.ix.send(m.HEARTBEAT)
+                self.last_sent = now
+        self.shutdown()
+
+    def _drain_workers(self) -> None:
+        sock = self.wsock
+        size = m.WORKER_RESULT.size + 1
+        unpack_header = m.WORKER_RESULT.unpack_from
+        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            msg = sock.recv()
+            rank, tid = unpack_header(msg, 1)
+            w = self.workers.get(rank)
+            if w is None:
+                continue
+            tag = msg[:1]
+            if tag == m.RESULTS:
+                self.results_tids.append(tid)
+                self.results.append(msg[size:])
+                w.task = None
+                self.idle.append(w)
+            elif tag == m.READY:
+                w.ready = True
+                self.idle.append(w)
+
+    def _drain_interchange(self) -> None:
+        sock = self.ix
+        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            msg = sock.recv()
+            self.last_heard = time.monotonic()
+            tag = msg[:1]
+            if tag == m.TASKS:
+                meta, defs, payloads = m.decode(msg)
+                if defs:
+                    self.functions.update(defs)
+                self.queue.extend((tid, fid, p) for (tid, fid), p in zip(meta, payloads))
+            elif tag == m.FORGET:
+                fids = m.decode(msg)
+                for fid in fids:
+                    self.functions.pop(fid, None)
+                for w in self.workers.values():
+                    if w.fids.intersection(fids):
+                        w.fids.difference_update(fids)
+                        w.sock.send(m.encode(m.FORGET, fids))
+            elif tag == m.STOP:
+                logger.info("The interchange asked this pool to stop")
+                self.stopping = True
+            elif tag == m.REJECT:
+                logger.error("The interchange rejected this pool: %s", m.decode(msg))
+                self.stopping = True
+
+    def _assign(self) -> None:
+        queue, idle, functions, encode, TASKS = self.queue, self.idle, self.functions, m.encode, m.TASKS
+        while queue and idle:
+            w = idle.popleft()
+            tid, fid, payload = queue.popleft()
+            if fid in w.fids:
+                fbytes = None
+            else:
+                fbytes = functions[fid]
+                w.fids.add(fid)
+            w.task = tid
+            w.sock.send(encode(TASKS, (tid, fid, fbytes, payload)))
+
+    def _flush(self) -> None:
+        msg = m.encode(m.RESULTS, (self.results_tids, self.results))
+        self.results_tids = []
+        self.results = []
+        self.ix.send(msg)
+        self.last_sent = time.monotonic()
+
+    def _drain(self) -> None:
+        """drain_period is over: take no more tasks, exit once the running ones finish."""
+        if self.drain_at is None:
+            return
+        logger.info("Drain period over: finishing running tasks, then exiting")
+        self.ix.send(m.DRAIN)
+        self.drain_at = None
+        self._draining = True
+
+    # --------------------------------------------------------------- shutdown
+    def shutdown(self) -> None:
+        if self.results:
+            self._flush()
+        try:
+            self.ix.send(m.STOP, zmq.NOBLOCK)
+        except zmq.ZMQError:
+            pass
+        for w in self.workers.values():
+            if w.task is not None:  # busy: do not wait for the task to finish
+                w.proc.terminate()
+                continue
+            try:
+                w.sock.send(m.STOP, zmq.NOBLOCK)
+            except zmq.ZMQError:
+                w.proc.terminate()
+        deadline = time.monotonic() + 1.0
+        for w in self.workers.values():
+            try:
+                w.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                w.proc.kill()
+                w.proc.wait()
+        self.ix.setsockopt(zmq.LINGER, 200)
+        self.ctx.destroy(linger=200)
+        shutil.rmtree(self._ipc_dir, ignore_errors=True)
+        logger.info("Worker pool %s stopped", self.pool_id)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="process_worker_pool.py", description=__doc__.split("\n")[0])
+    p.add_argument("-d", "--debug", action="store_true", help="log at DEBUG level")
+    p.add_argument("-a", "--addresses", default="127.0.0.1", help="comma-separated interchange addresses")
+    p.add_argument("-P", "--port", "--task_port", type=int, help="the interchange's worker port")
+    p.add_argument("--result_port", type=int, help="accepted for old launch commands; unused")
+    p.add_argument("--task_url", help="old spelling: tcp://HOST:PORT of the interchange")
+    p.add_argument("--result_url", help="accepted for old launch commands; unused")
+    p.add_argument("--cert_dir", default="None", help="CurveZMQ certificate directory, or None")
+    p.add_argument("-l", "--logdir", default=None, help="directory for the pool's logs")
+    p.add_argument("-L", "--logconf", default=None, help="accepted for compatibility; unused")
+    p.add_argument("-u", "--uid", default=None, help="pool id (default: random)")
+    p.add_argument("-b", "--block_id", default=None, help="block this pool belongs to")
+    p.add_argument("-c", "--cores_per_worker", type=float, default=1.0)
+    p.add_argument("-m", "--mem_per_worker", default="None")
+    p.add_argument("--max_workers_per_node", "--max_workers", default="inf")
+    p.add_argument("-p", "--prefetch_capacity", type=int, default=0)
+    p.add_argument("--hb_period", type=float, default=30)
+    p.add_argument("--hb_threshold", type=float, default=120)
+    p.add_argument("--drain_period", default="None")
+    p.add_argument("--address_probe_timeout", type=float, default=30)
+    p.add_argument("--poll", type=int, default=10, help="poll period in milliseconds")
+    p.add_argument("--cpu-affinity", dest="cpu_affinity", default="none")
+    p.add_argument("--available-accelerators", dest="available_accelerators", nargs="*", default=[])
+    p.add_argument("--enable_mpi_mode", action="store_true")
+    p.add_argument("--mpi-launcher", dest="mpi_launcher", default="mpiexec")
+    return p
+
+
+def _none_or_float(value: Any) -> float | None:
+    return None if value in (None, "None", "none", "") else float(value)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``process_worker_pool.py`` and ``python -m parsl_executor_htex.process_worker_pool``."""
+    args = make_parser().parse_args(argv)
+    args.mem_per_worker = _none_or_float(args.mem_per_worker)
+    args.drain_period = _none_or_float(args.drain_period)
+    args.max_workers_per_node = _none_or_float(args.max_workers_per_node) or math.inf
+    if args.task_url and not args.port:
+        host, _, port = args.task_url.rpartition(":")
+        args.addresses = host.split("//")[-1]
+        args.port = int(port)
+    if args.block_id in (None, "None"):
+        args.block_id = "0"
+    level = logging.DEBUG if args.debug else logging.INFO
+    root = logging.getLogger("parsl_executor_htex")
+    root.setLevel(level)
+    if args.logdir:
+        args.logdir = os.path.join(args.logdir, f"block-{args.block_id}", args.uid or uuid.uuid4().hex[:12])
+        os.makedirs(args.logdir, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(os.path.join(args.logdir, "manager.log"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s:%(lineno)d %(process)d [%(levelname)s] "
+                                           "%(message)s"))
+    root.addHandler(handler)
+    address = probe_addresses(args.addresses.split(","), args.port, args.address_probe_timeout)
+    if address is None:
+        logger.critical("None of the interchange addresses %s answered on port %s within %s s",
+                        args.addresses, args.port, args.address_probe_timeout)
+        print(f"process_worker_pool: cannot reach the interchange at any of {args.addresses} port "
+              f"{args.port}", file=sys.stderr)
+        raise SystemExit(1)
+    manager = Manager(args, address)
+
+    def on_term(signum: int, frame: Any) -> None:
+        manager.stopping = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        manager.run()
+    except KeyboardInterrupt:
+        manager.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Fixtures for the HTEX tests: real interchange, worker pools and workers on this machine.
+
+``htex_dfk`` loads one DataFlowKernel per module and per encryption setting (starting an
+HTEX costs most of a second); ``htex_processes`` lists this package's live processes so
+tests can check that shutdown leaves none behind.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import parsl
+import pytest
+from parsl.config import Config
+from parsl.providers import LocalProvider
+from parsl_executor_htex import HighThroughputExecutor
+
+
+def htex_processes() -> set[int]:
+    """Pids of live (non-zombie) interchange, worker pool and worker processes."""
+    found = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"parsl_executor_htex" in cmd and state not in (b"Z", b"X"):
+            found.add(int(pid))
+    return found
+
+
+def wait_until_gone(pids: set[int], timeout: float = 10) -> set[int]:
+    deadline = time.monotonic() + timeout
+    left = pids & htex_processes()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = pids & htex_processes()
+    return left
+
+
+def make_config(run_dir: str, encrypted: bool = True, **kw) -> Config:
+    opts = dict(label="htex", max_workers_per_node=2, encrypted=encrypted, heartbeat_period=1,
+                heartbeat_threshold=5, provider=LocalProvider(init_blocks=1, max_blocks=1))
+    opts.update(kw)
+    return Config(executors=[HighThroughputExecutor(**opts)], run_dir=run_dir, strategy="none")
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["encrypted", "plaintext"])
+def htex_dfk(request, tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("htex") / "runinfo")
+    before = htex_processes()
+    dfk = parsl.load(make_config(run_dir, encrypted=request.param))
+    yield dfk
+    dfk.cleanup()
+    assert not wait_until_gone(htex_processes() - before), "HTEX processes outlived cleanup"
+
+
+@pytest.fixture
+def htex_tools():
+    """The helpers above, for test modules (importlib mode cannot import conftest)."""
+    import types
+    return types.SimpleNamespace(processes=htex_processes, wait_until_gone=wait_until_gone,
+                                 make_config=make_config)

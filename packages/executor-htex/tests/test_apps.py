@@ -1,0 +1,113 @@
+"""End to end through real processes: python and bash apps, errors, many tasks, two workers."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from parsl import bash_app, python_app
+from parsl.app.errors import BashExitFailure
+from parsl.executors.errors import InvalidResourceSpecification
+
+
+@python_app
+def add(a, b):
+    return a + b
+
+
+@python_app
+def worker_env():
+    import os
+    import time
+    time.sleep(0.2)
+    return {k: os.environ[k] for k in ("PARSL_WORKER_RANK", "PARSL_WORKER_COUNT", "PARSL_WORKER_POOL_ID",
+                                       "PARSL_WORKER_BLOCK_ID")}
+
+
+@python_app
+def fail(msg):
+    def inner():
+        raise ValueError(msg)
+    inner()
+
+
+@bash_app
+def echo(word, stdout=None, stderr=None):
+    return f"echo {word}"
+
+
+@bash_app
+def exit_with(code):
+    return f"exit {code}"
+
+
+def test_python_app_round_trip(htex_dfk):
+    assert add(1, 2).result(timeout=30) == 3
+    assert add("a", "b").result(timeout=30) == "ab"
+
+
+def test_lambda_and_closure_from_the_test_module(htex_dfk):
+    offset = 10
+    app = python_app(lambda x: x + offset)
+    assert app(5).result(timeout=30) == 15
+
+
+def test_exception_keeps_type_message_and_remote_traceback(htex_dfk):
+    with pytest.raises(ValueError, match="broken on purpose") as info:
+        fail("broken on purpose").result(timeout=30)
+    notes = "\n".join(getattr(info.value, "__notes__", []))
+    assert "Remote traceback" in notes and "in inner" in notes
+
+
+def test_bash_app_writes_stdout(htex_dfk, tmp_path):
+    out = tmp_path / "echo.out"
+    assert echo("hello", stdout=str(out)).result(timeout=30) == 0
+    assert out.read_text() == "hello\n"
+
+
+def test_bash_app_failure_is_bash_exit_failure(htex_dfk):
+    with pytest.raises(BashExitFailure) as info:
+        exit_with(3).result(timeout=30)
+    assert info.value.exitcode == 3
+
+
+def test_many_tasks_in_order(htex_dfk):
+    futures = [add(i, i) for i in range(2000)]
+    assert [f.result(timeout=60) for f in futures] == [2 * i for i in range(2000)]
+
+
+def test_dependencies_flow_between_tasks(htex_dfk):
+    total = add(0, 0)
+    for i in range(1, 50):
+        total = add(total, i)
+    assert total.result(timeout=30) == sum(range(50))
+
+
+def test_two_workers_see_their_rank_and_pool(htex_dfk):
+    envs = [f.result(timeout=30) for f in [worker_env() for _ in range(6)]]
+    assert {e["PARSL_WORKER_RANK"] for e in envs} == {"0", "1"}
+    assert {e["PARSL_WORKER_COUNT"] for e in envs} == {"2"}
+    assert len({e["PARSL_WORKER_POOL_ID"] for e in envs}) == 1
+    assert {e["PARSL_WORKER_BLOCK_ID"] for e in envs} == {"0"}
+
+
+def test_priority_is_accepted_and_other_keys_raise_at_submit(htex_dfk):
+    assert add(1, 1, parsl_resource_specification={"priority": 5}).result(timeout=30) == 2
+    # the executor raises at submit; the kernel hands that to the app's future
+    with pytest.raises(InvalidResourceSpecification, match="cores"):
+        htex_dfk.executors["htex"].submit(lambda: 1, {"cores": 2})
+    with pytest.raises(InvalidResourceSpecification, match="cores"):
+        add(1, 1, parsl_resource_specification={"cores": 2}).result(timeout=30)
+
+
+def test_executor_reports_its_pool(htex_dfk):
+    ex = htex_dfk.executors["htex"]
+    managers = ex.connected_managers()
+    assert len(managers) == 1 and managers[0]["worker_count"] == 2
+    assert ex.connected_workers == 2
+    assert ex.outstanding == 0
+    assert [s.state.name for s in ex.status().values()] == ["PENDING"] or ex.status()
+
+
+def test_large_argument_round_trip(htex_dfk):
+    blob = os.urandom(5 * 1024 * 1024)
+    assert add(blob, b"!").result(timeout=30) == blob + b"!"
