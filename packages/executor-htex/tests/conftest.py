@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 
 import parsl
 import pytest
@@ -15,9 +16,15 @@ from parsl.config import Config
 from parsl.providers import LocalProvider
 from parsl_executor_htex import HighThroughputExecutor
 
+# Every process this test run starts inherits the marker, orphans included; HTEX processes of
+# other runs on the same machine (a benchmark, a second test run) do not count.
+_MARK = "PARSL_HTEX_TEST_RUN"
+os.environ.setdefault(_MARK, uuid.uuid4().hex)
+_MARKER = f"{_MARK}={os.environ[_MARK]}".encode()
+
 
 def htex_processes() -> set[int]:
-    """Pids of live (non-zombie) interchange, worker pool and worker processes."""
+    """Pids of live (non-zombie) interchange, worker pool and worker processes of this test run."""
     found = set()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -29,7 +36,14 @@ def htex_processes() -> set[int]:
                 state = f.read().rsplit(b")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"parsl_executor_htex" in cmd and state not in (b"Z", b"X"):
+        if b"parsl_executor_htex" not in cmd or state in (b"Z", b"X"):
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                mine = _MARKER in f.read().split(b"\0")
+        except OSError:
+            continue
+        if mine:
             found.add(int(pid))
     return found
 
@@ -60,7 +74,7 @@ def htex_dfk(request, tmp_path_factory):
     assert not wait_until_gone(htex_processes() - before), "HTEX processes outlived cleanup"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def htex_tools():
     """The helpers above, for test modules (importlib mode cannot import conftest)."""
     import types

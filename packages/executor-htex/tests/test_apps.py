@@ -6,7 +6,7 @@ import os
 import pytest
 from parsl import bash_app, python_app
 from parsl.app.errors import BashExitFailure
-from parsl.executors.errors import InvalidResourceSpecification
+from parsl.executors.errors import DeserializationError, InvalidResourceSpecification, SerializationError
 
 
 @python_app
@@ -111,3 +111,49 @@ def test_executor_reports_its_pool(htex_dfk):
 def test_large_argument_round_trip(htex_dfk):
     blob = os.urandom(5 * 1024 * 1024)
     assert add(blob, b"!").result(timeout=30) == blob + b"!"
+
+
+@python_app
+def identity(x):
+    return x
+
+
+@python_app
+def make_lock():
+    import threading
+    return threading.Lock()
+
+
+def test_unpicklable_argument_is_a_serialization_error_naming_its_type(htex_dfk):
+    import threading
+    with pytest.raises(SerializationError, match=r"argument 1 of type _thread\.lock") as info:
+        add(1, threading.Lock()).result(timeout=30)
+    assert info.value.__cause__ is not None
+    assert add(2, 3).result(timeout=30) == 5  # nothing else is lost
+
+
+def test_unpicklable_result_is_a_serialization_error_naming_its_type(htex_dfk):
+    others = [identity(i) for i in range(4)]
+    with pytest.raises(SerializationError, match=r"make_lock \(its result of type _thread\.lock"):
+        make_lock().result(timeout=30)
+    assert [f.result(timeout=30) for f in others] == [0, 1, 2, 3]
+    assert identity("still fine").result(timeout=30) == "still fine"
+
+
+@python_app
+def foreign_object():
+    import pickle
+    import types
+    # a class whose module does not exist on the workflow side
+    module = types.ModuleType("parsl_htex_worker_only_module")
+    cls = type("WorkerOnly", (), {"__module__": module.__name__})
+    module.WorkerOnly = cls
+    import sys
+    sys.modules[module.__name__] = module
+    return pickle.loads(pickle.dumps(cls()))  # an instance cloudpickle sends by reference
+
+
+def test_result_that_cannot_be_deserialized_is_a_deserialization_error(htex_dfk):
+    with pytest.raises(DeserializationError, match="parsl_htex_worker_only_module"):
+        foreign_object().result(timeout=30)
+    assert identity(7).result(timeout=30) == 7

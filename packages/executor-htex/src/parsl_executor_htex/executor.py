@@ -26,14 +26,14 @@ from concurrent.futures import Future
 from typing import Any
 
 import zmq
-from parsl.executors.errors import BadStateException, InvalidResourceSpecification, SerializationError
+from parsl.executors.errors import BadStateException, InvalidResourceSpecification
 from parsl.executors.status_handling import BlockProviderExecutor
 from parsl.utils import RepresentationMixin
 
 from parsl_executor_htex import messages as m
 from parsl_executor_htex.errors import CommandClientBadError, CommandClientTimeoutError, InterchangeStartError
 from parsl_executor_htex.manager_selector import ManagerSelector, RandomManagerSelector
-from parsl_executor_htex.serialize import FunctionCache, dumps, unpack_result
+from parsl_executor_htex.serialize import FunctionCache, dumps, submit_error, unpack_result
 from parsl_executor_htex.slots import worker_count
 
 logger = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         try:
             payload = dumps((args, kwargs))
         except Exception as e:
-            raise SerializationError(getattr(func, "__name__", repr(func))) from e
+            raise submit_error(func, _culprit(args, kwargs), e) from e
         tid = next(self._ids)
         fut: Future = Future()
         fut.parsl_executor_task_id = tid  # type: ignore[attr-defined]
@@ -275,7 +275,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                 fid, fbytes, new = self._fcache.lookup(func)
             except Exception as e:
                 del self.tasks[tid], self._funcs[tid]
-                raise SerializationError(getattr(func, "__name__", repr(func))) from e
+                raise submit_error(func, "the function", e) from e
             self._outq.put((tid, fid, fbytes if new else None, priority, payload))
         return fut
 
@@ -520,6 +520,17 @@ def _shutdown_at_exit(ref: weakref.ref[HighThroughputExecutor]) -> None:
     ex = ref()
     if ex is not None and ex._started and not ex._stopped:
         ex.shutdown()
+
+
+def _culprit(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """Which argument will not serialize, with its type (only called once serializing failed)."""
+    named = [(f"argument {i}", a) for i, a in enumerate(args)] + [(f"argument {k!r}", v) for k, v in kwargs.items()]
+    for label, value in named:
+        try:
+            dumps(value)
+        except Exception:
+            return f"{label} of type {type(value).__module__}.{type(value).__qualname__}"
+    return "the arguments"
 
 
 def _tail(path: str, n: int = 4000) -> str:

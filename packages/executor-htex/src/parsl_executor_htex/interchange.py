@@ -225,9 +225,10 @@ class Interchange:
                     sock.send_multipart([ident, m.STOP])
             elif tag == m.REGISTER:
                 self._register(ident, m.decode(msg))
-            elif tag == m.DRAIN:
-                if rec is not None:
-                    rec.draining = True
+            elif tag == m.DRAIN and rec is not None:
+                rec.draining = True
+                # after this the pool has every task we gave it: it may exit once they finish
+                sock.send_multipart([ident, m.DRAIN])
             elif tag == m.STOP:
                 if rec is not None:
                     self._lose(rec, "the worker pool exited")
@@ -235,15 +236,18 @@ class Interchange:
     def _register(self, ident: bytes, info: dict[str, Any]) -> None:
         theirs = info.get("version_info", {})
         if theirs != self.version:
-            logger.error("Manager %r has version %s, interchange has %s", ident, theirs, self.version)
-            self.workers.send_multipart([ident, m.encode(m.REJECT, "version mismatch")])
-            err = VersionMismatch(str(self.version), str(theirs))
+            where = f"worker pool {ident.decode(errors='replace')} of block {info.get('block_id')} on host " \
+                    f"{info.get('hostname', '?')}"
+            logger.error("%s has versions %s, the interchange has %s", where, theirs, self.version)
+            err = VersionMismatch(_versions(self.version), f"{_versions(theirs)} ({where})")
+            self.workers.send_multipart([ident, m.encode(m.REJECT, str(err))])
             self.result_out.send(m.encode(m.ERROR, err))
             return
         rec = ManagerRecord(ident, info)
         if rec.block_id in self.held_blocks:
             rec.active = False
         self.managers[ident] = rec
+        self.workers.send_multipart([ident, m.ACCEPT])
         logger.info("Registered manager %r of block %s on %s with %d workers", ident, rec.block_id,
                     rec.hostname, rec.worker_count)
 
@@ -349,6 +353,10 @@ class Interchange:
             self.auth.stop()
         self.ctx.destroy(linger=200)
         logger.info("Interchange stopped")
+
+
+def _versions(info: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(info.items())) or "none reported"
 
 
 def _read_config(fd: int) -> dict[str, Any]:

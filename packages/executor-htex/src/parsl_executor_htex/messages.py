@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 __all__ = [
+    "ACCEPT",
     "DRAIN",
     "ERROR",
     "FORGET",
@@ -43,10 +44,10 @@ RESULTS = b"R"
 ERROR = b"E"       # interchange -> executor: E exception: the executor is unusable
 REGISTER = b"G"    # manager -> interchange: G info
 HEARTBEAT = b"H"   # both ways between manager and interchange
-DRAIN = b"D"       # manager -> interchange: take no more tasks
+DRAIN = b"D"       # manager -> interchange: take no more tasks; interchange -> manager: none will come
+ACCEPT = b"A"      # interchange -> manager: registration accepted
 REJECT = b"X"      # interchange -> manager: X reason (version mismatch)
 READY = b"Y"       # worker -> manager: Y + rank
-
 
 
 def version_info() -> dict[str, str]:

@@ -6,6 +6,11 @@ registers, starts one worker process per slot and runs a single-threaded ZeroMQ 
 the interchange go to idle workers (with a function's bytes the first time a worker needs it),
 results are sent back in batches, heartbeats flow both ways, and a worker that dies mid-task
 fails that task with WorkerLost and is replaced.
+
+A pool that cannot take part exits with a non-zero code and a one-line reason on stderr (which
+the provider keeps in the block's stderr file): no interchange address answered (1), the
+interchange never acknowledged the registration within ``--address_probe_timeout`` seconds
+(2: wrong port, or CurveZMQ keys that do not match), or it refused the pool's versions (3).
 """
 from __future__ import annotations
 
@@ -30,11 +35,20 @@ from parsl_executor_htex import messages as m
 from parsl_executor_htex.errors import WorkerLost
 from parsl_executor_htex.probe import probe_addresses
 from parsl_executor_htex.serialize import pack_exception
-from parsl_executor_htex.slots import accelerator_env, affinity_for, worker_count
+from parsl_executor_htex.slots import accelerator_env, affinity_env, affinity_for, worker_count
 
 logger = logging.getLogger("parsl_executor_htex.process_worker_pool")
 
-__all__ = ["Manager", "main", "make_parser"]
+__all__ = ["EXIT_NOT_ACCEPTED", "EXIT_NO_ADDRESS", "EXIT_REJECTED", "VERSION_ENV", "Manager", "main",
+           "make_parser"]
+
+EXIT_NO_ADDRESS = 1
+EXIT_NOT_ACCEPTED = 2
+EXIT_REJECTED = 3
+
+#: report this parsl-executor-htex version at registration instead of the installed one; it
+#: exists to exercise the interchange's version check
+VERSION_ENV = "PARSL_HTEX_REPORT_VERSION"
 
 
 class WorkerProc:
@@ -90,6 +104,11 @@ class Manager:
         self.last_heard = time.monotonic()
         self.drain_at = (time.monotonic() + float(args.drain_period)) if args.drain_period else None
         self._draining = False
+        self._drain_acked = False
+        self.accepted = False
+        self.exit_code = 0
+        self.address = address
+        self.accept_timeout = float(args.address_probe_timeout or 30)
 
     # --------------------------------------------------------------- workers
     def _spawn(self, rank: int) -> None:
@@ -98,6 +117,8 @@ class Manager:
                     "PARSL_WORKER_POOL_ID": self.pool_id, "PARSL_WORKER_BLOCK_ID": self.block_id})
         env.update(accelerator_env(self.args.available_accelerators, rank))
         cpus = affinity_for(self.args.cpu_affinity, rank, self.count)
+        if cpus:
+            env.update(affinity_env(cpus))
         preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         log = None
         if self.args.debug and self.args.logdir:
@@ -139,11 +160,14 @@ class Manager:
     def run(self) -> None:
         for rank in range(self.count):
             self._spawn(rank)
-        info = {"version_info": m.version_info(), "hostname": self.hostname, "block_id": self.block_id,
+        version = m.version_info()
+        if os.environ.get(VERSION_ENV):
+            version["parsl-executor-htex"] = os.environ[VERSION_ENV]
+        info = {"version_info": version, "hostname": self.hostname, "block_id": self.block_id,
                 "worker_count": self.count, "prefetch_capacity": self.args.prefetch_capacity,
-                "python": sys.version.split()[0], "pid": os.getpid(), "version": m.version_info()}
+                "python": sys.version.split()[0], "pid": os.getpid(), "version": version}
         self.ix.send(m.encode(m.REGISTER, info))
-        self.last_sent = time.monotonic()
+        self.last_sent = started = time.monotonic()
         poller = zmq.Poller()
         poller.register(self.ix, zmq.POLLIN)
         poller.register(self.wsock, zmq.POLLIN)
@@ -158,12 +182,18 @@ class Manager:
             if now >= next_check:
                 next_check = now + 0.05
                 self._check_workers()
-                if now - self.last_heard > self.hb_threshold:
+                if not self.accepted and now - started > self.accept_timeout:
+                    self._fail(EXIT_NOT_ACCEPTED,
+                               f"the interchange at {self.address}:{self.args.port} did not accept this pool's "
+                               f"registration within {self.accept_timeout:g} s (wrong address or port, or "
+                               f"CurveZMQ keys that do not match the interchange's)")
+                elif now - self.last_heard > self.hb_threshold:
                     logger.error("No message from the interchange for %.0f s: exiting", now - self.last_heard)
                     self.stopping = True
                 if self.drain_at is not None and now >= self.drain_at:
                     self._drain()
-                if self._draining and not self.queue and all(w.task is None for w in self.workers.values()):
+                if (self._drain_acked and not self.queue
+                        and all(w.task is None for w in self.workers.values())):
                     self.stopping = True
             if self.results:
                 self._flush()
@@ -214,9 +244,12 @@ class Manager:
             elif tag == m.STOP:
                 logger.info("The interchange asked this pool to stop")
                 self.stopping = True
+            elif tag == m.ACCEPT:
+                self.accepted = True
+            elif tag == m.DRAIN:
+                self._drain_acked = True  # every task the interchange sent us is in self.queue
             elif tag == m.REJECT:
-                logger.error("The interchange rejected this pool: %s", m.decode(msg))
-                self.stopping = True
+                self._fail(EXIT_REJECTED, f"the interchange rejected this pool: {m.decode(msg)}")
 
     def _assign(self) -> None:
         queue, idle, functions, encode, TASKS = self.queue, self.idle, self.functions, m.encode, m.TASKS
@@ -237,6 +270,13 @@ class Manager:
         self.results = []
         self.ix.send(msg)
         self.last_sent = time.monotonic()
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Stop and exit with ``code``, saying why on stderr (the block's stderr file)."""
+        logger.critical("%s", reason)
+        print(f"process_worker_pool: {reason}", file=sys.stderr, flush=True)
+        self.exit_code = code
+        self.stopping = True
 
     def _drain(self) -> None:
         """drain_period is over: take no more tasks, exit once the running ones finish."""
@@ -338,8 +378,8 @@ def main(argv: list[str] | None = None) -> None:
         logger.critical("None of the interchange addresses %s answered on port %s within %s s",
                         args.addresses, args.port, args.address_probe_timeout)
         print(f"process_worker_pool: cannot reach the interchange at any of {args.addresses} port "
-              f"{args.port}", file=sys.stderr)
-        raise SystemExit(1)
+              f"{args.port} within {args.address_probe_timeout:g} s", file=sys.stderr)
+        raise SystemExit(EXIT_NO_ADDRESS)
     manager = Manager(args, address)
 
     def on_term(signum: int, frame: Any) -> None:
@@ -350,6 +390,8 @@ def main(argv: list[str] | None = None) -> None:
         manager.run()
     except KeyboardInterrupt:
         manager.shutdown()
+    if manager.exit_code:
+        raise SystemExit(manager.exit_code)
 
 
 if __name__ == "__main__":

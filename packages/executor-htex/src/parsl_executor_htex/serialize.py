@@ -22,6 +22,8 @@ __all__ = [
     "loads",
     "pack_exception",
     "pack_result",
+    "result_error",
+    "submit_error",
     "unpack_result",
 ]
 
@@ -54,6 +56,23 @@ class CloudpickleSerializer(SerializerBase):
 def pack_result(value: Any) -> bytes:
     """Serialize a task's return value."""
     return _OK + dumps(value)
+
+
+def _name(func: Any) -> str:
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+
+
+def submit_error(func: Any, what: str, exc: BaseException) -> Exception:
+    """SerializationError for a function or its arguments that will not serialize, naming the cause."""
+    from parsl.serialize.errors import SerializationError
+    return SerializationError(f"{_name(func)} ({what} could not be serialized: {type(exc).__name__}: {exc})")
+
+
+def result_error(func: Any, value: Any, exc: BaseException) -> Exception:
+    """SerializationError for a task result that will not serialize, naming its type."""
+    from parsl.serialize.errors import SerializationError
+    return SerializationError(f"{_name(func)} (its result of type {type(value).__module__}."
+                              f"{type(value).__qualname__} could not be serialized: {type(exc).__name__}: {exc})")
 
 
 def pack_exception(exc: BaseException, where: str = "") -> bytes:

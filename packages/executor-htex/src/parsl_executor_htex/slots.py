@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import os
 
-__all__ = ["accelerator_env", "affinity_for", "available_memory_gb", "worker_count"]
+__all__ = ["accelerator_env", "affinity_env", "affinity_for", "available_memory_gb", "worker_count"]
 
 
 def available_memory_gb() -> float | None:
@@ -41,23 +41,39 @@ def worker_count(max_workers_per_node: float, cores_per_worker: float, mem_per_w
     return max(1, int(n)) if n != math.inf else max(1, _cpus())
 
 
+def _cpu_list(spec: str) -> set[int]:
+    """``0,2-4`` -> {0, 2, 3, 4}."""
+    cpus: set[int] = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
 def affinity_for(mode: str, rank: int, count: int) -> set[int] | None:
-    """CPUs for worker ``rank``: ``block``/``alternating``/``block-reverse`` or ``list:0,1:2,3``."""
+    """CPUs for worker ``rank``: ``block``/``alternating``/``block-reverse`` or ``list:0,1:2-3``."""
     if not mode or mode == "none" or not hasattr(os, "sched_setaffinity"):
         return None
     cpus = sorted(os.sched_getaffinity(0))
     if mode.startswith("list:"):
         groups = mode[5:].split(":")
-        return {int(c) for c in groups[rank % len(groups)].split(",")}
+        return _cpu_list(groups[rank % len(groups)])
     per = max(1, len(cpus) // max(1, count))
     if mode == "block":
         return set(cpus[rank * per:(rank + 1) * per]) or None
     if mode == "block-reverse":
-        rev = cpus[::-1]
-        return set(rev[rank * per:(rank + 1) * per]) or None
+        rank = count - rank - 1
+        return set(cpus[rank * per:(rank + 1) * per]) or None
     if mode == "alternating":
         return set(cpus[rank::count]) or None
     raise ValueError(f"cpu_affinity={mode!r}: use none, block, alternating, block-reverse or list:...")
+
+
+def affinity_env(cpus: set[int]) -> dict[str, str]:
+    """OpenMP settings that keep a worker's threads on its own CPUs."""
+    listed = ",".join(str(c) for c in sorted(cpus))
+    return {"OMP_NUM_THREADS": str(len(cpus)), "GOMP_CPU_AFFINITY": listed,
+            "KMP_AFFINITY": f"explicit,proclist=[{listed}]"}
 
 
 def accelerator_env(accelerators: list[str], rank: int) -> dict[str, str]:

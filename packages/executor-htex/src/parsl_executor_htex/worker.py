@@ -18,7 +18,7 @@ from typing import Any
 import zmq
 
 from parsl_executor_htex import messages as m
-from parsl_executor_htex.serialize import loads, pack_exception, pack_result
+from parsl_executor_htex.serialize import loads, pack_exception, pack_result, result_error
 
 __all__ = ["main", "run_worker"]
 
@@ -54,7 +54,11 @@ def run_worker(task_url: str, result_url: str, rank: int) -> None:
                         func = loads(fbytes)
                         cache[fid] = func
                     args, kwargs = loads(payload)
-                    result = pack_result(func(*args, **kwargs))
+                    value = func(*args, **kwargs)
+                    try:
+                        result = pack_result(value)
+                    except Exception as e:
+                        raise result_error(func, value, e) from e
                 except BaseException as e:
                     if isinstance(e, KeyboardInterrupt):
                         raise
