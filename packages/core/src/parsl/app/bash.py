@@ -8,7 +8,7 @@ from functools import partial, update_wrapper
 from typing import Any, Callable, Sequence
 
 from parsl.app.app import AppBase
-from parsl.app.bash_runner import run_command, runner_enabled
+from parsl.app.bash_runner import _popen_children, run_command, runner_enabled
 
 __all__ = ["BashApp", "remote_side_bash_executor"]
 
@@ -73,8 +73,10 @@ def _run_with_popen(func_name: str, executable: str, out_spec: tuple[str, str] |
             std_out.close()
         raise
     try:
+        # a process group of its own: walltime and interpreter exit kill everything it started
         proc = subprocess.Popen(executable, shell=True, executable="/bin/bash", stdout=std_out,
-                                stderr=std_err, close_fds=False, start_new_session=walltime is not None)
+                                stderr=std_err, close_fds=False, start_new_session=True)
+        _popen_children.add(proc)
         try:
             return proc.wait(timeout=walltime)
         except subprocess.TimeoutExpired:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import shlex
+import signal
 import subprocess
 import threading
 import weakref
@@ -36,8 +37,31 @@ _all_runners: "weakref.WeakSet[_Runner]" = weakref.WeakSet()
 
 @atexit.register
 def _close_all() -> None:
+    # By now the DataFlowKernel has shut its executors down: a runner still busy belongs to a
+    # task the exiting workflow abandoned (Ctrl-C, SIGTERM), so its commands are killed
+    # rather than left running as orphans.
     for runner in list(_all_runners):
-        runner.close()
+        runner.close(grace=0.5)
+    for proc in list(_popen_children):
+        kill_process_group(proc)
+
+
+#: bash processes started with Popen (walltime, unusual stdout modes) that are still running
+_popen_children: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
+
+
+def kill_process_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group ``proc`` leads (it was started with start_new_session=True)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=1)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def runner_enabled() -> bool:
@@ -55,7 +79,10 @@ class _Runner:
         try:
             self.proc = subprocess.Popen(
                 ["/bin/bash", "--norc", "--noprofile", "-c", _SERVER_SCRIPT.replace("RESULT_FD", str(wfd))],
-                stdin=subprocess.PIPE, pass_fds=(wfd,), env=self.env)
+                stdin=subprocess.PIPE, pass_fds=(wfd,), env=self.env,
+                # its own process group, so a command still running at exit can be killed
+                # with everything it started
+                start_new_session=True)
         finally:
             os.close(wfd)
         self.results = os.fdopen(rfd, "rb", buffering=0)
@@ -84,15 +111,15 @@ class _Runner:
         # The owning thread ended (e.g. its executor shut down): let bash go too.
         self.close()
 
-    def close(self) -> None:
+    def close(self, grace: float = 5.0) -> None:
         if self.results.closed:
             return
         try:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=grace)
         except Exception:
-            self.proc.kill()
+            kill_process_group(self.proc)
         self.results.close()
 
 

@@ -26,6 +26,9 @@ class DataFuture(Future):
         fut.add_done_callback(self.parent_callback)
 
     def parent_callback(self, parent_fu: Future) -> None:
+        if parent_fu.cancelled():
+            Future.cancel(self)  # the app that would write the file was cancelled
+            return
         e = parent_fu.exception()
         if e is not None:
             self.set_exception(e)
@@ -45,10 +48,7 @@ class DataFuture(Future):
         return self.filepath
 
     def cancel(self) -> bool:
-        raise NotImplementedError("Cancel not implemented")
-
-    def cancelled(self) -> bool:
-        return False
+        raise NotImplementedError("Cancel the app that produces the file: its AppFuture.cancel()")
 
     def running(self) -> bool:
         parent = self.parent

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import wait as wait_futures
 from functools import partial
 from typing import Any, Callable, Sequence
@@ -26,40 +26,38 @@ from parsl.app.errors import RemoteExceptionWrapper
 from parsl.app.futures import DataFuture
 from parsl.config import Config
 from parsl.data_provider.data_manager import DataManager
-from parsl.data_provider.files import File
 from parsl.dataflow.dependency_resolvers import SHALLOW_DEPENDENCY_RESOLVER
-from parsl.dataflow.errors import DependencyError, JoinError
+from parsl.dataflow.errors import DependencyError, failures_of
 from parsl.dataflow.futures import AppFuture
+from parsl.dataflow.interrupts import InterruptHandlers, non_blocking, shutdown_within
+from parsl.dataflow.joins import Joins
+from parsl.dataflow.loader import ConfigAlreadyLoadedError, DataFlowKernelLoader
 from parsl.dataflow.memoization import BasicMemoizer
 from parsl.dataflow.rundirs import make_rundir
 from parsl.dataflow.states import FINAL_FAILURE_STATES, FINAL_STATES, States
+from parsl.dataflow.task_inputs import _STAGEABLE, TaskInputs
 from parsl.dataflow.taskrecord import TaskRecord
 from parsl.dataflow.tasklog import TaskEventLog
-from parsl.errors import ConfigurationError, NoDataFlowKernelError
+from parsl.errors import ConfigurationError
 from parsl.executors.base import ParslExecutor
 from parsl.executors.threads import ThreadPoolExecutor
 from parsl.plugins import ParslPlugins, new_plugin_manager
 from parsl.version import VERSION
 
-__all__ = ["DataFlowKernel", "DataFlowKernelLoader"]
+__all__ = ["DataFlowKernel", "DataFlowKernelLoader", "ConfigAlreadyLoadedError", "UnknownExecutorError"]
 
 logger = logging.getLogger(__name__)
 
 INTERNAL_EXECUTOR = "_parsl_internal"
 
-#: argument types that may need staging in
-_STAGEABLE = (File, DataFuture)
-
-
-class ConfigAlreadyLoadedError(ConfigurationError, RuntimeError):
-    """``parsl.load()`` was called while another configuration is loaded."""
-
+#: how long cleanup after Ctrl-C / SIGTERM waits for executors to shut down
+INTERRUPTED_SHUTDOWN_SECONDS = 3.0
 
 class UnknownExecutorError(ConfigurationError, ValueError):
     """An app asked for an executor label the loaded Config does not have."""
 
 
-class DataFlowKernel:
+class DataFlowKernel(TaskInputs, Joins):
     """Track app futures, resolve their dependencies and hand ready tasks to executors."""
 
     def __init__(self, config: Config | None = None) -> None:
@@ -80,6 +78,7 @@ class DataFlowKernel:
         self.job_status_poller: Any = None
         self._events: TaskEventLog | None = None
         self.memoizer: Any = None
+        self._interrupts = InterruptHandlers()
         self.run_dir = make_rundir(config.run_dir)
         self._remove_log_handler: Callable[[], None] | None = None
         if config.initialize_logging is True:
@@ -158,6 +157,7 @@ class DataFlowKernel:
         self.add_executors(config.executors)
 
         atexit.register(self.atexit_cleanup)
+        self._interrupts.install()
         self.plugins.dfk_started(self)
 
     def _abort_start(self) -> None:
@@ -165,6 +165,7 @@ class DataFlowKernel:
         self.cleanup_called = True
         logger.error("DataFlowKernel failed to start; releasing what was started", exc_info=True)
         atexit.unregister(self.atexit_cleanup)
+        self._interrupts.restore()
         for step in (lambda: self.memoizer is not None and self.memoizer.close(),
                      lambda: self.job_status_poller is not None and self.job_status_poller.close(),
                      *[(lambda ex=ex: ex.shutdown()) for ex in self.executors.values()],
@@ -319,121 +320,6 @@ class DataFlowKernel:
         """Run a small kernel-internal function (lifted ``fut[key]``/``fut.attr``) on the internal executor."""
         return self.submit(func, args, executors=[INTERNAL_EXECUTOR])
 
-    def _stage_in_args(self, task: TaskRecord, label: str) -> None:
-        """Stage in Files and DataFutures passed as positional arguments (as ``inputs=`` are)."""
-        func = task.func
-        staged = []
-        for a in task.args:
-            if isinstance(a, _STAGEABLE):
-                a, func = self.data_manager.optionally_stage_in(a, func, label)
-            staged.append(a)
-        task.args = tuple(staged)
-        task.func = func
-
-    def _prepare_special_kwargs(self, task: TaskRecord, kwargs: dict[str, Any], label: str) -> None:
-        """Handle stdout/stderr AUTO_LOGNAME, input staging and output DataFutures."""
-        staging = not kwargs.get("_parsl_staging_inhibit")
-        for kw in ("stdout", "stderr"):
-            spec = kwargs.get(kw)
-            if spec is parsl.AUTO_LOGNAME or (spec is not None and spec == parsl.AUTO_LOGNAME
-                                              and not isinstance(spec, bool)):
-                spec = kwargs[kw] = self._auto_logname(task, kw)
-                # the generated path differs per task: it must not change the memo key
-                if kw not in task.ignore_for_cache:
-                    task.ignore_for_cache.append(kw)
-            if staging and isinstance(spec, File) and spec.scheme != "file":
-                self._stage_out_std_stream(task, kw, spec, label)
-        if staging:
-            for k, v in kwargs.items():
-                # Files passed as other keyword arguments are staged in like inputs=[...]
-                if isinstance(v, _STAGEABLE) and k not in ("inputs", "outputs", "stdout", "stderr"):
-                    kwargs[k], task.func = self.data_manager.optionally_stage_in(v, task.func, label)
-        inputs = kwargs.get("inputs") if staging else None
-        if inputs:
-            func = task.func
-            staged = []
-            for item in inputs:
-                new_item, func = self.data_manager.optionally_stage_in(item, func, label)
-                staged.append(new_item)
-            kwargs["inputs"] = staged
-            task.func = func
-        outputs = kwargs.get("outputs")
-        if outputs:
-            func = task.func
-            app_fu = task.app_fu
-            dfs = []
-            task_outputs: list[Any] | None = None
-            custom = self.data_manager.custom_staging(label)
-            for i, f in enumerate(outputs):
-                # _parsl_staging_inhibit (a staging provider's own helper task): no staging
-                if isinstance(f, File) and staging and (f.scheme != "file" or custom):
-                    # staging works on (and may set local_path of) a clean copy that the task
-                    # sees; the DataFuture keeps the user's File unchanged
-                    f_copy = f.cleancopy()
-                    if task_outputs is None:
-                        task_outputs = kwargs["outputs"] = list(outputs)
-                    task_outputs[i] = f_copy
-                    func = self.data_manager.replace_task_stage_out(f_copy, func, label)
-                    stage_fut = self.data_manager.stage_out(f_copy, label, app_fu)
-                    dfs.append(DataFuture(stage_fut if stage_fut is not None else app_fu, f, tid=task.id))
-                elif isinstance(f, File):
-                    dfs.append(DataFuture(app_fu, f, tid=task.id))
-                elif isinstance(f, DataFuture):
-                    dfs.append(DataFuture(app_fu, f.file_obj, tid=task.id))
-                elif isinstance(f, (str, os.PathLike)):
-                    dfs.append(DataFuture(app_fu, File(f), tid=task.id))
-                else:
-                    raise TypeError(f"outputs=[...] item {f!r} is a {type(f).__name__}; use File(path)")
-            task.func = func
-            app_fu._outputs = dfs
-            task.outputs = dfs
-
-    def _stage_out_std_stream(self, task: TaskRecord, kind: str, spec: File, label: str) -> None:
-        """stdout=/stderr= naming a remote File (e.g. a ``zip:`` URL): the app writes a local
-        file that the staging provider then moves; ``fut.stdout`` becomes its DataFuture."""
-        f_copy = spec.cleancopy()
-        task.kwargs[kind] = f_copy
-        task.func = self.data_manager.replace_task_stage_out(f_copy, task.func, label)
-        app_fu = task.app_fu
-        stage_fut = self.data_manager.stage_out(f_copy, label, app_fu)
-        std = app_fu._std_futures
-        if std is None:
-            std = app_fu._std_futures = {}
-        std[kind] = DataFuture(stage_fut if stage_fut is not None else app_fu, spec, tid=task.id)
-        if kind not in task.ignore_for_cache:
-            task.ignore_for_cache.append(kind)
-
-    def _auto_logname(self, task: TaskRecord, kind: str) -> str:
-        autopath = self._config.std_autopath
-        if autopath is not None:
-            return autopath(task, kind)
-        logdir = os.path.join(self.run_dir, "task_logs", f"{task.id // 10000:04d}")
-        os.makedirs(logdir, exist_ok=True)
-        label = task.kwargs.get("label")
-        suffix = "" if label is None else f"_{label}"
-        return os.path.join(logdir, f"task_{task.id:04d}_{task.func_name}{suffix}.{kind}")
-
-    def _gather_deps(self, task: TaskRecord) -> list[Future]:
-        deps: list[Future] = []
-        if self._shallow:
-            for a in task.args:
-                if isinstance(a, Future):
-                    deps.append(a)
-            kwargs = task.kwargs
-            if kwargs:
-                for k, v in kwargs.items():
-                    if isinstance(v, Future):
-                        deps.append(v)
-                    elif k == "inputs" and isinstance(v, (list, tuple)):
-                        deps.extend(x for x in v if isinstance(x, Future))
-        else:
-            gather = self.dependency_resolver.traverse_to_gather
-            for a in task.args:
-                deps.extend(gather(a))
-            for k, v in task.kwargs.items():
-                deps.extend(gather(v))
-        return deps
-
     def _dep_done(self, task: TaskRecord, _fut: Future | None) -> None:
         with self._lock:
             task.pending_deps -= 1
@@ -483,8 +369,7 @@ class DataFlowKernel:
                 return
             task.launched = True
         if task.depends:
-            failed = [(d.exception(), self.render_future_description(d)) for d in task.depends
-                      if d.exception() is not None]
+            failed = failures_of(task.depends, self.render_future_description)
             if failed:
                 self._finish_failure(task, DependencyError(failed, task.id), States.dep_fail)
                 return
@@ -494,20 +379,6 @@ class DataFlowKernel:
                 self._finish_failure(task, e, States.failed)
                 return
         self.launch_task(task)
-
-    def _unwrap_deps(self, task: TaskRecord) -> None:
-        if self._shallow:
-            task.args = tuple(a.result() if isinstance(a, Future) else a for a in task.args)
-            kwargs = task.kwargs
-            for k, v in kwargs.items():
-                if isinstance(v, Future):
-                    kwargs[k] = v.result()
-                elif k == "inputs" and isinstance(v, (list, tuple)):
-                    kwargs[k] = [x.result() if isinstance(x, Future) else x for x in v]
-        else:
-            unwrap = self.dependency_resolver.traverse_to_unwrap
-            task.args = tuple(unwrap(a) for a in task.args)
-            task.kwargs = {k: unwrap(v) for k, v in task.kwargs.items()}
 
     def launch_task(self, task: TaskRecord) -> Future:
         """Submit the task to its executor (or satisfy it from the memo table)."""
@@ -561,6 +432,12 @@ class DataFlowKernel:
             res = future.result()
             if isinstance(res, RemoteExceptionWrapper):
                 res.reraise()
+        except CancelledError as e:
+            if future.cancelled():  # the executor withdrew the task before it started
+                self._finish_cancelled(task)
+            else:
+                self._attempt_failed(task, e)
+            return
         except BaseException as e:  # an app calling sys.exit() fails its task, never hangs it
             self._attempt_failed(task, e)
             return
@@ -631,6 +508,39 @@ class DataFlowKernel:
         app_fu.set_exception(e)
         self._task_finished(task)
 
+    def cancel_task(self, task: TaskRecord) -> bool:
+        """Cancel a task (``AppFuture.cancel()``); True if it will never run.
+
+        A task not yet handed to its executor (waiting for inputs, or for a retry) is always
+        cancelled. A launched one is cancelled only if its executor can still withdraw it
+        (the executor future's ``cancel()`` succeeds); a running task is left to finish.
+        """
+        with self._lock:
+            if task.status in FINAL_STATES or task.app_fu is None or task.app_fu.done():
+                return False
+            not_launched = not task.launched
+            if not_launched:
+                task.launched = True  # from now on nothing launches it
+            exec_fu = task.exec_fu
+        if not_launched:
+            self._finish_cancelled(task)
+            return True
+        if exec_fu is None or not exec_fu.cancel():
+            return False
+        # exec_fu.cancel() ran handle_exec_update, which cancelled the AppFuture
+        return True
+
+    def _finish_cancelled(self, task: TaskRecord) -> None:
+        task.time_returned = time.time()
+        with self._count_lock:
+            self.tasks_failed_count += 1
+        self._set_state(task, States.failed)
+        logger.info("Task %s (%s) cancelled", task.id, task.func_name)
+        app_fu = task.app_fu
+        if app_fu is not None:
+            Future.cancel(app_fu)  # marks it cancelled and runs its callbacks (dependents fail)
+        self._task_finished(task)
+
     def _update_memo(self, task: TaskRecord, res: Any, exc: BaseException | None) -> None:
         """Record a cached app's outcome before its AppFuture completes.
 
@@ -656,50 +566,6 @@ class DataFlowKernel:
             task.exec_fu = None
             task.app_fu = None
             task.depends = ()
-
-    # ------------------------------------------------------------------- joins
-    def _start_join(self, task: TaskRecord, inner: Any) -> None:
-        if isinstance(inner, Future):
-            inner_futs: list[Future] = [inner]
-        elif isinstance(inner, (list, tuple)) and all(isinstance(f, Future) for f in inner):
-            inner_futs = list(inner)
-        elif isinstance(inner, dict) and all(isinstance(f, Future) for f in inner.values()):
-            inner_futs = list(inner.values())
-        else:
-            self._finish_failure(task, TypeError(
-                f"join_app {task.func_name} must return a Future, a list of Futures or a dict of "
-                f"Futures, not {type(inner).__name__}"), States.failed)
-            return
-        task.joins = inner
-        self._set_state(task, States.joining)
-        remaining = [len(inner_futs)]
-        lock = threading.Lock()
-
-        def one_done(_f: Future) -> None:
-            with lock:
-                remaining[0] -= 1
-                last = remaining[0] == 0
-            if last:
-                self._join_done(task, inner, inner_futs)
-
-        if not inner_futs:
-            self._join_done(task, inner, inner_futs)
-        for f in inner_futs:
-            f.add_done_callback(one_done)
-
-    def _join_done(self, task: TaskRecord, inner: Any, inner_futs: list[Future]) -> None:
-        failed = [(f.exception(), self.render_future_description(f)) for f in inner_futs
-                  if f.exception() is not None]
-        if failed:
-            self._finish_failure(task, JoinError(failed, task.id), States.failed)
-            return
-        if isinstance(inner, Future):
-            res = inner.result()
-        elif isinstance(inner, dict):
-            res = {k: f.result() for k, f in inner.items()}
-        else:
-            res = [f.result() for f in inner]
-        self._finish_success(task, res)
 
     def render_future_description(self, dep: Future) -> str:
         """Name a future in error messages: ``'task 3'``, ``'DataFuture from task 3'`` or its repr."""
@@ -769,6 +635,7 @@ class DataFlowKernel:
     def atexit_cleanup(self) -> None:
         if not self.cleanup_called:
             logger.info("Python is exiting with a DataFlowKernel still loaded: cleaning up")
+            self._interrupts.note_exit()
             self.cleanup()
 
     def cleanup(self) -> None:
@@ -785,16 +652,26 @@ class DataFlowKernel:
             logger.exception("Memoizer failed to close")
         if self.job_status_poller is not None:
             self.job_status_poller.close()
-        for label, ex in list(self.executors.items()):
-            if label == INTERNAL_EXECUTOR:
-                continue
-            if getattr(ex, "managed", True) is False:
-                continue
-            try:
-                ex.shutdown()
-            except Exception:
-                logger.exception("Executor %s failed to shut down", label)
+        to_stop = [(label, ex.shutdown) for label, ex in self.executors.items()
+                   if label != INTERNAL_EXECUTOR and getattr(ex, "managed", True) is not False]
+        if self._interrupts.interrupted():
+            to_stop = [(label, non_blocking(stop)) for label, stop in to_stop]
+            # Ctrl-C / SIGTERM: shut executors down side by side and do not wait for tasks
+            # still running (the process is exiting; bash children are killed at exit)
+            logger.info("Interrupted: shutting executors down without waiting for running tasks")
+            late = shutdown_within(to_stop, INTERRUPTED_SHUTDOWN_SECONDS,
+                                   lambda label: logger.exception("Executor %s failed to shut down", label))
+            if late:
+                logger.warning("Executors %s still shutting down after %ss; not waiting", late,
+                               INTERRUPTED_SHUTDOWN_SECONDS)
+        else:
+            for label, stop in to_stop:
+                try:
+                    stop()
+                except Exception:
+                    logger.exception("Executor %s failed to shut down", label)
         self._internal.shutdown(block=False)
+        self._interrupts.restore()
         self.time_completed = time.time()
         self.plugins.dfk_stopped(self)
         self._events.close()
@@ -806,39 +683,3 @@ class DataFlowKernel:
             self._remove_log_handler()
             self._remove_log_handler = None
 
-
-class DataFlowKernelLoader:
-    """Holds the process's current DataFlowKernel (what ``parsl.load`` creates)."""
-
-    _dfk: DataFlowKernel | None = None
-
-    @classmethod
-    def clear(cls) -> None:
-        """Forget the current DataFlowKernel (without cleaning it up)."""
-        cls._dfk = None
-
-    @classmethod
-    def load(cls, config: Config | None = None) -> DataFlowKernel:
-        """Create the DataFlowKernel for ``config`` (default: threads) and make it current."""
-        if cls._dfk is not None:
-            raise ConfigAlreadyLoadedError(
-                "Config has already been loaded: call parsl.dfk().cleanup() and parsl.clear() "
-                "before loading another, or use `with parsl.load(config):`")
-        cls._dfk = DataFlowKernel(config)
-        return cls._dfk
-
-    @classmethod
-    def wait_for_current_tasks(cls) -> None:
-        """Wait for every task of the current DataFlowKernel."""
-        cls.dfk().wait_for_current_tasks()
-
-    @classmethod
-    def dfk(cls) -> DataFlowKernel:
-        """The current DataFlowKernel; raises NoDataFlowKernelError when none is loaded."""
-        if cls._dfk is None:
-            # Parsl's exact message (scripts compare it); the fix travels as a traceback note
-            err = NoDataFlowKernelError("Must first load config")
-            err.__notes__ = ["Call parsl.load(config) (or use `with parsl.load(config):`) before "
-                             "calling apps"]
-            raise err
-        return cls._dfk

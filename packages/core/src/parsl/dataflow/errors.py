@@ -1,7 +1,8 @@
 """Exceptions raised by the DataFlowKernel (``parsl.dataflow.errors``)."""
 from __future__ import annotations
 
-from typing import Sequence
+from concurrent.futures import CancelledError, Future
+from typing import Callable, Iterable, Sequence
 
 from parsl.errors import ConfigurationError, ParslError
 
@@ -14,6 +15,7 @@ __all__ = [
     "DependencyError",
     "JoinError",
     "PropagatedException",
+    "failures_of",
 ]
 
 
@@ -55,7 +57,7 @@ class PropagatedException(DataFlowException):
         self.dependent_exceptions_tids = list(dependent_exceptions_tids)
         self.task_id = task_id
         self._failure_description = failure_description
-        cause, self._cause_sequence = self._find_any_root_cause()
+        self._root_cause = cause = self._find_any_root_cause()
         if cause is not self:
             self.__cause__ = cause
 
@@ -67,21 +69,41 @@ class PropagatedException(DataFlowException):
     def dependent_exceptions(self) -> list[BaseException]:
         return [e for e, _ in self.dependent_exceptions_tids]
 
-    def _find_any_root_cause(self) -> tuple[BaseException, list[str]]:
-        e: BaseException = self
+    def _find_any_root_cause(self) -> BaseException:
+        # O(1): a propagated input already knows its root cause and chain length, so a chain
+        # of N failed tasks costs N steps in all, not N**2 (10,000-deep failing chains are fine)
+        tids = self.dependent_exceptions_tids
+        if not tids:
+            self._chain_len, self._last_desc = 0, ""
+            return self
+        first, desc = tids[0]
+        desc = str(desc) + (" (+ others)" if len(tids) > 1 else "")
+        if isinstance(first, PropagatedException) and first._chain_len:
+            self._chain_len, self._last_desc = first._chain_len + 1, first._last_desc
+            return first._root_cause
+        self._chain_len, self._last_desc = 1, desc
+        return first
+
+    def _cause_sequence(self, limit: int = 20) -> list[str]:
+        """Descriptions of the failures leading to the root cause (long chains elided)."""
         seen: list[str] = []
-        while isinstance(e, PropagatedException) and e.dependent_exceptions_tids:
+        e: BaseException = self
+        while isinstance(e, PropagatedException) and e.dependent_exceptions_tids and len(seen) < limit:
             first_exc, first_desc = e.dependent_exceptions_tids[0]
             desc = str(first_desc)
             if len(e.dependent_exceptions_tids) > 1:
                 desc += " (+ others)"
             seen.append(desc)
             e = first_exc
-        return e, seen
+        if self._chain_len > len(seen):
+            if self._chain_len > len(seen) + 1:
+                seen.append(f"... {self._chain_len - len(seen) - 1} more ...")
+            seen.append(self._last_desc)
+        return seen
 
     def __str__(self) -> str:
         return (f"{self._failure_description} for task {self.task_id}. "
-                f"The representative cause is via {' <- '.join(self._cause_sequence)}")
+                f"The representative cause is via {' <- '.join(self._cause_sequence())}")
 
 
 def _rebuild_propagated(cls: type, deps: Sequence[tuple[BaseException, str]], task_id: int | None,
@@ -109,3 +131,17 @@ class JoinError(PropagatedException):
     def __init__(self, dependent_exceptions_tids: Sequence[tuple[BaseException, str]],
                  task_id: int | None):
         super().__init__(dependent_exceptions_tids, task_id, failure_description="Join failure")
+
+
+def failures_of(futures: Iterable[Future], describe: Callable[[Future], str]
+                ) -> list[tuple[BaseException, str]]:
+    """``(exception, description)`` for each failed or cancelled future among ``futures``."""
+    failed = []
+    for f in futures:
+        try:
+            e = f.exception()
+        except CancelledError:
+            e = CancelledError(f"{describe(f)} was cancelled")
+        if e is not None:
+            failed.append((e, describe(f)))
+    return failed

@@ -55,10 +55,18 @@ class AppFuture(Future):
         return self.task_record.id
 
     def cancel(self) -> bool:
-        raise NotImplementedError("Cancel not implemented")
+        """Cancel the task if it has not started; True if it will never run.
 
-    def cancelled(self) -> bool:
-        return False
+        A cancelled AppFuture is ``cancelled()``, its ``result()`` raises
+        ``concurrent.futures.CancelledError`` and tasks depending on it fail with
+        DependencyError. A task already running (or already handed to an executor that
+        cannot withdraw it) is not interrupted: ``cancel()`` returns False and it finishes
+        normally.
+        """
+        dfk = self.task_record.dfk
+        if dfk is None:
+            return super().cancel()
+        return dfk.cancel_task(self.task_record)
 
     def task_status(self) -> str:
         """The task's state name, e.g. ``'pending'``, ``'launched'``, ``'exec_done'``."""

@@ -234,6 +234,12 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
         return self._write_checkpoint(quiet=False)
 
     def _write_checkpoint(self, quiet: bool) -> str:
+        """Append outstanding results to ``tasks.pkl`` and fsync them before returning.
+
+        Records are appended whole and fsync'd (and the directory entry too when the file is
+        new), so after a crash the file holds every record written before the crash plus at
+        most one torn record at its end, which ``load_checkpoints`` ignores.
+        """
         # quiet (DEBUG) for the per-task writes of task_exit mode; INFO otherwise
         log = logger.debug if quiet else logger.info
         ck_dir = os.path.join(self._run_dir, "checkpoint")
@@ -243,13 +249,23 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
                 log("No tasks checkpointed in this pass")
                 if os.path.isdir(ck_dir):
                     return ck_dir
-            os.makedirs(ck_dir, exist_ok=True)
+            path = os.path.join(ck_dir, "tasks.pkl")
+            new_file = not os.path.exists(path)
+            if new_file:
+                os.makedirs(ck_dir, exist_ok=True)
             blob = b"".join(pickle.dumps({"hash": h, "exception": None, "result": res})
                             for h, res in pending)
-            with open(os.path.join(ck_dir, "tasks.pkl"), "ab") as f:
-                f.write(blob)
-                f.flush()
-                os.fsync(f.fileno())
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                view = memoryview(blob)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if new_file:
+                _fsync_dir(ck_dir)
+                _fsync_dir(self._run_dir)
         if pending:
             log("Done checkpointing %d tasks to %s", len(pending), ck_dir)
         return ck_dir
@@ -257,5 +273,19 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
     def close(self) -> None:
         if self._timer is not None:
             self._timer.close()
-        if self.checkpoint_mode in ("dfk_exit", "periodic", "task_exit"):
+        if self.checkpoint_mode is not None:  # manual too, as current Parsl does
             self.checkpoint()
+
+
+def _fsync_dir(path: str) -> None:
+    """Make a new directory entry durable (a crash could otherwise lose the new file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,54 @@
+"""``DataFlowKernelLoader``: the process's current DataFlowKernel (what ``parsl.load`` makes)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from parsl.config import Config
+from parsl.errors import ConfigurationError, NoDataFlowKernelError
+
+if TYPE_CHECKING:
+    from parsl.dataflow.dflow import DataFlowKernel
+
+__all__ = ["DataFlowKernelLoader", "ConfigAlreadyLoadedError"]
+
+
+class ConfigAlreadyLoadedError(ConfigurationError, RuntimeError):
+    """``parsl.load()`` was called while another configuration is loaded."""
+
+
+class DataFlowKernelLoader:
+    """Holds the process's current DataFlowKernel (what ``parsl.load`` creates)."""
+
+    _dfk: "DataFlowKernel | None" = None
+
+    @classmethod
+    def clear(cls) -> None:
+        """Forget the current DataFlowKernel (without cleaning it up)."""
+        cls._dfk = None
+
+    @classmethod
+    def load(cls, config: Config | None = None) -> "DataFlowKernel":
+        """Create the DataFlowKernel for ``config`` (default: threads) and make it current."""
+        if cls._dfk is not None:
+            raise ConfigAlreadyLoadedError(
+                "Config has already been loaded: call parsl.dfk().cleanup() and parsl.clear() "
+                "before loading another, or use `with parsl.load(config):`")
+        from parsl.dataflow.dflow import DataFlowKernel
+        cls._dfk = DataFlowKernel(config)
+        return cls._dfk
+
+    @classmethod
+    def wait_for_current_tasks(cls) -> None:
+        """Wait for every task of the current DataFlowKernel."""
+        cls.dfk().wait_for_current_tasks()
+
+    @classmethod
+    def dfk(cls) -> "DataFlowKernel":
+        """The current DataFlowKernel; raises NoDataFlowKernelError when none is loaded."""
+        if cls._dfk is None:
+            # Parsl's exact message (scripts compare it); the fix travels as a traceback note
+            err = NoDataFlowKernelError("Must first load config")
+            err.__notes__ = ["Call parsl.load(config) (or use `with parsl.load(config):`) before "
+                             "calling apps"]
+            raise err
+        return cls._dfk
