@@ -34,7 +34,7 @@ from parsl.dataflow.joins import Joins
 from parsl.dataflow.loader import ConfigAlreadyLoadedError, DataFlowKernelLoader
 from parsl.dataflow.memoization import BasicMemoizer
 from parsl.dataflow.rundirs import make_rundir
-from parsl.dataflow.states import FINAL_FAILURE_STATES, FINAL_STATES, States
+from parsl.dataflow.states import FINAL_STATES, States
 from parsl.dataflow.task_inputs import _STAGEABLE, TaskInputs
 from parsl.dataflow.taskrecord import TaskRecord
 from parsl.dataflow.tasklog import TaskEventLog

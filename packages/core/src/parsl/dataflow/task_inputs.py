@@ -139,7 +139,7 @@ class TaskInputs:
             gather = self.dependency_resolver.traverse_to_gather
             for a in task.args:
                 deps.extend(gather(a))
-            for k, v in task.kwargs.items():
+            for v in task.kwargs.values():
                 deps.extend(gather(v))
         return deps
 
