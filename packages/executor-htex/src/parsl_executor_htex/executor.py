@@ -1,19 +1,28 @@
 """``HighThroughputExecutor``: the workflow side of HTEX.
 
-``submit`` serializes the arguments (the function only once, cached by identity) and queues
-the task; a sender thread ships whatever has queued up as one batch to the interchange, and a
-receiver thread completes futures from the result batches coming back. Blocks of worker pools
-are launched through the provider (see ``parsl.executors.status_handling``).
+``submit`` serializes the arguments (the function only once, cached by identity). When
+nothing is waiting to be sent it sends the task itself (a lone task, as in a chain or a
+round trip, then costs no thread switch); otherwise it queues it and a sender thread ships
+whatever has queued up as one batch. A receiver thread completes futures from the result
+batches coming back. Blocks of worker pools are launched through the provider (see
+``parsl.executors.status_handling``).
+
+The interchange always runs on this host: the executor talks to it through ``ipc://``
+endpoints in a private 0700 directory (the certificate directory when encrypted), not TCP,
+and without CurveZMQ; see ``interchange.py``.
 """
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import logging
 import math
 import os
 import queue
 import shlex
+import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -33,7 +42,7 @@ from parsl.utils import RepresentationMixin
 from parsl_executor_htex import messages as m
 from parsl_executor_htex.errors import CommandClientBadError, CommandClientTimeoutError, InterchangeStartError
 from parsl_executor_htex.manager_selector import ManagerSelector, RandomManagerSelector
-from parsl_executor_htex.serialize import FunctionCache, dumps, submit_error, unpack_result
+from parsl_executor_htex.serialize import FunctionCache, dumps, dumps_args, submit_error, unpack_result
 from parsl_executor_htex.slots import worker_count
 
 logger = logging.getLogger(__name__)
@@ -43,12 +52,13 @@ __all__ = ["DEFAULT_LAUNCH_CMD", "HighThroughputExecutor"]
 DEFAULT_LAUNCH_CMD = ("{python} -m parsl_executor_htex.process_worker_pool {debug} {max_workers_per_node} "
                       "-a {addresses} -p {prefetch_capacity} -c {cores_per_worker} -m {mem_per_worker} "
                       "--poll {poll_period} --port={worker_port} --cert_dir {cert_dir} --logdir={logdir} "
-                      "--block_id={block_id} --hb_period={heartbeat_period} {address_probe_timeout_string} "
+                      "--block_id={block_id} --hb_period={heartbeat_period} {address_probe_timeout_string} {ipc_host} "
                       "--hb_threshold={heartbeat_threshold} --drain_period={drain_period} "
                       "--cpu-affinity {cpu_affinity} {enable_mpi_mode} --mpi-launcher={mpi_launcher} "
                       "--available-accelerators {accelerators}")
 
 _BATCH = 4096  # most tasks per message to the interchange
+_IPC_PATH_MAX = 100  # a unix socket path must fit in sockaddr_un (108 bytes with the NUL)
 
 
 class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
@@ -140,7 +150,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self._funcs: dict[int, Any] = {}
         self._ids = itertools.count(1)
         self._fcache = FunctionCache()
-        self._submit_lock = threading.Lock()
+        self._submit_lock = threading.Lock()  # held while sending: keeps tasks in order
+        self._queued = 0  # tasks put in _outq and not sent yet
         self._outq: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._started = False
         self._stopped = False
@@ -151,6 +162,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self._threads: list[threading.Thread] = []
         self._ports: dict[str, int] = {}
         self.cert_dir: str | None = None
+        self.ipc_dir: str | None = None
+        self._own_ipc_dir = False
         self.logdir = "."
 
     @property
@@ -167,6 +180,12 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         if self.encrypted:
             from parsl_executor_htex.curve import create_certificates
             self.cert_dir = create_certificates(os.path.join(self.logdir, "certificates"))
+        if self.cert_dir and len(self.cert_dir) + 20 < _IPC_PATH_MAX:
+            self.ipc_dir = self.cert_dir
+        else:  # no private folder, or its path is too long for a unix socket: a fresh 0700 one
+            import tempfile
+            self.ipc_dir = tempfile.mkdtemp(prefix="htex-")
+            self._own_ipc_dir = True
         self._start_interchange()
         self._connect()
         self._started = True
@@ -187,7 +206,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                   "heartbeat_period": self.heartbeat_period, "heartbeat_threshold": self.heartbeat_threshold,
                   "poll_period": self.poll_period, "logdir": self.logdir, "debug": self.worker_debug,
                   "manager_selector": self.manager_selector, "encrypted": self.encrypted,
-                  "cert_dir": self.cert_dir}
+                  "cert_dir": self.cert_dir, "ipc_dir": self.ipc_dir,
+                  "worker_ipc": os.path.join(self.cert_dir, m.WORKER_IPC) if self._local_pools() else None}
         cmd = list(self.interchange_launch_cmd or [sys.executable, "-m", "parsl_executor_htex.interchange"])
         err_path = os.path.join(self.logdir, "interchange.stderr")
         with open(err_path, "ab") as err:
@@ -225,27 +245,33 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                 break
         return buf.decode(errors="replace").strip()
 
-    def _client(self, kind: int, port: int) -> zmq.Socket:
+    def _local_pools(self) -> bool:
+        """Whether the worker pools run on this host, so they may use the ipc endpoint: the
+        provider is a LocalProvider with the default launcher, no ``address`` was forced, and
+        encryption is on (the endpoint lives in the 0700 certificate directory)."""
+        if not (self.encrypted and self.cert_dir) or self.address:
+            return False
+        if len(os.path.join(self.cert_dir, m.WORKER_IPC)) >= _IPC_PATH_MAX:
+            return False
+        from parsl.launchers import SingleNodeLauncher
+        from parsl.providers import LocalProvider
+        launcher = getattr(self.provider, "launcher", None)
+        return type(self.provider) is LocalProvider and (launcher is None or type(launcher) is SingleNodeLauncher)
+
+    def _client(self, kind: int, name: str) -> zmq.Socket:
         assert self._ctx is not None
         sock = self._ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
-        if self.encrypted and self.cert_dir:
-            from parsl_executor_htex.curve import make_client
-            make_client(sock, self.cert_dir)
-        host = self.loopback_address
-        if ":" in host:
-            sock.setsockopt(zmq.IPV6, 1)
-            host = f"[{host}]"
-        sock.connect(f"tcp://{host}:{port}")
+        sock.connect(f"ipc://{self.ipc_dir}/{name}")
         return sock
 
     def _connect(self) -> None:
         self._ctx = zmq.Context()
-        self._task_sock = self._client(zmq.PUSH, self._ports["task_in"])
+        self._task_sock = self._client(zmq.PUSH, "tasks")
         self._task_sock.setsockopt(zmq.SNDHWM, 0)
-        self._result_sock = self._client(zmq.PULL, self._ports["result_out"])
+        self._result_sock = self._client(zmq.PULL, "results")
         self._result_sock.setsockopt(zmq.RCVHWM, 0)
-        self._command = self._client(zmq.REQ, self._ports["command"])
+        self._command = self._client(zmq.REQ, "command")
 
     # ------------------------------------------------------------------ submit
     def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any] | None,
@@ -262,7 +288,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                              "{'priority': n}")
             priority = resource_specification.get("priority")
         try:
-            payload = dumps((args, kwargs))
+            payload = dumps_args(args, kwargs)
         except Exception as e:
             raise submit_error(func, _culprit(args, kwargs), e) from e
         tid = next(self._ids)
@@ -276,31 +302,44 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             except Exception as e:
                 del self.tasks[tid], self._funcs[tid]
                 raise submit_error(func, "the function", e) from e
-            self._outq.put((tid, fid, fbytes if new else None, priority, payload))
+            item = (tid, fid, fbytes if new else None, priority, payload)
+            if self._queued:  # keep order behind what the sender thread has not sent yet
+                self._queued += 1
+                self._outq.put(item)
+            else:
+                self._send_batch(self._task_sock, [item])
+                self._send_forgotten()
         return fut
 
+    def _send_forgotten(self) -> None:
+        forgotten = self._fcache.forgotten
+        if forgotten:
+            fids = []
+            while forgotten:
+                fids.append(forgotten.popleft())
+            m.send(self._task_sock, m.encode(m.FORGET, fids))
+
     def _send_loop(self) -> None:
-        q, sock, forgotten = self._outq, self._task_sock, self._fcache.forgotten
-        while True:
+        q, sock, lock = self._outq, self._task_sock, self._submit_lock
+        stop = False
+        while not stop:
             item = q.get()
             if item is None:
                 return
             batch = [item]
-            try:
-                while len(batch) < _BATCH:
-                    nxt = q.get_nowait()
-                    if nxt is None:
-                        self._send_batch(sock, batch)
-                        return
-                    batch.append(nxt)
-            except queue.Empty:
-                pass
-            self._send_batch(sock, batch)
-            if forgotten:
-                fids = []
-                while forgotten:
-                    fids.append(forgotten.popleft())
-                sock.send(m.encode(m.FORGET, fids))
+            with lock:
+                try:
+                    while len(batch) < _BATCH:
+                        nxt = q.get_nowait()
+                        if nxt is None:
+                            stop = True
+                            break
+                        batch.append(nxt)
+                except queue.Empty:
+                    pass
+                self._send_batch(sock, batch)
+                self._queued -= len(batch)
+                self._send_forgotten()
 
     @staticmethod
     def _send_batch(sock: zmq.Socket, batch: list[Any]) -> None:
@@ -312,7 +351,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             if fbytes is not None:
                 defs[fid] = fbytes
             payloads.append(payload)
-        sock.send(m.encode(m.TASKS, (meta, defs, payloads)))
+        m.send(sock, m.encode(m.TASKS, (meta, defs, payloads)))
 
     def _receive_loop(self) -> None:
         sock = self._result_sock
@@ -321,7 +360,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         while not self._stopped:
             try:
                 try:
-                    msg = sock.recv()
+                    msg, extra = m.recv(sock)
                 except zmq.Again:
                     proc = self._ix_proc
                     if proc is not None and proc.poll() is not None and not self._stopped:
@@ -336,7 +375,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                 raise
             tag = msg[:1]
             if tag == m.RESULTS:
-                tids, payloads = m.decode(msg)
+                tids, payloads = m.decode_results(msg, extra)
                 for tid, frame in zip(tids, payloads):
                     fut = tasks.pop(tid, None)
                     funcs.pop(tid, None)
@@ -356,7 +395,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     else:
                         fut.set_exception(value)
             elif tag == m.ERROR:
-                self.set_bad_state_and_fail_all(m.decode(msg))
+                self.set_bad_state_and_fail_all(m.decode(msg, extra))
 
     def _fail_all(self, exception: BaseException) -> None:
         for tid in list(self.tasks):
@@ -375,7 +414,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             if not sock.poll(int(timeout * 1000)):
                 # a REQ socket that missed its reply cannot be used again: replace it
                 sock.close(linger=0)
-                self._command = self._client(zmq.REQ, self._ports["command"])
+                self._command = self._client(zmq.REQ, "command")
                 raise CommandClientTimeoutError(f"the interchange did not answer {name!r} in {timeout} s")
             reply = m.unpack(sock.recv())
         if isinstance(reply, Exception):
@@ -440,6 +479,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             "enable_mpi_mode": "--enable_mpi_mode" if self.enable_mpi_mode else "",
             "mpi_launcher": self.mpi_launcher, "nodes_per_block": getattr(self.provider, "nodes_per_block", 1),
             "accelerators": " ".join(self.available_accelerators),
+            "ipc_host": f"--ipc_host={shlex.quote(socket.gethostname())}" if self._local_pools() else "",
         }
         template = self.launch_cmd or DEFAULT_LAUNCH_CMD
         return template.format(**values).replace("{block_id}", block_id)
@@ -510,6 +550,12 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self._fail_all(BadStateException(self, "the executor was shut down before the task finished"))
         if self._ctx is not None:
             self._ctx.destroy(linger=0)
+        if self._own_ipc_dir and self.ipc_dir:
+            shutil.rmtree(self.ipc_dir, ignore_errors=True)
+        elif self.ipc_dir:  # the certificate directory: keep the keys, drop the socket files
+            for name in ("tasks", "results", "command", m.WORKER_IPC):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(self.ipc_dir, name))
         logger.info("Executor %s shut down", self.label)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -6,8 +6,23 @@ with the ports on stdout and runs a single-threaded ZeroMQ loop:
 
 * tasks from the executor wait in a priority heap until some manager has a free slot;
 * managers get tasks in batches, with the bytes of any function they have not seen yet;
-* results from managers are forwarded to the executor frame for frame, unparsed;
+* results from managers are forwarded to the executor frame for frame: only the task ids in
+  the batch header are read (see ``messages.py``);
 * managers that stop heartbeating are declared lost and their tasks fail with ManagerLost.
+
+Links: the executor always runs on this host, so its three sockets (tasks in, results out,
+commands) are ``ipc://`` endpoints in a private (0700) directory, without CurveZMQ: only this
+user can open them, the same trust boundary as the secret keys. Worker pools connect over
+TCP, with CurveZMQ when ``encrypted``; with encryption on, the worker socket is also bound to
+an ``ipc://`` endpoint inside the 0700 certificate directory, which only pools on this host
+that can read that directory can use (see ``process_worker_pool.py``).
+
+Prefetch: a manager reports its recent mean task duration with each result batch. While its
+tasks take under ``SHORT_TASK`` seconds it is given ``worker_count`` extra tasks beyond
+``prefetch_capacity``, so its workers never wait a whole round trip for the next short task;
+long tasks are not over-dispatched, which keeps load balancing between pools as it was. Once a
+task with a priority arrives, prefetching stops for good: priorities promise that queued tasks
+start in priority order, which only holds if the interchange keeps them until a worker is free.
 
 Its stdin stays open for the executor's lifetime: end of file means the workflow process is
 gone, and the interchange stops its managers and exits.
@@ -18,6 +33,7 @@ import heapq
 import logging
 import os
 import pickle
+import random
 import socket
 import struct
 import sys
@@ -27,7 +43,7 @@ from typing import Any
 import zmq
 
 from parsl_executor_htex import messages as m
-from parsl_executor_htex.errors import ManagerLost, VersionMismatch
+from parsl_executor_htex.manager_selector import RandomManagerSelector
 from parsl_executor_htex.serialize import pack_exception
 
 logger = logging.getLogger("parsl_executor_htex.interchange")
@@ -35,6 +51,8 @@ logger = logging.getLogger("parsl_executor_htex.interchange")
 __all__ = ["Interchange", "main"]
 
 INF = float("inf")
+#: managers whose tasks take less than this (seconds, mean) get extra tasks queued ahead
+SHORT_TASK = 0.01
 
 
 class ManagerRecord:
@@ -45,6 +63,7 @@ class ManagerRecord:
         "block_id",
         "capacity",
         "draining",
+        "extra",
         "fids",
         "hostname",
         "ident",
@@ -63,6 +82,7 @@ class ManagerRecord:
         self.hostname = info.get("hostname", "?")
         self.worker_count = int(info.get("worker_count", 1))
         self.capacity = self.worker_count + int(info.get("prefetch_capacity", 0))
+        self.extra = 0  # worker_count while the pool's tasks are short (see SHORT_TASK)
         self.tasks: dict[int, int] = {}  # tid -> fid
         self.fids: set[int] = set()
         self.last_seen = time.monotonic()
@@ -73,7 +93,7 @@ class ManagerRecord:
 
     @property
     def free(self) -> int:
-        return self.capacity - len(self.tasks) if self.active and not self.draining else 0
+        return self.capacity + self.extra - len(self.tasks) if self.active and not self.draining else 0
 
     def describe(self) -> dict[str, Any]:
         return {"manager": self.ident.decode(errors="replace"), "block_id": self.block_id,
@@ -98,6 +118,8 @@ class Interchange:
         self.seq = 0
         self.functions: dict[int, bytes] = {}
         self.managers: dict[bytes, ManagerRecord] = {}
+        self.ready: dict[bytes, ManagerRecord] = {}  # managers with free slots
+        self.prioritized = False  # a task with a priority was seen: no adaptive prefetch
         self.held_blocks: set[str] = set()
         self.stopping = False
         self.ctx = zmq.Context()
@@ -107,13 +129,24 @@ class Interchange:
         if cert_dir:
             from parsl_executor_htex.curve import start_authenticator
             self.auth = start_authenticator(self.ctx, cert_dir)
-        self.task_in = self._bind(zmq.PULL, config["loopback_address"], config["interchange_port_range"])
-        self.result_out = self._bind(zmq.PUSH, config["loopback_address"], config["interchange_port_range"])
-        self.command = self._bind(zmq.REP, config["loopback_address"], config["interchange_port_range"])
+        ipc_dir = config["ipc_dir"]
+        self.task_in = self._bind_ipc(zmq.PULL, f"{ipc_dir}/tasks")
+        self.result_out = self._bind_ipc(zmq.PUSH, f"{ipc_dir}/results")
+        self.command = self._bind_ipc(zmq.REP, f"{ipc_dir}/command")
         ports = config.get("worker_ports")
         self.workers = self._bind(zmq.ROUTER, config.get("worker_interface", "*"),
                                   config["worker_port_range"], fixed=ports[0] if ports else None)
         self.workers.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        if config.get("worker_ipc"):
+            # socket options apply per endpoint at bind time: this one is plain (no CURVE)
+            self.workers.curve_server = False
+            self.workers.bind(f"ipc://{config['worker_ipc']}")
+
+    def _bind_ipc(self, kind: int, path: str) -> zmq.Socket:
+        sock = self.ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.bind(f"ipc://{path}")
+        return sock
 
     def _bind(self, kind: int, interface: str, port_range: tuple[int, int], fixed: int | None = None
               ) -> zmq.Socket:
@@ -139,7 +172,7 @@ class Interchange:
         return sock
 
     def ports(self) -> dict[str, int]:
-        return {name: self._ports[getattr(self, name)] for name in ("task_in", "result_out", "command", "workers")}
+        return {"workers": self._ports[self.workers]}
 
     # ------------------------------------------------------------------ loop
     def run(self, stdin_fd: int | None) -> None:
@@ -177,17 +210,21 @@ class Interchange:
     def _drain_tasks(self) -> None:
         sock = self.task_in
         while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            msg = sock.recv()
+            msg, extra = m.recv(sock)
             tag = msg[:1]
             if tag == m.TASKS:
-                meta, defs, payloads = m.decode(msg)
+                meta, defs, payloads = m.decode(msg, extra)
                 if defs:
                     self.functions.update(defs)
                 heap = self.pending
                 seq = self.seq
                 for (tid, fid, priority), payload in zip(meta, payloads):
                     seq += 1
-                    heapq.heappush(heap, (INF if priority is None else priority, seq, tid, fid, payload))
+                    if priority is None:
+                        priority = INF
+                    elif not self.prioritized:
+                        self._stop_prefetch()
+                    heapq.heappush(heap, (priority, seq, tid, fid, payload))
                 self.seq = seq
             elif tag == m.FORGET:
                 self._forget(m.decode(msg))
@@ -200,33 +237,42 @@ class Interchange:
             drop = rec.fids & gone
             if drop:
                 rec.fids -= drop
-                self.workers.send_multipart([rec.ident, m.encode(m.FORGET, list(drop))])
+                m.send(self.workers, m.encode(m.FORGET, list(drop)), rec.ident)
 
     def _drain_workers(self) -> None:
         sock = self.workers
         while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            ident, msg = sock.recv_multipart()
+            ident = sock.recv()
+            msg, extra = m.recv(sock)
             tag = msg[:1]
             rec = self.managers.get(ident)
             if rec is not None:
                 rec.last_seen = time.monotonic()
             if tag == m.RESULTS:
-                tids = m.decode(msg)[0]
+                tids, mean = m.result_ids(msg)
                 if rec is not None:
+                    tasks = rec.tasks
                     for tid in tids:
-                        rec.tasks.pop(tid, None)
-                    if not rec.tasks:
+                        tasks.pop(tid, None)
+                    if not tasks:
                         rec.idle_since = time.time()
-                    self.result_out.send(msg)
+                    if mean >= 0 and not self.prioritized:
+                        rec.extra = rec.worker_count if mean < SHORT_TASK else 0
+                    self._update_ready(rec)
+                    if extra is None:
+                        self.result_out.send(msg)
+                    else:
+                        self.result_out.send_multipart([msg, *extra], copy=False)
                 else:
                     logger.warning("Dropping %d results from unregistered manager %r", len(tids), ident)
             elif tag == m.HEARTBEAT:
                 if rec is None:
                     sock.send_multipart([ident, m.STOP])
             elif tag == m.REGISTER:
-                self._register(ident, m.decode(msg))
+                self._register(ident, m.decode(msg, extra))
             elif tag == m.DRAIN and rec is not None:
                 rec.draining = True
+                self._update_ready(rec)
                 # after this the pool has every task we gave it: it may exit once they finish
                 sock.send_multipart([ident, m.DRAIN])
             elif tag == m.STOP:
@@ -236,30 +282,34 @@ class Interchange:
     def _register(self, ident: bytes, info: dict[str, Any]) -> None:
         theirs = info.get("version_info", {})
         if theirs != self.version:
+            from parsl_executor_htex.errors import VersionMismatch  # imports parsl: only when needed
             where = f"worker pool {ident.decode(errors='replace')} of block {info.get('block_id')} on host " \
                     f"{info.get('hostname', '?')}"
             logger.error("%s has versions %s, the interchange has %s", where, theirs, self.version)
             err = VersionMismatch(_versions(self.version), f"{_versions(theirs)} ({where})")
-            self.workers.send_multipart([ident, m.encode(m.REJECT, str(err))])
-            self.result_out.send(m.encode(m.ERROR, err))
+            m.send(self.workers, m.encode(m.REJECT, str(err)), ident)
+            m.send(self.result_out, m.encode(m.ERROR, err))
             return
         rec = ManagerRecord(ident, info)
         if rec.block_id in self.held_blocks:
             rec.active = False
         self.managers[ident] = rec
+        self._update_ready(rec)
         self.workers.send_multipart([ident, m.ACCEPT])
         logger.info("Registered manager %r of block %s on %s with %d workers", ident, rec.block_id,
                     rec.hostname, rec.worker_count)
 
     def _lose(self, rec: ManagerRecord, reason: str) -> None:
         self.managers.pop(rec.ident, None)
+        self.ready.pop(rec.ident, None)
         if rec.tasks:
             logger.warning("Manager %r of block %s lost (%s) with %d tasks", rec.ident, rec.block_id,
                            reason, len(rec.tasks))
+            from parsl_executor_htex.errors import ManagerLost  # imports parsl: only when needed
             err = ManagerLost(rec.ident.decode(errors="replace"), rec.hostname, reason)
             payload = pack_exception(err)
             tids = list(rec.tasks)
-            self.result_out.send(m.encode(m.RESULTS, (tids, [payload] * len(tids))))
+            m.send(self.result_out, m.encode_results(tids, [payload] * len(tids)))
         else:
             logger.info("Manager %r of block %s left (%s)", rec.ident, rec.block_id, reason)
 
@@ -269,13 +319,29 @@ class Interchange:
                 self._lose(rec, f"no heartbeat for {self.hb_threshold:g} s")
                 self.workers.send_multipart([rec.ident, m.STOP])
 
+    def _stop_prefetch(self) -> None:
+        self.prioritized = True
+        for rec in self.managers.values():
+            rec.extra = 0
+            self._update_ready(rec)
+
+    def _update_ready(self, rec: ManagerRecord) -> None:
+        """Keep ``self.ready`` (managers with free slots) in step with ``rec``."""
+        if rec.free > 0 and rec.ident in self.managers:
+            self.ready[rec.ident] = rec
+        else:
+            self.ready.pop(rec.ident, None)
+
     def _dispatch(self) -> None:
-        ready = [r for r in self.managers.values() if r.free > 0]
-        if not ready:
+        if not self.ready:
             return
-        if self.selector is not None and len(ready) > 1:
-            ready = self.selector.sort_managers(ready)
         heap = self.pending
+        ready = list(self.ready.values())
+        if self.selector is not None and len(ready) > 1:
+            if type(self.selector) is RandomManagerSelector and len(ready) > len(heap):
+                ready = random.sample(ready, len(heap))  # a shuffle, cut to the managers we can use
+            else:
+                ready = self.selector.sort_managers(ready)
         functions = self.functions
         for rec in ready:
             if not heap:
@@ -295,7 +361,8 @@ class Interchange:
                 payloads.append(payload)
                 tasks[tid] = fid
             rec.idle_since = None
-            self.workers.send_multipart([rec.ident, m.encode(m.TASKS, (meta, defs, payloads))])
+            self._update_ready(rec)
+            m.send(self.workers, m.encode(m.TASKS, (meta, defs, payloads)), rec.ident)
 
     # -------------------------------------------------------------- commands
     def _handle_command(self) -> None:
@@ -324,6 +391,7 @@ class Interchange:
         if rec is None:
             return False
         rec.active = False
+        self._update_ready(rec)
         return True
 
     def cmd_hold_blocks(self, block_ids: list[str]) -> list[str]:
@@ -333,6 +401,7 @@ class Interchange:
         for rec in self.managers.values():
             if rec.block_id in self.held_blocks:
                 rec.active = False
+                self._update_ready(rec)
                 held.append(rec.ident.decode())
         return held
 

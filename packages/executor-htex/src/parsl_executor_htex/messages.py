@@ -1,16 +1,25 @@
-"""Message tags and version info shared by the executor, interchange, managers and workers.
+"""Message tags, framing and version info shared by the executor, interchange, managers and workers.
 
-Every message is a single ZeroMQ frame (plus the peer identity on ROUTER sockets): a
-one-byte tag followed by a pickled body. Single frames matter: a multipart send and receive
-costs about ten times a single-frame one in pyzmq. Result batches from a worker pool reach
-the executor byte for byte: the interchange reads the task ids and forwards the frame.
+A message is a one-byte tag followed by a pickled body, in one ZeroMQ frame (plus the peer
+identity on ROUTER sockets): a multipart send and receive costs about ten times a
+single-frame one in pyzmq, so small messages stay single frames. Bulk data (task arguments
+and results of 64 KiB and more, see ``serialize.py``) travels as :class:`Blob` objects: the
+body is pickled with protocol 5 and each blob becomes an extra frame sent with
+``copy=False``. The interchange and the managers re-pickle the small body and pass the blob
+frames on untouched, so a 10 MB argument is never copied by them.
+
+Result batches (``RESULTS``) carry their task ids in a fixed header before the pickle, so the
+interchange learns which tasks finished without unpickling anything, and forwards the frames
+to the executor byte for byte.
 """
 from __future__ import annotations
 
+import os
 import pickle
 import platform
 import struct
 import sys
+from array import array
 from typing import Any
 
 __all__ = [
@@ -25,12 +34,21 @@ __all__ = [
     "RESULTS",
     "STOP",
     "TASKS",
+    "WORKER_IPC",
     "WORKER_RESULT",
+    "Blob",
     "decode",
+    "decode_results",
     "encode",
+    "encode_results",
     "pack",
+    "read_frames",
+    "recv",
+    "result_ids",
+    "send",
     "unpack",
     "version_info",
+    "write_frames",
 ]
 
 # executor -> interchange: T (meta [(tid, fid, priority)], defs {fid: bytes}, [payload])
@@ -39,7 +57,8 @@ __all__ = [
 TASKS = b"T"
 FORGET = b"F"      # F [fid...]: the function is gone; drop its cached bytes
 STOP = b"S"        # S: shut down now (or, from a manager: I am leaving)
-# manager -> interchange -> executor: R ([tid...], [payload...]); worker -> manager: R + struct
+# manager -> interchange -> executor: R + RESULTS_HEADER + tids + ([payload...], mean task seconds)
+# worker -> manager: R + WORKER_RESULT + payload head (+ blob frames)
 RESULTS = b"R"
 ERROR = b"E"       # interchange -> executor: E exception: the executor is unusable
 REGISTER = b"G"    # manager -> interchange: G info
@@ -49,12 +68,27 @@ ACCEPT = b"A"      # interchange -> manager: registration accepted
 REJECT = b"X"      # interchange -> manager: X reason (version mismatch)
 READY = b"Y"       # worker -> manager: Y + rank
 
+#: name of the interchange's plain ipc endpoint for local worker pools, in the certificate directory
+WORKER_IPC = "workers.ipc"
+
 
 def version_info() -> dict[str, str]:
     """What must match between the workflow's side and the worker pools."""
     from parsl_executor_htex import __version__
     return {"python": "{}.{}".format(*sys.version_info[:2]), "parsl-executor-htex": __version__,
             "platform": platform.system()}
+
+
+class Blob:
+    """Bulk bytes that travel as their own zero-copy frame (see the module docstring)."""
+
+    __slots__ = ("buf",)
+
+    def __init__(self, buf: Any):
+        self.buf = buf
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return Blob, (pickle.PickleBuffer(self.buf),)
 
 
 def pack(obj: Any) -> bytes:
@@ -64,15 +98,112 @@ def pack(obj: Any) -> bytes:
 unpack = pickle.loads
 
 
-def encode(tag: bytes, body: Any) -> bytes:
-    """One frame: ``tag`` then the pickled ``body``."""
-    return tag + pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
+def encode(tag: bytes, body: Any) -> list[Any]:
+    """The frames of a message: ``tag`` + pickled ``body``, then one frame per :class:`Blob`."""
+    frames: list[Any] = [b""]
+    frames[0] = tag + pickle.dumps(body, protocol=5, buffer_callback=frames.append)
+    return frames
 
 
-def decode(msg: bytes) -> Any:
-    """The body of a frame made by :func:`encode`."""
-    return pickle.loads(memoryview(msg)[1:])
+def decode(msg: Any, extra: list[Any] | None = None) -> Any:
+    """The body of a message made by :func:`encode`, given its first frame and the others."""
+    return pickle.loads(memoryview(msg)[1:], buffers=extra)
 
 
-#: worker -> manager result header after the tag: rank, task id; the result bytes follow
+def send(sock: Any, frames: list[Any], ident: bytes | None = None) -> None:
+    """Send frames from :func:`encode` (to peer ``ident`` on a ROUTER socket)."""
+    if ident is not None:
+        frames = [ident, *frames]
+    if len(frames) == 1:
+        sock.send(frames[0])
+    else:
+        sock.send_multipart(frames, copy=False)
+
+
+def recv(sock: Any) -> tuple[bytes, list[Any] | None]:
+    """Receive one message: its first frame, and its other frames (zero-copy) or None."""
+    msg = sock.recv()
+    return msg, (sock.recv_multipart(copy=False) if sock.rcvmore else None)
+
+
+#: manager -> interchange result batch header after the tag: number of task ids, and the pool's
+#: recent mean task duration in seconds (negative: unknown), which drives prefetching
+RESULTS_HEADER = struct.Struct("<Id")
+
+
+def encode_results(tids: list[int], payloads: list[Any], mean_seconds: float = -1.0) -> list[Any]:
+    """A RESULTS message: the task ids and ``mean_seconds`` in a fixed header, the payloads pickled."""
+    frames: list[Any] = [b""]
+    frames[0] = b"".join((RESULTS, RESULTS_HEADER.pack(len(tids), mean_seconds),
+                          array("q", tids).tobytes(), pickle.dumps(payloads, protocol=5, buffer_callback=frames.append)))
+    return frames
+
+
+def result_ids(msg: bytes) -> tuple[list[int], float]:
+    """The task ids and mean task seconds of a RESULTS message, read without unpickling."""
+    n, mean = RESULTS_HEADER.unpack_from(msg, 1)
+    start = 1 + RESULTS_HEADER.size
+    return array("q", msg[start:start + 8 * n]).tolist(), mean
+
+
+def decode_results(msg: Any, extra: list[Any] | None = None) -> tuple[list[int], list[Any]]:
+    """``(tids, payloads)`` of a RESULTS message."""
+    (n, _) = RESULTS_HEADER.unpack_from(msg, 1)
+    start = 1 + RESULTS_HEADER.size
+    tids = array("q", msg[start:start + 8 * n]).tolist()
+    return tids, pickle.loads(memoryview(msg)[start + 8 * n:], buffers=extra)
+
+
+#: worker -> manager result header after the tag: rank, task id; the result payload follows
 WORKER_RESULT = struct.Struct("<iq")
+
+
+# ---------------------------------------------------------------- pipes
+# A manager talks to each of its workers over two OS pipes, not ZeroMQ: one wake-up per
+# message instead of three (ZeroMQ passes every message through an I/O thread on each side),
+# which matters when the processes sit on different CPUs. A message on a pipe is its frame
+# count and the length of each frame, then the frames.
+_PIPE_HEAD = struct.Struct("<IQ")  # number of frames, length of the first
+
+
+def write_frames(fd: int, frames: list[Any]) -> None:
+    """Write one message (the frames of :func:`encode`) to a blocking pipe."""
+    views = [memoryview(f).cast("B") for f in frames]
+    parts: list[Any] = [_PIPE_HEAD.pack(len(views), views[0].nbytes)]
+    if len(views) > 1:
+        parts.append(array("Q", [v.nbytes for v in views[1:]]).tobytes())
+    parts += views
+    while parts:
+        done = os.writev(fd, parts)
+        while parts and done >= len(parts[0]):
+            done -= len(parts[0])
+            parts.pop(0)
+        if done:
+            parts[0] = memoryview(parts[0])[done:]
+
+
+def _read_exact(fd: int, n: int) -> Any:
+    data = os.read(fd, n)
+    if len(data) == n:
+        return data
+    if not data:
+        raise EOFError
+    buf = bytearray(n)
+    view = memoryview(buf)
+    view[:len(data)] = data
+    got = len(data)
+    while got < n:
+        k = os.readv(fd, [view[got:]])
+        if not k:
+            raise EOFError
+        got += k
+    return buf
+
+
+def read_frames(fd: int) -> tuple[Any, list[Any] | None]:
+    """Read one message written by :func:`write_frames`: ``(first frame, other frames or None)``.
+    Raises EOFError when the writer is gone."""
+    count, first = _PIPE_HEAD.unpack(_read_exact(fd, _PIPE_HEAD.size))
+    sizes = array("Q", bytes(_read_exact(fd, 8 * (count - 1)))).tolist() if count > 1 else []
+    msg = _read_exact(fd, first)
+    return msg, ([_read_exact(fd, n) for n in sizes] if sizes else None)

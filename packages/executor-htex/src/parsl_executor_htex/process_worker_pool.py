@@ -2,10 +2,19 @@
 
 Launched through the provider and launcher as ``python -m parsl_executor_htex.process_worker_pool``
 (or the ``process_worker_pool.py`` console script). It finds a reachable interchange address,
-registers, starts one worker process per slot and runs a single-threaded ZeroMQ loop: tasks from
+registers, starts one worker process per slot (talking to each over a pair of OS pipes, see
+``messages.write_frames``) and runs a single-threaded ZeroMQ loop: tasks from
 the interchange go to idle workers (with a function's bytes the first time a worker needs it),
 results are sent back in batches, heartbeats flow both ways, and a worker that dies mid-task
 fails that task with WorkerLost and is replaced.
+
+Link to the interchange: TCP, with CurveZMQ when a certificate directory is given. A pool
+launched on the interchange's own host (the executor passes ``--ipc_host`` with its host name
+when the provider is a LocalProvider with the default launcher) connects instead to the plain
+``ipc://`` endpoint that the interchange binds inside the 0700 certificate directory, when it
+is on that host and can open it: local traffic skips encryption, and only processes of the user
+owning the keys can reach it. Task arguments and results of 64 KiB and more pass through as
+zero-copy frames, never unpickled here (see ``messages.py``).
 
 A pool that cannot take part exits with a non-zero code and a one-line reason on stderr (which
 the provider keeps in the block's stderr file): no interchange address answered (1), the
@@ -15,15 +24,14 @@ interchange never acknowledged the registration within ``--address_probe_timeout
 from __future__ import annotations
 
 import argparse
+import fcntl
 import logging
 import math
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import deque
@@ -32,7 +40,6 @@ from typing import Any
 import zmq
 
 from parsl_executor_htex import messages as m
-from parsl_executor_htex.errors import WorkerLost
 from parsl_executor_htex.probe import probe_addresses
 from parsl_executor_htex.serialize import pack_exception
 from parsl_executor_htex.slots import accelerator_env, affinity_env, affinity_for, worker_count
@@ -46,6 +53,9 @@ EXIT_NO_ADDRESS = 1
 EXIT_NOT_ACCEPTED = 2
 EXIT_REJECTED = 3
 
+#: capacity asked for each worker pipe (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default)
+PIPE_SIZE = 1 << 20
+
 #: report this parsl-executor-htex version at registration instead of the installed one; it
 #: exists to exercise the interchange's version check
 VERSION_ENV = "PARSL_HTEX_REPORT_VERSION"
@@ -54,13 +64,15 @@ VERSION_ENV = "PARSL_HTEX_REPORT_VERSION"
 class WorkerProc:
     """One worker process and what it is doing."""
 
-    __slots__ = ("fids", "proc", "rank", "ready", "sock", "started", "task")
+    __slots__ = ("fids", "proc", "rank", "ready", "result_fd", "started", "task", "task_fd", "task_started")
 
-    def __init__(self, rank: int, proc: subprocess.Popen, sock: zmq.Socket):
+    def __init__(self, rank: int, proc: subprocess.Popen, task_fd: int, result_fd: int):
         self.rank = rank
-        self.sock = sock
+        self.task_fd = task_fd  # we write tasks here
+        self.result_fd = result_fd  # and read results here
         self.proc = proc
         self.task: int | None = None
+        self.task_started = 0.0
         self.fids: set[int] = set()
         self.ready = False
         self.started = time.monotonic()
@@ -69,7 +81,7 @@ class WorkerProc:
 class Manager:
     """State and event loop of one worker pool."""
 
-    def __init__(self, args: argparse.Namespace, address: str):
+    def __init__(self, args: argparse.Namespace, address: str, url: str | None = None):
         self.args = args
         self.pool_id = args.uid or uuid.uuid4().hex[:12]
         self.block_id = str(args.block_id)
@@ -83,22 +95,22 @@ class Manager:
         self.ix = self.ctx.socket(zmq.DEALER)
         self.ix.setsockopt(zmq.IDENTITY, self.pool_id.encode())
         self.ix.setsockopt(zmq.LINGER, 0)
-        if args.cert_dir and args.cert_dir != "None":
-            from parsl_executor_htex.curve import make_client
-            make_client(self.ix, args.cert_dir)
-        self.ix.connect(f"tcp://{address}:{args.port}")
-        self._ipc_dir = tempfile.mkdtemp(prefix="htex-")
-        self.result_url = f"ipc://{self._ipc_dir}/results"
-        self.wsock = self.ctx.socket(zmq.PULL)
-        self.wsock.setsockopt(zmq.LINGER, 0)
-        self.wsock.bind(self.result_url)
-        self._task_socks: dict[int, zmq.Socket] = {}
+        if url is None:
+            url = f"tcp://{address}:{args.port}"
+            if args.cert_dir and args.cert_dir != "None":
+                from parsl_executor_htex.curve import make_client
+                make_client(self.ix, args.cert_dir)
+        self.ix.connect(url)
+        self.poller = zmq.Poller()
+        self.poller.register(self.ix, zmq.POLLIN)
         self.workers: dict[int, WorkerProc] = {}
+        self.by_fd: dict[int, WorkerProc] = {}
         self.queue: deque[tuple[int, int, Any]] = deque()
         self.functions: dict[int, bytes] = {}
         self.idle: deque[WorkerProc] = deque()
         self.results_tids: list[int] = []
         self.results: list[Any] = []
+        self.mean_task = -1.0  # recent mean task duration (s), reported to the interchange
         self.stopping = False
         self.last_sent = 0.0
         self.last_heard = time.monotonic()
@@ -123,20 +135,44 @@ class Manager:
         log = None
         if self.args.debug and self.args.logdir:
             log = open(os.path.join(self.args.logdir, f"worker_{rank}.log"), "ab")  # noqa: SIM115
-        sock = self._task_socks.get(rank)
-        url = f"ipc://{self._ipc_dir}/w{rank}"
-        if sock is None:
-            sock = self.ctx.socket(zmq.PUSH)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.bind(url)
-            self._task_socks[rank] = sock
-        proc = subprocess.Popen([sys.executable, "-m", "parsl_executor_htex.worker", url, self.result_url,
-                                 str(rank)],
-                                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                preexec_fn=preexec)
-        if log is not None:
-            log.close()
-        self.workers[rank] = WorkerProc(rank, proc, sock)
+        task_r, task_w = os.pipe()
+        result_r, result_w = os.pipe()
+        for fd in (task_w, result_w):  # fewer wake-ups per bulk message than the default 64 KiB
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+            except (AttributeError, OSError):
+                pass
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "parsl_executor_htex.worker", str(task_r),
+                                     str(result_w), str(rank)],
+                                    env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    preexec_fn=preexec, pass_fds=(task_r, result_w))
+        finally:
+            os.close(task_r)
+            os.close(result_w)
+            if log is not None:
+                log.close()
+        w = WorkerProc(rank, proc, task_w, result_r)
+        self.workers[rank] = w
+        self.by_fd[result_r] = w
+        self.poller.register(result_r, zmq.POLLIN)
+
+    def _close_pipes(self, w: WorkerProc) -> None:
+        if w.task_fd < 0:
+            return
+        if self.by_fd.pop(w.result_fd, None) is not None:
+            self.poller.unregister(w.result_fd)
+        os.close(w.result_fd)
+        os.close(w.task_fd)
+        w.task_fd = w.result_fd = -1
+
+    def _write(self, w: WorkerProc, frames: list[Any]) -> None:
+        if w.task_fd < 0:
+            return
+        try:
+            m.write_frames(w.task_fd, frames)
+        except OSError:  # the worker is gone: _check_workers reports its task
+            pass
 
     def _check_workers(self) -> None:
         for w in list(self.workers.values()):
@@ -145,6 +181,7 @@ class Manager:
                 continue
             logger.warning("Worker %d (pid %d) exited with code %s", w.rank, w.proc.pid, rc)
             if w.task is not None:
+                from parsl_executor_htex.errors import WorkerLost  # imports parsl: only when needed
                 err = WorkerLost(w.rank, self.hostname, f"worker process exited with code {rc}")
                 self.results_tids.append(w.task)
                 self.results.append(pack_exception(err))
@@ -153,6 +190,7 @@ class Manager:
             except ValueError:
                 pass
             del self.workers[w.rank]
+            self._close_pipes(w)
             if not self.stopping:
                 self._spawn(w.rank)
 
@@ -166,15 +204,14 @@ class Manager:
         info = {"version_info": version, "hostname": self.hostname, "block_id": self.block_id,
                 "worker_count": self.count, "prefetch_capacity": self.args.prefetch_capacity,
                 "python": sys.version.split()[0], "pid": os.getpid(), "version": version}
-        self.ix.send(m.encode(m.REGISTER, info))
+        m.send(self.ix, m.encode(m.REGISTER, info))
         self.last_sent = started = time.monotonic()
-        poller = zmq.Poller()
-        poller.register(self.ix, zmq.POLLIN)
-        poller.register(self.wsock, zmq.POLLIN)
+        poller = self.poller
         next_check = time.monotonic() + 0.05
         while not self.stopping:
-            if poller.poll(self.poll_ms if self.queue else 50):
-                self._drain_workers()
+            events = poller.poll(self.poll_ms if self.queue else 50)
+            if events:
+                self._read_workers(events)
                 self._drain_interchange()
             if self.queue and self.idle:
                 self._assign()
@@ -202,20 +239,27 @@ class Manager:
                 self.last_sent = now
         self.shutdown()
 
-    def _drain_workers(self) -> None:
-        sock = self.wsock
+    def _read_workers(self, events: list[tuple[Any, int]]) -> None:
         size = m.WORKER_RESULT.size + 1
         unpack_header = m.WORKER_RESULT.unpack_from
-        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            msg = sock.recv()
-            rank, tid = unpack_header(msg, 1)
-            w = self.workers.get(rank)
+        by_fd = self.by_fd
+        for fd, _ in events:
+            w = by_fd.get(fd)  # type: ignore[call-overload]
             if w is None:
                 continue
+            try:
+                msg, extra = m.read_frames(fd)
+            except EOFError:  # the worker died; _check_workers reports it, closes and replaces it
+                self.poller.unregister(fd)
+                del by_fd[fd]
+                continue
+            tid = unpack_header(msg, 1)[1]
             tag = msg[:1]
             if tag == m.RESULTS:
                 self.results_tids.append(tid)
-                self.results.append(msg[size:])
+                self.results.append(msg[size:] if extra is None else (msg[size:], [m.Blob(f) for f in extra]))
+                took = time.monotonic() - w.task_started
+                self.mean_task = took if self.mean_task < 0 else 0.8 * self.mean_task + 0.2 * took
                 w.task = None
                 self.idle.append(w)
             elif tag == m.READY:
@@ -225,11 +269,11 @@ class Manager:
     def _drain_interchange(self) -> None:
         sock = self.ix
         while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            msg = sock.recv()
+            msg, extra = m.recv(sock)
             self.last_heard = time.monotonic()
             tag = msg[:1]
             if tag == m.TASKS:
-                meta, defs, payloads = m.decode(msg)
+                meta, defs, payloads = m.decode(msg, extra)
                 if defs:
                     self.functions.update(defs)
                 self.queue.extend((tid, fid, p) for (tid, fid), p in zip(meta, payloads))
@@ -240,7 +284,7 @@ class Manager:
                 for w in self.workers.values():
                     if w.fids.intersection(fids):
                         w.fids.difference_update(fids)
-                        w.sock.send(m.encode(m.FORGET, fids))
+                        self._write(w, m.encode(m.FORGET, fids))
             elif tag == m.STOP:
                 logger.info("The interchange asked this pool to stop")
                 self.stopping = True
@@ -252,7 +296,8 @@ class Manager:
                 self._fail(EXIT_REJECTED, f"the interchange rejected this pool: {m.decode(msg)}")
 
     def _assign(self) -> None:
-        queue, idle, functions, encode, TASKS = self.queue, self.idle, self.functions, m.encode, m.TASKS
+        queue, idle, functions, encode, write, TASKS = self.queue, self.idle, self.functions, m.encode, self._write, m.TASKS
+        now = time.monotonic()
         while queue and idle:
             w = idle.popleft()
             tid, fid, payload = queue.popleft()
@@ -262,13 +307,14 @@ class Manager:
                 fbytes = functions[fid]
                 w.fids.add(fid)
             w.task = tid
-            w.sock.send(encode(TASKS, (tid, fid, fbytes, payload)))
+            w.task_started = now
+            write(w, encode(TASKS, (tid, fid, fbytes, payload)))
 
     def _flush(self) -> None:
-        msg = m.encode(m.RESULTS, (self.results_tids, self.results))
+        frames = m.encode_results(self.results_tids, self.results, self.mean_task)
         self.results_tids = []
         self.results = []
-        self.ix.send(msg)
+        m.send(self.ix, frames)
         self.last_sent = time.monotonic()
 
     def _fail(self, code: int, reason: str) -> None:
@@ -300,8 +346,8 @@ class Manager:
                 w.proc.terminate()
                 continue
             try:
-                w.sock.send(m.STOP, zmq.NOBLOCK)
-            except zmq.ZMQError:
+                m.write_frames(w.task_fd, [m.STOP])  # a few bytes: never blocks
+            except OSError:
                 w.proc.terminate()
         deadline = time.monotonic() + 1.0
         for w in self.workers.values():
@@ -312,7 +358,8 @@ class Manager:
                 w.proc.wait()
         self.ix.setsockopt(zmq.LINGER, 200)
         self.ctx.destroy(linger=200)
-        shutil.rmtree(self._ipc_dir, ignore_errors=True)
+        for w in list(self.workers.values()):
+            self._close_pipes(w)
         logger.info("Worker pool %s stopped", self.pool_id)
 
 
@@ -325,6 +372,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--task_url", help="old spelling: tcp://HOST:PORT of the interchange")
     p.add_argument("--result_url", help="accepted for old launch commands; unused")
     p.add_argument("--cert_dir", default="None", help="CurveZMQ certificate directory, or None")
+    p.add_argument("--ipc_host", default=None,
+                   help="the interchange's host name: on that host, connect through the ipc endpoint "
+                        "in --cert_dir instead of TCP")
     p.add_argument("-l", "--logdir", default=None, help="directory for the pool's logs")
     p.add_argument("-L", "--logconf", default=None, help="accepted for compatibility; unused")
     p.add_argument("-u", "--uid", default=None, help="pool id (default: random)")
@@ -347,6 +397,20 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _none_or_float(value: Any) -> float | None:
     return None if value in (None, "None", "none", "") else float(value)
+
+
+def _local_url(args: argparse.Namespace) -> str | None:
+    """The interchange's ipc endpoint, if this pool runs on its host and can reach the endpoint."""
+    if not args.ipc_host or args.ipc_host != socket.gethostname() or args.cert_dir in (None, "None"):
+        return None
+    path = os.path.join(args.cert_dir, m.WORKER_IPC)
+    try:
+        import stat
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            return f"ipc://{path}"
+    except OSError:
+        pass
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -373,14 +437,16 @@ def main(argv: list[str] | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s:%(lineno)d %(process)d [%(levelname)s] "
                                            "%(message)s"))
     root.addHandler(handler)
-    address = probe_addresses(args.addresses.split(","), args.port, args.address_probe_timeout)
+    url = _local_url(args)
+    address = "localhost" if url else probe_addresses(args.addresses.split(","), args.port,
+                                                       args.address_probe_timeout)
     if address is None:
         logger.critical("None of the interchange addresses %s answered on port %s within %s s",
                         args.addresses, args.port, args.address_probe_timeout)
         print(f"process_worker_pool: cannot reach the interchange at any of {args.addresses} port "
               f"{args.port} within {args.address_probe_timeout:g} s", file=sys.stderr)
         raise SystemExit(EXIT_NO_ADDRESS)
-    manager = Manager(args, address)
+    manager = Manager(args, address, url)
 
     def on_term(signum: int, frame: Any) -> None:
         manager.stopping = True

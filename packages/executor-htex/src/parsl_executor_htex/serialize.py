@@ -1,6 +1,16 @@
 """Serialization on the HTEX wire: cloudpickle for functions and data, results tagged ok/error.
 
-Also registers :class:`CloudpickleSerializer` with ``parsl.serialize`` (see ``plugin.py``).
+Arguments and results are *payloads*: ``bytes``, or ``(bytes, [Blob, ...])`` when they hold
+bulk data. Plain data (ints, floats, strings, small bytes, None) is pickled with ``pickle``
+(about 8x cheaper than cloudpickle for a small tuple); anything else with cloudpickle, so
+functions and classes defined in ``__main__`` still travel. Buffers of 64 KiB and more
+(``bytes`` arguments and results at the top level, and anything pickle protocol 5 hands out of
+band: bytearray, numpy arrays) become :class:`~parsl_executor_htex.messages.Blob` frames that
+no process copies on the way (see ``messages.py``). Mutable buffers are copied once when
+serialized, so changing one after ``submit`` cannot change the task's input.
+
+It imports nothing from ``parsl``, so the worker processes start without loading the kernel;
+:class:`CloudpickleSerializer` (registered with ``parsl.serialize``) lives in ``plugin.py``.
 """
 from __future__ import annotations
 
@@ -13,13 +23,15 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import cloudpickle
-from parsl.serialize.base import SerializerBase
+
+from parsl_executor_htex.messages import Blob
 
 __all__ = [
-    "CloudpickleSerializer",
     "FunctionCache",
     "dumps",
+    "dumps_args",
     "loads",
+    "loads_payload",
     "pack_exception",
     "pack_result",
     "result_error",
@@ -30,8 +42,11 @@ __all__ = [
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 loads = pickle.loads
 
-_OK = b"\x00"
-_ERR = b"\x01"
+
+
+#: buffers at least this large travel as their own zero-copy frames
+BIG = 64 * 1024
+_PLAIN = frozenset({int, float, str, bool, type(None), complex})
 
 
 def dumps(obj: Any) -> bytes:
@@ -39,23 +54,78 @@ def dumps(obj: Any) -> bytes:
     return cloudpickle.dumps(obj, protocol=PROTOCOL)
 
 
-class CloudpickleSerializer(SerializerBase):
-    """cloudpickle, preferred over core's pickle so lambdas and ``__main__`` functions serialize."""
+class _BigBytes:
+    """Stands in for a large ``bytes`` object so that pickle sends it out of band."""
 
-    PLUGIN_NAME = "cloudpickle"
-    identifier = b"cp"
-    priority = 10
+    __slots__ = ("data",)
 
-    def serialize(self, data: Any) -> bytes:
-        return dumps(data)
+    def __init__(self, data: bytes):
+        self.data = data
 
-    def deserialize(self, body: bytes) -> Any:
-        return loads(body)
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return bytes, (pickle.PickleBuffer(self.data),)
 
 
-def pack_result(value: Any) -> bytes:
-    """Serialize a task's return value."""
-    return _OK + dumps(value)
+def _big(v: Any) -> Any:
+    return _BigBytes(v) if type(v) is bytes and len(v) >= BIG else v
+
+
+def _dumps_payload(obj: Any, plain: bool) -> Any:
+    """``obj`` as a payload: pickle if ``plain`` else cloudpickle, big buffers as blobs."""
+    blobs: list[Blob] = []
+
+    def out_of_band(pb: pickle.PickleBuffer) -> bool:
+        try:
+            view = pb.raw()
+        except BufferError:  # not contiguous: keep it in the pickle
+            return True
+        if view.nbytes < BIG:
+            return True
+        blobs.append(Blob(pb if view.readonly else bytes(view)))
+        return False
+
+    data = (pickle.dumps if plain else cloudpickle.dumps)(obj, protocol=5, buffer_callback=out_of_band)
+    return (data, blobs) if blobs else data
+
+
+def dumps_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The payload of a task's arguments."""
+    plain = big = False
+    if len(args) + len(kwargs) < 16:
+        plain = True
+        for v in (*args, *kwargs.values()):
+            t = type(v)
+            if t is bytes:
+                big = big or len(v) >= BIG
+            elif t not in _PLAIN:
+                plain = False
+    else:
+        big = True  # not checked: let _big look
+    if big:
+        args = tuple(_big(v) for v in args)
+        kwargs = {k: _big(v) for k, v in kwargs.items()}
+    return _dumps_payload((args, kwargs), plain)
+
+
+def loads_payload(payload: Any) -> Any:
+    """The object of a payload made by :func:`dumps_args` or :func:`pack_result`."""
+    if type(payload) is bytes:
+        return loads(payload)
+    data, blobs = payload
+    return loads(data, buffers=[b.buf for b in blobs])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CloudpickleSerializer":  # defined with the plugin hooks; imports parsl
+        from parsl_executor_htex.plugin import CloudpickleSerializer
+        return CloudpickleSerializer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def pack_result(value: Any) -> Any:
+    """A task's return value as a payload (see :func:`unpack_result`)."""
+    t = type(value)
+    return _dumps_payload((True, _big(value)), t in _PLAIN or t is bytes)
 
 
 def _name(func: Any) -> str:
@@ -79,18 +149,16 @@ def pack_exception(exc: BaseException, where: str = "") -> bytes:
     """Serialize an exception raised by a task, with its remote traceback as text."""
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
-        return _ERR + dumps((exc, tb, where))
+        return dumps((False, (exc, tb, where)))
     except Exception as e:  # the exception itself will not pickle: send its text instead
-        from parsl.executors.errors import SerializationError  # noqa: F401 (documented fallback)
         stand_in = RuntimeError(f"{type(exc).__name__}: {exc} (unpicklable exception: {e})")
-        return _ERR + dumps((stand_in, tb, where))
+        return dumps((False, (stand_in, tb, where)))
 
 
-def unpack_result(payload: bytes) -> tuple[bool, Any]:
+def unpack_result(payload: Any) -> tuple[bool, Any]:
     """Return ``(True, value)`` or ``(False, exception)`` from :func:`pack_result`/`pack_exception`."""
-    tag = payload[:1]
-    body = loads(memoryview(payload)[1:])
-    if tag == _OK:
+    ok, body = loads_payload(payload)
+    if ok:
         return True, body
     exc, tb, where = body
     if tb:
