@@ -1,15 +1,17 @@
 """``HighThroughputExecutor``: the workflow side of HTEX.
 
-``submit`` serializes the arguments (the function only once, cached by identity). When
-nothing is waiting to be sent it sends the task itself (a lone task, as in a chain or a
-round trip, then costs no thread switch); otherwise it queues it and a sender thread ships
-whatever has queued up as one batch. A receiver thread completes futures from the result
-batches coming back. Blocks of worker pools are launched through the provider (see
-``parsl.executors.status_handling``).
+``submit`` serializes the arguments (the function only once, cached by identity) and writes
+the task to the interchange itself, from the calling thread: no thread hand-off. A receiver
+thread completes futures from the result batches coming back. Blocks of worker pools are
+launched through the provider (see ``parsl.executors.status_handling``).
 
-The interchange always runs on this host: the executor talks to it through ``ipc://``
-endpoints in a private 0700 directory (the certificate directory when encrypted), not TCP,
-and without CurveZMQ; see ``interchange.py``.
+The interchange is our child process on this host: tasks go to it down its stdin pipe and
+results come back up its stdout pipe (``messages.FrameWriter`` / ``FrameReader``), so a
+message costs one process wake-up, not three as through ZeroMQ's I/O threads. Writes never
+block: what the pipe cannot take now waits in the writer and the sender thread finishes it
+when the pipe drains, so a done-callback that submits (a chain) from the receiver thread
+cannot deadlock against results that are still flowing. Commands (``connected_managers``...)
+use a REQ socket on an ``ipc://`` endpoint in a private 0700 directory.
 """
 from __future__ import annotations
 
@@ -57,7 +59,6 @@ DEFAULT_LAUNCH_CMD = ("{python} -m parsl_executor_htex.process_worker_pool {debu
                       "--cpu-affinity {cpu_affinity} {enable_mpi_mode} --mpi-launcher={mpi_launcher} "
                       "--available-accelerators {accelerators}")
 
-_BATCH = 4096  # most tasks per message to the interchange
 _IPC_PATH_MAX = 100  # a unix socket path must fit in sockaddr_un (108 bytes with the NUL)
 
 
@@ -150,9 +151,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self._funcs: dict[int, Any] = {}
         self._ids = itertools.count(1)
         self._fcache = FunctionCache()
-        self._submit_lock = threading.Lock()  # held while sending: keeps tasks in order
-        self._queued = 0  # tasks put in _outq and not sent yet
-        self._outq: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._submit_lock = threading.Lock()  # held while writing to the interchange
+        self._out: m.FrameWriter | None = None  # the interchange's stdin
+        self._wake_sender: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
         self._started = False
         self._stopped = False
         self._ix_proc: subprocess.Popen | None = None
@@ -207,7 +208,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                   "poll_period": self.poll_period, "logdir": self.logdir, "debug": self.worker_debug,
                   "manager_selector": self.manager_selector, "encrypted": self.encrypted,
                   "cert_dir": self.cert_dir, "ipc_dir": self.ipc_dir,
-                  "worker_ipc": os.path.join(self.cert_dir, m.WORKER_IPC) if self._local_pools() else None}
+                  "worker_ipc": os.path.join(self.cert_dir, m.WORKER_IPC) if self._local_pools() else None,
+                  "executor_pipes": True}
         cmd = list(self.interchange_launch_cmd or [sys.executable, "-m", "parsl_executor_htex.interchange"])
         err_path = os.path.join(self.logdir, "interchange.stderr")
         with open(err_path, "ab") as err:
@@ -225,6 +227,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             self._ix_proc.wait()
             raise InterchangeStartError(f"the interchange failed to start: {line or 'no output'}\n{tail}")
         self._ports = {k: int(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
+        self._out = m.FrameWriter(self._ix_proc.stdin.fileno())
         logger.info("Interchange (pid %d) ports: %s", self._ix_proc.pid, self._ports)
 
     @staticmethod
@@ -237,7 +240,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         while b"\n" not in buf and time.monotonic() < deadline:
             ready, _, _ = select.select([fd], [], [], 0.1)
             if ready:
-                chunk = os.read(fd, 4096)
+                chunk = os.read(fd, 1)  # byte by byte: what follows the line is the result stream
                 if not chunk:
                     break
                 buf += chunk
@@ -267,10 +270,6 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
 
     def _connect(self) -> None:
         self._ctx = zmq.Context()
-        self._task_sock = self._client(zmq.PUSH, "tasks")
-        self._task_sock.setsockopt(zmq.SNDHWM, 0)
-        self._result_sock = self._client(zmq.PULL, "results")
-        self._result_sock.setsockopt(zmq.RCVHWM, 0)
         self._command = self._client(zmq.REQ, "command")
 
     # ------------------------------------------------------------------ submit
@@ -292,8 +291,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         except Exception as e:
             raise submit_error(func, _culprit(args, kwargs), e) from e
         tid = next(self._ids)
-        fut: Future = Future()
-        fut.parsl_executor_task_id = tid  # type: ignore[attr-defined]
+        fut = _TaskFuture(self, tid)
         self.tasks[tid] = fut
         self._funcs[tid] = func  # keeps the function (and its cache entry) alive until the result
         with self._submit_lock:
@@ -302,100 +300,113 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             except Exception as e:
                 del self.tasks[tid], self._funcs[tid]
                 raise submit_error(func, "the function", e) from e
-            item = (tid, fid, fbytes if new else None, priority, payload)
-            if self._queued:  # keep order behind what the sender thread has not sent yet
-                self._queued += 1
-                self._outq.put(item)
-            else:
-                self._send_batch(self._task_sock, [item])
-                self._send_forgotten()
+            try:
+                self._send(m.encode(m.TASKS, ([(tid, fid, priority)], {fid: fbytes} if new else {}, [payload])))
+            except BaseException:
+                self.tasks.pop(tid, None)
+                self._funcs.pop(tid, None)
+                raise
+            forgotten = self._fcache.forgotten
+            if forgotten:
+                fids = []
+                while forgotten:
+                    fids.append(forgotten.popleft())
+                self._send(m.encode(m.FORGET, fids))
         return fut
 
-    def _send_forgotten(self) -> None:
-        forgotten = self._fcache.forgotten
-        if forgotten:
-            fids = []
-            while forgotten:
-                fids.append(forgotten.popleft())
-            m.send(self._task_sock, m.encode(m.FORGET, fids))
+    def _send(self, frames: list[Any]) -> None:
+        """Write one message to the interchange (under the submit lock); never blocks."""
+        out = self._out
+        if out is None:
+            raise BadStateException(self, "the executor is not connected to its interchange")
+        waiting = bool(out.pending)
+        try:
+            out.send(frames)
+        except OSError as e:  # the interchange is gone: the receiver thread reports it
+            raise BadStateException(self, f"cannot reach the interchange: {e}") from e
+        if out.pending and not waiting:
+            self._wake_sender.put(True)
 
     def _send_loop(self) -> None:
-        q, sock, lock = self._outq, self._task_sock, self._submit_lock
-        stop = False
-        while not stop:
-            item = q.get()
-            if item is None:
+        """Finish writes the interchange's stdin pipe could not take at once."""
+        import select
+        out, lock, wake = self._out, self._submit_lock, self._wake_sender
+        assert out is not None
+        while True:
+            if wake.get() is None:
                 return
-            batch = [item]
-            with lock:
-                try:
-                    while len(batch) < _BATCH:
-                        nxt = q.get_nowait()
-                        if nxt is None:
-                            stop = True
+            while True:
+                with lock:
+                    try:
+                        if out.flush():
                             break
-                        batch.append(nxt)
-                except queue.Empty:
-                    pass
-                self._send_batch(sock, batch)
-                self._queued -= len(batch)
-                self._send_forgotten()
-
-    @staticmethod
-    def _send_batch(sock: zmq.Socket, batch: list[Any]) -> None:
-        meta = []
-        defs = {}
-        payloads = []
-        for tid, fid, fbytes, priority, payload in batch:
-            meta.append((tid, fid, priority))
-            if fbytes is not None:
-                defs[fid] = fbytes
-            payloads.append(payload)
-        m.send(sock, m.encode(m.TASKS, (meta, defs, payloads)))
-
-    def _receive_loop(self) -> None:
-        sock = self._result_sock
-        tasks, funcs = self.tasks, self._funcs
-        sock.setsockopt(zmq.RCVTIMEO, 200)
-        while not self._stopped:
-            try:
-                try:
-                    msg, extra = m.recv(sock)
-                except zmq.Again:
-                    proc = self._ix_proc
-                    if proc is not None and proc.poll() is not None and not self._stopped:
-                        self.set_bad_state_and_fail_all(BadStateException(
-                            self, f"the interchange exited unexpectedly with code {proc.returncode}; "
-                                  f"see {self.logdir}/interchange.log"))
-                        return
-                    continue
-            except zmq.ZMQError:
+                    except OSError:  # the interchange is gone: the receiver thread reports it
+                        out.pending.clear()
+                        break
                 if self._stopped:
                     return
-                raise
-            tag = msg[:1]
-            if tag == m.RESULTS:
-                tids, payloads = m.decode_results(msg, extra)
-                for tid, frame in zip(tids, payloads):
-                    fut = tasks.pop(tid, None)
-                    funcs.pop(tid, None)
-                    if fut is None:
-                        continue
-                    try:
-                        ok, value = unpack_result(frame)
-                    except Exception as e:
-                        from parsl.executors.errors import DeserializationError
-                        err = DeserializationError(f"result of task {tid}: {type(e).__name__}: {e}")
-                        err.__cause__ = e
-                        ok, value = False, err
-                    if fut.done():
-                        continue
-                    if ok:
-                        fut.set_result(value)
-                    else:
-                        fut.set_exception(value)
-            elif tag == m.ERROR:
-                self.set_bad_state_and_fail_all(m.decode(msg, extra))
+                select.select([], [out.fd], [], 0.2)
+
+    def _receive_loop(self) -> None:
+        proc = self._ix_proc
+        assert proc is not None and proc.stdout is not None
+        reader = m.FrameReader(proc.stdout.fileno())
+        while not self._stopped:
+            try:
+                messages = reader.read()
+            except (EOFError, OSError):
+                if self._stopped:
+                    return
+                try:
+                    code = proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    code = None
+                self.set_bad_state_and_fail_all(BadStateException(
+                    self, f"the interchange exited unexpectedly with code {code}; "
+                          f"see {self.logdir}/interchange.log"))
+                return
+            for msg, extra in messages:
+                self._on_message(msg, extra)
+
+    def _withdraw(self, tid: int) -> bool:
+        """Take task ``tid`` back from the interchange if no worker pool has it yet."""
+        if tid not in self.tasks or self._stopped or self._bad_state is not None:
+            return False
+        try:
+            ok = bool(self._command_call("cancel", tid, timeout=5))
+        except Exception:
+            logger.debug("Could not withdraw task %s", tid, exc_info=True)
+            return False
+        if ok:
+            self.tasks.pop(tid, None)
+            self._funcs.pop(tid, None)
+        return ok
+
+    def _on_message(self, msg: Any, extra: list[Any] | None) -> None:
+        tasks, funcs = self.tasks, self._funcs
+        tag = msg[:1]
+        if tag == m.RESULTS:
+            tids, payloads = m.decode_results(msg, extra)
+            for tid, frame in zip(tids, payloads):
+                fut = tasks.pop(tid, None)
+                funcs.pop(tid, None)
+                if fut is None:
+                    continue
+                try:
+                    ok, value = unpack_result(frame)
+                except Exception as e:
+                    from parsl.executors.errors import DeserializationError
+                    err = DeserializationError(f"result of task {tid}: {type(e).__name__}: {e}")
+                    err.__cause__ = e
+                    ok, value = False, err
+                if fut.done():
+                    continue
+                if ok:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
+        elif tag == m.ERROR:
+            self.set_bad_state_and_fail_all(m.decode(msg, extra))
 
     def _fail_all(self, exception: BaseException) -> None:
         for tid in list(self.tasks):
@@ -531,8 +542,6 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
         # the pools got STOP from the interchange: give them a moment to exit, then cancel the rest
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
@@ -544,9 +553,11 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             self._cancel_all_blocks()
         except Exception:
             logger.exception("Executor %s failed to cancel its blocks", self.label)
-        self._outq.put(None)
+        self._wake_sender.put(None)
         for t in self._threads:
             t.join(timeout=2)
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()  # only now: the receiver thread reads it until the interchange exits
         self._fail_all(BadStateException(self, "the executor was shut down before the task finished"))
         if self._ctx is not None:
             self._ctx.destroy(linger=0)
@@ -560,6 +571,24 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
 
     def __getstate__(self) -> dict[str, Any]:
         raise TypeError(f"{type(self).__name__} cannot be pickled")
+
+
+class _TaskFuture(Future):
+    """The future ``submit`` returns. ``cancel()`` is best effort: it succeeds while the task
+    still waits in the interchange (or on its way there), never once a worker pool has it."""
+
+    def __init__(self, executor: HighThroughputExecutor, tid: int):
+        super().__init__()
+        self._executor = executor
+        self.parsl_executor_task_id = tid
+
+    def cancel(self) -> bool:
+        with self._condition:
+            if self._state != "PENDING":
+                return self._state in ("CANCELLED", "CANCELLED_AND_NOTIFIED")
+        if not self._executor._withdraw(self.parsl_executor_task_id):
+            return False
+        return super().cancel()
 
 
 def _shutdown_at_exit(ref: weakref.ref[HighThroughputExecutor]) -> None:

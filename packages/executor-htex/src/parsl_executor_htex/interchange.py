@@ -46,6 +46,10 @@ from parsl_executor_htex import messages as m
 from parsl_executor_htex.manager_selector import RandomManagerSelector
 from parsl_executor_htex.serialize import pack_exception
 
+# plain ints: pyzmq's enum constants cost a few microseconds per & on the hot path
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+
 logger = logging.getLogger("parsl_executor_htex.interchange")
 
 __all__ = ["Interchange", "main"]
@@ -121,6 +125,8 @@ class Interchange:
         self.ready: dict[bytes, ManagerRecord] = {}  # managers with free slots
         self.prioritized = False  # a task with a priority was seen: no adaptive prefetch
         self.held_blocks: set[str] = set()
+        self.max_tid = 0  # highest task id read from the executor (its ids only grow)
+        self.cancelled: set[int] = set()  # withdrawn before they reached us: drop on arrival
         self.stopping = False
         self.ctx = zmq.Context()
         self._ports: dict[zmq.Socket, int] = {}
@@ -130,8 +136,15 @@ class Interchange:
             from parsl_executor_htex.curve import start_authenticator
             self.auth = start_authenticator(self.ctx, cert_dir)
         ipc_dir = config["ipc_dir"]
-        self.task_in = self._bind_ipc(zmq.PULL, f"{ipc_dir}/tasks")
-        self.result_out = self._bind_ipc(zmq.PUSH, f"{ipc_dir}/results")
+        # the executor link: our stdin/stdout pipes (see run()), or, for a driver that asks
+        # for it (bench/htex_scale_sim.py), ipc PUSH/PULL sockets
+        self.pipes = bool(config.get("executor_pipes"))
+        self.task_in: zmq.Socket | None = None
+        self.result_out: zmq.Socket | None = None
+        self.out: m.FrameWriter | None = None
+        if not self.pipes:
+            self.task_in = self._bind_ipc(zmq.PULL, f"{ipc_dir}/tasks")
+            self.result_out = self._bind_ipc(zmq.PUSH, f"{ipc_dir}/results")
         self.command = self._bind_ipc(zmq.REP, f"{ipc_dir}/command")
         ports = config.get("worker_ports")
         self.workers = self._bind(zmq.ROUTER, config.get("worker_interface", "*"),
@@ -175,28 +188,56 @@ class Interchange:
         return {"workers": self._ports[self.workers]}
 
     # ------------------------------------------------------------------ loop
-    def run(self, stdin_fd: int | None) -> None:
+    def run(self, stdin_fd: int | None, out_fd: int | None = None) -> None:
+        """The event loop. With ``executor_pipes``, tasks and FORGETs arrive on ``stdin_fd`` and
+        results go to ``out_fd`` (written without ever blocking: see ``messages.FrameWriter``);
+        otherwise ``stdin_fd`` is only watched for end of file."""
         poller = zmq.Poller()
-        poller.register(self.task_in, zmq.POLLIN)
+        if self.task_in is not None:
+            poller.register(self.task_in, zmq.POLLIN)
         poller.register(self.workers, zmq.POLLIN)
         poller.register(self.command, zmq.POLLIN)
         if stdin_fd is not None:
             poller.register(stdin_fd, zmq.POLLIN)
+        reader = m.FrameReader(stdin_fd) if self.pipes and stdin_fd is not None else None
+        out = self.out = m.FrameWriter(out_fd) if self.pipes and out_fd is not None else None
+        waiting_out = False  # out_fd is registered for POLLOUT
         next_beat = time.monotonic() + self.hb_period
         next_check = time.monotonic() + min(1.0, self.hb_period)
         while not self.stopping:
             events = poller.poll(self.poll_ms if self.pending else 200)
             if events:
+                if stdin_fd is not None and any(s == stdin_fd for s, _ in events):
+                    try:
+                        if reader is not None:
+                            for msg, extra in reader.read():
+                                self._from_executor(msg, extra)
+                        elif not os.read(stdin_fd, 4096):
+                            raise EOFError
+                    except EOFError:
+                        logger.info("The executor's process is gone (stdin closed): shutting down")
+                        self.stopping = True
                 self._drain_workers()
-                self._drain_tasks()
-                if self.command.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                if self.task_in is not None:
+                    self._drain_tasks()
+                if self.command.getsockopt(_EVENTS) & _POLLIN:
                     self._handle_command()
-            if stdin_fd is not None and events and any(s == stdin_fd for s, _ in events):
-                if not os.read(stdin_fd, 4096):
-                    logger.info("The executor's process is gone (stdin closed): shutting down")
-                    self.stopping = True
             if self.pending:
                 self._dispatch()
+            if out is not None:
+                if out.pending:
+                    try:
+                        out.flush()
+                    except OSError:  # the executor is gone
+                        logger.info("The executor's process is gone (stdout closed): shutting down")
+                        self.stopping = True
+                        out.pending.clear()
+                if bool(out.pending) != waiting_out:
+                    waiting_out = not waiting_out
+                    if waiting_out:
+                        poller.register(out.fd, zmq.POLLOUT)
+                    else:
+                        poller.unregister(out.fd)
             now = time.monotonic()
             if now >= next_beat:
                 next_beat = now + self.hb_period
@@ -207,27 +248,47 @@ class Interchange:
                 self._check_heartbeats(now)
         self.shutdown()
 
+    def _to_executor(self, frames: list[Any]) -> None:
+        out = self.out
+        if out is not None:
+            try:
+                out.send(frames)
+            except OSError:  # the executor is gone; the loop notices end of file on stdin
+                out.pending.clear()
+        elif self.result_out is not None:
+            m.send(self.result_out, frames)
+
     def _drain_tasks(self) -> None:
         sock = self.task_in
-        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        assert sock is not None
+        while sock.getsockopt(_EVENTS) & _POLLIN:
             msg, extra = m.recv(sock)
-            tag = msg[:1]
-            if tag == m.TASKS:
-                meta, defs, payloads = m.decode(msg, extra)
-                if defs:
-                    self.functions.update(defs)
-                heap = self.pending
-                seq = self.seq
-                for (tid, fid, priority), payload in zip(meta, payloads):
-                    seq += 1
-                    if priority is None:
-                        priority = INF
-                    elif not self.prioritized:
-                        self._stop_prefetch()
-                    heapq.heappush(heap, (priority, seq, tid, fid, payload))
-                self.seq = seq
-            elif tag == m.FORGET:
-                self._forget(m.decode(msg))
+            self._from_executor(msg, extra)
+
+    def _from_executor(self, msg: Any, extra: list[Any] | None) -> None:
+        tag = msg[:1]
+        if tag == m.TASKS:
+            meta, defs, payloads = m.decode(msg, extra)
+            if defs:
+                self.functions.update(defs)
+            heap = self.pending
+            seq = self.seq
+            cancelled = self.cancelled
+            for (tid, fid, priority), payload in zip(meta, payloads):
+                if cancelled and tid in cancelled:
+                    cancelled.discard(tid)
+                    continue
+                seq += 1
+                if priority is None:
+                    priority = INF
+                elif not self.prioritized:
+                    self._stop_prefetch()
+                heapq.heappush(heap, (priority, seq, tid, fid, payload))
+            self.seq = seq
+            if meta:
+                self.max_tid = max(self.max_tid, meta[-1][0])
+        elif tag == m.FORGET:
+            self._forget(m.decode(msg))
 
     def _forget(self, fids: list[int]) -> None:
         for fid in fids:
@@ -241,7 +302,7 @@ class Interchange:
 
     def _drain_workers(self) -> None:
         sock = self.workers
-        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        while sock.getsockopt(_EVENTS) & _POLLIN:
             ident = sock.recv()
             msg, extra = m.recv(sock)
             tag = msg[:1]
@@ -259,10 +320,7 @@ class Interchange:
                     if mean >= 0 and not self.prioritized:
                         rec.extra = rec.worker_count if mean < SHORT_TASK else 0
                     self._update_ready(rec)
-                    if extra is None:
-                        self.result_out.send(msg)
-                    else:
-                        self.result_out.send_multipart([msg, *extra], copy=False)
+                    self._to_executor([msg] if extra is None else [msg, *extra])
                 else:
                     logger.warning("Dropping %d results from unregistered manager %r", len(tids), ident)
             elif tag == m.HEARTBEAT:
@@ -288,7 +346,7 @@ class Interchange:
             logger.error("%s has versions %s, the interchange has %s", where, theirs, self.version)
             err = VersionMismatch(_versions(self.version), f"{_versions(theirs)} ({where})")
             m.send(self.workers, m.encode(m.REJECT, str(err)), ident)
-            m.send(self.result_out, m.encode(m.ERROR, err))
+            self._to_executor(m.encode(m.ERROR, err))
             return
         rec = ManagerRecord(ident, info)
         if rec.block_id in self.held_blocks:
@@ -309,7 +367,7 @@ class Interchange:
             err = ManagerLost(rec.ident.decode(errors="replace"), rec.hostname, reason)
             payload = pack_exception(err)
             tids = list(rec.tasks)
-            m.send(self.result_out, m.encode_results(tids, [payload] * len(tids)))
+            self._to_executor(m.encode_results(tids, [payload] * len(tids)))
         else:
             logger.info("Manager %r of block %s left (%s)", rec.ident, rec.block_id, reason)
 
@@ -405,6 +463,25 @@ class Interchange:
                 held.append(rec.ident.decode())
         return held
 
+    def cmd_cancel(self, tid: int) -> bool:
+        """Withdraw task ``tid`` if no worker pool has it yet; True if it will never run.
+
+        Commands travel apart from tasks, so the task may still be in our stdin pipe: a task id
+        above any we have read is remembered and dropped when it arrives. Tasks already sent to
+        a pool (running, or prefetched into its queue) are not withdrawn."""
+        if tid > self.max_tid:
+            self.cancelled.add(tid)
+            return True
+        heap = self.pending
+        for i, entry in enumerate(heap):
+            if entry[2] == tid:
+                last = heap.pop()
+                if i < len(heap):
+                    heap[i] = last
+                    heapq.heapify(heap)
+                return True
+        return False
+
     def cmd_shutdown(self) -> bool:
         self.stopping = True
         return True
@@ -476,7 +553,12 @@ def main() -> None:
         raise SystemExit(1) from e
     print("READY " + " ".join(f"{k}={v}" for k, v in ix.ports().items()), flush=True)
     logger.info("Interchange %d on %s listening: %s", os.getpid(), socket.gethostname(), ix.ports())
-    ix.run(stdin_fd)
+    out_fd = None
+    if ix.pipes:
+        # stdout now carries results: keep it to ourselves, and send stray prints to stderr
+        out_fd = os.dup(1)
+        os.dup2(2, 1)
+    ix.run(stdin_fd, out_fd)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import platform
 import struct
 import sys
 from array import array
+from collections import deque
 from typing import Any
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "WORKER_IPC",
     "WORKER_RESULT",
     "Blob",
+    "FrameReader",
+    "FrameWriter",
     "decode",
     "decode_results",
     "encode",
@@ -207,3 +210,155 @@ def read_frames(fd: int) -> tuple[Any, list[Any] | None]:
     sizes = array("Q", bytes(_read_exact(fd, 8 * (count - 1)))).tolist() if count > 1 else []
     msg = _read_exact(fd, first)
     return msg, ([_read_exact(fd, n) for n in sizes] if sizes else None)
+
+
+#: frames at least this large are read straight into their own buffer, not through FrameReader's
+BIG_FRAME = 64 * 1024
+_IOV_MAX = 512  # buffers per writev (Linux allows 1024)
+
+
+class FrameReader:
+    """Reads messages in the :func:`write_frames` format from a pipe, blocking or not.
+
+    Each :meth:`read` makes one ``read`` system call (as much as is there, up to ``chunk``
+    bytes) and returns the messages it completed, as ``(first frame, other frames or None)``;
+    a partial message waits for the next call. A frame of ``BIG_FRAME`` bytes or more is read
+    straight into a buffer of its own, so bulk data is copied once. Raises EOFError at end of
+    file. Used on the executor <-> interchange link (see ``interchange.py``).
+    """
+
+    __slots__ = ("big", "buf", "chunk", "cur", "fd", "pos")
+
+    def __init__(self, fd: int, chunk: int = 1 << 20):
+        self.fd = fd
+        self.chunk = chunk
+        self.buf = bytearray()
+        self.pos = 0
+        # the message being read: [frame count, first frame's size, other sizes or None, frames]
+        self.cur: list[Any] | None = None
+        self.big: list[Any] | None = None  # [buffer, bytes filled] of a large frame being read
+
+    def read(self) -> list[tuple[Any, list[Any] | None]]:
+        big = self.big
+        if big is not None:
+            target, filled = big
+            n = os.readv(self.fd, [memoryview(target)[filled:]])
+            if not n:
+                raise EOFError
+            filled += n
+            if filled < len(target):
+                big[1] = filled
+                return []
+            self.big = None
+            assert self.cur is not None
+            self.cur[3].append(target)
+            return self._parse()
+        data = os.read(self.fd, self.chunk)
+        if not data:
+            raise EOFError
+        if self.pos >= len(self.buf):
+            self.buf = bytearray(data)
+            self.pos = 0
+        else:
+            self.buf += data
+        return self._parse()
+
+    def _parse(self) -> list[tuple[Any, list[Any] | None]]:
+        out = []
+        buf, pos = self.buf, self.pos
+        end = len(buf)
+        cur = self.cur
+        while True:
+            if cur is None:
+                if end - pos < _PIPE_HEAD.size:
+                    break
+                count, first = _PIPE_HEAD.unpack_from(buf, pos)
+                pos += _PIPE_HEAD.size
+                cur = [count, first, None if count > 1 else [], []]
+            sizes = cur[2]
+            if sizes is None:
+                need = 8 * (cur[0] - 1)
+                if end - pos < need:
+                    break
+                sizes = cur[2] = array("Q", bytes(memoryview(buf)[pos:pos + need])).tolist()
+                pos += need
+            frames = cur[3]
+            while len(frames) < cur[0]:
+                size = cur[1] if not frames else sizes[len(frames) - 1]
+                have = end - pos
+                if have >= size:
+                    frames.append(bytes(memoryview(buf)[pos:pos + size]))
+                    pos += size
+                elif size >= BIG_FRAME:
+                    target = bytearray(size)
+                    target[:have] = buf[pos:end]
+                    pos = end
+                    self.big = [target, have]
+                    break
+                else:
+                    break
+            if len(frames) < cur[0]:
+                break
+            out.append((frames[0], frames[1:] or None))
+            cur = None
+        self.cur = cur
+        if pos >= end:
+            self.buf = bytearray()
+            self.pos = 0
+        elif pos > (1 << 16):
+            del buf[:pos]
+            self.pos = 0
+        else:
+            self.pos = pos
+        return out
+
+
+class FrameWriter:
+    """Writes messages in the :func:`write_frames` format to a non-blocking pipe, never waiting.
+
+    What the pipe cannot take now stays in ``pending`` (in order, without copying); the owner
+    calls :meth:`flush` when the pipe is writable again (poll for POLLOUT while ``pending``).
+    Neither side of a link made of two such pipes can then block the other, whatever each
+    does while the other's messages flow (a callback submitting while results arrive).
+    Not thread-safe: callers serialize :meth:`send` and :meth:`flush`.
+    """
+
+    __slots__ = ("fd", "pending")
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self.pending: deque[Any] = deque()
+
+    def send(self, frames: list[Any]) -> None:
+        """Queue one message and write what the pipe takes now. OSError (EPIPE) if the reader is gone."""
+        views = [memoryview(f).cast("B") for f in frames]
+        pending = self.pending
+        idle = not pending
+        pending.append(_PIPE_HEAD.pack(len(views), views[0].nbytes))
+        if len(views) > 1:
+            pending.append(array("Q", [v.nbytes for v in views[1:]]).tobytes())
+        pending.extend(views)
+        if idle:  # otherwise the owner is waiting for the pipe to take what is already pending
+            self.flush()
+
+    def flush(self) -> bool:
+        """Write what the pipe takes now; True when nothing is left pending."""
+        pending = self.pending
+        fd = self.fd
+        while pending:
+            parts = list(pending) if len(pending) <= _IOV_MAX else [pending[i] for i in range(_IOV_MAX)]
+            try:
+                done = os.writev(fd, parts)
+            except BlockingIOError:
+                return False
+            for part in parts:
+                n = len(part) if type(part) is bytes else part.nbytes
+                if done >= n:
+                    done -= n
+                    pending.popleft()
+                else:
+                    if done:
+                        pending[0] = memoryview(part)[done:]
+                    return False
+        return True

@@ -44,6 +44,10 @@ from parsl_executor_htex.probe import probe_addresses
 from parsl_executor_htex.serialize import pack_exception
 from parsl_executor_htex.slots import accelerator_env, affinity_env, affinity_for, worker_count
 
+# plain ints: pyzmq's enum constants cost a few microseconds per & on the hot path
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+
 logger = logging.getLogger("parsl_executor_htex.process_worker_pool")
 
 __all__ = ["EXIT_NOT_ACCEPTED", "EXIT_NO_ADDRESS", "EXIT_REJECTED", "VERSION_ENV", "Manager", "main",
@@ -268,7 +272,7 @@ class Manager:
 
     def _drain_interchange(self) -> None:
         sock = self.ix
-        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        while sock.getsockopt(_EVENTS) & _POLLIN:
             msg, extra = m.recv(sock)
             self.last_heard = time.monotonic()
             tag = msg[:1]
