@@ -63,7 +63,10 @@ class DataManager:
 
     def __init__(self, dfk: "DataFlowKernel") -> None:
         self.dfk = dfk
-        self._default = _default_staging_list()
+        # The kernel's own plugin manager: the same plugins (and PARSL_DISABLE_PLUGINS choices)
+        # that the rest of this DataFlowKernel sees.
+        plugins = getattr(dfk, "plugins", None)
+        self._default = plugins.default_staging() if plugins is not None else _default_staging_list()
 
     def _providers(self, executor: str) -> Sequence[Staging]:
         ex = self.dfk.executors[executor]
