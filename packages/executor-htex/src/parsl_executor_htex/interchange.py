@@ -13,9 +13,10 @@ with the ports on stdout and runs a single-threaded ZeroMQ loop:
 Links: the executor always runs on this host, so its three sockets (tasks in, results out,
 commands) are ``ipc://`` endpoints in a private (0700) directory, without CurveZMQ: only this
 user can open them, the same trust boundary as the secret keys. Worker pools connect over
-TCP, with CurveZMQ when ``encrypted``; with encryption on, the worker socket is also bound to
-an ``ipc://`` endpoint inside the 0700 certificate directory, which only pools on this host
-that can read that directory can use (see ``process_worker_pool.py``).
+TCP, with CurveZMQ when ``encrypted``; with encryption on, the interchange also listens on a
+plain unix stream socket inside the 0700 certificate directory, which only pools on this host
+that can read that directory can use (see ``LocalPool`` and ``process_worker_pool.py``): no
+ZeroMQ I/O threads on that hop, and a closed connection loses its manager at once.
 
 Prefetch: a manager reports its recent mean task duration with each result batch. While its
 tasks take under ``SHORT_TASK`` seconds it is given ``worker_count`` extra tasks beyond
@@ -29,6 +30,7 @@ gone, and the interchange stops its managers and exits.
 """
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import os
@@ -49,6 +51,9 @@ from parsl_executor_htex.serialize import pack_exception
 # plain ints: pyzmq's enum constants cost a few microseconds per & on the hot path
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
+_POLLOUT = int(zmq.POLLOUT)
+#: send/receive buffer asked for each local pool's unix socket (bulk data in fewer wake-ups)
+LOCAL_SOCKET_BUFFER = 1 << 20
 
 logger = logging.getLogger("parsl_executor_htex.interchange")
 
@@ -108,6 +113,29 @@ class ManagerRecord:
                 "timestamp": self.registered}
 
 
+class LocalPool:
+    """The interchange's end of a unix socket connection from a worker pool on this host.
+
+    The same framing as the executor's pipes (``messages.FrameWriter`` / ``FrameReader``), never
+    blocking. The pool's first message is its identity (the ROUTER identity over TCP)."""
+
+    __slots__ = ("fd", "ident", "out_polled", "reader", "sock", "writer")
+
+    def __init__(self, sock: socket.socket):
+        sock.setblocking(False)
+        for opt in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, opt, LOCAL_SOCKET_BUFFER)
+            except OSError:
+                pass
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.reader = m.FrameReader(self.fd)
+        self.writer = m.FrameWriter(self.fd)
+        self.ident: bytes | None = None
+        self.out_polled = False  # registered for POLLOUT as well
+
+
 class Interchange:
     """The interchange's state and event loop."""
 
@@ -150,10 +178,22 @@ class Interchange:
         self.workers = self._bind(zmq.ROUTER, config.get("worker_interface", "*"),
                                   config["worker_port_range"], fixed=ports[0] if ports else None)
         self.workers.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        if config.get("worker_ipc"):
-            # socket options apply per endpoint at bind time: this one is plain (no CURVE)
-            self.workers.curve_server = False
-            self.workers.bind(f"ipc://{config['worker_ipc']}")
+        # pools on this host: a plain unix stream socket in the 0700 certificate directory
+        # (no ZeroMQ I/O threads, no CURVE); see LocalPool and process_worker_pool.py
+        self.poller = zmq.Poller()
+        self.listener: socket.socket | None = None
+        self.local_path: str | None = config.get("worker_ipc") or None
+        self.conns: dict[int, LocalPool] = {}  # fd -> connection
+        self.local: dict[bytes, LocalPool] = {}  # manager identity -> connection
+        if self.local_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.local_path)  # a stale socket file from an earlier run
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(self.local_path)
+            os.chmod(self.local_path, 0o600)
+            listener.listen(128)
+            listener.setblocking(False)
+            self.listener = listener
 
     def _bind_ipc(self, kind: int, path: str) -> zmq.Socket:
         sock = self.ctx.socket(kind)
@@ -192,7 +232,11 @@ class Interchange:
         """The event loop. With ``executor_pipes``, tasks and FORGETs arrive on ``stdin_fd`` and
         results go to ``out_fd`` (written without ever blocking: see ``messages.FrameWriter``);
         otherwise ``stdin_fd`` is only watched for end of file."""
-        poller = zmq.Poller()
+        poller = self.poller
+        listen_fd = self.listener.fileno() if self.listener is not None else -1
+        if listen_fd >= 0:
+            poller.register(listen_fd, zmq.POLLIN)
+        conns = self.conns
         if self.task_in is not None:
             poller.register(self.task_in, zmq.POLLIN)
         poller.register(self.workers, zmq.POLLIN)
@@ -217,6 +261,13 @@ class Interchange:
                     except EOFError:
                         logger.info("The executor's process is gone (stdin closed): shutting down")
                         self.stopping = True
+                if conns or listen_fd >= 0:
+                    for s, ev in events:
+                        c = conns.get(s)  # type: ignore[call-overload]
+                        if c is not None:
+                            self._local_event(c, ev)
+                        elif s == listen_fd:
+                            self._accept()
                 self._drain_workers()
                 if self.task_in is not None:
                     self._drain_tasks()
@@ -242,11 +293,80 @@ class Interchange:
             if now >= next_beat:
                 next_beat = now + self.hb_period
                 for ident in list(self.managers):
-                    self.workers.send_multipart([ident, m.HEARTBEAT])
+                    self._send(ident, [m.HEARTBEAT])
             if now >= next_check:
                 next_check = now + min(1.0, self.hb_period)
                 self._check_heartbeats(now)
         self.shutdown()
+
+    # ------------------------------------------------------- links to pools
+    def _send(self, ident: bytes, frames: list[Any]) -> None:
+        """Send a message to manager ``ident``, over its unix socket or the ROUTER socket."""
+        c = self.local.get(ident)
+        if c is None:
+            m.send(self.workers, frames, ident)
+            return
+        w = c.writer
+        try:
+            w.send(frames)
+        except OSError:  # the pool is gone: the poll loop sees its end of file
+            w.pending.clear()
+            return
+        if w.pending and not c.out_polled:
+            c.out_polled = True
+            self.poller.register(c.fd, zmq.POLLIN | zmq.POLLOUT)
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                logger.warning("Accepting a local worker pool failed: %s", e)
+                return
+            c = LocalPool(sock)
+            self.conns[c.fd] = c
+            self.poller.register(c.fd, zmq.POLLIN)
+
+    def _local_event(self, c: LocalPool, ev: int) -> None:
+        if ev & _POLLOUT:
+            try:
+                if c.writer.flush() and c.out_polled:
+                    c.out_polled = False
+                    self.poller.register(c.fd, zmq.POLLIN)
+            except OSError:
+                self._close_local(c)
+                return
+        if ev & ~_POLLOUT:  # readable, or an error / hang-up that the read reports
+            try:
+                msgs = c.reader.read()
+            except (BlockingIOError, InterruptedError):
+                return
+            except (EOFError, OSError):
+                self._close_local(c)
+                return
+            for msg, extra in msgs:
+                if c.ident is None:  # the first message: the pool's identity
+                    c.ident = bytes(msg)
+                    self.local[c.ident] = c
+                else:
+                    self._from_manager(c.ident, msg, extra)
+
+    def _close_local(self, c: LocalPool) -> None:
+        """A local pool's connection closed: the pool is gone, now (no heartbeat wait)."""
+        if self.conns.pop(c.fd, None) is None:
+            return
+        with contextlib.suppress(KeyError):
+            self.poller.unregister(c.fd)
+        c.sock.close()
+        ident = c.ident
+        if ident is not None and self.local.get(ident) is c:
+            del self.local[ident]
+            rec = self.managers.get(ident)
+            if rec is not None:
+                self._lose(rec, "its connection to the interchange closed")
 
     def _to_executor(self, frames: list[Any]) -> None:
         out = self.out
@@ -298,44 +418,46 @@ class Interchange:
             drop = rec.fids & gone
             if drop:
                 rec.fids -= drop
-                m.send(self.workers, m.encode(m.FORGET, list(drop)), rec.ident)
+                self._send(rec.ident, m.encode(m.FORGET, list(drop)))
 
     def _drain_workers(self) -> None:
         sock = self.workers
         while sock.getsockopt(_EVENTS) & _POLLIN:
             ident = sock.recv()
             msg, extra = m.recv(sock)
-            tag = msg[:1]
-            rec = self.managers.get(ident)
+            self._from_manager(ident, msg, extra)
+
+    def _from_manager(self, ident: bytes, msg: Any, extra: list[Any] | None) -> None:
+        tag = msg[:1]
+        rec = self.managers.get(ident)
+        if rec is not None:
+            rec.last_seen = time.monotonic()
+        if tag == m.RESULTS:
+            tids, mean = m.result_ids(msg)
             if rec is not None:
-                rec.last_seen = time.monotonic()
-            if tag == m.RESULTS:
-                tids, mean = m.result_ids(msg)
-                if rec is not None:
-                    tasks = rec.tasks
-                    for tid in tids:
-                        tasks.pop(tid, None)
-                    if not tasks:
-                        rec.idle_since = time.time()
-                    if mean >= 0 and not self.prioritized:
-                        rec.extra = rec.worker_count if mean < SHORT_TASK else 0
-                    self._update_ready(rec)
-                    self._to_executor([msg] if extra is None else [msg, *extra])
-                else:
-                    logger.warning("Dropping %d results from unregistered manager %r", len(tids), ident)
-            elif tag == m.HEARTBEAT:
-                if rec is None:
-                    sock.send_multipart([ident, m.STOP])
-            elif tag == m.REGISTER:
-                self._register(ident, m.decode(msg, extra))
-            elif tag == m.DRAIN and rec is not None:
-                rec.draining = True
+                tasks = rec.tasks
+                for tid in tids:
+                    tasks.pop(tid, None)
+                if not tasks:
+                    rec.idle_since = time.time()
+                if mean >= 0 and not self.prioritized:
+                    rec.extra = rec.worker_count if mean < SHORT_TASK else 0
                 self._update_ready(rec)
-                # after this the pool has every task we gave it: it may exit once they finish
-                sock.send_multipart([ident, m.DRAIN])
-            elif tag == m.STOP:
-                if rec is not None:
-                    self._lose(rec, "the worker pool exited")
+                self._to_executor([msg] if extra is None else [msg, *extra])
+            else:
+                logger.warning("Dropping %d results from unregistered manager %r", len(tids), ident)
+        elif tag == m.HEARTBEAT:
+            if rec is None:
+                self._send(ident, [m.STOP])
+        elif tag == m.REGISTER:
+            self._register(ident, m.decode(msg, extra))
+        elif tag == m.DRAIN and rec is not None:
+            rec.draining = True
+            self._update_ready(rec)
+            # after this the pool has every task we gave it: it may exit once they finish
+            self._send(ident, [m.DRAIN])
+        elif tag == m.STOP and rec is not None:
+            self._lose(rec, "the worker pool exited")
 
     def _register(self, ident: bytes, info: dict[str, Any]) -> None:
         theirs = info.get("version_info", {})
@@ -345,7 +467,7 @@ class Interchange:
                     f"{info.get('hostname', '?')}"
             logger.error("%s has versions %s, the interchange has %s", where, theirs, self.version)
             err = VersionMismatch(_versions(self.version), f"{_versions(theirs)} ({where})")
-            m.send(self.workers, m.encode(m.REJECT, str(err)), ident)
+            self._send(ident, m.encode(m.REJECT, str(err)))
             self._to_executor(m.encode(m.ERROR, err))
             return
         rec = ManagerRecord(ident, info)
@@ -353,7 +475,7 @@ class Interchange:
             rec.active = False
         self.managers[ident] = rec
         self._update_ready(rec)
-        self.workers.send_multipart([ident, m.ACCEPT])
+        self._send(ident, [m.ACCEPT])
         logger.info("Registered manager %r of block %s on %s with %d workers", ident, rec.block_id,
                     rec.hostname, rec.worker_count)
 
@@ -375,7 +497,7 @@ class Interchange:
         for rec in list(self.managers.values()):
             if now - rec.last_seen > self.hb_threshold:
                 self._lose(rec, f"no heartbeat for {self.hb_threshold:g} s")
-                self.workers.send_multipart([rec.ident, m.STOP])
+                self._send(rec.ident, [m.STOP])
 
     def _stop_prefetch(self) -> None:
         self.prioritized = True
@@ -420,7 +542,7 @@ class Interchange:
                 tasks[tid] = fid
             rec.idle_since = None
             self._update_ready(rec)
-            m.send(self.workers, m.encode(m.TASKS, (meta, defs, payloads)), rec.ident)
+            self._send(rec.ident, m.encode(m.TASKS, (meta, defs, payloads)))
 
     # -------------------------------------------------------------- commands
     def _handle_command(self) -> None:
@@ -489,10 +611,23 @@ class Interchange:
     # -------------------------------------------------------------- shutdown
     def shutdown(self) -> None:
         for ident in list(self.managers):
+            if ident in self.local:
+                continue
             try:
                 self.workers.send_multipart([ident, m.STOP], zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass
+        for c in list(self.conns.values()):  # local pools: STOP if it fits now, then end of file
+            with contextlib.suppress(OSError):
+                c.writer.send([m.STOP])
+            c.sock.close()
+        self.conns.clear()
+        self.local.clear()
+        if self.listener is not None:
+            self.listener.close()
+            if self.local_path:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.local_path)
         # give the STOP messages a moment to leave before the sockets close
         self.workers.setsockopt(zmq.LINGER, 200)
         if self.auth is not None:

@@ -11,9 +11,10 @@ fails that task with WorkerLost and is replaced.
 Link to the interchange: TCP, with CurveZMQ when a certificate directory is given. A pool
 launched on the interchange's own host (the executor passes ``--ipc_host`` with its host name
 when the provider is a LocalProvider with the default launcher) connects instead to the plain
-``ipc://`` endpoint that the interchange binds inside the 0700 certificate directory, when it
-is on that host and can open it: local traffic skips encryption, and only processes of the user
-owning the keys can reach it. Task arguments and results of 64 KiB and more pass through as
+unix stream socket that the interchange listens on inside the 0700 certificate directory, when
+it is on that host and can open it: local traffic skips encryption and ZeroMQ's I/O threads
+(messages use the pipe framing of ``messages.FrameWriter``), and only processes of the user
+owning the keys can reach it. End of file on that socket stops the pool at once. Task arguments and results of 64 KiB and more pass through as
 zero-copy frames, never unpickled here (see ``messages.py``).
 
 A pool that cannot take part exits with a non-zero code and a one-line reason on stderr (which
@@ -47,6 +48,9 @@ from parsl_executor_htex.slots import accelerator_env, affinity_env, affinity_fo
 # plain ints: pyzmq's enum constants cost a few microseconds per & on the hot path
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
+_POLLOUT = int(zmq.POLLOUT)
+#: send/receive buffer asked for the unix socket to a local interchange
+LOCAL_SOCKET_BUFFER = 1 << 20
 
 logger = logging.getLogger("parsl_executor_htex.process_worker_pool")
 
@@ -85,7 +89,8 @@ class WorkerProc:
 class Manager:
     """State and event loop of one worker pool."""
 
-    def __init__(self, args: argparse.Namespace, address: str, url: str | None = None):
+    def __init__(self, args: argparse.Namespace, address: str, url: str | None = None,
+                 local: socket.socket | None = None):
         self.args = args
         self.pool_id = args.uid or uuid.uuid4().hex[:12]
         self.block_id = str(args.block_id)
@@ -95,18 +100,33 @@ class Manager:
         self.hb_period = float(args.hb_period)
         self.hb_threshold = float(args.hb_threshold)
         self.poll_ms = max(1, int(args.poll))
-        self.ctx = zmq.Context()
-        self.ix = self.ctx.socket(zmq.DEALER)
-        self.ix.setsockopt(zmq.IDENTITY, self.pool_id.encode())
-        self.ix.setsockopt(zmq.LINGER, 0)
-        if url is None:
-            url = f"tcp://{address}:{args.port}"
-            if args.cert_dir and args.cert_dir != "None":
-                from parsl_executor_htex.curve import make_client
-                make_client(self.ix, args.cert_dir)
-        self.ix.connect(url)
         self.poller = zmq.Poller()
-        self.poller.register(self.ix, zmq.POLLIN)
+        # the link to the interchange: a connected unix socket when it runs on this host (see
+        # _local_socket), else a ZeroMQ DEALER over TCP (CurveZMQ with a certificate directory)
+        self.local = local
+        self.local_fd = -1
+        self.local_out_polled = False
+        self.ctx: zmq.Context | None = None
+        self.ix: zmq.Socket | None = None
+        if local is not None:
+            local.setblocking(False)
+            self.local_fd = local.fileno()
+            self.reader = m.FrameReader(self.local_fd)
+            self.writer = m.FrameWriter(self.local_fd)
+            self.poller.register(self.local_fd, zmq.POLLIN)
+            self._send([self.pool_id.encode()])  # the first message: our identity
+        else:
+            self.ctx = zmq.Context()
+            self.ix = self.ctx.socket(zmq.DEALER)
+            self.ix.setsockopt(zmq.IDENTITY, self.pool_id.encode())
+            self.ix.setsockopt(zmq.LINGER, 0)
+            if url is None:
+                url = f"tcp://{address}:{args.port}"
+                if args.cert_dir and args.cert_dir != "None":
+                    from parsl_executor_htex.curve import make_client
+                    make_client(self.ix, args.cert_dir)
+            self.ix.connect(url)
+            self.poller.register(self.ix, zmq.POLLIN)
         self.workers: dict[int, WorkerProc] = {}
         self.by_fd: dict[int, WorkerProc] = {}
         self.queue: deque[tuple[int, int, Any]] = deque()
@@ -208,7 +228,7 @@ class Manager:
         info = {"version_info": version, "hostname": self.hostname, "block_id": self.block_id,
                 "worker_count": self.count, "prefetch_capacity": self.args.prefetch_capacity,
                 "python": sys.version.split()[0], "pid": os.getpid(), "version": version}
-        m.send(self.ix, m.encode(m.REGISTER, info))
+        self._send(m.encode(m.REGISTER, info))
         self.last_sent = started = time.monotonic()
         poller = self.poller
         next_check = time.monotonic() + 0.05
@@ -216,7 +236,8 @@ class Manager:
             events = poller.poll(self.poll_ms if self.queue else 50)
             if events:
                 self._read_workers(events)
-                self._drain_interchange()
+                if self.ix is not None:
+                    self._drain_interchange()
             if self.queue and self.idle:
                 self._assign()
             now = time.monotonic()
@@ -239,7 +260,7 @@ class Manager:
             if self.results:
                 self._flush()
             elif now - self.last_sent > self.hb_period:
-                self.ix.send(m.HEARTBEAT)
+                self._send([m.HEARTBEAT])
                 self.last_sent = now
         self.shutdown()
 
@@ -247,9 +268,11 @@ class Manager:
         size = m.WORKER_RESULT.size + 1
         unpack_header = m.WORKER_RESULT.unpack_from
         by_fd = self.by_fd
-        for fd, _ in events:
+        for fd, ev in events:
             w = by_fd.get(fd)  # type: ignore[call-overload]
             if w is None:
+                if fd == self.local_fd:
+                    self._local_event(ev)
                 continue
             try:
                 msg, extra = m.read_frames(fd)
@@ -270,34 +293,79 @@ class Manager:
                 w.ready = True
                 self.idle.append(w)
 
+    # --------------------------------------------------------- interchange link
+    def _send(self, frames: list[Any]) -> None:
+        """Send one message to the interchange (never blocks)."""
+        if self.ix is not None:
+            m.send(self.ix, frames)
+            return
+        w = self.writer
+        try:
+            w.send(frames)
+        except OSError:  # the interchange is gone: the loop sees end of file
+            w.pending.clear()
+            return
+        if w.pending and not self.local_out_polled and self.local_fd >= 0:
+            self.local_out_polled = True
+            self.poller.register(self.local_fd, zmq.POLLIN | zmq.POLLOUT)
+
+    def _local_event(self, ev: int) -> None:
+        if ev & _POLLOUT:
+            try:
+                done = self.writer.flush()
+            except OSError:
+                done = True
+                self.writer.pending.clear()
+            if done and self.local_out_polled:
+                self.local_out_polled = False
+                self.poller.register(self.local_fd, zmq.POLLIN)
+        if ev & ~_POLLOUT:
+            try:
+                msgs = self.reader.read()
+            except (BlockingIOError, InterruptedError):
+                return
+            except (EOFError, OSError):
+                if not self.stopping:
+                    logger.error("The interchange closed its connection: exiting")
+                self.stopping = True
+                self.poller.unregister(self.local_fd)
+                self.local_fd = -1
+                return
+            for msg, extra in msgs:
+                self._from_interchange(msg, extra)
+
     def _drain_interchange(self) -> None:
         sock = self.ix
+        assert sock is not None
         while sock.getsockopt(_EVENTS) & _POLLIN:
             msg, extra = m.recv(sock)
-            self.last_heard = time.monotonic()
-            tag = msg[:1]
-            if tag == m.TASKS:
-                meta, defs, payloads = m.decode(msg, extra)
-                if defs:
-                    self.functions.update(defs)
-                self.queue.extend((tid, fid, p) for (tid, fid), p in zip(meta, payloads))
-            elif tag == m.FORGET:
-                fids = m.decode(msg)
-                for fid in fids:
-                    self.functions.pop(fid, None)
-                for w in self.workers.values():
-                    if w.fids.intersection(fids):
-                        w.fids.difference_update(fids)
-                        self._write(w, m.encode(m.FORGET, fids))
-            elif tag == m.STOP:
-                logger.info("The interchange asked this pool to stop")
-                self.stopping = True
-            elif tag == m.ACCEPT:
-                self.accepted = True
-            elif tag == m.DRAIN:
-                self._drain_acked = True  # every task the interchange sent us is in self.queue
-            elif tag == m.REJECT:
-                self._fail(EXIT_REJECTED, f"the interchange rejected this pool: {m.decode(msg)}")
+            self._from_interchange(msg, extra)
+
+    def _from_interchange(self, msg: Any, extra: list[Any] | None) -> None:
+        self.last_heard = time.monotonic()
+        tag = msg[:1]
+        if tag == m.TASKS:
+            meta, defs, payloads = m.decode(msg, extra)
+            if defs:
+                self.functions.update(defs)
+            self.queue.extend((tid, fid, p) for (tid, fid), p in zip(meta, payloads))
+        elif tag == m.FORGET:
+            fids = m.decode(msg)
+            for fid in fids:
+                self.functions.pop(fid, None)
+            for w in self.workers.values():
+                if w.fids.intersection(fids):
+                    w.fids.difference_update(fids)
+                    self._write(w, m.encode(m.FORGET, fids))
+        elif tag == m.STOP:
+            logger.info("The interchange asked this pool to stop")
+            self.stopping = True
+        elif tag == m.ACCEPT:
+            self.accepted = True
+        elif tag == m.DRAIN:
+            self._drain_acked = True  # every task the interchange sent us is in self.queue
+        elif tag == m.REJECT:
+            self._fail(EXIT_REJECTED, f"the interchange rejected this pool: {m.decode(msg)}")
 
     def _assign(self) -> None:
         queue, idle, functions, encode, write, TASKS = self.queue, self.idle, self.functions, m.encode, self._write, m.TASKS
@@ -318,8 +386,23 @@ class Manager:
         frames = m.encode_results(self.results_tids, self.results, self.mean_task)
         self.results_tids = []
         self.results = []
-        m.send(self.ix, frames)
+        self._send(frames)
         self.last_sent = time.monotonic()
+
+    def _finish_local(self, timeout: float) -> None:
+        """Give what is still queued for the interchange up to ``timeout`` seconds to leave."""
+        import select
+        deadline = time.monotonic() + timeout
+        w = self.writer
+        while w.pending and self.local_fd >= 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                select.select([], [self.local_fd], [], left)
+                w.flush()
+            except OSError:
+                return
 
     def _fail(self, code: int, reason: str) -> None:
         """Stop and exit with ``code``, saying why on stderr (the block's stderr file)."""
@@ -333,7 +416,7 @@ class Manager:
         if self.drain_at is None:
             return
         logger.info("Drain period over: finishing running tasks, then exiting")
-        self.ix.send(m.DRAIN)
+        self._send([m.DRAIN])
         self.drain_at = None
         self._draining = True
 
@@ -341,10 +424,14 @@ class Manager:
     def shutdown(self) -> None:
         if self.results:
             self._flush()
-        try:
-            self.ix.send(m.STOP, zmq.NOBLOCK)
-        except zmq.ZMQError:
-            pass
+        if self.ix is not None:
+            try:
+                self.ix.send(m.STOP, zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass
+        else:
+            self._send([m.STOP])
+            self._finish_local(0.2)
         for w in self.workers.values():
             if w.task is not None:  # busy: do not wait for the task to finish
                 w.proc.terminate()
@@ -360,8 +447,11 @@ class Manager:
             except subprocess.TimeoutExpired:
                 w.proc.kill()
                 w.proc.wait()
-        self.ix.setsockopt(zmq.LINGER, 200)
-        self.ctx.destroy(linger=200)
+        if self.ix is not None and self.ctx is not None:
+            self.ix.setsockopt(zmq.LINGER, 200)
+            self.ctx.destroy(linger=200)
+        if self.local is not None:
+            self.local.close()
         for w in list(self.workers.values()):
             self._close_pipes(w)
         logger.info("Worker pool %s stopped", self.pool_id)
@@ -403,18 +493,31 @@ def _none_or_float(value: Any) -> float | None:
     return None if value in (None, "None", "none", "") else float(value)
 
 
-def _local_url(args: argparse.Namespace) -> str | None:
-    """The interchange's ipc endpoint, if this pool runs on its host and can reach the endpoint."""
+def _local_socket(args: argparse.Namespace) -> socket.socket | None:
+    """A unix socket connected to the interchange's local endpoint, if this pool runs on the
+    interchange's host and can reach the endpoint in its certificate directory; else None (TCP)."""
     if not args.ipc_host or args.ipc_host != socket.gethostname() or args.cert_dir in (None, "None"):
         return None
     path = os.path.join(args.cert_dir, m.WORKER_IPC)
     try:
         import stat
-        if stat.S_ISSOCK(os.stat(path).st_mode):
-            return f"ipc://{path}"
+        if not stat.S_ISSOCK(os.stat(path).st_mode):
+            return None
     except OSError:
-        pass
-    return None
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    for opt in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, LOCAL_SOCKET_BUFFER)
+        except OSError:
+            pass
+    try:
+        sock.connect(path)
+    except OSError as e:  # a stale socket file, or not ours to open: fall back to TCP
+        logger.warning("Cannot connect to the interchange's local endpoint %s (%s): using TCP", path, e)
+        sock.close()
+        return None
+    return sock
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -441,16 +544,16 @@ def main(argv: list[str] | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s:%(lineno)d %(process)d [%(levelname)s] "
                                            "%(message)s"))
     root.addHandler(handler)
-    url = _local_url(args)
-    address = "localhost" if url else probe_addresses(args.addresses.split(","), args.port,
-                                                       args.address_probe_timeout)
+    local = _local_socket(args)
+    address = "localhost" if local is not None else probe_addresses(args.addresses.split(","), args.port,
+                                                                   args.address_probe_timeout)
     if address is None:
         logger.critical("None of the interchange addresses %s answered on port %s within %s s",
                         args.addresses, args.port, args.address_probe_timeout)
         print(f"process_worker_pool: cannot reach the interchange at any of {args.addresses} port "
               f"{args.port} within {args.address_probe_timeout:g} s", file=sys.stderr)
         raise SystemExit(EXIT_NO_ADDRESS)
-    manager = Manager(args, address, url)
+    manager = Manager(args, address, local=local)
 
     def on_term(signum: int, frame: Any) -> None:
         manager.stopping = True
