@@ -129,5 +129,5 @@ class ExecutorConformanceSuite:
             started = time.monotonic()
             dfk.cleanup()
         assert time.monotonic() - started < 30
-        with pytest.raises(Exception):
+        with pytest.raises(ValueError, match="cleaned up"):
             dfk.submit(lambda: None, ())
