@@ -61,6 +61,8 @@ class AppBase(metaclass=ABCMeta):
                 self.kwargs[name] = p.default
         self.outputs = params["outputs"].default if "outputs" in params else []
         self.inputs = params["inputs"].default if "inputs" in params else []
+        #: the function's parameters, for subclasses that need more than the above
+        self._parameters = list(params.values())
         takes_any = any(p.kind is Parameter.VAR_KEYWORD for p in params.values())
         self._not_accepted = frozenset() if takes_any else frozenset(
             k for k in SPECIAL_KWARGS if k not in params)

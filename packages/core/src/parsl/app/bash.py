@@ -7,7 +7,7 @@ import subprocess
 from functools import partial, update_wrapper
 from typing import Any, Callable, Sequence
 
-from parsl.app.app import AppBase
+from parsl.app.app import AppBase, _drop_kwargs_call
 from parsl.app.bash_runner import _popen_children, run_command, runner_enabled
 
 __all__ = ["BashApp", "remote_side_bash_executor"]
@@ -144,11 +144,7 @@ class BashApp(AppBase):
         self._remote = update_wrapper(partial(remote_side_bash_executor, self._body_with_drop(func)), func)
         # As in Parsl, every parameter default of a bash app (outputs=, label=, ...) is part of
         # the invocation: default outputs are tracked and checked, a default label names logs.
-        import inspect
-        try:
-            params = list(inspect.signature(func).parameters.values())
-        except (TypeError, ValueError):
-            params = []
+        params = self._parameters
         self._defaults = {p.name: p.default for p in params
                           if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         self._positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -168,13 +164,7 @@ class BashApp(AppBase):
     def _body_with_drop(self, func: Callable[..., Any]) -> Callable[..., Any]:
         if not self._not_accepted:
             return func
-        drop = self._not_accepted
-
-        def body(*args: Any, **kwargs: Any) -> Any:
-            return func(*args, **{k: v for k, v in kwargs.items() if k not in drop})
-
-        update_wrapper(body, func)
-        return body
+        return update_wrapper(partial(_drop_kwargs_call, func, self._not_accepted), func)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs = self._bash_invocation_kwargs(args, kwargs)

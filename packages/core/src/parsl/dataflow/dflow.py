@@ -121,7 +121,6 @@ class DataFlowKernel(TaskInputs, Joins):
         self._count_lock = threading.Lock()
         self._launch_tl = threading.local()
         self._lock = threading.Lock()
-        self._all_done = threading.Condition(self._lock)
         self._garbage_collect = config.garbage_collect
         self._events = TaskEventLog()
         self._log_event = self._events.record if self._events.enabled else None
