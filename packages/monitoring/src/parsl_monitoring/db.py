@@ -1,0 +1,137 @@
+"""The monitoring database schema: Parsl's tables and column names, in SQLAlchemy Core.
+
+Seven tables, compatible with the databases Parsl writes, so existing notebooks, pandas queries
+and ``parsl-visualize`` work on either:
+
+- ``workflow``: one row per run (``run_id``), with name, version, times, host, user, run dir and
+  the completed/failed task counts.
+- ``task``: one row per task (``task_id``, ``run_id``): app name, dependencies as comma-separated
+  task ids, memoization, inputs/outputs, stdout/stderr, invocation and return times, failures.
+- ``try``: one row per attempt (``try_id`` counts from 0): executor, block, host and the times it
+  was launched, started running and returned.
+- ``status``: one row per state change of a task, including ``running`` and ``running_ended``
+  reported from the worker.
+- ``resource``: periodic psutil samples of a task's process (and its children).
+- ``node``: one row per worker-pool (manager) registration or status change.
+- ``block``: one row per status change of a block of workers.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData,
+                        PrimaryKeyConstraint, Table, Text)
+
+__all__ = ["metadata", "WORKFLOW", "TASK", "TRY", "STATUS", "RESOURCE", "NODE", "BLOCK", "TABLES"]
+
+metadata = MetaData()
+
+WORKFLOW = Table(
+    "workflow", metadata,
+    Column("run_id", Text, nullable=False, primary_key=True),
+    Column("workflow_name", Text, nullable=True),
+    Column("workflow_version", Text, nullable=True),
+    Column("time_began", DateTime, nullable=False),
+    Column("time_completed", DateTime, nullable=True),
+    Column("host", Text, nullable=False),
+    Column("user", Text, nullable=False),
+    Column("rundir", Text, nullable=False),
+    Column("tasks_failed_count", Integer, nullable=False),
+    Column("tasks_completed_count", Integer, nullable=False),
+)
+
+STATUS = Table(
+    "status", metadata,
+    Column("task_id", Integer, nullable=False),
+    Column("task_status_name", Text, nullable=False),
+    Column("timestamp", DateTime, nullable=False),
+    Column("run_id", Text, ForeignKey("workflow.run_id"), nullable=False),
+    Column("try_id", Integer, nullable=False),
+    PrimaryKeyConstraint("task_id", "run_id", "task_status_name", "timestamp"),
+)
+
+TASK = Table(
+    "task", metadata,
+    Column("task_id", Integer, nullable=False),
+    Column("run_id", Text, nullable=False),
+    Column("task_depends", Text, nullable=True),
+    Column("task_func_name", Text, nullable=False),
+    Column("task_memoize", Text, nullable=False),
+    Column("task_hashsum", Text, nullable=True, index=True),
+    Column("task_inputs", Text, nullable=True),
+    Column("task_outputs", Text, nullable=True),
+    Column("task_stdin", Text, nullable=True),
+    Column("task_stdout", Text, nullable=True),
+    Column("task_stderr", Text, nullable=True),
+    Column("task_time_invoked", DateTime, nullable=True),
+    Column("task_time_returned", DateTime, nullable=True),
+    Column("task_fail_count", Integer, nullable=False),
+    Column("task_fail_cost", Float, nullable=False),
+    PrimaryKeyConstraint("task_id", "run_id"),
+)
+
+TRY = Table(
+    "try", metadata,
+    Column("try_id", Integer, nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("run_id", Text, nullable=False),
+    Column("block_id", Text, nullable=True),
+    Column("hostname", Text, nullable=True),
+    Column("task_executor", Text, nullable=False),
+    Column("task_try_time_launched", DateTime, nullable=True),
+    Column("task_try_time_running", DateTime, nullable=True),
+    Column("task_try_time_returned", DateTime, nullable=True),
+    Column("task_fail_history", Text, nullable=True),
+    Column("task_joins", Text, nullable=True),
+    PrimaryKeyConstraint("try_id", "task_id", "run_id"),
+)
+
+NODE = Table(
+    "node", metadata,
+    Column("id", Integer, nullable=False, primary_key=True, autoincrement=True),
+    Column("run_id", Text, nullable=False),
+    Column("hostname", Text, nullable=False),
+    Column("uid", Text, nullable=False),
+    Column("block_id", Text, nullable=False),
+    Column("cpu_count", Integer, nullable=False),
+    Column("total_memory", BigInteger, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("worker_count", Integer, nullable=False),
+    Column("python_v", Text, nullable=False),
+    Column("timestamp", DateTime, nullable=False),
+    Column("last_heartbeat", DateTime, nullable=False),
+)
+
+BLOCK = Table(
+    "block", metadata,
+    Column("run_id", Text, nullable=False),
+    Column("executor_label", Text, nullable=False),
+    Column("block_id", Text, nullable=False),
+    Column("job_id", Text, nullable=True),
+    Column("timestamp", DateTime, nullable=False),
+    Column("status", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "block_id", "executor_label", "timestamp"),
+)
+
+RESOURCE = Table(
+    "resource", metadata,
+    Column("try_id", Integer, nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("run_id", Text, ForeignKey("workflow.run_id"), nullable=False),
+    Column("timestamp", DateTime, nullable=False),
+    Column("resource_monitoring_interval", Float, nullable=True),
+    Column("psutil_process_pid", Integer, nullable=True),
+    Column("psutil_process_memory_percent", Float, nullable=True),
+    Column("psutil_process_children_count", Float, nullable=True),
+    Column("psutil_process_time_user", Float, nullable=True),
+    Column("psutil_process_time_system", Float, nullable=True),
+    Column("psutil_process_memory_virtual", Float, nullable=True),
+    Column("psutil_process_memory_resident", Float, nullable=True),
+    Column("psutil_process_disk_read", Float, nullable=True),
+    Column("psutil_process_disk_write", Float, nullable=True),
+    Column("psutil_process_status", Text, nullable=True),
+    Column("psutil_cpu_num", Text, nullable=True),
+    Column("psutil_process_num_ctx_switches_voluntary", Float, nullable=True),
+    Column("psutil_process_num_ctx_switches_involuntary", Float, nullable=True),
+    PrimaryKeyConstraint("try_id", "task_id", "run_id", "timestamp"),
+)
+
+TABLES = {t.name: t for t in (WORKFLOW, TASK, TRY, STATUS, RESOURCE, NODE, BLOCK)}
