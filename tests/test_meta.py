@@ -7,6 +7,7 @@ import tomllib
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import pluggy
 import pytest
 
 from parsl import hookspecs
@@ -68,7 +69,11 @@ def test_every_first_party_entry_point_loads():
     for name, target in declared.items():
         assert name in installed, f"entry point {name} ({target}) is not installed: rebuild the env"
         plugin = installed[name].load()
-        assert any(n.startswith("parsl_") for n in dir(plugin)), f"{target} has no hooks"
+        assert (plugin.__doc__ or "").strip(), f"{target} has no docstring saying what it registers"
+        pm = pluggy.PluginManager("parsl")
+        pm.add_hookspecs(hookspecs)
+        pm.register(plugin, name=name)
+        pm.check_pending()  # every parsl_* function it has is a known hook with valid arguments
 
 
 def test_versions_and_sibling_pins_agree():

@@ -10,7 +10,7 @@ fewer arguments than the spec lists.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -33,6 +33,8 @@ __all__ = [
     "parsl_dfk_started",
     "parsl_task_state_changed",
     "parsl_dfk_stopped",
+    "parsl_task_launching",
+    "parsl_executor_messages",
 ]
 
 # ---------------------------------------------------------------------------
@@ -134,3 +136,46 @@ def parsl_dfk_stopped(dfk: "DataFlowKernel") -> None:
     """
 
 
+
+
+@hookspec
+def parsl_task_launching(dfk: "DataFlowKernel", task: "TaskRecord", func: Any,
+                         kwargs: dict[str, Any]) -> Any:
+    """Called just before each try of a task is handed to its executor; may wrap the function.
+
+    Return a replacement callable (called with the task's arguments instead of ``func``) or
+    None to leave it alone. ``kwargs`` is this try's own copy of the keyword arguments: a
+    wrapper may add private keys to it (for example the task and try ids) and must remove
+    them before calling ``func``. Implementations run in turn, each receiving the previous
+    one's result as ``func``. Return the same wrapper object for the same ``func`` where you
+    can: executors serialize a function once and cache it by identity.
+
+    When no plugin implements this hook the DataFlowKernel does not call it at all.
+
+    :param dfk: the DataFlowKernel that owns the task.
+    :param task: the task's record (``task.id``, ``task.try_id``, ``task.executor``, ...).
+    :param func: the function about to be submitted.
+    :param kwargs: the keyword arguments it will be called with (a copy, yours to extend).
+    """
+
+
+@hookspec
+def parsl_executor_messages(dfk: "DataFlowKernel", executor: str, messages: list[dict[str, Any]]) -> None:
+    """Telemetry reported by an executor: block status, worker pools, task events from workers.
+
+    Executors call ``self.send_monitoring_messages([...])``; the DataFlowKernel routes the
+    batch here, from the executor's own thread. Each message is a dict with a ``"type"``:
+
+    - ``"block"``: ``block_id``, ``job_id``, ``status`` (a JobState name), ``timestamp``;
+    - ``"node"``: a worker pool registered, changed or left: ``uid``, ``hostname``,
+      ``block_id``, ``cpu_count``, ``total_memory``, ``worker_count``, ``active``,
+      ``python_v``, ``timestamp``, ``last_heartbeat``;
+    - anything a ``parsl_task_launching`` wrapper sent from inside the task (the monitoring
+      package sends ``"task_running"``, ``"task_running_ended"`` and ``"resource"``).
+
+    Timestamps are seconds since the epoch. Unknown types must be ignored.
+
+    :param dfk: the DataFlowKernel the executor belongs to.
+    :param executor: the executor's label.
+    :param messages: the batch, oldest first.
+    """

@@ -85,7 +85,8 @@ class ParslPlugins:
 
     def refresh(self) -> None:
         """Recompute the per-hook call lists after plugins were (un)registered."""
-        for name in ("parsl_dfk_started", "parsl_task_state_changed", "parsl_dfk_stopped"):
+        for name in ("parsl_dfk_started", "parsl_task_state_changed", "parsl_dfk_stopped",
+                     "parsl_task_launching", "parsl_executor_messages"):
             caller = getattr(self.hook, name)
             impls = []
             for impl in reversed(caller.get_hookimpls()):
@@ -166,6 +167,32 @@ class ParslPlugins:
 
     def dfk_stopped(self, dfk: Any) -> None:
         self._call_each("parsl_dfk_stopped", {"dfk": dfk})
+
+    @property
+    def wraps_tasks(self) -> bool:
+        """Whether any plugin implements ``parsl_task_launching``."""
+        return bool(self._lifecycle["parsl_task_launching"])
+
+    def task_launching(self, dfk: Any, task: Any, func: Any, kwargs: dict[str, Any]) -> Any:
+        """Pass ``func`` through every ``parsl_task_launching`` implementation in turn."""
+        for impl, argnames, plugin_name in self._lifecycle["parsl_task_launching"]:
+            values = {"dfk": dfk, "task": task, "func": func, "kwargs": kwargs}
+            try:
+                new = impl(*[values[a] for a in argnames])
+            except Exception:
+                logger.exception("Parsl plugin %s raised in parsl_task_launching; ignoring", plugin_name)
+                continue
+            if new is not None:
+                func = new
+        return func
+
+    @property
+    def receives_executor_messages(self) -> bool:
+        """Whether any plugin implements ``parsl_executor_messages``."""
+        return bool(self._lifecycle["parsl_executor_messages"])
+
+    def executor_messages(self, dfk: Any, executor: str, messages: list[dict[str, Any]]) -> None:
+        self._call_each("parsl_executor_messages", {"dfk": dfk, "executor": executor, "messages": messages})
 
     # -- introspection -----------------------------------------------------
     def describe(self) -> list[dict[str, Any]]:

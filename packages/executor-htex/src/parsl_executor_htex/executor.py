@@ -21,6 +21,7 @@ import itertools
 import logging
 import math
 import os
+import pickle
 import queue
 import shlex
 import shutil
@@ -147,6 +148,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self.encrypted = encrypted
         self.enable_mpi_mode = enable_mpi_mode
         self.mpi_launcher = mpi_launcher
+        if enable_mpi_mode:
+            from parsl_executor_htex.mpi import check_launcher
+            check_launcher(mpi_launcher)
         self.tasks: dict[int, Future] = {}
         self._funcs: dict[int, Any] = {}
         self._ids = itertools.count(1)
@@ -279,7 +283,11 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         if self._bad_state is not None:
             raise self._bad_state
         priority = None
-        if resource_specification:
+        mpi_spec = None
+        if self.enable_mpi_mode:  # nodes and ranks per task (see mpi.py)
+            from parsl_executor_htex.mpi import validate_resource_spec
+            mpi_spec = validate_resource_spec(resource_specification)
+        elif resource_specification:
             unknown = set(resource_specification) - {"priority"}
             if unknown:
                 raise InvalidResourceSpecification(
@@ -290,6 +298,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             payload = dumps_args(args, kwargs)
         except Exception as e:
             raise submit_error(func, _culprit(args, kwargs), e) from e
+        if mpi_spec is not None:
+            from parsl_executor_htex.mpi import MPITask
+            payload = MPITask(mpi_spec, payload)
         tid = next(self._ids)
         fut = _TaskFuture(self, tid)
         self.tasks[tid] = fut
@@ -405,6 +416,12 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     fut.set_result(value)
                 else:
                     fut.set_exception(value)
+        elif tag == m.MONITOR:
+            if self.monitoring_messages is not None:
+                batch: list[dict[str, Any]] = []
+                for body in m.decode(msg, extra):
+                    batch.extend(pickle.loads(body))
+                self.send_monitoring_messages(batch)
         elif tag == m.ERROR:
             self.set_bad_state_and_fail_all(m.decode(msg, extra))
 

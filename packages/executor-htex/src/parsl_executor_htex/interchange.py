@@ -449,6 +449,8 @@ class Interchange:
         elif tag == m.HEARTBEAT:
             if rec is None:
                 self._send(ident, [m.STOP])
+        elif tag == m.MONITOR:
+            self._to_executor([msg])
         elif tag == m.REGISTER:
             self._register(ident, m.decode(msg, extra))
         elif tag == m.DRAIN and rec is not None:
@@ -478,9 +480,21 @@ class Interchange:
         self._send(ident, [m.ACCEPT])
         logger.info("Registered manager %r of block %s on %s with %d workers", ident, rec.block_id,
                     rec.hostname, rec.worker_count)
+        self._node_message(rec, True)
+
+    def _node_message(self, rec: ManagerRecord, active: bool) -> None:
+        """Tell the executor (and so monitoring) that a worker pool joined or left."""
+        info, now = rec.info, time.time()
+        node = {"type": "node", "uid": str(info.get("uid") or rec.ident.decode(errors="replace")),
+                "hostname": rec.hostname, "block_id": rec.block_id,
+                "cpu_count": int(info.get("cpu_count") or 0), "total_memory": int(info.get("total_memory") or 0),
+                "worker_count": rec.worker_count, "active": active, "python_v": str(info.get("python", "")),
+                "timestamp": now, "last_heartbeat": now}
+        self._to_executor(m.encode(m.MONITOR, [pickle.dumps([node], protocol=5)]))
 
     def _lose(self, rec: ManagerRecord, reason: str) -> None:
-        self.managers.pop(rec.ident, None)
+        if self.managers.pop(rec.ident, None) is not None:
+            self._node_message(rec, False)
         self.ready.pop(rec.ident, None)
         if rec.tasks:
             logger.warning("Manager %r of block %s lost (%s) with %d tasks", rec.ident, rec.block_id,

@@ -29,6 +29,7 @@ __all__ = [
     "ERROR",
     "FORGET",
     "HEARTBEAT",
+    "MONITOR",
     "READY",
     "REGISTER",
     "REJECT",
@@ -70,6 +71,11 @@ DRAIN = b"D"       # manager -> interchange: take no more tasks; interchange -> 
 ACCEPT = b"A"      # interchange -> manager: registration accepted
 REJECT = b"X"      # interchange -> manager: X reason (version mismatch)
 READY = b"Y"       # worker -> manager: Y + rank
+# Monitoring messages from inside tasks and about worker pools (see the parsl_executor_messages hook):
+# worker -> manager:       M + WORKER_RESULT + pickled [dict, ...]
+# manager -> interchange:  M [pickled [dict, ...], ...]   (batched with results, sent first)
+# interchange -> executor: the same, plus the interchange's own "node" messages
+MONITOR = b"M"
 
 #: name of the interchange's plain ipc endpoint for local worker pools, in the certificate directory
 WORKER_IPC = "workers.ipc"

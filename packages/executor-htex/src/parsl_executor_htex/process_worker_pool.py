@@ -134,6 +134,7 @@ class Manager:
         self.idle: deque[WorkerProc] = deque()
         self.results_tids: list[int] = []
         self.results: list[Any] = []
+        self.monitor: list[bytes] = []  # monitoring messages from tasks, sent with the next flush
         self.mean_task = -1.0  # recent mean task duration (s), reported to the interchange
         self.stopping = False
         self.last_sent = 0.0
@@ -145,6 +146,10 @@ class Manager:
         self.exit_code = 0
         self.address = address
         self.accept_timeout = float(args.address_probe_timeout or 30)
+        self.mpi = None  # MPI mode: lends the batch job's nodes to tasks (see mpi.py)
+        if args.enable_mpi_mode:
+            from parsl_executor_htex.mpi import NodeScheduler
+            self.mpi = NodeScheduler(args.mpi_launcher, workdir=args.logdir)
 
     # --------------------------------------------------------------- workers
     def _spawn(self, rank: int) -> None:
@@ -209,6 +214,8 @@ class Manager:
                 err = WorkerLost(w.rank, self.hostname, f"worker process exited with code {rc}")
                 self.results_tids.append(w.task)
                 self.results.append(pack_exception(err))
+                if self.mpi is not None:
+                    self.mpi.release(w.task)
             try:
                 self.idle.remove(w)
             except ValueError:
@@ -227,7 +234,8 @@ class Manager:
             version["parsl-executor-htex"] = os.environ[VERSION_ENV]
         info = {"version_info": version, "hostname": self.hostname, "block_id": self.block_id,
                 "worker_count": self.count, "prefetch_capacity": self.args.prefetch_capacity,
-                "python": sys.version.split()[0], "pid": os.getpid(), "version": version}
+                "python": sys.version.split()[0], "pid": os.getpid(), "version": version,
+                "uid": self.pool_id, "cpu_count": os.cpu_count() or 1, "total_memory": _total_memory()}
         self._send(m.encode(m.REGISTER, info))
         self.last_sent = started = time.monotonic()
         poller = self.poller
@@ -257,7 +265,7 @@ class Manager:
                 if (self._drain_acked and not self.queue
                         and all(w.task is None for w in self.workers.values())):
                     self.stopping = True
-            if self.results:
+            if self.results or self.monitor:
                 self._flush()
             elif now - self.last_sent > self.hb_period:
                 self._send([m.HEARTBEAT])
@@ -283,6 +291,8 @@ class Manager:
             tid = unpack_header(msg, 1)[1]
             tag = msg[:1]
             if tag == m.RESULTS:
+                if self.mpi is not None:
+                    self.mpi.release(tid)
                 self.results_tids.append(tid)
                 self.results.append(msg[size:] if extra is None else (msg[size:], [m.Blob(f) for f in extra]))
                 took = time.monotonic() - w.task_started
@@ -292,6 +302,8 @@ class Manager:
             elif tag == m.READY:
                 w.ready = True
                 self.idle.append(w)
+            elif tag == m.MONITOR:
+                self.monitor.append(bytes(msg[size:]))
 
     # --------------------------------------------------------- interchange link
     def _send(self, frames: list[Any]) -> None:
@@ -368,6 +380,9 @@ class Manager:
             self._fail(EXIT_REJECTED, f"the interchange rejected this pool: {m.decode(msg)}")
 
     def _assign(self) -> None:
+        if self.mpi is not None:
+            self.mpi.assign(self)
+            return
         queue, idle, functions, encode, write, TASKS = self.queue, self.idle, self.functions, m.encode, self._write, m.TASKS
         now = time.monotonic()
         while queue and idle:
@@ -383,6 +398,12 @@ class Manager:
             write(w, encode(TASKS, (tid, fid, fbytes, payload)))
 
     def _flush(self) -> None:
+        if self.monitor:  # before the results, so a task's "running ended" precedes its result
+            self._send(m.encode(m.MONITOR, self.monitor))
+            self.monitor = []
+            self.last_sent = time.monotonic()
+            if not self.results:
+                return
         frames = m.encode_results(self.results_tids, self.results, self.mean_task)
         self.results_tids = []
         self.results = []
@@ -455,6 +476,14 @@ class Manager:
         for w in list(self.workers.values()):
             self._close_pipes(w)
         logger.info("Worker pool %s stopped", self.pool_id)
+
+
+def _total_memory() -> int:
+    """Physical memory of this node in bytes (0 if the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 0
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -11,12 +11,15 @@ neither ZeroMQ nor the rest of the executor, so it starts quickly.
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from parsl_executor_htex import messages as m
+from parsl_executor_htex.mpi import MPITask, restore, run_with_environment
 from parsl_executor_htex.serialize import loads, loads_payload, pack_exception, pack_result, result_error
 
 __all__ = ["main", "run_worker"]
@@ -25,7 +28,21 @@ __all__ = ["main", "run_worker"]
 def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
     """Serve tasks from the manager until told to stop."""
     where = f"worker {rank} of pool {os.environ.get('PARSL_WORKER_POOL_ID', '?')} on {socket.gethostname()}"
-    read, write, header = m.read_frames, m.write_frames, m.WORKER_RESULT.pack
+    read, write_frames, header = m.read_frames, m.write_frames, m.WORKER_RESULT.pack
+    # Results come from this thread; monitoring messages may also come from a task's own
+    # threads (periodic resource samples), so writes to the manager take turns.
+    lock = threading.Lock()
+
+    def write(fd: int, frames: list[Any]) -> None:
+        with lock:
+            write_frames(fd, frames)
+
+    def send_monitoring(messages: list[dict[str, Any]]) -> None:
+        try:
+            write(result_fd, [m.MONITOR + header(rank, 0) + pickle.dumps(messages, protocol=5)])
+        except OSError:  # the manager is gone
+            pass
+
     write(result_fd, [m.READY + header(rank, 0)])
     cache: dict[int, Callable[..., Any]] = {}
     while True:
@@ -36,11 +53,17 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
         tag = msg[:1]
         if tag == m.TASKS:
             tid, fid, fbytes, payload = m.decode(msg, extra)
+            saved = None
+            if type(payload) is MPITask:  # MPI mode: run with the nodes the pool lent this task
+                saved = run_with_environment(payload.env)
+                payload = payload.payload
             try:
                 func = cache.get(fid)
                 if func is None:
                     func = loads(fbytes)
                     cache[fid] = func
+                    if hasattr(func, "parsl_monitoring_send"):  # a monitoring wrapper: give it our channel
+                        func.parsl_monitoring_send = send_monitoring
                 args, kwargs = loads_payload(payload)
                 value = func(*args, **kwargs)
                 try:
@@ -51,6 +74,8 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 result = pack_exception(e, where)
+            if saved is not None:
+                restore(saved)
             if type(result) is bytes:
                 write(result_fd, [m.RESULTS + header(rank, tid) + result])
             else:  # (bytes, blobs): the blobs follow as their own frames

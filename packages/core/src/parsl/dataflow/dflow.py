@@ -130,6 +130,7 @@ class DataFlowKernel(TaskInputs, Joins):
             observers.append(config.monitoring)
         self.plugins: ParslPlugins = new_plugin_manager(observers)
         self._observe = self.plugins.observes_tasks
+        self._wrap_tasks = self.plugins.wraps_tasks
         # Per-task DEBUG records (with parsl.task / parsl.app_name extras) only when asked for.
         self._debug = logger.isEnabledFor(logging.DEBUG)
 
@@ -211,8 +212,9 @@ class DataFlowKernel(TaskInputs, Joins):
                 if getattr(prov, "script_dir", None) is None:
                     prov.script_dir = os.path.join(self.run_dir, "submit_scripts")
                     os.makedirs(prov.script_dir, exist_ok=True)
-            if getattr(ex, "working_dir", None) is None and hasattr(ex, "working_dir"):
-                pass
+            if ex.label != INTERNAL_EXECUTOR and self.plugins.receives_executor_messages:
+                # Block status, worker pools and messages from inside tasks go to plugins.
+                ex.monitoring_messages = partial(self.plugins.executor_messages, self, ex.label)
             self.executors[ex.label] = ex
             try:
                 ex.start()
@@ -393,8 +395,12 @@ class DataFlowKernel(TaskInputs, Joins):
                 return memo_fu
         executor = self.executors[task.executor]
         task.try_time_launched = time.time()
+        func, kwargs = task.func, task.kwargs
+        if self._wrap_tasks and task.executor != INTERNAL_EXECUTOR:
+            kwargs = dict(kwargs)
+            func = self.plugins.task_launching(self, task, func, kwargs)
         try:
-            exec_fu = executor.submit(task.func, task.resource_specification, *task.args, **task.kwargs)
+            exec_fu = executor.submit(func, task.resource_specification, *task.args, **kwargs)
         except Exception as e:
             self._set_state(task, States.launched)
             exec_fu = Future()

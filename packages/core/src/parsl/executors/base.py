@@ -1,11 +1,14 @@
 """The executor interface every Parsl executor implements (``parsl.executors.base``)."""
 from __future__ import annotations
 
+import logging
 from abc import ABCMeta, abstractmethod
 from concurrent.futures import Future
 from typing import Any, Callable, ClassVar
 
 __all__ = ["ParslExecutor"]
+
+logger = logging.getLogger(__name__)
 
 
 class ParslExecutor(metaclass=ABCMeta):
@@ -88,6 +91,24 @@ class ParslExecutor(metaclass=ABCMeta):
     @abstractmethod
     def shutdown(self) -> None:
         """Release every resource the executor holds; no submit follows."""
+
+    def send_monitoring_messages(self, messages: list[dict[str, Any]]) -> None:
+        """Report telemetry (block status, worker pools, messages from tasks) to monitoring.
+
+        A no-op unless the DataFlowKernel connected this executor to a plugin implementing
+        ``parsl_executor_messages`` (it sets ``monitoring_messages``). Never raises.
+        """
+        sink = self.monitoring_messages
+        if sink is None or not messages:
+            return
+        try:
+            if callable(sink):
+                sink(messages)
+            else:  # a queue, as Parsl's DataFlowKernel used to hand executors
+                for m in messages:
+                    sink.put(m)
+        except Exception:
+            logger.exception("Executor %s could not deliver %d monitoring messages", self.label, len(messages))
 
     def monitor_resources(self) -> bool:
         """Whether monitoring should collect resource usage for this executor's tasks."""

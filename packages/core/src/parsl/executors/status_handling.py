@@ -130,7 +130,7 @@ class BlockProviderExecutor(ParslExecutor):
                                               job_name=f"parsl.{self.label}.block-{block_id}")
             except Exception as e:
                 logger.exception("Executor %s failed to launch block %s", self.label, block_id)
-                self._status[block_id] = JobStatus(JobState.FAILED, message=f"launch failed: {e}")
+                self._set_block_status(block_id, JobStatus(JobState.FAILED, message=f"launch failed: {e}"))
                 self._handle_errors()
                 if self.bad_state_is_set:
                     raise ScalingFailed(self, f"could not launch block {block_id}: {e}") from e
@@ -138,7 +138,7 @@ class BlockProviderExecutor(ParslExecutor):
             with self._block_lock:
                 self.blocks_to_job_id[block_id] = str(job_id)
                 self.job_ids_to_block[str(job_id)] = block_id
-                self._status[block_id] = JobStatus(JobState.PENDING)
+                self._set_block_status(block_id, JobStatus(JobState.PENDING))
             logger.info("Executor %s launched block %s as job %s", self.label, block_id, job_id)
             new.append(block_id)
         return new
@@ -172,7 +172,7 @@ class BlockProviderExecutor(ParslExecutor):
         except Exception:
             logger.exception("Executor %s: provider failed to cancel blocks %s", self.label, chosen)
         for b in chosen:
-            self._status[b] = JobStatus(JobState.SCALED_IN)
+            self._set_block_status(b, JobStatus(JobState.SCALED_IN))
         logger.info("Executor %s scaled in blocks %s", self.label, chosen)
         return chosen
 
@@ -204,7 +204,16 @@ class BlockProviderExecutor(ParslExecutor):
         for block_id, status in zip(active, statuses):
             if self._status.get(block_id, JobStatus(JobState.UNKNOWN)).state == JobState.SCALED_IN:
                 continue
-            self._status[block_id] = status
+            self._set_block_status(block_id, status)
+
+    def _set_block_status(self, block_id: str, status: JobStatus) -> None:
+        """Record a block's status; a change is reported to monitoring as a ``block`` message."""
+        old = self._status.get(block_id)
+        self._status[block_id] = status
+        if self.monitoring_messages is not None and (old is None or old.state != status.state):
+            self.send_monitoring_messages([{
+                "type": "block", "block_id": block_id, "job_id": self.blocks_to_job_id.get(block_id),
+                "status": status.state.name, "timestamp": time.time()}])
 
     def _handle_errors(self) -> None:
         if self._error_handler is not None and not self.bad_state_is_set:

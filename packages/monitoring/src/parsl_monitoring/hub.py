@@ -1,0 +1,253 @@
+"""``MonitoringHub``: Parsl's monitoring, as an observer plugin of one DataFlowKernel.
+
+``Config(monitoring=MonitoringHub(...))`` registers the hub with that DataFlowKernel's plugin
+manager only. It implements four kernel hooks, all in the workflow process:
+
+- ``parsl_task_state_changed``: every task state change (appended to a queue; nothing else on
+  the task's hot path);
+- ``parsl_task_launching``: wraps each app function once in a
+  :class:`~parsl_monitoring.remote.MonitoredFunction` that reports when the task ran on the
+  worker and, for executors that run tasks in their own processes, what it used;
+- ``parsl_executor_messages``: what executors report: blocks, worker pools, and the messages
+  of those wrappers, carried over the executor's own connection (no extra port);
+- ``parsl_dfk_started`` / ``parsl_dfk_stopped``: the workflow row, and a final flush.
+
+One :class:`~parsl_monitoring.writer.DatabaseWriter` thread turns the queue into batched
+SQLAlchemy writes. Monitoring problems are logged and never fail or hang the workflow.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import warnings
+from typing import TYPE_CHECKING, Any, Callable
+
+from parsl import hookimpl
+from parsl.dataflow.states import States
+from parsl.utils import RepresentationMixin
+
+from parsl_monitoring.remote import TASK_KEY, MonitoredFunction
+
+if TYPE_CHECKING:
+    from parsl.dataflow.dflow import DataFlowKernel
+    from parsl.dataflow.taskrecord import TaskRecord
+
+    from parsl_monitoring.writer import DatabaseWriter
+
+__all__ = ["MonitoringHub"]
+
+logger = logging.getLogger("parsl.monitoring")
+
+# Arguments of earlier Parsl versions that no longer do anything: accepted with a warning.
+_DEPRECATED = ("hub_address", "hub_port", "hub_port_range", "client_address", "client_port_range",
+               "logging_level", "logdir", "workflow_id")
+
+#: how long cleanup waits for the last rows to be written before giving up (seconds)
+FLUSH_TIMEOUT = 30.0
+
+
+class MonitoringHub(RepresentationMixin):
+    """Record a workflow's tasks, tries, states, resources, worker pools and blocks in a database.
+
+    :param workflow_name: shown in the database and dashboard; default: the script's file name.
+    :param workflow_version: default: the time the workflow started.
+    :param logging_endpoint: an SQLAlchemy database URL; default
+        ``sqlite:///<Config.run_dir>/monitoring.db`` (``runinfo/monitoring.db``), shared by runs.
+    :param monitoring_debug: log the hub's work at DEBUG level.
+    :param resource_monitoring_enabled: sample each task's process with psutil on the worker.
+    :param resource_monitoring_interval: seconds between samples (one is always taken at the end).
+    """
+
+    def __init__(self, hub_address: Any = None, hub_port_range: Any = None, hub_port: Any = None,
+                 workflow_name: str | None = None, workflow_version: str | None = None,
+                 logging_endpoint: str | None = None, monitoring_debug: bool = False,
+                 resource_monitoring_enabled: bool = True, resource_monitoring_interval: float = 30,
+                 **old: Any) -> None:
+        unknown = sorted(set(old) - set(_DEPRECATED))
+        if unknown:
+            raise TypeError(f"MonitoringHub() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                            f"see the MonitoringHub documentation for the accepted parameters")
+        given = [n for n, v in (("hub_address", hub_address), ("hub_port_range", hub_port_range),
+                                ("hub_port", hub_port), *old.items()) if v is not None]
+        if given:
+            warnings.warn(f"MonitoringHub: {', '.join(given)} no longer do anything (monitoring messages "
+                          f"travel over each executor's own connection) and can be removed",
+                          DeprecationWarning, stacklevel=2)
+        if logging_endpoint is not None:
+            _check_url(logging_endpoint)
+        try:
+            interval = float(resource_monitoring_interval)
+        except (TypeError, ValueError):
+            raise ValueError(f"MonitoringHub: resource_monitoring_interval must be a number of seconds, "
+                             f"not {resource_monitoring_interval!r}") from None
+        if interval <= 0:
+            raise ValueError(f"MonitoringHub: resource_monitoring_interval must be positive, not {interval}")
+        self.hub_address = hub_address
+        self.hub_port = hub_port
+        self.hub_port_range = hub_port_range
+        self.workflow_name = workflow_name
+        self.workflow_version = workflow_version
+        self.logging_endpoint = logging_endpoint
+        self.monitoring_debug = monitoring_debug
+        self.resource_monitoring_enabled = resource_monitoring_enabled
+        self.resource_monitoring_interval = interval
+        self._writer: DatabaseWriter | None = None
+        self._dfk: DataFlowKernel | None = None
+        self._wrappers: dict[tuple[int, float | None], MonitoredFunction] = {}
+        self._sample: dict[str, bool] = {}
+        self._start_lock = threading.Lock()
+        self._failed = False
+        if monitoring_debug:
+            logger.setLevel(logging.DEBUG)
+
+    # ----------------------------------------------------------------- start
+    def _start(self, dfk: "DataFlowKernel") -> "DatabaseWriter | None":
+        """Open the database and start the writer, once, on the first hook call."""
+        if self._writer is not None or self._failed:
+            return self._writer
+        with self._start_lock:
+            if self._writer is not None or self._failed:
+                return self._writer
+            from parsl_monitoring.writer import DatabaseWriter
+
+            url = self.logging_endpoint or default_url(dfk)
+            try:
+                writer = DatabaseWriter(url, dfk.run_id)
+            except Exception:
+                logger.exception("Monitoring could not open its database %s; this workflow is not monitored",
+                                 _safe(url))
+                self._failed = True
+                return None
+            self._dfk = dfk
+            writer.workflow_started(self._workflow_row(dfk))
+            writer.start()
+            self._writer = writer
+            logger.info("Monitoring workflow %s into %s", dfk.run_id, _safe(url))
+            return writer
+
+    def _workflow_row(self, dfk: "DataFlowKernel") -> dict[str, Any]:
+        import getpass
+        import socket
+        import sys
+        from datetime import datetime
+
+        began = dfk.time_began
+        name = self.workflow_name
+        if name is None:
+            script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+            name = script if script and script != "-c" else "unnamed"
+        try:
+            user = getpass.getuser()
+        except Exception:
+            user = str(os.getuid()) if hasattr(os, "getuid") else "?"
+        return {"run_id": dfk.run_id, "workflow_name": name,
+                "workflow_version": self.workflow_version or str(datetime.fromtimestamp(began)),
+                "time_began": began, "time_completed": None, "host": socket.gethostname(), "user": user,
+                "rundir": os.path.abspath(dfk.run_dir), "tasks_failed_count": 0, "tasks_completed_count": 0}
+
+    # ----------------------------------------------------------------- hooks
+    @hookimpl
+    def parsl_dfk_started(self, dfk: "DataFlowKernel") -> None:
+        self._start(dfk)
+
+    @hookimpl
+    def parsl_task_state_changed(self, dfk: "DataFlowKernel", task: "TaskRecord", old_state: States,
+                                 new_state: States) -> None:
+        writer = self._writer or self._start(dfk)
+        if writer is not None:
+            # depends is captured now: with garbage_collect the kernel clears it when the task ends
+            writer.events.append((task, new_state, time.time(), task.try_id, task.depends))
+
+    @hookimpl
+    def parsl_task_launching(self, dfk: "DataFlowKernel", task: "TaskRecord", func: Any,
+                             kwargs: dict[str, Any]) -> Any:
+        writer = self._writer or self._start(dfk)
+        if writer is None:
+            return None
+        sample = self._sample.get(task.executor)
+        if sample is None:
+            ex = dfk.executors.get(task.executor)
+            sample = bool(self.resource_monitoring_enabled and ex is not None and ex.monitor_resources())
+            self._sample[task.executor] = sample
+        interval = self.resource_monitoring_interval if sample else None
+        key = (id(func), interval)
+        wrapper = self._wrappers.get(key)
+        if wrapper is None or wrapper.func is not func:
+            wrapper = MonitoredFunction(func, dfk.run_id, interval)
+            # In this process (thread executors) messages go straight to the writer; other
+            # processes get their executor's channel instead (see remote.py).
+            wrapper.parsl_monitoring_send = self._local_sink(writer)
+            wrapper.local = True
+            self._wrappers[key] = wrapper
+        kwargs[TASK_KEY] = (task.id, task.try_id)
+        return wrapper
+
+    @hookimpl
+    def parsl_executor_messages(self, dfk: "DataFlowKernel", executor: str,
+                                messages: list[dict[str, Any]]) -> None:
+        writer = self._writer or self._start(dfk)
+        if writer is not None:
+            writer.events.append(("messages", executor, messages))
+            writer.wake()
+
+    @hookimpl
+    def parsl_dfk_stopped(self, dfk: "DataFlowKernel") -> None:
+        writer = self._writer
+        if writer is None:
+            return
+        writer.workflow_finished({
+            "time_completed": dfk.time_completed or time.time(),
+            "tasks_completed_count": dfk.tasks_completed_count + dfk.tasks_memo_completed_count,
+            "tasks_failed_count": dfk.tasks_failed_count + dfk.tasks_dep_fail_count,
+        })
+        if not writer.close(FLUSH_TIMEOUT):
+            logger.warning("Monitoring database writes did not finish within %ss; some rows may be missing",
+                           FLUSH_TIMEOUT)
+        self._writer = None
+        self._wrappers.clear()
+
+    # --------------------------------------------------------------- helpers
+    @staticmethod
+    def _local_sink(writer: "DatabaseWriter") -> Callable[[list[dict[str, Any]]], None]:
+        events = writer.events
+
+        def sink(messages: list[dict[str, Any]]) -> None:
+            events.append(("messages", None, messages))
+
+        return sink
+
+    @property
+    def url(self) -> str | None:
+        """The database URL in use (None before the workflow starts, unless given)."""
+        if self.logging_endpoint:
+            return self.logging_endpoint
+        return default_url(self._dfk) if self._dfk is not None else None
+
+
+def default_url(dfk: "DataFlowKernel") -> str:
+    """``sqlite:///<Config.run_dir>/monitoring.db``: one database for all runs under run_dir."""
+    base = getattr(dfk.config, "run_dir", None) or os.path.dirname(os.path.abspath(dfk.run_dir))
+    return f"sqlite:///{os.path.abspath(base)}/monitoring.db"
+
+
+def _check_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError as e:
+        raise ValueError(f"MonitoringHub: logging_endpoint {url!r} is not a database URL "
+                         f"(expected e.g. 'sqlite:////path/monitoring.db' or "
+                         f"'postgresql://user:password@host/dbname'): {e}") from None
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for logs."""
+    try:
+        from sqlalchemy.engine import make_url
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<database URL>"

@@ -1,0 +1,436 @@
+"""The one thread that writes a workflow's monitoring rows, in batches.
+
+Hooks append raw events to ``events`` (a deque: appends are atomic and cheap, so the task hot
+path never waits for the database). Every ``FLUSH_PERIOD`` the writer drains the deque, turns
+the events into rows and writes each table with one ``executemany`` in one transaction. Task
+and try rows are inserted once and updated in later batches as the task moves on; a task that
+starts and finishes within one batch is inserted once with its final values.
+
+Being the only writer (and SQLite in WAL mode with a busy timeout, so ``parsl-visualize`` can
+read at the same time) is what keeps "database is locked" away. A batch that fails is logged
+and retried once, then dropped: monitoring never stops the workflow.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, and_, bindparam
+
+from parsl.dataflow.states import States
+
+__all__ = ["DatabaseWriter"]
+
+logger = logging.getLogger("parsl.monitoring.writer")
+
+FLUSH_PERIOD = 0.5
+_RETURNED = frozenset((States.exec_done, States.failed, States.dep_fail, States.memo_done,
+                       States.fail_retryable))
+_FINAL = frozenset((States.exec_done, States.failed, States.dep_fail, States.memo_done))
+
+
+def _dt(ts: float | None) -> float | None:
+    """Timestamps stay floats until written (see ``DatabaseWriter._params``)."""
+    return ts
+
+
+class DatabaseWriter(threading.Thread):
+    """Write one workflow's rows to ``url`` (any SQLAlchemy URL) from a background thread."""
+
+    def __init__(self, url: str, run_id: str) -> None:
+        super().__init__(name="parsl-monitoring-writer", daemon=True)
+        from sqlalchemy import create_engine, event
+
+        from parsl_monitoring.db import metadata
+
+        self.url = url
+        self.run_id = run_id
+        self.events: deque[Any] = deque()
+        self._wakeup = threading.Event()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._workflow_end: dict[str, Any] | None = None
+        self._workflow_start: dict[str, Any] | None = None
+        self.sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if self.sqlite:
+            kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+            _ensure_sqlite_dir(url)
+        self.engine = create_engine(url, **kwargs)
+        if self.sqlite:
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA busy_timeout=60000")
+                cur.close()
+        metadata.create_all(self.engine)  # checkfirst: an existing database is reused
+        # row state across batches
+        self._task_rows: dict[int, dict[str, Any]] = {}    # pending writes, by task id
+        self._tasks_in_db: set[int] = set()
+        self._try_rows: dict[tuple[int, int], dict[str, Any]] = {}
+        self._tries_in_db: set[tuple[int, int]] = set()
+        self._compiled: dict[Any, tuple[str, tuple[str, ...] | None]] = {}
+        self._dt_columns: dict[str, frozenset[str]] = {}
+        self._second_text: dict[int, str] = {}
+        self.rows_written = 0
+        self.batches_failed = 0
+
+    # ----------------------------------------------------------- producer side
+    def wake(self) -> None:
+        if len(self.events) > 5000:
+            self._wakeup.set()
+
+    def workflow_started(self, row: dict[str, Any]) -> None:
+        self._workflow_start = row
+
+    def workflow_finished(self, values: dict[str, Any]) -> None:
+        self._workflow_end = values
+
+    def close(self, timeout: float) -> bool:
+        """Write everything still queued, then stop. False if that took longer than ``timeout``."""
+        self._stop.set()
+        self._wakeup.set()
+        if not self.is_alive():
+            return True
+        self._done.wait(timeout)
+        return self._done.is_set()
+
+    # ----------------------------------------------------------- writer thread
+    def run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._wakeup.wait(FLUSH_PERIOD)
+                self._wakeup.clear()
+                self._flush()
+            self._flush()
+            self._flush()  # anything appended while the previous flush ran
+        finally:
+            self._done.set()
+            try:
+                self.engine.dispose()
+            except Exception:
+                pass
+
+    def _flush(self) -> None:
+        batch = self._collect()
+        if not any(batch.values()):
+            return
+        for attempt in (1, 2):
+            try:
+                self._write(batch)
+                self.rows_written += sum(len(v) for v in batch.values())
+                return
+            except Exception:
+                if attempt == 1:
+                    logger.warning("Monitoring batch failed to write; retrying once", exc_info=True)
+                    time.sleep(0.5)
+                else:
+                    self.batches_failed += 1
+                    logger.exception("Monitoring dropped a batch of %d rows",
+                                     sum(len(v) for v in batch.values()))
+
+    def _collect(self) -> dict[str, list[dict[str, Any]]]:
+        """Drain the events into rows per table (and per insert/update for tasks and tries)."""
+        out: dict[str, list[dict[str, Any]]] = {
+            "workflow": [], "workflow_end": [], "task_insert": [], "task_update": [], "try_insert": [],
+            "try_update": [], "status": [], "resource": [], "node": [], "block": []}
+        if self._workflow_start is not None:
+            out["workflow"].append(self._workflow_start)
+            self._workflow_start = None
+        run_id = self.run_id
+        events = self.events
+        status = out["status"]
+        touched_tasks: dict[int, list[Any]] = {}  # task id -> [record, changed since in db, depends]
+        touched_tries: set[tuple[int, int]] = set()
+        in_db = self._tasks_in_db
+        launched = States.launched
+        n = len(events)
+        for _ in range(n):
+            ev = events.popleft()
+            if ev[0] == "messages":
+                self._messages(ev[1], ev[2], out, touched_tries)
+                continue
+            task, state, ts, try_id, depends = ev
+            tid = task.id
+            status.append((tid, state.name, ts, run_id, try_id))
+            entry = touched_tasks.get(tid)
+            if entry is None:
+                entry = touched_tasks[tid] = [task, False, depends]
+            elif depends:
+                entry[2] = depends
+            if state in _RETURNED:
+                entry[1] = True
+            if state is launched:
+                key = (tid, try_id)
+                trow = self._try_rows.setdefault(key, {"try_id": try_id, "task_id": tid, "run_id": run_id})
+                trow["task_executor"] = task.executor
+                trow["task_try_time_launched"] = ts
+                touched_tries.add(key)
+            elif state in _RETURNED:
+                key = (tid, try_id)
+                if key in self._try_rows or key in self._tries_in_db:
+                    trow = self._try_rows.setdefault(key, {"try_id": try_id, "task_id": tid, "run_id": run_id})
+                    trow["task_try_time_returned"] = ts
+                    if task.fail_history:
+                        trow["task_fail_history"] = ",".join(str(f) for f in task.fail_history)
+                    if task.joins is not None:
+                        trow["task_joins"] = _ids(task.joins)
+                    touched_tries.add(key)
+        for tid, (task, changed, depends) in touched_tasks.items():
+            if tid in in_db:
+                if changed:
+                    values = _task_values(task, depends)
+                    if not depends:
+                        del values["task_depends"]  # cleared by the kernel since the insert
+                    out["task_update"].append({"task_id": tid, "run_id": run_id, **values})
+            else:
+                out["task_insert"].append({"task_id": tid, "run_id": run_id, **_task_values(task, depends)})
+                in_db.add(tid)
+        for key in touched_tries:
+            trow = self._try_rows.get(key)
+            if trow is None:
+                continue
+            if key in self._tries_in_db:
+                out["try_update"].append(self._try_rows.pop(key))
+            elif "task_executor" in trow:
+                out["try_insert"].append(self._try_rows.pop(key))
+                self._tries_in_db.add(key)
+            # else: wait for the launch event to arrive (a worker message came first)
+        if self._workflow_end is not None and self._stop.is_set() and not events:
+            out["workflow_end"].append({"run_id": run_id, **self._workflow_end})
+            self._workflow_end = None
+        return out
+
+    def _messages(self, executor: str | None, messages: list[dict[str, Any]], out: dict[str, list[Any]],
+                  touched_tries: set[tuple[int, int]]) -> None:
+        run_id = self.run_id
+        for msg in messages:
+            kind = msg.get("type")
+            if kind in ("task_running", "task_running_ended"):
+                if msg.get("run_id") not in (None, run_id):
+                    continue
+                tid, try_id, ts = msg["task_id"], msg["try_id"], msg["timestamp"]
+                state = "running" if kind == "task_running" else "running_ended"
+                out["status"].append((tid, state, ts, run_id, try_id))
+                if kind == "task_running":
+                    key = (tid, try_id)
+                    trow = self._try_rows.setdefault(key, {"try_id": try_id, "task_id": tid, "run_id": run_id})
+                    trow["task_try_time_running"] = _dt(ts)
+                    trow["hostname"] = msg.get("hostname")
+                    trow["block_id"] = msg.get("block_id")
+                    touched_tries.add(key)
+            elif kind == "resource":
+                if msg.get("run_id") not in (None, run_id):
+                    continue
+                row = {c: msg.get(c) for c in _RESOURCE_COLUMNS}
+                row["timestamp"] = _dt(msg.get("timestamp") or time.time())
+                row["run_id"] = run_id
+                out["resource"].append(row)
+            elif kind == "node":
+                out["node"].append({
+                    "run_id": run_id, "hostname": msg.get("hostname") or "?", "uid": str(msg.get("uid")),
+                    "block_id": str(msg.get("block_id")), "cpu_count": int(msg.get("cpu_count") or 0),
+                    "total_memory": int(msg.get("total_memory") or 0), "active": bool(msg.get("active")),
+                    "worker_count": int(msg.get("worker_count") or 0), "python_v": str(msg.get("python_v", "")),
+                    "timestamp": _dt(msg.get("timestamp") or time.time()),
+                    "last_heartbeat": _dt(msg.get("last_heartbeat") or msg.get("timestamp") or time.time())})
+            elif kind == "block":
+                out["block"].append({
+                    "run_id": run_id, "executor_label": executor or msg.get("executor_label") or "?",
+                    "block_id": str(msg.get("block_id")), "job_id": _str_or_none(msg.get("job_id")),
+                    "timestamp": _dt(msg.get("timestamp") or time.time()), "status": str(msg.get("status"))})
+
+    def _write(self, batch: dict[str, list[dict[str, Any]]]) -> None:
+        from parsl_monitoring.db import BLOCK, NODE, RESOURCE, STATUS, TASK, TRY, WORKFLOW
+
+        with self.engine.begin() as conn:
+            self._insert_many(conn, WORKFLOW, batch["workflow"])
+            self._insert_many(conn, TASK, batch["task_insert"])
+            self._update_many(conn, TASK, ("task_id", "run_id"), batch["task_update"])
+            self._insert_many(conn, TRY, batch["try_insert"])
+            self._update_many(conn, TRY, ("try_id", "task_id", "run_id"), batch["try_update"])
+            self._insert_many(conn, STATUS, batch["status"])
+            self._insert_many(conn, RESOURCE, batch["resource"])
+            self._insert_many(conn, BLOCK, batch["block"])
+            self._insert_many(conn, NODE, batch["node"])
+            self._update_many(conn, WORKFLOW, ("run_id",), batch["workflow_end"])
+
+    # Statements are compiled once per table and column set, then run with the driver's own
+    # executemany: SQLAlchemy's per-row parameter processing cost more than the database.
+    def _insert_many(self, conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        key = ("insert", table.name)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            cols = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+            compiled = self._compiled[key] = self._compile(self._insert(table).values(
+                {c: bindparam(c) for c in cols}))
+        self._run(conn, compiled, table, rows)
+
+    def _update_many(self, conn: Any, table: Any, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+        """UPDATE rows by primary key, one executemany per set of changed columns."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            cols = tuple(sorted(k for k in row if k not in keys))
+            if cols:
+                groups.setdefault(cols, []).append(row)
+        for cols, group in groups.items():
+            key = ("update", table.name, cols)
+            compiled = self._compiled.get(key)
+            if compiled is None:
+                stmt = table.update().where(and_(*[table.c[k] == bindparam("k_" + k) for k in keys])).values(
+                    {c: bindparam(c) for c in cols})
+                compiled = self._compiled[key] = self._compile(stmt)
+            self._run(conn, compiled, table, [{**r, **{"k_" + k: r[k] for k in keys}} for r in group])
+
+    def _compile(self, stmt: Any) -> tuple[str, tuple[str, ...] | None]:
+        c = stmt.compile(dialect=self.engine.dialect)
+        positional = getattr(c, "positiontup", None) if self.engine.dialect.positional else None
+        return c.string, (tuple(positional) if positional else None)
+
+    def _run(self, conn: Any, compiled: tuple[str, tuple[str, ...] | None], table: Any,
+             rows: list[dict[str, Any]]) -> None:
+        sql, order = compiled
+        dt_cols = self._datetime_columns(table)
+        conv = self._time_value
+        if rows and type(rows[0]) is tuple:  # already in the table's column order
+            names = [c.name for c in table.columns]
+            rows = [dict(zip(names, r)) for r in rows] if order is None or tuple(order) != tuple(names) \
+                else rows
+            if type(rows[0]) is tuple:
+                idx = [i for i, n in enumerate(names) if n in dt_cols]
+                params = []
+                for r in rows:
+                    lr = list(r)
+                    for i in idx:
+                        lr[i] = conv(lr[i])
+                    params.append(tuple(lr))
+                conn.exec_driver_sql(sql, params)
+                return
+        if order is not None:
+            params: list[Any] = []
+            for r in rows:
+                params.append(tuple(conv(r.get(name)) if name in dt_cols else r.get(name) for name in order))
+        else:
+            names = [c.name for c in table.columns]
+            params = []
+            for r in rows:
+                p = {name: r.get(name) for name in names}
+                p.update(r)
+                for name in dt_cols:
+                    if p.get(name) is not None:
+                        p[name] = conv(p[name])
+                params.append(p)
+        conn.exec_driver_sql(sql, params)
+
+    def _datetime_columns(self, table: Any) -> frozenset[str]:
+        cols = self._dt_columns.get(table.name)
+        if cols is None:
+            cols = self._dt_columns[table.name] = frozenset(
+                c.name for c in table.columns if isinstance(c.type, DateTime))
+        return cols
+
+    def _time_value(self, v: Any) -> Any:
+        """A timestamp as the database driver wants it (SQLite: SQLAlchemy's text format)."""
+        if v is None:
+            return None
+        if isinstance(v, datetime):
+            return v.isoformat(" ", "microseconds") if self.sqlite else v
+        if not self.sqlite:
+            return datetime.fromtimestamp(v)
+        sec = int(v)
+        prefix = self._second_text.get(sec)
+        if prefix is None:
+            if len(self._second_text) > 4096:
+                self._second_text.clear()
+            prefix = self._second_text[sec] = datetime.fromtimestamp(sec).isoformat(" ", "seconds")
+        micro = int((v - sec) * 1e6 + 0.5)
+        if micro >= 1_000_000:
+            return datetime.fromtimestamp(v).isoformat(" ", "microseconds")
+        return f"{prefix}.{micro:06d}"
+
+    def _insert(self, table: Any) -> Any:
+        """An INSERT that skips rows whose primary key is already there (replays, retried batches)."""
+        name = self.engine.dialect.name
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+            return insert(table).on_conflict_do_nothing()
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            return pg_insert(table).on_conflict_do_nothing()
+        return table.insert()
+
+
+_RESOURCE_COLUMNS = (
+    "try_id", "task_id", "resource_monitoring_interval", "psutil_process_pid", "psutil_process_memory_percent",
+    "psutil_process_children_count", "psutil_process_time_user", "psutil_process_time_system",
+    "psutil_process_memory_virtual", "psutil_process_memory_resident", "psutil_process_disk_read",
+    "psutil_process_disk_write", "psutil_process_status", "psutil_cpu_num",
+    "psutil_process_num_ctx_switches_voluntary", "psutil_process_num_ctx_switches_involuntary")
+
+
+def _complete(table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give every row every column (executemany needs the same keys in each row)."""
+    cols = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+    return [{c: r.get(c) for c in cols} for r in rows]
+
+
+def _str_or_none(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _ids(futures: Any) -> str | None:
+    if futures is None:
+        return None
+    if not isinstance(futures, (list, tuple)):
+        futures = [futures]
+    ids = [str(getattr(f, "tid", None)) for f in futures if getattr(f, "tid", None) is not None]
+    return ",".join(ids)
+
+
+def _task_values(task: Any, depends: Any) -> dict[str, Any]:
+    kwargs = task.kwargs or {}
+    depends = depends or ()
+    dep_ids = sorted({f.tid for f in depends if getattr(f, "tid", None) is not None})
+    outputs = kwargs.get("outputs")
+    inputs = kwargs.get("inputs")
+    return {
+        "task_depends": ",".join(str(t) for t in dep_ids),
+        "task_func_name": task.func_name,
+        "task_memoize": str(bool(task.memoize)),
+        "task_hashsum": task.hashsum,
+        "task_inputs": str(inputs) if inputs else None,
+        "task_outputs": str([getattr(o, "filepath", o) for o in outputs]) if outputs else None,
+        "task_stdin": _stream(kwargs.get("stdin")),
+        "task_stdout": _stream(kwargs.get("stdout")),
+        "task_stderr": _stream(kwargs.get("stderr")),
+        "task_time_invoked": _dt(task.time_invoked),
+        "task_time_returned": _dt(task.time_returned),
+        "task_fail_count": task.fail_count,
+        "task_fail_cost": float(task.fail_cost or 0.0),
+    }
+
+
+def _stream(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, tuple) and v:
+        v = v[0]
+    return str(getattr(v, "filepath", v))
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    db = make_url(url).database
+    if db and db != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(db)), exist_ok=True)
