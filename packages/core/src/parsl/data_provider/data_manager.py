@@ -63,6 +63,7 @@ class DataManager:
 
     def __init__(self, dfk: "DataFlowKernel") -> None:
         self.dfk = dfk
+        self._staging_apps: dict[tuple[Callable[..., Any], str], Any] = {}
         # The kernel's own plugin manager: the same plugins (and PARSL_DISABLE_PLUGINS choices)
         # that the rest of this DataFlowKernel sees.
         plugins = getattr(dfk, "plugins", None)
@@ -72,6 +73,18 @@ class DataManager:
         ex = self.dfk.executors[executor]
         sa = getattr(ex, "storage_access", None)
         return sa if sa is not None else self._default
+
+    def staging_app(self, func: Callable[..., Any], executor: str) -> Any:
+        """A ``python_app`` of ``func`` bound to this DataFlowKernel and ``executor``.
+
+        For providers that stage in separate tasks; made once per function and executor.
+        """
+        key = (func, executor)
+        app = self._staging_apps.get(key)
+        if app is None:
+            from parsl.app.app import python_app
+            app = self._staging_apps[key] = python_app(func, executors=[executor], data_flow_kernel=self.dfk)
+        return app
 
     def custom_staging(self, executor: str) -> bool:
         """Whether ``executor`` lists its own ``storage_access`` providers.

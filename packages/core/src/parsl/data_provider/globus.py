@@ -2,4 +2,4 @@
 from parsl._lazy import lazy_module_getattr, staging
 
 __getattr__ = lazy_module_getattr(__name__, {n: staging(n, "globus") for n in (
-    "GlobusStaging", "get_globus")})
+    "GlobusStaging", "Globus", "get_globus", "cli_run")})

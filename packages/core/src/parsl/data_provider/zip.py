@@ -75,10 +75,31 @@ def _add_to_zip(zip_path: str, member: str, local: str) -> None:
             z.write(local, arcname=member)
 
 
+def _share_local_path(file: File, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Give the task's own copy of ``file`` the local path just chosen for ``file``.
+
+    In a thread they are one object; an executor that serializes the function apart from
+    its arguments (HTEX) hands the task a second File with the same ``uu_id``.
+    """
+    def visit(value: Any) -> None:
+        if isinstance(value, File):
+            if value is not file and value.uu_id == file.uu_id:
+                value.local_path = file.local_path
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+
+    for a in args:
+        visit(a)
+    for v in kwargs.values():
+        visit(v)
+
+
 def _run_staging_out(func: Callable[..., Any], file: File, *args: Any, **kwargs: Any) -> Any:
     zip_path, member = zip_path_split(file.path)
     tmpdir = tempfile.mkdtemp(prefix="parsl-zip-out-")
     file.local_path = os.path.join(tmpdir, os.path.basename(member))
+    _share_local_path(file, args, kwargs)
     try:
         result = func(*args, **kwargs)
         _add_to_zip(zip_path, member, file.local_path)
@@ -93,6 +114,7 @@ def _run_staging_in(func: Callable[..., Any], file: File, *args: Any, **kwargs: 
     try:
         with zipfile.ZipFile(zip_path) as z:
             file.local_path = z.extract(member, path=tmpdir)
+        _share_local_path(file, args, kwargs)
         return func(*args, **kwargs)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
