@@ -171,6 +171,23 @@ def fake_distribution(tmp_path, monkeypatch):
         @hookimpl
         def parsl_register_executors():
             return [EchoExecutor]
+
+        from parsl.providers.local.local import LocalProvider
+        from parsl.launchers.launchers import SimpleLauncher
+
+        class FakeClusterProvider(LocalProvider):
+            pass
+
+        class FakeLauncher(SimpleLauncher):
+            pass
+
+        @hookimpl
+        def parsl_register_providers():
+            return [FakeClusterProvider]
+
+        @hookimpl
+        def parsl_register_launchers():
+            return [FakeLauncher]
     """))
     dist = site / "fakeparslplugin-1.0.dist-info"
     dist.mkdir()
@@ -182,7 +199,20 @@ def fake_distribution(tmp_path, monkeypatch):
     reset_default_plugin_manager()
     sys.modules.pop("fakeparslplugin", None)
     import parsl.executors as ex
+    import parsl.launchers as la
+    import parsl.providers as pr
     ex.__dict__.pop("EchoExecutor", None)
+    pr.__dict__.pop("FakeClusterProvider", None)
+    la.__dict__.pop("FakeLauncher", None)
+
+
+def test_plugin_providers_and_launchers_import_from_parsl_paths(fake_distribution):
+    from parsl.launchers import FakeLauncher
+    from parsl.providers import FakeClusterProvider
+    assert FakeClusterProvider.__module__ == "fakeparslplugin"
+    assert FakeLauncher.__module__ == "fakeparslplugin"
+    with pytest.raises(ImportError):
+        from parsl.providers import NoSuchProvider  # noqa: F401
 
 
 def test_entry_point_plugin_is_found_and_usable(fake_distribution, tmp_path):

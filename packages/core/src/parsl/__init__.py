@@ -5,7 +5,11 @@ Decorate functions with :func:`python_app`, :func:`bash_app` or :func:`join_app`
 """
 from __future__ import annotations
 
+from parsl._coexist import check_at_import as _check_install
+from parsl.version import VERSION
 
+_check_install(__path__[0], VERSION)  # upstream parsl in the same site-packages: say so, do not mix
+del _check_install
 
 from parsl._lazy import htex, lazy_module_getattr
 from parsl.app.app import bash_app, join_app, python_app
@@ -15,7 +19,6 @@ from parsl.dataflow.dflow import DataFlowKernel, DataFlowKernelLoader
 from parsl.executors.threads import ThreadPoolExecutor
 from parsl.log_utils import set_file_logger, set_stream_logger
 from parsl.plugins import hookimpl
-from parsl.version import VERSION
 
 __version__ = VERSION
 

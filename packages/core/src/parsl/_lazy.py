@@ -47,14 +47,27 @@ def load_optional(name: str, where: OptionalName) -> Any:
     return getattr(module, where.attr)
 
 
-def lazy_module_getattr(module_name: str, table: dict[str, OptionalName]) -> Callable[[str], Any]:
-    """Return a module-level ``__getattr__`` resolving names in ``table`` on first use."""
+def lazy_module_getattr(module_name: str, table: dict[str, OptionalName],
+                        plugin_kind: str | None = None) -> Callable[[str], Any]:
+    """Return a module-level ``__getattr__`` resolving names in ``table`` on first use.
+
+    With ``plugin_kind`` (``"providers"``, ``"launchers"``, ...) a name that is not in the
+    table is looked up among the classes installed plugins register for that kind, so a
+    third-party ``MyProvider`` is importable as ``parsl.providers.MyProvider``.
+    """
     import sys
 
     def __getattr__(name: str) -> Any:
         where = table.get(name)
         if where is None:
-            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+            value = None
+            if plugin_kind is not None and not name.startswith("_"):
+                from parsl.plugins import default_plugin_manager
+                value = getattr(default_plugin_manager(), plugin_kind)().get(name)
+            if value is None:
+                raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+            setattr(sys.modules[module_name], name, value)
+            return value
         value = load_optional(name, where)
         setattr(sys.modules[module_name], name, value)
         return value

@@ -12,7 +12,7 @@ from parsl.launchers.launchers import OPTIONAL_LAUNCHERS, SimpleLauncher, Single
 
 __all__ = ["Launcher", "SimpleLauncher", "SingleNodeLauncher"]
 
-__getattr__ = lazy_module_getattr(__name__, OPTIONAL_LAUNCHERS)
+__getattr__ = lazy_module_getattr(__name__, OPTIONAL_LAUNCHERS, plugin_kind="launchers")
 
 
 def __dir__() -> list[str]:

@@ -28,7 +28,7 @@ OPTIONAL_PROVIDERS: dict[str, OptionalName] = {
     "AWSProvider": providers("AWSProvider", "aws"),
 }
 
-__getattr__ = lazy_module_getattr(__name__, OPTIONAL_PROVIDERS)
+__getattr__ = lazy_module_getattr(__name__, OPTIONAL_PROVIDERS, plugin_kind="providers")
 
 
 def __dir__() -> list[str]:

@@ -9,9 +9,15 @@ Subclass :class:`ExecutorConformanceSuite` in your own test file and implement
     class TestMyExecutor(ExecutorConformanceSuite):
         def make_executor(self):
             return MyExecutor(label="conformance")
+
+Or, with no test file at all, load this package as a pytest plugin and name the executor::
+
+    pytest -p parsl.testing --parsl-executor 'my_package:MyExecutor'
 """
 from __future__ import annotations
 
 from parsl.testing.conformance import ExecutorConformanceSuite
+# pytest hooks, so that `pytest -p parsl.testing` loads the plugin (see parsl.testing.pytest_plugin)
+from parsl.testing.pytest_plugin import pytest_addoption, pytest_collection_modifyitems  # noqa: F401
 
 __all__ = ["ExecutorConformanceSuite"]
