@@ -51,12 +51,17 @@ SIZES: dict[str, tuple[int, int]] = {
     "htex_chain": (1000, 200),
     "htex_fanout": (5000, 500),
     "htex_echo_10mb": (5, 2),  # N = timed echoes per run
+    # the same throughput workloads with Config(monitoring=MonitoringHub()) on both sides
+    "monitored_throughput": (20000, 2000),
+    "htex_monitored_throughput": (5000, 1000),
 }
 SUITES: dict[str, list[str]] = {
-    "threads": [name for name in SIZES if not name.startswith("htex_")],
-    "htex": [name for name in SIZES if name.startswith("htex_")],
+    "threads": [name for name in SIZES if not name.startswith("htex_") and "monitored" not in name],
+    "htex": [name for name in SIZES if name.startswith("htex_") and "monitored" not in name],
+    # monitoring overhead: each throughput workload with and without a MonitoringHub
+    "monitoring": ["noop_throughput", "monitored_throughput", "htex_throughput", "htex_monitored_throughput"],
 }
-SUITES["all"] = SUITES["threads"] + SUITES["htex"]
+SUITES["all"] = SUITES["threads"] + SUITES["htex"] + ["monitored_throughput", "htex_monitored_throughput"]
 
 # Targets: ("speedup", x) = ours must be >= x times better than upstream;
 # ("max", v) = our value (in the workload's unit) must be <= v.
@@ -110,7 +115,7 @@ def upstream_python(explicit: str | None) -> str:
         subprocess.run([sys.executable, "-m", "venv", str(UPSTREAM_VENV)], check=True)
     log(f"installing parsl=={UPSTREAM_VERSION} into {UPSTREAM_VENV}")
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", f"parsl=={UPSTREAM_VERSION}"], check=True
+        [str(python), "-m", "pip", "install", "--quiet", f"parsl[monitoring]=={UPSTREAM_VERSION}"], check=True
     )
     version = parsl_version(str(python))
     if version != UPSTREAM_VERSION:

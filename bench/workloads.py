@@ -209,8 +209,20 @@ def bash(n: int) -> Measurement:
     return Measurement(n, elapsed)
 
 
+@workload
+def monitored_throughput(n: int) -> Measurement:
+    """noop_throughput with a MonitoringHub writing every task's rows to SQLite."""
+    return noop_throughput(n)
+
+
 # ---------------------------------------------------------------- HTEX suite
 # Same apps as above, run on the HighThroughputExecutor of htex_config().
+
+@workload
+def htex_monitored_throughput(n: int) -> Measurement:
+    """htex_throughput with a MonitoringHub (default resource monitoring: one sample per task)."""
+    return noop_throughput(n)
+
 
 @workload
 def htex_throughput(n: int) -> Measurement:
@@ -299,6 +311,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     global LOAD_STARTED
     suite = SUITE[args.name]
     config = htex_config(args.encryption) if suite == "htex" else Config()
+    monitoring_dir = None
+    if "monitored" in args.name:
+        import tempfile
+
+        from parsl.monitoring import MonitoringHub
+        monitoring_dir = tempfile.mkdtemp(prefix="parsl-bench-monitoring-")
+        config.monitoring = MonitoringHub(logging_endpoint=f"sqlite:///{monitoring_dir}/monitoring.db")
     LOAD_STARTED = time.perf_counter()
     dfk = parsl.load(config)
     encrypted = getattr(dfk.executors.get("htex"), "encrypted", None) if suite == "htex" else None
@@ -307,6 +326,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         parsl.dfk().cleanup()
         parsl.clear()
+    if monitoring_dir is not None:  # every task must have reached the database
+        import shutil
+        import sqlite3
+        with sqlite3.connect(f"{monitoring_dir}/monitoring.db") as db:
+            rows = db.execute("select count(*) from task").fetchone()[0]
+        shutil.rmtree(monitoring_dir, ignore_errors=True)
+        check(rows >= args.n, f"monitoring database has {rows} task rows for {args.n} tasks")
 
     if isinstance(outcome, Metric):
         metric, value, unit, better = outcome.metric, outcome.value, outcome.unit, outcome.better
