@@ -41,6 +41,11 @@ def shell(x):
     return f"echo {x}"
 
 
+@bash_app
+def busy_child():
+    return "python3 -c 'import time; t = time.time(); x = bytearray(40_000_000); exec(\"while time.time() - t < 1.0: pass\")'"
+
+
 def htex_config(run_dir, **hub):
     return Config(executors=[HighThroughputExecutor(label="htex", max_workers_per_node=2,
                                                     provider=LocalProvider(init_blocks=1, max_blocks=1))],
@@ -56,6 +61,8 @@ def test_resources_nodes_blocks_and_tutorial_queries(tmp_path):
         assert s.result(timeout=60) == 64 * 1024 * 1024
         assert total.result(timeout=60) == 10
         assert shell(5).result(timeout=60) == 0
+        child = busy_child()
+        assert child.result(timeout=60) == 0
         run_id = dfk.run_id
     # The monitoring cell of a Parsl tutorial, unchanged apart from the path.
     conn = sqlite3.connect(str(run_dir / "monitoring.db"))
@@ -68,8 +75,15 @@ def test_resources_nodes_blocks_and_tutorial_queries(tmp_path):
     df_block = pd.read_sql_query("SELECT * FROM block", conn)
     conn.close()
     assert list(df_workflow["workflow_name"]) == ["tutorial"]
-    assert df_workflow.loc[0, "tasks_completed_count"] == 5
-    assert sorted(df_task["task_func_name"].value_counts().items()) == [("add", 3), ("shell", 1), ("spin", 1)]
+    assert df_workflow.loc[0, "tasks_completed_count"] == 6
+    assert sorted(df_task["task_func_name"].value_counts().items()) == [
+        ("add", 3), ("busy_child", 1), ("shell", 1), ("spin", 1)]
+    # a bash app's work happens in child processes: the samples count them
+    kids = df_resource[df_resource.task_id == child.tid]
+    during = kids[kids.psutil_process_children_count >= 1]
+    assert len(during) >= 2
+    assert during["psutil_process_time_user"].max() >= 0.5
+    assert during["psutil_process_memory_resident"].max() > 40_000_000
     merged = pd.merge(df_task, df_status, on=["task_id", "run_id"])
     assert set(merged[merged.task_id == s.tid]["task_status_name"]) >= {
         "pending", "launched", "running", "running_ended", "exec_done"}

@@ -212,14 +212,91 @@ def _baseline(proc: Any) -> dict[str, float]:
 
 #: how long a task runs before the sampler reports it running (shorter tasks report at the end)
 RUNNING_NOTICE_DELAY = 0.2
+#: how often the sampler thread looks at the running task
+TICK = 0.05
+
+
+def _self_counters() -> dict[str, float] | None:
+    """This process's own counters, read cheaply (getrusage and /proc), for the common case
+    of a task without child processes. None where /proc is missing."""
+    import resource
+
+    try:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        with open("/proc/self/statm", "rb") as f:
+            vms_pages, rss_pages = f.read().split()[:2]
+        rd = wr = 0.0
+        try:
+            with open("/proc/self/io", "rb") as f:
+                for line in f:
+                    if line.startswith(b"read_bytes:"):
+                        rd = float(line.split()[1])
+                    elif line.startswith(b"write_bytes:"):
+                        wr = float(line.split()[1])
+        except OSError:
+            pass
+    except (OSError, ValueError):
+        return None
+    page = _PAGE_SIZE
+    return {"user": ru.ru_utime, "system": ru.ru_stime, "read": rd, "write": wr,
+            "vol": float(ru.ru_nvcsw), "invol": float(ru.ru_nivcsw),
+            "rss": float(rss_pages) * page, "vms": float(vms_pages) * page}
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_TOTAL_MEMORY: float | None = None
+
+
+def _fast_sample(base: dict[str, float], interval: float) -> dict[str, Any] | None:
+    """A ``resource`` message without psutil, when the process has no children."""
+    global _TOTAL_MEMORY
+    kids = _children(os.getpid())
+    if kids is None or kids:
+        return None
+    now = _self_counters()
+    if now is None:
+        return None
+    if _TOTAL_MEMORY is None:
+        try:
+            _TOTAL_MEMORY = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        except (ValueError, OSError, AttributeError):
+            _TOTAL_MEMORY = 0.0
+    return {
+        "type": "resource", "timestamp": time.time(), "resource_monitoring_interval": interval,
+        "psutil_process_pid": os.getpid(),
+        "psutil_process_memory_percent": 100.0 * now["rss"] / _TOTAL_MEMORY if _TOTAL_MEMORY else None,
+        "psutil_process_children_count": 0.0,
+        "psutil_process_time_user": now["user"] - base.get("user", 0.0),
+        "psutil_process_time_system": now["system"] - base.get("system", 0.0),
+        "psutil_process_memory_virtual": now["vms"], "psutil_process_memory_resident": now["rss"],
+        "psutil_process_disk_read": now["read"] - base.get("read", 0.0),
+        "psutil_process_disk_write": now["write"] - base.get("write", 0.0),
+        "psutil_process_status": "running", "psutil_cpu_num": _cpu_num(),
+        "psutil_process_num_ctx_switches_voluntary": now["vol"] - base.get("vol", 0.0),
+        "psutil_process_num_ctx_switches_involuntary": now["invol"] - base.get("invol", 0.0),
+    }
+
+
+def _cpu_num() -> str | None:
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[36].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def _sample(proc: Any, base: dict[str, float], interval: float) -> dict[str, Any]:
+    fast = _fast_sample(base, interval)
+    return fast if fast is not None else sample_process(proc, base, interval)
 
 
 class _Sampler:
     """One background thread per worker process, watching whichever monitored task is running.
 
-    It sends the task's ``task_running`` message once the task has run for
-    ``RUNNING_NOTICE_DELAY`` seconds and, when resource sampling is on, a ``resource`` sample
-    every interval. :meth:`end` returns what is still unsent plus the final sample.
+    Tasks only set and clear ``current`` (no wake-ups on the task's path); the thread looks
+    every ``TICK`` seconds. It sends the task's ``task_running`` message once the task has run
+    for ``RUNNING_NOTICE_DELAY`` seconds and, when resource sampling is on, a ``resource``
+    sample every interval. :meth:`end` returns what is still unsent plus the final sample.
     """
 
     def __init__(self) -> None:
@@ -229,67 +306,57 @@ class _Sampler:
             self.proc = psutil.Process(os.getpid())
         except Exception:  # no psutil here: running/ended messages only
             self.proc = None
-        self.cond = threading.Condition()
-        self.current: list[Any] | None = None  # [ident, running message or None, interval, send, base]
-        self.generation = 0
+        self.lock = threading.Lock()
+        # [ident, running message or None, interval, send, base, started, next sample time]
+        self.current: list[Any] | None = None
         self.thread = threading.Thread(target=self._run, name="parsl-monitoring-sampler", daemon=True)
         self.thread.start()
 
     def begin(self, ident: dict[str, Any], running: dict[str, Any], interval: float | None,
               send: Callable[..., None]) -> None:
-        base = _baseline(self.proc) if interval and self.proc is not None else {}
-        with self.cond:
-            self.current = [ident, running, interval if self.proc is not None else None, send, base]
-            self.generation += 1
-            self.cond.notify()
+        if self.proc is None:
+            interval = None
+        base: dict[str, float] = {}
+        if interval:
+            base = _self_counters() or _baseline(self.proc)
+        now = time.monotonic()
+        self.current = [ident, running, interval, send, base, now, now + interval if interval else None]
 
     def end(self) -> list[dict[str, Any]]:
-        with self.cond:
+        with self.lock:  # never while the thread is sending for this task
             cur, self.current = self.current, None
-            self.generation += 1
-            self.cond.notify()
         if cur is None:
             return []
-        ident, running, interval, _send_fn, base = cur
+        ident, running, interval, _send_fn, base = cur[:5]
         out = [running] if running is not None else []
         if interval:
             try:
-                out.append({**sample_process(self.proc, base, interval), **ident})
+                out.append({**_sample(self.proc, base, interval), **ident})
             except Exception:
                 pass
         return out
 
     def _run(self) -> None:
         while True:
-            with self.cond:
-                while self.current is None:
-                    self.cond.wait()
-                cur, gen = self.current, self.generation
-                ident, running, interval, send, base = cur
-                if running is not None:
-                    wait = RUNNING_NOTICE_DELAY if not interval else min(RUNNING_NOTICE_DELAY, interval)
-                elif interval:
-                    wait = interval
-                else:
-                    wait = None  # nothing more to do for this task: sleep until the next one
-                if wait is None:
-                    while self.generation == gen:
-                        self.cond.wait()
+            time.sleep(TICK)
+            with self.lock:
+                cur = self.current
+                if cur is None:
                     continue
-                self.cond.wait(wait)
-                if self.current is not cur or self.generation != gen:
-                    continue  # the task ended; end() sent what was left
+                ident, running, interval, send, base, started, next_at = cur
+                now = time.monotonic()
                 batch = []
-                if running is not None:
+                if running is not None and now - started >= RUNNING_NOTICE_DELAY:
                     batch.append(running)
                     cur[1] = None
-            if interval and (running is None or wait >= interval):
-                try:
-                    batch.append({**sample_process(self.proc, base, interval), **ident})
-                except Exception:
-                    pass
-            if batch:
-                _send(send, batch)
+                if next_at is not None and now >= next_at:
+                    cur[6] = now + interval
+                    try:
+                        batch.append({**_sample(self.proc, base, interval), **ident})
+                    except Exception:
+                        pass
+                if batch:
+                    _send(send, batch)
 
 
 _SAMPLER: _Sampler | None = None
