@@ -15,7 +15,7 @@ _WHERE = {
     "CommandClientBadError": "errors", "CommandClientTimeoutError": "errors", "ManagerLost": "errors",
     "VersionMismatch": "errors", "WorkerLost": "errors", "HighThroughputExecutor": "executor",
     "BlockIdManagerSelector": "manager_selector", "ManagerSelector": "manager_selector",
-    "RandomManagerSelector": "manager_selector",
+    "RandomManagerSelector": "manager_selector", "MPIExecutor": "mpi_executor", "MPINodesUnavailable": "mpi",
 }
 
 
@@ -36,6 +36,8 @@ __all__ = [
     "HighThroughputExecutor",
     "ManagerLost",
     "ManagerSelector",
+    "MPIExecutor",
+    "MPINodesUnavailable",
     "RandomManagerSelector",
     "VersionMismatch",
     "WorkerLost",

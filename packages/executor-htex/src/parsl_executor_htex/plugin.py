@@ -26,7 +26,8 @@ class CloudpickleSerializer(SerializerBase):
 @hookimpl
 def parsl_register_executors() -> list[type]:
     from parsl_executor_htex.executor import HighThroughputExecutor
-    return [HighThroughputExecutor]
+    from parsl_executor_htex.mpi_executor import MPIExecutor
+    return [HighThroughputExecutor, MPIExecutor]
 
 
 @hookimpl
