@@ -1,4 +1,91 @@
-"""parsl-providers: Batch-scheduler and cloud execution providers, launchers and SSH channels for parslcore."""
+"""parsl-providers: batch-scheduler and cloud execution providers, launchers and SSH channels.
+
+Names are imported on first use (PEP 562), so ``import parsl_providers`` is cheap and a
+provider whose optional dependency is missing (``paramiko``, ``boto3``, ``kubernetes``)
+does not stop the others from loading. Parsl scripts import these classes from
+``parsl.providers``, ``parsl.launchers`` and ``parsl.channels``.
+"""
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "2026.11.21"
+
+#: public name -> module that defines it
+_WHERE: dict[str, str] = {
+    "SlurmProvider": "parsl_providers.slurm",
+    "TorqueProvider": "parsl_providers.torque",
+    "PBSProProvider": "parsl_providers.pbspro",
+    "GridEngineProvider": "parsl_providers.grid_engine",
+    "CondorProvider": "parsl_providers.condor",
+    "LSFProvider": "parsl_providers.lsf",
+    "CobaltProvider": "parsl_providers.cobalt",
+    "AdHocProvider": "parsl_providers.ad_hoc",
+    "AWSProvider": "parsl_providers.aws",
+    "KubernetesProvider": "parsl_providers.kubernetes",
+    "GoogleCloudProvider": "parsl_providers.googlecloud",
+    "SrunLauncher": "parsl_providers.launchers",
+    "SrunMPILauncher": "parsl_providers.launchers",
+    "AprunLauncher": "parsl_providers.launchers",
+    "JsrunLauncher": "parsl_providers.launchers",
+    "MpiExecLauncher": "parsl_providers.launchers",
+    "MpiRunLauncher": "parsl_providers.launchers",
+    "GnuParallelLauncher": "parsl_providers.launchers",
+    "WrappedLauncher": "parsl_providers.launchers",
+    "SSHChannel": "parsl_providers.ssh",
+    "SSHInteractiveLoginChannel": "parsl_providers.ssh",
+    "OAuthSSHChannel": "parsl_providers.oauth_ssh",
+}
+
+#: the extra of parslcore that installs a name's third-party dependency
+_EXTRA = {"SSHChannel": "ssh", "SSHInteractiveLoginChannel": "ssh", "OAuthSSHChannel": "ssh",
+          "AWSProvider": "aws", "KubernetesProvider": "kubernetes",
+          "GoogleCloudProvider": "providers"}
+
+__all__ = [
+    "AWSProvider",
+    "AdHocProvider",
+    "AprunLauncher",
+    "CobaltProvider",
+    "CondorProvider",
+    "GnuParallelLauncher",
+    "GoogleCloudProvider",
+    "GridEngineProvider",
+    "JsrunLauncher",
+    "KubernetesProvider",
+    "LSFProvider",
+    "MpiExecLauncher",
+    "MpiRunLauncher",
+    "OAuthSSHChannel",
+    "PBSProProvider",
+    "SSHChannel",
+    "SSHInteractiveLoginChannel",
+    "SlurmProvider",
+    "SrunLauncher",
+    "SrunMPILauncher",
+    "TorqueProvider",
+    "WrappedLauncher",
+]
+
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _WHERE.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'parsl_providers' has no attribute {name!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and not e.name.startswith("parsl"):
+            extra = _EXTRA.get(name, "providers")
+            raise ImportError(f"{name} needs the Python package {e.name!r}, which is not installed. "
+                              f"Install it with: pip install 'parslcore[{extra}]'", name=e.name) from e
+        raise
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
