@@ -105,7 +105,7 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
                 import googleapiclient.discovery
             except ImportError as e:
                 raise OptionalModuleMissing(["googleapiclient"], "GoogleCloudProvider needs the Google API "
-                                            "client: pip install google-api-python-client") from e
+                                            "client: pip install 'parsl-providers[googlecloud]'") from e
             compute = googleapiclient.discovery.build("compute", google_version)
         self.client = compute
         self.zone = self.get_zone(region)
