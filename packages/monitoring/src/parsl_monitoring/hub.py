@@ -199,8 +199,10 @@ class MonitoringHub(RepresentationMixin):
             return
         writer.workflow_finished({
             "time_completed": dfk.time_completed or time.time(),
-            "tasks_completed_count": dfk.tasks_completed_count + dfk.tasks_memo_completed_count,
-            "tasks_failed_count": dfk.tasks_failed_count + dfk.tasks_dep_fail_count,
+            # Parsl's meanings: tasks that ran and succeeded / ran and failed (not memo hits,
+            # not dependency failures)
+            "tasks_completed_count": dfk.tasks_completed_count,
+            "tasks_failed_count": dfk.tasks_failed_count,
         })
         if not writer.close(FLUSH_TIMEOUT):
             logger.warning("Monitoring database writes did not finish within %ss; some rows may be missing",
