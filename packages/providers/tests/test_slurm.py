@@ -98,10 +98,14 @@ def test_failed_job_reported(slurm, script_dir, wait, path, request):
         request.getfixturevalue("no_sacct")
     p = make(script_dir, exclusive=False, launcher=SingleNodeLauncher(fail_on_any=True))
     job = p.submit("echo doomed >&2; exit 3", 1)
-    status = wait(lambda: (s := p.status([job])[0]).terminal and s, 30) or p.status([job])[0]
+    # on the sacct path the exit code arrives once slurmdbd has the job (squeue may see it end first)
+    status = wait(lambda: (s := p.status([job])[0]).terminal and (path == "squeue" or s.exit_code is not None)
+                  and s, 30) or p.status([job])[0]
     assert status.state == JobState.FAILED, status
     if path == "sacct":
-        assert status.exit_code == 1  # the launcher's exit code: one worker failed
+        # the launcher's exit code: one worker failed
+        sacct = subprocess.run(["sacct", "-X", "-n", "-P", "-j", str(job)], capture_output=True, text=True)
+        assert status.exit_code == 1, (status, p._use_sacct, sacct.stdout)
     assert "doomed" in status.stderr
 
 

@@ -177,6 +177,22 @@ class SlurmProvider(BatchProvider):
         raise SubmitException(job_name, "could not read the job id from sbatch's output "
                               f"(regex_job_id={self.regex_job_id!r})", stdout=out, stderr=err, retcode=0)
 
+    #: how long a job that squeue saw finish is asked of sacct again for its exit code
+    SACCT_GRACE = 30.0
+
+    def _awaiting_sacct(self, job_id: str) -> bool:
+        """A job squeue saw end before slurmdbd recorded it: ask sacct again, for a while, so
+        its final state and exit code come from accounting."""
+        r = self.resources.get(job_id)
+        return (r is not None and self._use_sacct and r["status"].terminal and r["status"].exit_code is None
+                and time.monotonic() - r.get("awaiting_sacct", -1e9) < self.SACCT_GRACE)
+
+    def _live_ids(self) -> list[str]:
+        return super()._live_ids() + [jid for jid in self.resources if self._awaiting_sacct(jid)]
+
+    def _may_change(self, job_id: Any) -> bool:
+        return super()._may_change(job_id) or self._awaiting_sacct(job_id)
+
     def _status(self) -> None:
         live = self._live_ids()
         if not live:
@@ -201,7 +217,7 @@ class SlurmProvider(BatchProvider):
                     return
                 seen |= self._apply_squeue(out if rc == 0 else "")
         for jid in live:
-            if jid not in seen:
+            if jid not in seen and not self.resources[jid]["status"].terminal:
                 # Slurm forgot it (MinJobAge passed) and there is no accounting to ask.
                 self._update(jid, JobState.COMPLETED, "job left the Slurm queue")
 
@@ -220,6 +236,7 @@ class SlurmProvider(BatchProvider):
                 logger.warning("Unknown Slurm job state %r for job %s", raw, jid)
             exit_code = _exit_code(fields[2]) if len(fields) > 2 else None
             terminal_code = exit_code if state.terminal else None
+            self.resources[jid].pop("awaiting_sacct", None)
             self._update(jid, state, None if state in (JobState.PENDING, JobState.RUNNING) else raw,
                          terminal_code)
             seen.add(jid)
@@ -237,6 +254,8 @@ class SlurmProvider(BatchProvider):
             state = SQUEUE_STATES.get(parts[1], JobState.UNKNOWN)
             if state == JobState.UNKNOWN:
                 logger.warning("Unknown Slurm job state %r for job %s", parts[1], jid)
+            if state.terminal and self._use_sacct:
+                self.resources[jid].setdefault("awaiting_sacct", time.monotonic())
             self._update(jid, state, None if state in (JobState.PENDING, JobState.RUNNING) else parts[1])
             seen.add(jid)
         return seen
