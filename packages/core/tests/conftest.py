@@ -38,29 +38,12 @@ def run_dir(tmp_path):
 
 @pytest.fixture
 def load(tmp_path, monkeypatch, run_dir):
-    """``load(config=None, **config_kwargs)``: parsl.load a config; always cleaned up."""
-    import parsl
-    from parsl.config import Config
-    from parsl.executors.threads import ThreadPoolExecutor
+    """``load(config=None, **config_kwargs)``: parsl.load a Config; always cleaned up."""
+    from parsl.testing.loader import Loader
 
     monkeypatch.chdir(tmp_path)
-    loaded = []
-
-    def _load(config=None, **kwargs):
-        if config is None:
-            kwargs.setdefault("executors", [ThreadPoolExecutor(label="threads", max_threads=4)])
-            kwargs.setdefault("run_dir", run_dir)
-            kwargs.setdefault("strategy", "none")
-            config = Config(**kwargs)
-        dfk = parsl.load(config)
-        loaded.append(dfk)
-        return dfk
-
-    yield _load
-    for dfk in loaded:
-        if not dfk.cleanup_called:
-            dfk.cleanup()
-    parsl.clear()
+    with Loader(run_dir) as loader:
+        yield loader
 
 
 @pytest.fixture

@@ -33,11 +33,6 @@ _RETURNED = frozenset((States.exec_done, States.failed, States.dep_fail, States.
 _FINAL = frozenset((States.exec_done, States.failed, States.dep_fail, States.memo_done))
 
 
-def _dt(ts: float | None) -> float | None:
-    """Timestamps stay floats until written (see ``DatabaseWriter._params``)."""
-    return ts
-
-
 class DatabaseWriter(threading.Thread):
     """Write one workflow's rows to ``url`` (any SQLAlchemy URL) from a background thread."""
 
@@ -221,7 +216,7 @@ class DatabaseWriter(threading.Thread):
                 if kind == "task_running":
                     key = (tid, try_id)
                     trow = self._try_rows.setdefault(key, {"try_id": try_id, "task_id": tid, "run_id": run_id})
-                    trow["task_try_time_running"] = _dt(ts)
+                    trow["task_try_time_running"] = ts
                     trow["hostname"] = msg.get("hostname")
                     trow["block_id"] = msg.get("block_id")
                     touched_tries.add(key)
@@ -229,7 +224,7 @@ class DatabaseWriter(threading.Thread):
                 if msg.get("run_id") not in (None, run_id):
                     continue
                 row = {c: msg.get(c) for c in _RESOURCE_COLUMNS}
-                row["timestamp"] = _dt(msg.get("timestamp") or time.time())
+                row["timestamp"] = msg.get("timestamp") or time.time()
                 row["run_id"] = run_id
                 out["resource"].append(row)
             elif kind == "node":
@@ -238,13 +233,13 @@ class DatabaseWriter(threading.Thread):
                     "block_id": str(msg.get("block_id")), "cpu_count": int(msg.get("cpu_count") or 0),
                     "total_memory": int(msg.get("total_memory") or 0), "active": bool(msg.get("active")),
                     "worker_count": int(msg.get("worker_count") or 0), "python_v": str(msg.get("python_v", "")),
-                    "timestamp": _dt(msg.get("timestamp") or time.time()),
-                    "last_heartbeat": _dt(msg.get("last_heartbeat") or msg.get("timestamp") or time.time())})
+                    "timestamp": msg.get("timestamp") or time.time(),
+                    "last_heartbeat": msg.get("last_heartbeat") or msg.get("timestamp") or time.time()})
             elif kind == "block":
                 out["block"].append({
                     "run_id": run_id, "executor_label": executor or msg.get("executor_label") or "?",
                     "block_id": str(msg.get("block_id")), "job_id": _str_or_none(msg.get("job_id")),
-                    "timestamp": _dt(msg.get("timestamp") or time.time()), "status": str(msg.get("status"))})
+                    "timestamp": msg.get("timestamp") or time.time(), "status": str(msg.get("status"))})
 
     def _write(self, batch: dict[str, list[dict[str, Any]]]) -> None:
         from parsl_monitoring.db import BLOCK, NODE, RESOURCE, STATUS, TASK, TRY, WORKFLOW
@@ -296,17 +291,17 @@ class DatabaseWriter(threading.Thread):
         return c.string, (tuple(positional) if positional else None)
 
     def _run(self, conn: Any, compiled: tuple[str, tuple[str, ...] | None], table: Any,
-             rows: list[dict[str, Any]]) -> None:
+             rows: list[Any]) -> None:
+        """Execute ``compiled`` for ``rows``: dicts by column name, or (status rows) tuples in
+        the table's column order. Timestamps, kept as floats until here, are converted."""
         sql, order = compiled
         dt_cols = self._datetime_columns(table)
         conv = self._time_value
-        if rows and type(rows[0]) is tuple:  # already in the table's column order
-            names = [c.name for c in table.columns]
-            rows = [dict(zip(names, r)) for r in rows] if order is None or tuple(order) != tuple(names) \
-                else rows
-            if type(rows[0]) is tuple:
+        names = tuple(c.name for c in table.columns)
+        if type(rows[0]) is tuple:
+            if order == names:  # positional driver, same order: convert in place
                 idx = [i for i, n in enumerate(names) if n in dt_cols]
-                params = []
+                params: list[Any] = []
                 for r in rows:
                     lr = list(r)
                     for i in idx:
@@ -314,19 +309,16 @@ class DatabaseWriter(threading.Thread):
                     params.append(tuple(lr))
                 conn.exec_driver_sql(sql, params)
                 return
+            rows = [dict(zip(names, r)) for r in rows]
         if order is not None:
-            params: list[Any] = []
-            for r in rows:
-                params.append(tuple(conv(r.get(name)) if name in dt_cols else r.get(name) for name in order))
+            params = [tuple(conv(r.get(n)) if n in dt_cols else r.get(n) for n in order) for r in rows]
         else:
-            names = [c.name for c in table.columns]
             params = []
             for r in rows:
-                p = {name: r.get(name) for name in names}
+                p = {n: r.get(n) for n in names}
                 p.update(r)
-                for name in dt_cols:
-                    if p.get(name) is not None:
-                        p[name] = conv(p[name])
+                for n in dt_cols:
+                    p[n] = conv(p[n])
                 params.append(p)
         conn.exec_driver_sql(sql, params)
 
@@ -376,12 +368,6 @@ _RESOURCE_COLUMNS = (
     "psutil_process_num_ctx_switches_voluntary", "psutil_process_num_ctx_switches_involuntary")
 
 
-def _complete(table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Give every row every column (executemany needs the same keys in each row)."""
-    cols = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
-    return [{c: r.get(c) for c in cols} for r in rows]
-
-
 def _str_or_none(v: Any) -> str | None:
     return None if v is None else str(v)
 
@@ -411,8 +397,8 @@ def _task_values(task: Any, depends: Any) -> dict[str, Any]:
         "task_stdin": _stream(kwargs.get("stdin")),
         "task_stdout": _stream(kwargs.get("stdout")),
         "task_stderr": _stream(kwargs.get("stderr")),
-        "task_time_invoked": _dt(task.time_invoked),
-        "task_time_returned": _dt(task.time_returned),
+        "task_time_invoked": task.time_invoked,
+        "task_time_returned": task.time_returned,
         "task_fail_count": task.fail_count,
         "task_fail_cost": float(task.fail_cost or 0.0),
     }

@@ -169,6 +169,44 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
                                      stdout_path=record.get("job_stdout_path"),
                                      stderr_path=record.get("job_stderr_path"))
 
+    def _report(self, job_id: str, state: JobState, raw: str, exit_code: int | None = None) -> None:
+        """Record a state the scheduler printed as ``raw`` (kept as the message once it ends)."""
+        active = state in (JobState.PENDING, JobState.RUNNING)
+        self._update(job_id, state, None if active else raw, None if active else exit_code)
+
+    def _mark_left_queue(self, jobs: Iterable[str], seen: set[str]) -> None:
+        """Jobs the scheduler no longer lists have finished."""
+        for jid in jobs:
+            if jid not in seen:
+                self._update(jid, JobState.COMPLETED, "job left the queue")
+
+    # A queue-listing scheduler supplies the command and the parser; _status does the rest.
+    #: text in stderr meaning "those jobs are gone"; None: a failed command is never parsed
+    status_gone_marker: str | None = None
+
+    def _status_command(self, live: list[str]) -> str:
+        raise NotImplementedError
+
+    def _parse_status(self, out: str, live: list[str]) -> set[str]:
+        """Update each job the listing ``out`` shows; return their ids."""
+        raise NotImplementedError
+
+    def _status(self) -> None:
+        """One listing command for every live job; unlisted jobs have left the queue."""
+        live = self._live_ids()
+        if not live:
+            return
+        answer = self._query(self._status_command(live))
+        if answer is None:
+            return
+        rc, out, err = answer
+        marker = self.status_gone_marker
+        seen = self._parse_status(out, live) if rc == 0 or marker is not None else set()
+        if rc != 0 and not seen and (marker is None or marker not in err):
+            logger.warning("%s failed (rc=%s): %s", self._status_command(live).split()[0], rc, err.strip())
+            return
+        self._mark_left_queue(live, seen)
+
     def _live_ids(self) -> list[str]:
         return [jid for jid, r in self.resources.items() if not r["status"].terminal]
 

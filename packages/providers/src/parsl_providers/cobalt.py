@@ -99,28 +99,18 @@ class CobaltProvider(BatchProvider):
         self._record(job_id, files)
         return job_id
 
-    def _status(self) -> None:
-        live = self._live_ids()
-        if not live:
-            return
-        answer = self._query("qstat -u $USER")
-        if answer is None:
-            return
-        rc, out, err = answer
-        if rc != 0:
-            logger.warning("qstat failed (rc=%s): %s", rc, err.strip())
-            return
+    def _status_command(self, live: list[str]) -> str:
+        return "qstat -u $USER"
+
+    def _parse_status(self, out: str, live: list[str]) -> set[str]:
         seen = set()
         for line in out.splitlines():
             parts = line.split()
             if len(parts) < 5 or parts[0] not in live:
                 continue
-            state = COBALT_STATES.get(parts[4].lower(), JobState.UNKNOWN)
-            self._update(parts[0], state, None if state in (JobState.PENDING, JobState.RUNNING) else parts[4])
+            self._report(parts[0], COBALT_STATES.get(parts[4].lower(), JobState.UNKNOWN), parts[4])
             seen.add(parts[0])
-        for jid in live:
-            if jid not in seen:
-                self._update(jid, JobState.COMPLETED, "job left the queue")
+        return seen
 
     def cancel(self, job_ids: list[Any]) -> list[bool]:
         """Cancel the jobs with one ``qdel``; True for each if it succeeded."""

@@ -167,9 +167,7 @@ class CondorProvider(BatchProvider):
                     f"JobStatus={parts[1]} ExitCode={code}")
                 self._update(parts[0], state, message, code if state.terminal else None)
                 seen.add(parts[0])
-            for jid in batch:
-                if jid not in seen:
-                    self._update(jid, JobState.COMPLETED, "job left the queue")
+            self._mark_left_queue(batch, seen)
 
     def cancel(self, job_ids: list[Any]) -> list[bool]:
         """Remove the jobs (``condor_rm``, then ``-forcex`` for those stuck in X state)."""

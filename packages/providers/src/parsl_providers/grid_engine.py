@@ -106,17 +106,10 @@ class GridEngineProvider(BatchProvider):
         logger.info("GridEngineProvider submitted job %s (%s)", job_id, files["local_script"])
         return job_id
 
-    def _status(self) -> None:
-        live = self._live_ids()
-        if not live:
-            return
-        answer = self._query("qstat")
-        if answer is None:
-            return
-        rc, out, err = answer
-        if rc != 0:
-            logger.warning("qstat failed (rc=%s): %s", rc, err.strip())
-            return
+    def _status_command(self, live: list[str]) -> str:
+        return "qstat"
+
+    def _parse_status(self, out: str, live: list[str]) -> set[str]:
         seen = set()
         for line in out.splitlines():
             parts = line.split()
@@ -125,15 +118,12 @@ class GridEngineProvider(BatchProvider):
             jid = self._own_id(parts[0])
             if jid is None or jid not in live:
                 continue
-            letters = parts[4].lower()
-            state = SGE_STATES.get(letters, JobState.UNKNOWN)
+            state = SGE_STATES.get(parts[4].lower(), JobState.UNKNOWN)
             if state == JobState.UNKNOWN:
                 logger.warning("Unknown Grid Engine job state %r for job %s", parts[4], jid)
-            self._update(jid, state, None if state in (JobState.PENDING, JobState.RUNNING) else parts[4])
+            self._report(jid, state, parts[4])
             seen.add(jid)
-        for jid in live:
-            if jid not in seen:
-                self._update(jid, JobState.COMPLETED, "job left the queue")
+        return seen
 
     def cancel(self, job_ids: list[Any]) -> list[bool]:
         """Cancel the jobs with one ``qdel``; True for each if it succeeded."""

@@ -134,28 +134,20 @@ class LSFProvider(BatchProvider):
         logger.info("LSFProvider submitted job %s (%s)", job_id, files["local_script"])
         return job_id
 
-    def _status(self) -> None:
-        live = self._live_ids()
-        if not live:
-            return
-        answer = self._query(f"bjobs -noheader -o 'jobid stat' {' '.join(live)}")
-        if answer is None:
-            return
-        rc, out, err = answer
+    status_gone_marker = "not found"
+
+    def _status_command(self, live: list[str]) -> str:
+        return f"bjobs -noheader -o 'jobid stat' {' '.join(live)}"
+
+    def _parse_status(self, out: str, live: list[str]) -> set[str]:
         seen = set()
         for line in out.splitlines():
             parts = line.split()
             if len(parts) < 2 or parts[0] not in self.resources:
                 continue
-            state = LSF_STATES.get(parts[1], JobState.UNKNOWN)
-            self._update(parts[0], state, None if state in (JobState.PENDING, JobState.RUNNING) else parts[1])
+            self._report(parts[0], LSF_STATES.get(parts[1], JobState.UNKNOWN), parts[1])
             seen.add(parts[0])
-        if rc != 0 and not seen and "not found" not in err:
-            logger.warning("bjobs failed (rc=%s): %s", rc, err.strip())
-            return
-        for jid in live:
-            if jid not in seen:
-                self._update(jid, JobState.COMPLETED, "job left the queue")
+        return seen
 
     def cancel(self, job_ids: list[Any]) -> list[bool]:
         """Cancel the jobs with one ``bkill``; True for each if it succeeded."""

@@ -109,6 +109,4 @@ class PBSProProvider(TorqueProvider):
                 f"job_state={letter} Exit_status={exit_status}")
             self._update(jid, state, message, exit_status if state.terminal else None)
             seen.add(jid)
-        for jid in live:
-            if jid not in seen:
-                self._update(jid, JobState.COMPLETED, "job left the queue")
+        self._mark_left_queue(live, seen)

@@ -115,23 +115,12 @@ class TorqueProvider(BatchProvider):
         logger.info("%s submitted job %s (%s)", type(self).__name__, job_id, files["local_script"])
         return job_id
 
-    def _status(self) -> None:
-        live = self._live_ids()
-        if not live:
-            return
-        answer = self._query(f"qstat {' '.join(live)}")
-        if answer is None:
-            return
-        rc, out, err = answer
-        seen = self._apply_qstat(out)
-        if rc != 0 and not seen and "Unknown Job" not in err:
-            logger.warning("qstat failed (rc=%s): %s", rc, err.strip())
-            return
-        for jid in live:
-            if jid not in seen:
-                self._update(jid, JobState.COMPLETED, "job left the queue")
+    status_gone_marker = "Unknown Job"
 
-    def _apply_qstat(self, out: str) -> set[str]:
+    def _status_command(self, live: list[str]) -> str:
+        return f"qstat {' '.join(live)}"
+
+    def _parse_status(self, out: str, live: list[str]) -> set[str]:
         seen = set()
         for line in out.splitlines():
             parts = line.split()
@@ -140,8 +129,7 @@ class TorqueProvider(BatchProvider):
             jid = self._own_id(parts[0])
             if jid is None:
                 continue
-            state = TORQUE_STATES.get(parts[4], JobState.UNKNOWN)
-            self._update(jid, state, None if state in (JobState.PENDING, JobState.RUNNING) else parts[4])
+            self._report(jid, TORQUE_STATES.get(parts[4], JobState.UNKNOWN), parts[4])
             seen.add(jid)
         return seen
 
