@@ -14,42 +14,17 @@ from collections.abc import Callable
 from typing import Any
 
 from parsl.executors.base import ParslExecutor
-from parsl.executors.errors import BadStateException, ScalingFailed
+from parsl.errors import type_check_error
+from parsl.executors.errors import ScalingFailed
+from parsl.jobs.error_handlers import noop_error_handler, simple_error_handler, windowed_error_handler
 from parsl.jobs.states import JobState, JobStatus
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BlockProviderExecutor", "noop_error_handler", "simple_error_handler"]
+__all__ = ["BlockProviderExecutor", "noop_error_handler", "simple_error_handler", "windowed_error_handler"]
 
+#: ``handler(executor, status)``: see :mod:`parsl.jobs.error_handlers`
 ErrorHandler = Callable[["BlockProviderExecutor", "dict[str, JobStatus]"], None]
-
-
-def noop_error_handler(executor: BlockProviderExecutor, status: dict[str, JobStatus], threshold: int = 3
-                       ) -> None:
-    """Never give up on failed blocks."""
-
-
-def simple_error_handler(executor: BlockProviderExecutor, status: dict[str, JobStatus],
-                         threshold: int = 3) -> None:
-    """Mark the executor bad once every block has failed and ``threshold`` blocks have (or as
-    many as the provider's ``max_blocks``, if fewer), quoting the last block's output."""
-    if not status:
-        return
-    failed = [(bid, s) for bid, s in status.items() if s.state == JobState.FAILED]
-    if len(failed) < len(status):
-        return
-    max_blocks = getattr(executor.provider, "max_blocks", threshold) or threshold
-    if len(failed) < min(threshold, max(1, max_blocks)):
-        return
-    bid, last = failed[-1]
-    lines = [f"{len(failed)} of {len(status)} blocks failed; block {bid}: {last}"]
-    for name in ("stdout", "stderr"):
-        path = getattr(last, f"{name}_path", None)
-        summary = getattr(last, f"{name}_summary", None)
-        if path:
-            lines.append(f"{name} of block {bid} ({path}):")
-            lines.append((summary or "").rstrip() or "<empty>")
-    executor.set_bad_state_and_fail_all(BadStateException(executor, "\n".join(lines)))
 
 
 class BlockProviderExecutor(ParslExecutor):
@@ -64,13 +39,8 @@ class BlockProviderExecutor(ParslExecutor):
                  label: str | None = None) -> None:
         super().__init__(label=label)
         self.provider = provider
-        self.block_error_handler = block_error_handler
-        if block_error_handler is True:
-            self._error_handler: ErrorHandler | None = simple_error_handler
-        elif block_error_handler is False or block_error_handler is None:
-            self._error_handler = None
-        else:
-            self._error_handler = block_error_handler
+        #: the handler in use (a function, as in Parsl: ``True`` and ``False`` are resolved here)
+        self.block_error_handler: ErrorHandler = _resolve_error_handler(block_error_handler, label)
         self.blocks_to_job_id: dict[str, str] = {}
         self.job_ids_to_block: dict[str, str] = {}
         self._status: dict[str, JobStatus] = {}
@@ -215,10 +185,14 @@ class BlockProviderExecutor(ParslExecutor):
                 "type": "block", "block_id": block_id, "job_id": self.blocks_to_job_id.get(block_id),
                 "status": status.state.name, "timestamp": time.time()}])
 
+    def handle_errors(self, status: dict[str, JobStatus]) -> None:
+        """Give ``status`` (every block's last known status) to the ``block_error_handler``."""
+        self.block_error_handler(self, status)
+
     def _handle_errors(self) -> None:
-        if self._error_handler is not None and not self.bad_state_is_set:
+        if self.block_error_handler is not noop_error_handler and not self.bad_state_is_set:
             try:
-                self._error_handler(self, dict(self._status))
+                self.handle_errors(dict(self._status))
             except Exception:
                 logger.exception("block_error_handler of executor %s raised", self.label)
 
@@ -230,3 +204,16 @@ class BlockProviderExecutor(ParslExecutor):
         active = self._active_blocks()
         if active:
             self.scale_in(block_ids=active)
+
+
+def _resolve_error_handler(handler: bool | ErrorHandler | None, label: str | None) -> ErrorHandler:
+    if handler is True:
+        return simple_error_handler
+    if handler is False or handler is None:
+        return noop_error_handler
+    if not callable(handler):
+        raise type_check_error(
+            f"{label or 'executor'}: block_error_handler={handler!r}: use True (give up when every block "
+            f"failed), False (never give up) or a function (executor, status) -> None such as "
+            f"parsl.jobs.error_handlers.windowed_error_handler")
+    return handler
