@@ -9,16 +9,25 @@ band: bytearray, numpy arrays) become :class:`~parsl_executor_htex.messages.Blob
 no process copies on the way (see ``messages.py``). Mutable buffers are copied once when
 serialized, so changing one after ``submit`` cannot change the task's input.
 
-It imports nothing from ``parsl``, so the worker processes start without loading the kernel;
+A task's exception travels with its traceback, cause and context as plain data beside it
+(a chain record, see ``parsl.app.remote_traceback``), never as an attribute added to it, so it
+arrives with exactly the attributes it had, and its remote frames are rebuilt as a real
+traceback. Functions sent by value keep their file name, so those frames show source lines.
+
+The worker side imports nothing from ``parsl``, so the worker processes start without loading
+the kernel (only :func:`unpack_result`, on the workflow's side, does);
 :class:`CloudpickleSerializer` (registered with ``parsl.serialize``) lives in ``plugin.py``.
 """
 from __future__ import annotations
 
+import io
+import logging
 import pickle
 import threading
 import traceback
+import types
 import weakref
-from collections import deque
+from collections import ChainMap, deque
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -39,6 +48,8 @@ __all__ = [
     "unpack_result",
 ]
 
+logger = logging.getLogger(__name__)
+
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 loads = pickle.loads
 
@@ -49,9 +60,37 @@ BIG = 64 * 1024
 _PLAIN = frozenset({int, float, str, bool, type(None), complex})
 
 
+def _code_with_filename(make: Any, args: tuple[Any, ...], filename: str) -> types.CodeType:
+    """Rebuild a code object from cloudpickle's reduction and give it back its file name."""
+    code = make(*args)
+    return code if code.co_filename == filename else code.replace(co_filename=filename)
+
+
+class _Pickler(cloudpickle.Pickler):
+    """cloudpickle, keeping the file name of functions sent by value.
+
+    cloudpickle 3.1 renames their code ``<dynamic-code>``, so a task's traceback would show
+    neither the user's file nor its source lines; this keeps the real name.
+    """
+
+    _base_code_reduce = cloudpickle.Pickler.dispatch_table[types.CodeType]
+
+    def _code_reduce(code: types.CodeType) -> Any:  # type: ignore[misc]  # a dispatch-table entry
+        make, args = _Pickler._base_code_reduce(code)
+        return _code_with_filename, (make, args, code.co_filename)
+
+    dispatch_table = ChainMap({types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table)
+
+
+def _cloudpickle(obj: Any, protocol: int, buffer_callback: Callable[[pickle.PickleBuffer], Any] | None = None) -> bytes:
+    with io.BytesIO() as f:
+        _Pickler(f, protocol=protocol, buffer_callback=buffer_callback).dump(obj)
+        return f.getvalue()
+
+
 def dumps(obj: Any) -> bytes:
     """Serialize ``obj`` with cloudpickle (functions defined in ``__main__`` travel by value)."""
-    return cloudpickle.dumps(obj, protocol=PROTOCOL)
+    return _cloudpickle(obj, PROTOCOL)
 
 
 class _BigBytes:
@@ -84,7 +123,7 @@ def _dumps_payload(obj: Any, plain: bool) -> Any:
         blobs.append(Blob(pb if view.readonly else bytes(view)))
         return False
 
-    data = (pickle.dumps if plain else cloudpickle.dumps)(obj, protocol=5, buffer_callback=out_of_band)
+    data = (pickle.dumps if plain else _cloudpickle)(obj, protocol=5, buffer_callback=out_of_band)
     return (data, blobs) if blobs else data
 
 
@@ -145,14 +184,59 @@ def result_error(func: Any, value: Any, exc: BaseException) -> Exception:
                               f"{type(value).__qualname__} could not be serialized: {type(exc).__name__}: {exc})")
 
 
+def _frames(tb: Any) -> tuple[tuple[str, int, str], ...]:
+    return tuple((f.f_code.co_filename, n, f.f_code.co_name) for f, n in traceback.walk_tb(tb))
+
+
+def _chain(exc: BaseException, seen: dict[int, BaseException], stand_in: Callable[[BaseException], BaseException]) -> Any:
+    """``exc``'s chain record, in the form ``parsl.app.remote_traceback.restore_chain`` reads.
+
+    Built here, not imported, so workers never load ``parsl``. ``stand_in`` replaces each
+    exception in the chain (identity, or a picklable substitute).
+    """
+    seen[id(exc)] = exc
+
+    def link(c: BaseException | None) -> Any:
+        if c is None:
+            return None
+        if id(c) in seen:  # a reference to an exception recorded elsewhere in this chain
+            return (stand_in(c), None, None, None, False)
+        if len(seen) >= 32:
+            return None
+        return _chain(c, seen, stand_in)
+
+    cause, context = link(exc.__cause__), link(exc.__context__)
+    return (stand_in(exc), _frames(exc.__traceback__), cause, context, exc.__suppress_context__)
+
+
 def pack_exception(exc: BaseException, where: str = "") -> bytes:
-    """Serialize an exception raised by a task, with its remote traceback as text."""
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    """Serialize an exception raised by a task, with its traceback, cause and context as data.
+
+    The frames travel beside the exception (not on it), so it arrives with exactly the
+    attributes it had; :func:`unpack_result` rebuilds its traceback from them.
+    """
     try:
-        return dumps((False, (exc, tb, where)))
-    except Exception as e:  # the exception itself will not pickle: send its text instead
-        stand_in = RuntimeError(f"{type(exc).__name__}: {exc} (unpicklable exception: {e})")
-        return dumps((False, (stand_in, tb, where)))
+        return dumps((False, (_chain(exc, {}, _same), where)))
+    except Exception:  # some exception of the chain will not pickle: replace those by stand-ins
+        stand_ins: dict[int, BaseException] = {}
+        return dumps((False, (_chain(exc, {}, lambda e: _picklable(e, stand_ins)), where)))
+
+
+def _same(exc: BaseException) -> BaseException:
+    return exc
+
+
+def _picklable(exc: BaseException, memo: dict[int, BaseException]) -> BaseException:
+    """``exc`` if it pickles, else a RuntimeError carrying its type and message."""
+    sub = memo.get(id(exc))
+    if sub is None:
+        try:
+            pickle.loads(dumps(exc))
+            sub = exc
+        except Exception as e:
+            sub = RuntimeError(f"{type(exc).__name__}: {exc} (unpicklable exception: {type(e).__name__}: {e})")
+        memo[id(exc)] = sub
+    return sub
 
 
 def unpack_result(payload: Any) -> tuple[bool, Any]:
@@ -160,12 +244,11 @@ def unpack_result(payload: Any) -> tuple[bool, Any]:
     ok, body = loads_payload(payload)
     if ok:
         return True, body
-    exc, tb, where = body
-    if tb:
-        try:
-            exc.add_note(f"Remote traceback{f' ({where})' if where else ''}:\n{tb.rstrip()}")
-        except AttributeError:  # Python < 3.11
-            pass
+    record, where = body
+    from parsl.app.remote_traceback import restore_chain  # the workflow's side: parsl is loaded
+    exc = restore_chain(record)
+    if where and logger.isEnabledFor(logging.DEBUG):
+        logger.debug("Task failed on %s: %s: %s", where, type(exc).__name__, exc)
     return False, exc
 
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from functools import wraps
 from types import TracebackType
 from typing import Any, Callable, TypeVar
 
+from parsl.app.remote_traceback import chain_record, frames_of, restore_chain
 from parsl.dataflow.errors import DependencyError  # noqa: F401  (0.9-era location)
 from parsl.errors import ParslError
 
@@ -108,23 +108,39 @@ class BadStdStreamFile(ParslError):
 
 
 class RemoteExceptionWrapper:
-    """Carry an exception and its traceback text from a worker back to the workflow."""
+    """An exception raised in another process, with its traceback, ready to be pickled back.
 
-    def __init__(self, e_type: type, e_value: BaseException, traceback_obj: TracebackType | None):
+    ``RemoteExceptionWrapper(*sys.exc_info())`` where the task failed; pickle it, and where it
+    arrives :meth:`get_exception` (or :meth:`reraise`) gives the exception with its remote
+    frames as a real traceback, and its cause and context, nothing added to its ``__dict__``.
+    """
+
+    def __init__(self, e_type: type, e_value: BaseException, traceback: TracebackType | None):
         self.e_type = e_type
         self.e_value = e_value
-        self.e_traceback_text = "".join(traceback.format_tb(traceback_obj)) if traceback_obj else ""
-        self.cause = (RemoteExceptionWrapper(type(e_value.__cause__), e_value.__cause__,
-                                             e_value.__cause__.__traceback__)
-                      if e_value.__cause__ is not None else None)
+        _, _, cause, context, suppress = chain_record(e_value)
+        #: ``(filename, lineno, name)`` of each remote frame, outermost first (None: no traceback)
+        self.e_traceback = frames_of(traceback) if traceback is not None else None
+        self._links = (cause, context, suppress)
+
+    @property
+    def cause(self) -> RemoteExceptionWrapper | None:
+        """The wrapped ``__cause__`` of the exception, if it has one."""
+        record = self._links[0]
+        if record is None:
+            return None
+        wrapper = RemoteExceptionWrapper.__new__(RemoteExceptionWrapper)
+        wrapper.e_type, wrapper.e_value, wrapper.e_traceback = type(record[0]), record[0], record[1]
+        wrapper._links = record[2:]
+        return wrapper
 
     def get_exception(self) -> BaseException:
-        exc = self.e_value
-        if self.cause is not None:
-            exc.__cause__ = self.cause.get_exception()
-        return exc
+        """The exception, with its remote traceback, cause and context restored."""
+        cause, context, suppress = self._links
+        return restore_chain((self.e_value, self.e_traceback or (), cause, context, suppress))
 
     def reraise(self) -> None:
+        """Raise the exception (its remote frames follow the caller's in the traceback)."""
         logger.debug("Reraising exception of type %s", self.e_type)
         raise self.get_exception()
 

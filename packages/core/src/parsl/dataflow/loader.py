@@ -46,9 +46,6 @@ class DataFlowKernelLoader:
     def dfk(cls) -> "DataFlowKernel":
         """The current DataFlowKernel; raises NoDataFlowKernelError when none is loaded."""
         if cls._dfk is None:
-            # Parsl's exact message (scripts compare it); the fix travels as a traceback note
-            err = NoDataFlowKernelError("Must first load config")
-            err.__notes__ = ["Call parsl.load(config) (or use `with parsl.load(config):`) before "
-                             "calling apps"]
-            raise err
+            # Parsl's exact message and attributes (scripts compare them): no note added
+            raise NoDataFlowKernelError("Must first load config")
         return cls._dfk
