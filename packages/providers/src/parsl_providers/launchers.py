@@ -1,17 +1,18 @@
 """Launchers for scheduler allocations: srun, aprun, jsrun, mpiexec, mpirun, GNU parallel.
 
-A launcher is called as ``launcher(command, tasks_per_node, nodes_per_block)`` inside a
-provider's ``submit`` and returns the bash text of the job script that starts
+A launcher is called as ``launcher(command, tasks_per_node, nodes_per_block, script_dir="")``
+inside a provider's ``submit`` and returns the bash text of the job script that starts
 ``tasks_per_node`` copies of ``command`` on each node of the block. The multi-node
-launchers write the command to ``cmd_<JOBNAME>.sh`` in ``$PARSL_SCRIPT_DIR`` (set by the
-providers of this package; the job's working directory otherwise) and start that file
-on every node, so the command runs unchanged, its variables expanded on each node.
+launchers write the command to ``cmd_<JOBNAME>.sh`` in ``SCRIPT_DIR``: ``script_dir`` when
+given, else ``$PARSL_SCRIPT_DIR`` (set by the providers of this package), else the job's
+working directory; and start that file on every node, so the command runs unchanged, its
+variables expanded on each node.
 
 Any callable with that signature works as a launcher; subclass
 ``parsl.launchers.base.Launcher`` to get a readable ``repr``::
 
     class TimeLauncher(Launcher):
-        def __call__(self, command, tasks_per_node, nodes_per_block):
+        def __call__(self, command, tasks_per_node, nodes_per_block, script_dir=""):
             return f"time {command}"
 """
 from __future__ import annotations
@@ -37,13 +38,21 @@ __all__ = [
 _EOF = "PARSL_LAUNCHER_CMD_EOF"
 
 
+def _double_quoted(text: str) -> str:
+    """``text`` escaped for the inside of a bash double-quoted string."""
+    for c in ('\\', '"', "$", "`"):
+        text = text.replace(c, "\\" + c)
+    return text
+
+
 def _command_file(command: str, script_dir: str) -> list[str]:
-    """Bash lines writing ``command`` to ``$CMDFILE``."""
-    where = f'"{script_dir}"' if script_dir else '"${PARSL_SCRIPT_DIR:-$PWD}"'
+    """Bash lines writing ``command`` to ``$CMDFILE`` (an absolute path in ``$SCRIPT_DIR``)."""
     return [
-        f"CMDDIR={where}",
-        '[ -d "$CMDDIR" ] || CMDDIR="$PWD"',
-        'CMDFILE="$CMDDIR/cmd_${JOBNAME:-parsl.$$}.sh"',
+        f'SCRIPT_DIR="{_double_quoted(str(script_dir or ""))}"',
+        '[[ -n $SCRIPT_DIR ]] || SCRIPT_DIR="${PARSL_SCRIPT_DIR:-}"',
+        '[[ -d $SCRIPT_DIR ]] || SCRIPT_DIR=""',
+        'CMDFILE="${SCRIPT_DIR:+$SCRIPT_DIR/}cmd_${JOBNAME:-parsl.$$}.sh"',
+        '[[ $CMDFILE == /* ]] || CMDFILE="$PWD/$CMDFILE"',
         f"cat > \"$CMDFILE\" <<'{_EOF}'",
         command,
         _EOF,
@@ -174,7 +183,7 @@ class MpiExecLauncher(_MultiNodeLauncher):
         tasks = int(tasks_per_node) * int(nodes_per_block)
         body = [*_HOSTFILE, *self._say("Found hosts: $(tr '\\n' ' ' < \"$HOSTFILE\")"),
                 (f"mpiexec {self.bind_cmd} none {self.overrides} -n {tasks} --hostfile \"$HOSTFILE\" "
-                 '/bin/bash "$CMDFILE"')]
+                 'bash "$CMDFILE"')]
         return self._script(command, script_dir, [f"WORKERCOUNT={tasks}"], body)
 
 
@@ -232,9 +241,10 @@ class WrappedLauncher(Launcher):
     def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int,
                  script_dir: str = "") -> str:
         if int(tasks_per_node) > 1:
-            logger.warning("WrappedLauncher starts the command once; tasks_per_node=%s is ignored",
-                           tasks_per_node)
+            logger.warning("WrappedLauncher starts the command once, whatever the number of tasks per "
+                           "node (%s): there may be fewer workers than you expect", tasks_per_node)
         if int(nodes_per_block) > 1:
-            logger.warning("WrappedLauncher starts the command on one node; nodes_per_block=%s is "
-                           "ignored", nodes_per_block)
+            logger.warning("WrappedLauncher starts the command on one node, whatever the number of "
+                           "nodes per block (%s): there may be fewer workers than you expect",
+                           nodes_per_block)
         return f"{self.prepend} {command}"

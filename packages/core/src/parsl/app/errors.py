@@ -62,12 +62,16 @@ class BashExitFailure(AppFailure):
     A subclass of AppFailure, which 0.9-era scripts catch for the same purpose.
     """
 
+    retries = None  # AppFailure's attributes, kept off the instance: Parsl's has only the two below
+
     def __init__(self, app_name: str, exitcode: int):
         AppException.__init__(self, app_name, exitcode)
         self.app_name = app_name
         self.exitcode = exitcode
-        self.reason = f"bash_app {app_name} failed with unix exit code {exitcode}"
-        self.retries = None
+
+    @property  # type: ignore[override]
+    def reason(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         return f"bash_app {self.app_name} failed with unix exit code {self.exitcode}"
@@ -82,6 +86,10 @@ class BashAppNoReturn(AppException, ValueError):
 
     Also a ValueError, which is what current Parsl raises for a non-str command line.
     """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class MissingOutputs(ParslError):
@@ -101,10 +109,14 @@ class BadStdStreamFile(ParslError):
 
     def __init__(self, reason: str):
         super().__init__(reason)
-        self.reason = reason
+        self._reason = reason  # the attribute name Parsl's has
+
+    @property
+    def reason(self) -> str:
+        return self._reason
 
     def __str__(self) -> str:
-        return f"Bad Stream File: {self.reason}"
+        return f"Bad Stream File: {self._reason}"
 
 
 class RemoteExceptionWrapper:

@@ -12,12 +12,20 @@ class BadLauncher(ExecutionProviderException, TypeError):
     """Something that is not a launcher (not callable) was given as a provider's ``launcher``."""
 
     def __init__(self, launcher: Any, reason: str | None = None):
-        super().__init__(launcher, reason)
+        # ``args`` holds ``reason`` when given; the only attribute is ``launcher``, as in Parsl
+        if reason is None:
+            super().__init__(launcher)
+        else:
+            super().__init__(launcher, reason)
         self.launcher = launcher
-        self.reason = reason
+
+    @property
+    def reason(self) -> str | None:
+        """Why the launcher was refused, when the raiser said."""
+        return self.args[1] if len(self.args) > 1 else None
 
     def __str__(self) -> str:
         if self.reason:
-            return f"Bad Launcher provided: {self.launcher!r}: {self.reason}"
-        return (f"Bad Launcher provided: {self.launcher!r}; expected a parsl.launchers.base.Launcher "
-                "instance (for example SingleNodeLauncher()) or another callable")
+            return f"Bad Launcher provided: {self.launcher}, {self.reason}"
+        return (f"Bad Launcher provided: {self.launcher}, expecting a parsl.launchers.base.Launcher "
+                "(for example SingleNodeLauncher()) or another callable")

@@ -29,7 +29,7 @@ class SimpleLauncher(Launcher):
     def __init__(self, debug: bool = True) -> None:
         super().__init__(debug=debug)
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int) -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         if nodes_per_block > 1:
             logger.warning("SimpleLauncher runs the command on one node only, but the block asks for "
                            "%s nodes: you may get fewer workers than expected. Use a multi-node "
@@ -49,7 +49,7 @@ class SingleNodeLauncher(Launcher):
         super().__init__(debug=debug)
         self.fail_on_any = fail_on_any
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int) -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         copies = int(tasks_per_node) * int(nodes_per_block)
         body = command if command.strip() else ":"
 
