@@ -9,7 +9,12 @@ import subprocess
 import sys
 
 import pytest
-from parsl.monitoring.radios.base import MonitoringRadioReceiver, MonitoringRadioSender, RadioConfig, record_radio
+from parsl.monitoring.radios.base import (
+    MonitoringRadioReceiver,
+    MonitoringRadioSender,
+    RadioConfig,
+    record_radio,
+)
 from parsl.monitoring.radios.filesystem import FilesystemRadio
 from parsl.monitoring.radios.htex import HTEXRadio
 from parsl.monitoring.radios.multiprocessing import MultiprocessingQueueRadio

@@ -51,8 +51,8 @@ class ParslPoolExecutor(Executor):
                 "that the pool owns, dfk= borrows one that is already loaded")
         if config is None and dfk is None:
             raise ValueError(
-                "ParslPoolExecutor: Must specify one of config or dfk, e.g. ParslPoolExecutor(config=Config(...)) "
-                "or ParslPoolExecutor(dfk=parsl.dfk())")
+                "ParslPoolExecutor: Must specify one of config or dfk, e.g. "
+                "ParslPoolExecutor(config=Config(...)) or ParslPoolExecutor(dfk=parsl.dfk())")
         self._config = config
         self.executors = executors
         self._apps: dict[Callable[..., Any], PythonApp] = {}

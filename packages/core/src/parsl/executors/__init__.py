@@ -1,45 +1,48 @@
-"""Executors: where tasks run. ``ThreadPoolExecutor`` is builtin; others come from plugins."""
+"""Executors: where tasks run. ``ThreadPoolExecutor`` is builtin; others come from plugins.
+
+Names resolve on first use: HighThroughputExecutor and MPIExecutor from parsl-executor-htex,
+GlobusComputeExecutor from parsl-executor-globus-compute (each missing package raises the
+``pip install`` line to run), Parsl's WorkQueue/TaskVine/Flux/RADICAL-Pilot executors from
+their own modules here (they import, and building one says parslcore does not ship it), and
+any other name from the executors that installed plugins register.
+"""
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from parsl._lazy import OptionalName, htex, load_optional
 from parsl.executors.base import ParslExecutor
 from parsl.executors.threads import ThreadPoolExecutor
 
-__all__ = ["ParslExecutor", "ThreadPoolExecutor", "HighThroughputExecutor", "MPIExecutor"]
+__all__ = ["ParslExecutor", "ThreadPoolExecutor", "HighThroughputExecutor", "MPIExecutor",
+           "WorkQueueExecutor", "FluxExecutor"]
 
+#: names that live in optional sibling packages
 _OPTIONAL: dict[str, OptionalName] = {
     "HighThroughputExecutor": htex("HighThroughputExecutor"),
     "MPIExecutor": htex("MPIExecutor"),
+    "GlobusComputeExecutor": OptionalName("parsl_executor_globus_compute", "GlobusComputeExecutor",
+                                          "globus-compute", "parsl-executor-globus-compute"),
 }
 
-
-#: Parsl executors that parslcore deliberately does not ship, and what to use instead
-_NOT_PROVIDED: dict[str, str] = {
-    "WorkQueueExecutor": "it drives the Work Queue system (ndcctools)",
-    "TaskVineExecutor": "it drives the TaskVine system (ndcctools)",
-    "FluxExecutor": "it drives the Flux resource manager",
-    "GlobusComputeExecutor": "it forwards tasks to a Globus Compute endpoint",
-    "RadicalPilotExecutor": "it drives RADICAL-Pilot",
+#: Parsl executors parslcore does not ship, by the module that holds each one's stand-in
+_NOT_SHIPPED: dict[str, str] = {
+    "WorkQueueExecutor": "parsl.executors.workqueue.executor",
+    "FluxExecutor": "parsl.executors.flux.executor",
+    "TaskVineExecutor": "parsl.executors.taskvine.executor",
+    "RadicalPilotExecutor": "parsl.executors.radical.executor",
 }
-
-
-def not_provided_error(name: str) -> ImportError:
-    """The ImportError for an executor Parsl has and parslcore deliberately does not ship."""
-    return ImportError(
-        f"{name} is not provided by parslcore: {_NOT_PROVIDED[name]}, which is outside this "
-        f"kernel's scope. Use ThreadPoolExecutor, or HighThroughputExecutor "
-        f"(pip install 'parslcore[htex]') for pilot-job workers; scripts that need {name} "
-        f"itself must run with upstream Parsl (pip install parsl).", name=f"parsl.executors.{name}")
 
 
 def __getattr__(name: str) -> Any:
-    if name in _NOT_PROVIDED:
-        raise not_provided_error(name)
     where = _OPTIONAL.get(name)
     if where is not None:
         value = load_optional(name, where)
+    elif name in _NOT_SHIPPED:
+        value = getattr(importlib.import_module(_NOT_SHIPPED[name]), name)
+    elif name.startswith("_"):
+        raise AttributeError(f"module 'parsl.executors' has no attribute {name!r}")
     else:
         from parsl.plugins import default_plugin_manager
         value = default_plugin_manager().executors().get(name)
@@ -48,3 +51,7 @@ def __getattr__(name: str) -> Any:
                                  f"plugin registers an executor of that name; see `python -m parsl plugins`)")
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_OPTIONAL) | set(_NOT_SHIPPED))

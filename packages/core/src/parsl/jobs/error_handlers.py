@@ -30,7 +30,8 @@ FAILED_STATES = frozenset({JobState.FAILED, JobState.MISSING})
 DESCRIBED_BLOCKS = 5
 
 
-def noop_error_handler(executor: BlockProviderExecutor, status: dict[str, JobStatus], threshold: int = 3) -> None:
+def noop_error_handler(executor: BlockProviderExecutor, status: dict[str, JobStatus],
+                       threshold: int = 3) -> None:
     """Never give up, however many blocks fail."""
 
 
@@ -67,7 +68,8 @@ def _launch_order(block_id: str) -> tuple[int, int, str]:
 
 
 def _give_up(executor: BlockProviderExecutor, status: dict[str, JobStatus], failed: list[str]) -> None:
-    executor.set_bad_state_and_fail_all(TooManyBlockFailuresError(executor, describe_failures(status, failed)))
+    error = TooManyBlockFailuresError(executor, describe_failures(status, failed))
+    executor.set_bad_state_and_fail_all(error)
 
 
 def describe_failures(status: dict[str, JobStatus], failed: list[str]) -> str:
@@ -75,8 +77,8 @@ def describe_failures(status: dict[str, JobStatus], failed: list[str]) -> str:
     ordered = sorted(failed, key=_launch_order)
     lines = [f"{len(ordered)} of {len(status)} blocks failed"]
     if len(ordered) > DESCRIBED_BLOCKS:
-        lines.append(f"(the last {DESCRIBED_BLOCKS} are described; blocks {', '.join(ordered[:-DESCRIBED_BLOCKS])} "
-                     f"failed too)")
+        earlier = ", ".join(ordered[:-DESCRIBED_BLOCKS])
+        lines.append(f"(the last {DESCRIBED_BLOCKS} are described; blocks {earlier} failed too)")
     for bid in ordered[-DESCRIBED_BLOCKS:]:
         js = status[bid]
         head = f"block {bid}: {js}"

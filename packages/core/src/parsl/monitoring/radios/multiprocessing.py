@@ -6,7 +6,8 @@ from typing import Any
 from parsl.monitoring.radios.base import MonitoringRadioReceiver, MonitoringRadioSender, RadioConfig
 from parsl.utils import RepresentationMixin
 
-__all__ = ["MultiprocessingQueueRadio", "MultiprocessingQueueRadioReceiver", "MultiprocessingQueueRadioSender"]
+__all__ = ["MultiprocessingQueueRadio", "MultiprocessingQueueRadioReceiver",
+           "MultiprocessingQueueRadioSender"]
 
 
 class MultiprocessingQueueRadioSender(MonitoringRadioSender, RepresentationMixin):
@@ -36,5 +37,6 @@ class MultiprocessingQueueRadio(RadioConfig, RepresentationMixin):
     def create_sender(self) -> MonitoringRadioSender:
         queue = getattr(self, "_queue", None)
         if queue is None:
-            raise RuntimeError("MultiprocessingQueueRadio.create_sender() needs create_receiver() called first")
+            raise RuntimeError("MultiprocessingQueueRadio.create_sender() needs create_receiver() "
+                               "called first")
         return MultiprocessingQueueRadioSender(queue)

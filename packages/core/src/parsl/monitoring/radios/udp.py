@@ -31,7 +31,8 @@ MAX_DATAGRAM = 65535
 class UDPRadioSender(MonitoringRadioSender):
     """Sends each message as one signed datagram to ``address:port``."""
 
-    def __init__(self, address: str, port: int, hmac_key: bytes, hmac_digest: str, *, timeout: int = 10) -> None:
+    def __init__(self, address: str, port: int, hmac_key: bytes, hmac_digest: str, *,
+                 timeout: int = 10) -> None:
         self.address = address
         self.port = port
         self.hmac_key = hmac_key
