@@ -50,8 +50,14 @@ class TaskInputs:
                 # the generated path differs per task: it must not change the memo key
                 if kw not in task.ignore_for_cache:
                     task.ignore_for_cache.append(kw)
-            if staging and isinstance(spec, File) and spec.scheme != "file":
-                self._stage_out_std_stream(task, kw, spec, label)
+            if isinstance(spec, File):  # as in Parsl, fut.stdout/stderr is then a DataFuture
+                if staging and (spec.scheme != "file" or self.data_manager.custom_staging(label)):
+                    self._stage_out_std_stream(task, kw, spec, label)
+                else:
+                    std = task.app_fu._std_futures
+                    if std is None:
+                        std = task.app_fu._std_futures = {}
+                    std[kw] = DataFuture(task.app_fu, spec, tid=task.id)
         if staging:
             for k, v in kwargs.items():
                 # Files passed as other keyword arguments are staged in like inputs=[...]
