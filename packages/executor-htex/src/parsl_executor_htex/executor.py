@@ -177,7 +177,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
 
     # ---------------------------------------------------------------- startup
     def start(self) -> None:
-        """Start the interchange, connect to it and launch ``provider.init_blocks`` blocks."""
+        """Start the interchange and connect to it. Launches no blocks: whoever drives the
+        executor (the DataFlowKernel, or a program in its place) then calls
+        ``scale_out_facade(provider.init_blocks)``."""
         if self._started:
             return
         self.logdir = os.path.join(os.path.abspath(self.run_dir), self.label)
@@ -200,9 +202,6 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             t = threading.Thread(target=target, name=f"htex-{self.label}-{name}", daemon=True)
             t.start()
             self._threads.append(t)
-        init = getattr(self.provider, "init_blocks", 0)
-        if init:
-            self.scale_out_facade(init)
 
     def _start_interchange(self) -> None:
         config = {"loopback_address": self.loopback_address,

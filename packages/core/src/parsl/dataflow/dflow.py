@@ -57,6 +57,22 @@ class UnknownExecutorError(ConfigurationError, ValueError):
     """An app asked for an executor label the loaded Config does not have."""
 
 
+def _launch_initial_blocks(ex: ParslExecutor) -> None:
+    """Ask a started block executor for its provider's ``init_blocks``.
+
+    This is the kernel's job, not ``start()``'s: software that drives an executor without a
+    DataFlowKernel makes the same ``scale_out_facade(init_blocks)`` call itself, so an
+    executor that also launched blocks in ``start()`` would get twice as many.
+    """
+    provider = getattr(ex, "provider", None)
+    if provider is None or not hasattr(ex, "scale_out_facade"):
+        return
+    init_blocks = getattr(provider, "init_blocks", 0) or 0
+    if init_blocks > 0:
+        logger.info("Executor %s: launching %d initial block(s)", ex.label, init_blocks)
+        ex.scale_out_facade(init_blocks)
+
+
 class DataFlowKernel(TaskInputs, Joins):
     """Track app futures, resolve their dependencies and hand ready tasks to executors."""
 
@@ -220,6 +236,17 @@ class DataFlowKernel(TaskInputs, Joins):
                 ex.start()
             except Exception:
                 del self.executors[ex.label]
+                raise
+            try:
+                _launch_initial_blocks(ex)
+            except Exception:
+                # it started: stop it before reporting, or its processes outlive the error
+                del self.executors[ex.label]
+                try:
+                    ex.shutdown()
+                except Exception:
+                    logger.exception("Error shutting down executor %s after its initial blocks failed",
+                                     ex.label)
                 raise
             if ex.label != INTERNAL_EXECUTOR:
                 self._user_labels.append(ex.label)

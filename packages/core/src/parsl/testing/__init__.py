@@ -17,7 +17,8 @@ Or, with no test file at all, load this package as a pytest plugin and name the 
 from __future__ import annotations
 
 from parsl.testing.conformance import ExecutorConformanceSuite
+from parsl.testing.lifecycle import ExecutorLifecycleSuite, start_like_a_dfk
 # pytest hooks, so that `pytest -p parsl.testing` loads the plugin (see parsl.testing.pytest_plugin)
 from parsl.testing.pytest_plugin import pytest_addoption, pytest_collection_modifyitems  # noqa: F401
 
-__all__ = ["ExecutorConformanceSuite"]
+__all__ = ["ExecutorConformanceSuite", "ExecutorLifecycleSuite", "start_like_a_dfk"]

@@ -1,4 +1,8 @@
-"""The executor conformance suite: what every Parsl executor must do, as pytest tests."""
+"""The executor conformance suite: what every Parsl executor must do, as pytest tests.
+
+It includes :class:`~parsl.testing.lifecycle.ExecutorLifecycleSuite`: the executor driven
+with no DataFlowKernel, in the kernel's order, as well as under one.
+"""
 from __future__ import annotations
 
 import os
@@ -12,6 +16,7 @@ from parsl import bash_app, python_app
 from parsl.config import Config
 from parsl.data_provider.files import File
 from parsl.executors.base import ParslExecutor
+from parsl.testing.lifecycle import ExecutorLifecycleSuite
 
 __all__ = ["ExecutorConformanceSuite"]
 
@@ -53,14 +58,8 @@ def _exit(code: int) -> str:
     return f"exit {code}"
 
 
-class ExecutorConformanceSuite:
-    """Conformance tests; subclasses implement :meth:`make_executor`."""
-
-    #: seconds any single result may take
-    timeout: float = 60
-
-    def make_executor(self) -> ParslExecutor:
-        raise NotImplementedError("implement make_executor() to return a fresh executor instance")
+class ExecutorConformanceSuite(ExecutorLifecycleSuite):
+    """Conformance tests (lifecycle ones included); subclasses implement :meth:`make_executor`."""
 
     @pytest.fixture
     def conformance_dfk(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
