@@ -23,6 +23,11 @@ os.environ.setdefault(_MARK, uuid.uuid4().hex)
 _MARKER = f"{_MARK}={os.environ[_MARK]}".encode()
 
 
+# pools started through the process_worker_pool.py script or the parsl.executors.high_throughput
+# module paths, as well as with python -m parsl_executor_htex.*
+_NAMES = (b"parsl_executor_htex", b"process_worker_pool", b"parsl.executors.high_throughput")
+
+
 def htex_processes() -> set[int]:
     """Pids of live (non-zombie) interchange, worker pool and worker processes of this test run."""
     found = set()
@@ -36,7 +41,7 @@ def htex_processes() -> set[int]:
                 state = f.read().rsplit(b")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"parsl_executor_htex" not in cmd or state in (b"Z", b"X"):
+        if not any(name in cmd for name in _NAMES) or state in (b"Z", b"X"):
             continue
         try:
             with open(f"/proc/{pid}/environ", "rb") as f:

@@ -169,7 +169,9 @@ def parsl_executor_messages(dfk: "DataFlowKernel", executor: str, messages: list
     - ``"block"``: ``block_id``, ``job_id``, ``status`` (a JobState name), ``timestamp``;
     - ``"node"``: a worker pool registered, changed or left: ``uid``, ``hostname``,
       ``block_id``, ``cpu_count``, ``total_memory``, ``worker_count``, ``active``,
-      ``python_v``, ``timestamp``, ``last_heartbeat``;
+      ``python_v``, ``timestamp``, ``last_heartbeat``, ``event`` (``"registered"``,
+      ``"dispatched"`` when it was given tasks, ``"held"``, ``"lost"``) and ``tasks`` (the
+      ids of the tasks it holds);
     - anything a ``parsl_task_launching`` wrapper sent from inside the task (the monitoring
       package sends ``"task_running"``, ``"task_running_ended"`` and ``"resource"``).
 

@@ -45,20 +45,30 @@ from parsl.utils import RepresentationMixin
 from parsl_executor_htex import messages as m
 from parsl_executor_htex.errors import CommandClientBadError, CommandClientTimeoutError, InterchangeStartError
 from parsl_executor_htex.manager_selector import ManagerSelector, RandomManagerSelector
-from parsl_executor_htex.serialize import FunctionCache, dumps, dumps_args, submit_error, unpack_result
+from parsl_executor_htex.serialize import BIG, FunctionCache, dumps, dumps_args, submit_error, unpack_result
 from parsl_executor_htex.slots import worker_count
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_LAUNCH_CMD", "HighThroughputExecutor"]
+__all__ = ["DEFAULT_INTERCHANGE_LAUNCH_CMD", "DEFAULT_LAUNCH_CMD", "HighThroughputExecutor"]
 
-DEFAULT_LAUNCH_CMD = ("{python} -m parsl_executor_htex.process_worker_pool {debug} {max_workers_per_node} "
+#: the worker pool command, as in Parsl: ``str.format`` fields filled at ``start()``, then
+#: ``{block_id}`` per block (``{ipc_host}`` is ours, see ``_local_pools``). A leading
+#: ``process_worker_pool.py`` that this host's PATH does not find in our interpreter's bin
+#: directory is run as ``{python} -m parsl_executor_htex.process_worker_pool`` instead.
+DEFAULT_LAUNCH_CMD = ("process_worker_pool.py {debug} {max_workers_per_node} "
                       "-a {addresses} -p {prefetch_capacity} -c {cores_per_worker} -m {mem_per_worker} "
                       "--poll {poll_period} --port={worker_port} --cert_dir {cert_dir} --logdir={logdir} "
-                      "--block_id={block_id} --hb_period={heartbeat_period} {address_probe_timeout_string} {ipc_host} "
+                      "--logconf={logconf} --block_id={{block_id}} --hb_period={heartbeat_period} "
+                      "{address_probe_timeout_string} {ipc_host} "
                       "--hb_threshold={heartbeat_threshold} --drain_period={drain_period} "
                       "--cpu-affinity {cpu_affinity} {enable_mpi_mode} --mpi-launcher={mpi_launcher} "
                       "--available-accelerators {accelerators}")
+
+#: the interchange command, as in Parsl; left as it is, it runs our interchange with this
+#: interpreter (``python -m parsl_executor_htex.interchange``), whatever PATH holds
+DEFAULT_INTERCHANGE_LAUNCH_CMD = ["interchange.py"]
+_POOL_SCRIPT = "process_worker_pool.py"
 
 _IPC_PATH_MAX = 100  # a unix socket path must fit in sockaddr_un (108 bytes with the NUL)
 
@@ -106,7 +116,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                  encrypted: bool = True,
                  max_workers: float | None = None,
                  enable_mpi_mode: bool = False,
-                 mpi_launcher: str = "mpiexec"):
+                 mpi_launcher: str = "mpiexec",
+                 remote_monitoring_radio: Any = None):
         if provider is None:
             from parsl.providers import LocalProvider
             provider = LocalProvider()
@@ -122,8 +133,16 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             raise ValueError(f"cores_per_worker={cores_per_worker!r}: use a positive number")
         if isinstance(available_accelerators, int):
             available_accelerators = [str(i) for i in range(available_accelerators)]
-        self.launch_cmd = launch_cmd
-        self.interchange_launch_cmd = interchange_launch_cmd
+        self.launch_cmd = launch_cmd or DEFAULT_LAUNCH_CMD
+        self.interchange_launch_cmd = interchange_launch_cmd or list(DEFAULT_INTERCHANGE_LAUNCH_CMD)
+        self._composed_cmd: str | None = None  # launch_cmd as start() filled it in
+        #: False accepts worker pools whose Python or parsl-executor-htex version differs (Parsl's
+        #: switch, which engines that run pools in other environments turn off)
+        self._check_python_mismatch = True
+        self.remote_monitoring_radio = remote_monitoring_radio
+        if remote_monitoring_radio is not None:
+            logger.debug("%s: remote_monitoring_radio=%r accepted; telemetry from workers travels over "
+                         "HTEX's own connection to the interchange", label, remote_monitoring_radio)
         self.address = address
         self.loopback_address = loopback_address
         self.worker_ports = worker_ports
@@ -154,6 +173,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self.tasks: dict[int, Future] = {}
         self._funcs: dict[int, Any] = {}
         self._ids = itertools.count(1)
+        self._last_tid = 0  # the highest task id handed out (see _task_counter)
         self._fcache = FunctionCache()
         self._submit_lock = threading.Lock()  # held while writing to the interchange
         self._out: m.FrameWriter | None = None  # the interchange's stdin
@@ -193,8 +213,10 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             import tempfile
             self.ipc_dir = tempfile.mkdtemp(prefix="htex-")
             self._own_ipc_dir = True
+        self._fill_launch_cmd({"workers": 0})  # a bad launch_cmd fails here, before any process starts
         self._start_interchange()
         self._connect()
+        self._compose_launch_cmd()
         self._started = True
         me = weakref.ref(self)
         atexit.register(_shutdown_at_exit, me)
@@ -212,13 +234,20 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                   "manager_selector": self.manager_selector, "encrypted": self.encrypted,
                   "cert_dir": self.cert_dir, "ipc_dir": self.ipc_dir,
                   "worker_ipc": os.path.join(self.cert_dir, m.WORKER_IPC) if self._local_pools() else None,
-                  "executor_pipes": True}
-        cmd = list(self.interchange_launch_cmd or [sys.executable, "-m", "parsl_executor_htex.interchange"])
+                  "executor_pipes": True,
+                  # monitoring consumers learn which pool holds which tasks at every dispatch
+                  "node_updates": self.monitoring_messages is not None,
+                  "check_versions": bool(self._check_python_mismatch)}
+        cmd = self._interchange_command()
         err_path = os.path.join(self.logdir, "interchange.stderr")
         with open(err_path, "ab") as err:
             # its own session: a Ctrl-C in the terminal reaches the workflow, which shuts it down
-            self._ix_proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                                             start_new_session=True)
+            try:
+                self._ix_proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                                 start_new_session=True)
+            except OSError as e:
+                raise InterchangeStartError(f"cannot run interchange_launch_cmd={cmd!r}: {e}; it must start "
+                                            f"parsl.executors.high_throughput.interchange (or leave it unset)") from e
         body = m.pack(config)
         assert self._ix_proc.stdin is not None and self._ix_proc.stdout is not None
         self._ix_proc.stdin.write(struct.pack("<Q", len(body)) + body)
@@ -281,18 +310,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         """Queue ``func(*args, **kwargs)``; return a Future for its result."""
         if self._bad_state is not None:
             raise self._bad_state
-        priority = None
-        mpi_spec = None
-        if self.enable_mpi_mode:  # nodes and ranks per task (see mpi.py)
-            from parsl_executor_htex.mpi import validate_resource_spec
-            mpi_spec = validate_resource_spec(resource_specification)
-        elif resource_specification:
-            unknown = set(resource_specification) - {"priority"}
-            if unknown:
-                raise InvalidResourceSpecification(
-                    unknown, "HighThroughputExecutor only understands parsl_resource_specification="
-                             "{'priority': n}")
-            priority = resource_specification.get("priority")
+        priority, mpi_spec = self._check_spec(resource_specification)
         try:
             payload = dumps_args(args, kwargs)
         except Exception as e:
@@ -301,6 +319,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             from parsl_executor_htex.mpi import MPITask
             payload = MPITask(mpi_spec, payload)
         tid = next(self._ids)
+        if tid > self._last_tid:
+            self._last_tid = tid
         fut = _TaskFuture(self, tid)
         self.tasks[tid] = fut
         self._funcs[tid] = func  # keeps the function (and its cache entry) alive until the result
@@ -323,6 +343,77 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     fids.append(forgotten.popleft())
                 self._send(m.encode(m.FORGET, fids))
         return fut
+
+    def _check_spec(self, resource_specification: dict[str, Any] | None) -> tuple[Any, dict[str, Any] | None]:
+        """``(priority, MPI specification)`` of a task; InvalidResourceSpecification if it is wrong."""
+        if self.enable_mpi_mode:  # nodes and ranks per task (see mpi.py)
+            from parsl_executor_htex.mpi import validate_resource_spec
+            return None, validate_resource_spec(resource_specification)
+        if not resource_specification:
+            return None, None
+        unknown = set(resource_specification) - {"priority"}
+        if unknown:
+            raise InvalidResourceSpecification(
+                unknown, "HighThroughputExecutor only understands parsl_resource_specification={'priority': n}")
+        return resource_specification.get("priority"), None
+
+    def validate_resource_spec(self, resource_specification: dict[str, Any] | None) -> Any:
+        """Raise InvalidResourceSpecification unless a task may run with ``resource_specification``
+        (``{'priority': n}``, or in MPI mode the nodes and ranks; the completed MPI one is returned)."""
+        return self._check_spec(resource_specification)[1]
+
+    def submit_payload(self, context: dict[str, Any], buffer: bytes) -> Future:
+        """Run bytes serialized by the caller: on a worker, ``f(buffer, *a, **k)`` for
+        ``context["task_executor"] = {"f": "module.function", "a": (...), "k": {...}}`` (imported
+        there by its dotted path), or without a ``task_executor``, the call packed in ``buffer`` by
+        ``parsl.serialize.pack_apply_message``. ``context["resource_spec"]`` is checked as in
+        :meth:`submit`. The future (with ``parsl_executor_task_id``) gets what ``f`` returns."""
+        if self._bad_state is not None:
+            raise self._bad_state
+        if not isinstance(context, dict):
+            raise TypeError(f"submit_payload: context must be a dict (e.g. {{'task_executor': {{'f': "
+                            f"'module.function'}}}}), not {type(context).__name__}")
+        if not isinstance(buffer, (bytes, bytearray, memoryview)):
+            raise TypeError(f"submit_payload: buffer must be bytes, not {type(buffer).__name__}")
+        spec = context.get("task_executor")
+        if spec is not None and not (isinstance(spec, dict) and isinstance(spec.get("f"), str) and "." in spec["f"]):
+            raise ValueError(f"submit_payload: context['task_executor']={spec!r} must be a dict whose 'f' is "
+                             f"the dotted import path of a function (e.g. 'my_package.run_task'), with optional "
+                             f"'a' (a tuple of arguments) and 'k' (a dict of keyword arguments)")
+        priority, mpi_spec = self._check_spec(context.get("resource_spec"))
+        data = bytes(buffer)
+        payload: Any = m.PayloadTask(context, m.Blob(data) if len(data) >= BIG else data)
+        if mpi_spec is not None:
+            from parsl_executor_htex.mpi import MPITask
+            payload = MPITask(mpi_spec, payload)
+        tid = next(self._ids)
+        if tid > self._last_tid:
+            self._last_tid = tid
+        fut = _TaskFuture(self, tid)
+        self.tasks[tid] = fut
+        with self._submit_lock:
+            try:
+                frames = m.encode(m.TASKS, ([(tid, m.PAYLOAD_FID, priority)], {}, [payload]))
+            except Exception as e:
+                del self.tasks[tid]
+                raise submit_error((context.get("task_executor") or {}).get("f", "submit_payload"),
+                                   "the context", e) from e
+            try:
+                self._send(frames)
+            except BaseException:
+                self.tasks.pop(tid, None)
+                raise
+        return fut
+
+    @property
+    def _task_counter(self) -> int:
+        """How many task ids were handed out (Parsl's attribute, read by engines)."""
+        return self._last_tid
+
+    @_task_counter.setter
+    def _task_counter(self, value: int) -> None:
+        self._last_tid = value
+        self._ids = itertools.count(value + 1)
 
     def _send(self, frames: list[Any]) -> None:
         """Write one message to the interchange (under the submit lock); never blocks."""
@@ -464,8 +555,30 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         return self._command_call("hold_worker", worker_id)
 
     @property
-    def outstanding(self) -> int:
-        return len(self.tasks)
+    def outstanding(self) -> _Count:
+        """Tasks submitted and not finished: an int (``ex.outstanding``) that Parsl's spelling,
+        a method call (``ex.outstanding()``), also reads."""
+        return _Count(len(self.tasks))
+
+    def connected_managers_packages(self) -> dict[str, dict[str, str]]:
+        """``{manager id: {distribution name: version}}``: what each connected worker pool's
+        Python environment has installed."""
+        return self._command_call("connected_managers_packages")
+
+    def send_monitoring_messages(self, messages: list[dict[str, Any]]) -> None:
+        """Report telemetry: a batch of dicts to our DataFlowKernel's callable, or, when software
+        driving the executor set ``monitoring_messages`` to a queue, Parsl's tagged
+        ``(MessageType, body)`` messages onto it (see ``tagged.py``)."""
+        sink = self.monitoring_messages
+        if sink is None or callable(sink) or not messages:
+            super().send_monitoring_messages(messages)
+            return
+        try:
+            from parsl_executor_htex.tagged import tag_messages
+            for tagged in tag_messages(messages, self.run_id, self.label):
+                sink.put(tagged)
+        except Exception:
+            logger.exception("Executor %s could not queue %d monitoring messages", self.label, len(messages))
 
     @property
     def workers_per_node(self) -> int | float:
@@ -484,21 +597,23 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         ordered = ["127.0.0.1"] + [a for a in found if a != "127.0.0.1"]
         return ",".join(ordered)
 
-    def _get_launch_command(self, block_id: str) -> str:
-        values = {
+    def _launch_values(self, ports: dict[str, int]) -> dict[str, Any]:
+        """What ``launch_cmd``'s ``str.format`` fields stand for (``{block_id}`` stays a field)."""
+        url = _tcp_url(self.address or "127.0.0.1", ports["workers"])
+        return {
             "python": shlex.quote(sys.executable),
             "debug": "--debug" if self.worker_debug else "",
             "max_workers_per_node": ("" if self.max_workers_per_node == math.inf
                                      else f"--max_workers_per_node={self.max_workers_per_node}"),
+            "max_workers": ("" if self.max_workers_per_node == math.inf
+                            else f"--max_workers_per_node={self.max_workers_per_node}"),
             "addresses": self._addresses(), "prefetch_capacity": self.prefetch_capacity,
             "cores_per_worker": self.cores_per_worker, "mem_per_worker": self.mem_per_worker,
-            "poll_period": self.poll_period, "worker_port": self._ports["workers"],
-            "task_port": self._ports["workers"], "result_port": self._ports["workers"],
-            "task_url": f"tcp://{self.address or '127.0.0.1'}:{self._ports['workers']}",
-            "result_url": f"tcp://{self.address or '127.0.0.1'}:{self._ports['workers']}",
+            "poll_period": self.poll_period, "worker_port": ports["workers"],
+            "task_port": ports["workers"], "result_port": ports["workers"], "task_url": url, "result_url": url,
             "cert_dir": shlex.quote(self.cert_dir) if self.cert_dir else "None",
             "logdir": shlex.quote(self.worker_logdir_root or self.logdir), "logconf": "None",
-            "block_id": block_id, "heartbeat_period": self.heartbeat_period,
+            "block_id": "{block_id}", "heartbeat_period": self.heartbeat_period,
             "heartbeat_threshold": self.heartbeat_threshold, "drain_period": self.drain_period,
             "address_probe_timeout_string": (f"--address_probe_timeout={self.address_probe_timeout}"
                                              if self.address_probe_timeout else ""),
@@ -508,8 +623,42 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             "accelerators": " ".join(self.available_accelerators),
             "ipc_host": f"--ipc_host={shlex.quote(socket.gethostname())}" if self._local_pools() else "",
         }
+
+    def _fill_launch_cmd(self, ports: dict[str, int]) -> str:
+        """``launch_cmd`` with every field but ``{block_id}`` filled in."""
         template = self.launch_cmd or DEFAULT_LAUNCH_CMD
-        return template.format(**values).replace("{block_id}", block_id)
+        try:
+            return _pool_command(template.format(**self._launch_values(ports)))
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(f"launch_cmd={template!r} of executor {self.label!r} is not a valid template "
+                             f"({type(e).__name__}: {e}): its fields are {sorted(self._launch_values(ports))}, "
+                             f"and a literal brace is written twice ({{{{ or }}}})") from e
+
+    def _compose_launch_cmd(self) -> None:
+        """As Parsl does at start: ``launch_cmd`` becomes the command blocks run, all filled in but
+        ``{block_id}``."""
+        self.launch_cmd = self._composed_cmd = self._fill_launch_cmd(self._ports)
+        logger.debug("Executor %s launch command: %s", self.label, self.launch_cmd)
+
+    def _get_launch_command(self, block_id: str) -> str:
+        if not self._ports:
+            raise BadStateException(self, "start() the executor before launching blocks")
+        if self.launch_cmd != self._composed_cmd:  # replaced since start(): fill in the new one
+            self._compose_launch_cmd()
+        assert self.launch_cmd is not None
+        return self.launch_cmd.replace("{block_id}", block_id)
+
+    def _interchange_command(self) -> list[str]:
+        """The interchange's command line: ``interchange_launch_cmd``, or with Parsl's default our
+        interchange under this interpreter (it speaks our protocol over the pipes, whatever
+        ``interchange.py`` this host's PATH may find)."""
+        cmd = self.interchange_launch_cmd
+        if isinstance(cmd, str):
+            cmd = shlex.split(cmd)
+        cmd = list(cmd or DEFAULT_INTERCHANGE_LAUNCH_CMD)
+        if cmd == DEFAULT_INTERCHANGE_LAUNCH_CMD:
+            return [sys.executable, "-m", "parsl_executor_htex.interchange"]
+        return cmd
 
     def _choose_blocks_to_scale_in(self, n: int, max_idletime: float | None) -> list[str]:
         active = self._active_blocks()
@@ -589,6 +738,16 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         raise TypeError(f"{type(self).__name__} cannot be pickled")
 
 
+class _Count(int):
+    """An int that is also callable, returning itself: ``outstanding`` is a property here and a
+    method in Parsl, and callers use both spellings."""
+
+    __slots__ = ()
+
+    def __call__(self) -> int:
+        return int(self)
+
+
 class _TaskFuture(Future):
     """The future ``submit`` returns. ``cancel()`` is best effort: it succeeds while the task
     still waits in the interchange (or on its way there), never once a worker pool has it."""
@@ -622,6 +781,26 @@ def _culprit(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         except Exception:
             return f"{label} of type {type(value).__module__}.{type(value).__qualname__}"
     return "the arguments"
+
+
+def _tcp_url(address: str, port: int) -> str:
+    """``tcp://HOST:PORT``, an IPv6 address in brackets."""
+    address = address.strip().removeprefix("[").removesuffix("]")
+    return f"tcp://[{address}]:{port}" if ":" in address else f"tcp://{address}:{port}"
+
+
+def _pool_command(cmd: str) -> str:
+    """``cmd``, its leading ``process_worker_pool.py`` run through this interpreter when PATH does
+    not find that script beside it (an environment used without being activated, or another
+    environment's script first on PATH); left to PATH otherwise, as in Parsl."""
+    head, _, rest = cmd.lstrip().partition(" ")
+    if head != _POOL_SCRIPT:
+        return cmd
+    found = shutil.which(_POOL_SCRIPT)
+    ours = os.path.dirname(os.path.abspath(sys.executable))
+    if found is not None and os.path.dirname(os.path.abspath(found)) == ours:
+        return cmd
+    return f"{shlex.quote(sys.executable)} -m parsl_executor_htex.process_worker_pool {rest}".rstrip()
 
 
 def _tail(path: str, n: int = 4000) -> str:

@@ -8,7 +8,10 @@ with the ports on stdout and runs a single-threaded ZeroMQ loop:
 * managers get tasks in batches, with the bytes of any function they have not seen yet;
 * results from managers are forwarded to the executor frame for frame: only the task ids in
   the batch header are read (see ``messages.py``);
-* managers that stop heartbeating are declared lost and their tasks fail with ManagerLost.
+* managers that stop heartbeating are declared lost and their tasks fail with ManagerLost;
+* a pool that registers, leaves or is held is reported to the executor as a ``node`` monitoring
+  message, and with ``node_updates`` (the executor has a monitoring consumer) so is every batch
+  of tasks given to a pool, with the ids of all tasks it holds: which block runs which task.
 
 Links: the executor always runs on this host, so its three sockets (tasks in, results out,
 commands) are ``ipc://`` endpoints in a private (0700) directory, without CurveZMQ: only this
@@ -93,7 +96,7 @@ class ManagerRecord:
         self.capacity = self.worker_count + int(info.get("prefetch_capacity", 0))
         self.extra = 0  # worker_count while the pool's tasks are short (see SHORT_TASK)
         self.tasks: dict[int, int] = {}  # tid -> fid
-        self.fids: set[int] = set()
+        self.fids: set[int] = {m.PAYLOAD_FID}  # submit_payload tasks bring no function
         self.last_seen = time.monotonic()
         self.active = True
         self.draining = False
@@ -109,7 +112,7 @@ class ManagerRecord:
                 "hostname": self.hostname, "worker_count": self.worker_count, "tasks": len(self.tasks),
                 "idle_duration": (time.time() - self.idle_since) if self.idle_since else 0.0,
                 "active": self.active, "draining": self.draining,
-                "python_version": self.info.get("python"), "parsl_version": self.info.get("version"),
+                "python_version": self.info.get("python"), "parsl_version": self.info.get("parsl_v"),
                 "timestamp": self.registered}
 
 
@@ -145,6 +148,8 @@ class Interchange:
         self.hb_threshold = float(config["heartbeat_threshold"])
         self.poll_ms = max(1, int(config.get("poll_period", 10)))
         self.selector = config.get("manager_selector")
+        self.node_updates = bool(config.get("node_updates"))  # a node message per dispatch
+        self.check_versions = config.get("check_versions", True)
         self.version = m.version_info()
         self.pending: list[tuple[float, int, int, int, Any]] = []
         self.seq = 0
@@ -208,8 +213,10 @@ class Interchange:
         if self.config.get("encrypted"):
             from parsl_executor_htex.curve import make_server
             make_server(sock, self.config["cert_dir"])
+        # IPv6 as well as IPv4: "*" binds both (libzmq falls back to IPv4 alone on a host
+        # without IPv6), so pools reach us at any of our addresses, bracketed IPv6 ones included
+        sock.setsockopt(zmq.IPV6, 1)
         if ":" in interface and not interface.startswith("["):
-            sock.setsockopt(zmq.IPV6, 1)
             interface = f"[{interface}]"
         if fixed is not None:
             sock.bind(f"tcp://{interface}:{fixed}")
@@ -463,7 +470,10 @@ class Interchange:
 
     def _register(self, ident: bytes, info: dict[str, Any]) -> None:
         theirs = info.get("version_info", {})
-        if theirs != self.version:
+        if theirs != self.version and not self.check_versions:
+            logger.warning("Worker pool %r has versions %s, the interchange has %s: accepted, as the "
+                           "executor's _check_python_mismatch is off", ident, theirs, self.version)
+        elif theirs != self.version:
             from parsl_executor_htex.errors import VersionMismatch  # imports parsl: only when needed
             where = f"worker pool {ident.decode(errors='replace')} of block {info.get('block_id')} on host " \
                     f"{info.get('hostname', '?')}"
@@ -480,21 +490,25 @@ class Interchange:
         self._send(ident, [m.ACCEPT])
         logger.info("Registered manager %r of block %s on %s with %d workers", ident, rec.block_id,
                     rec.hostname, rec.worker_count)
-        self._node_message(rec, True)
+        self._node_message(rec, "registered")
 
-    def _node_message(self, rec: ManagerRecord, active: bool) -> None:
-        """Tell the executor (and so monitoring) that a worker pool joined or left."""
+    def _node_message(self, rec: ManagerRecord, event: str) -> None:
+        """Tell the executor (and so monitoring) about a worker pool: ``event`` is "registered",
+        "dispatched" (it was given tasks), "held" or "lost"; ``tasks`` are the ids it holds."""
         info, now = rec.info, time.time()
-        node = {"type": "node", "uid": str(info.get("uid") or rec.ident.decode(errors="replace")),
-                "hostname": rec.hostname, "block_id": rec.block_id,
+        node = {"type": "node", "event": event, "uid": str(info.get("uid") or rec.ident.decode(errors="replace")),
+                "manager": rec.ident.decode(errors="replace"), "hostname": rec.hostname, "block_id": rec.block_id,
                 "cpu_count": int(info.get("cpu_count") or 0), "total_memory": int(info.get("total_memory") or 0),
-                "worker_count": rec.worker_count, "active": active, "python_v": str(info.get("python", "")),
-                "timestamp": now, "last_heartbeat": now}
+                "worker_count": rec.worker_count, "max_capacity": rec.capacity,
+                "active": rec.active and event != "lost", "draining": rec.draining,
+                "python_v": str(info.get("python", "")), "parsl_v": str(info.get("parsl_v", "")),
+                "tasks": list(rec.tasks), "idle_since": rec.idle_since, "start_time": info.get("start_time"),
+                "timestamp": now, "last_heartbeat": now - (time.monotonic() - rec.last_seen)}
         self._to_executor(m.encode(m.MONITOR, [pickle.dumps([node], protocol=5)]))
 
     def _lose(self, rec: ManagerRecord, reason: str) -> None:
         if self.managers.pop(rec.ident, None) is not None:
-            self._node_message(rec, False)
+            self._node_message(rec, "lost")
         self.ready.pop(rec.ident, None)
         if rec.tasks:
             logger.warning("Manager %r of block %s lost (%s) with %d tasks", rec.ident, rec.block_id,
@@ -557,6 +571,8 @@ class Interchange:
             rec.idle_since = None
             self._update_ready(rec)
             self._send(rec.ident, m.encode(m.TASKS, (meta, defs, payloads)))
+            if self.node_updates:
+                self._node_message(rec, "dispatched")
 
     # -------------------------------------------------------------- commands
     def _handle_command(self) -> None:
@@ -570,6 +586,9 @@ class Interchange:
 
     def cmd_connected_managers(self) -> list[dict[str, Any]]:
         return [r.describe() for r in self.managers.values()]
+
+    def cmd_connected_managers_packages(self) -> dict[str, dict[str, str]]:
+        return {r.ident.decode(errors="replace"): dict(r.info.get("packages") or {}) for r in self.managers.values()}
 
     def cmd_connected_workers(self) -> int:
         return sum(r.worker_count for r in self.managers.values())
@@ -586,6 +605,7 @@ class Interchange:
             return False
         rec.active = False
         self._update_ready(rec)
+        self._node_message(rec, "held")
         return True
 
     def cmd_hold_blocks(self, block_ids: list[str]) -> list[str]:
@@ -594,8 +614,10 @@ class Interchange:
         held = []
         for rec in self.managers.values():
             if rec.block_id in self.held_blocks:
-                rec.active = False
-                self._update_ready(rec)
+                if rec.active:
+                    rec.active = False
+                    self._update_ready(rec)
+                    self._node_message(rec, "held")
                 held.append(rec.ident.decode())
         return held
 

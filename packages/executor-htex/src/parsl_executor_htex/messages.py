@@ -30,6 +30,7 @@ __all__ = [
     "FORGET",
     "HEARTBEAT",
     "MONITOR",
+    "PAYLOAD_FID",
     "READY",
     "REGISTER",
     "REJECT",
@@ -41,6 +42,7 @@ __all__ = [
     "Blob",
     "FrameReader",
     "FrameWriter",
+    "PayloadTask",
     "decode",
     "decode_results",
     "encode",
@@ -77,6 +79,10 @@ READY = b"Y"       # worker -> manager: Y + rank
 # interchange -> executor: the same, plus the interchange's own "node" messages
 MONITOR = b"M"
 
+#: function id of tasks submitted with ``submit_payload``: no function travels, every manager and
+#: worker "knows" it from the start (see :class:`PayloadTask`)
+PAYLOAD_FID = 0
+
 #: name of the interchange's plain ipc endpoint for local worker pools, in the certificate directory
 WORKER_IPC = "workers.ipc"
 
@@ -98,6 +104,22 @@ class Blob:
 
     def __reduce_ex__(self, protocol: int) -> Any:
         return Blob, (pickle.PickleBuffer(self.buf),)
+
+
+class PayloadTask:
+    """A task from ``HighThroughputExecutor.submit_payload``: bytes serialized by the submitter,
+    run on the worker by the function named in ``context["task_executor"]`` (or, without one,
+    unpacked as ``parsl.serialize.pack_apply_message`` output). Travels as the task's payload
+    with function id :data:`PAYLOAD_FID`; a large ``buffer`` is a :class:`Blob`."""
+
+    __slots__ = ("buffer", "context")
+
+    def __init__(self, context: dict[str, Any], buffer: Any):
+        self.context = context
+        self.buffer = buffer
+
+    def __reduce__(self) -> Any:
+        return PayloadTask, (self.context, self.buffer)
 
 
 def pack(obj: Any) -> bytes:

@@ -41,6 +41,7 @@ from typing import Any
 import zmq
 
 from parsl_executor_htex import messages as m
+from parsl_executor_htex.packages import installed_packages
 from parsl_executor_htex.probe import probe_addresses
 from parsl_executor_htex.serialize import pack_exception
 from parsl_executor_htex.slots import accelerator_env, affinity_env, affinity_for, worker_count
@@ -55,7 +56,7 @@ LOCAL_SOCKET_BUFFER = 1 << 20
 logger = logging.getLogger("parsl_executor_htex.process_worker_pool")
 
 __all__ = ["EXIT_NOT_ACCEPTED", "EXIT_NO_ADDRESS", "EXIT_REJECTED", "VERSION_ENV", "Manager", "main",
-           "make_parser"]
+           "make_parser", "tcp_url", "unbracket"]
 
 EXIT_NO_ADDRESS = 1
 EXIT_NOT_ACCEPTED = 2
@@ -81,7 +82,7 @@ class WorkerProc:
         self.proc = proc
         self.task: int | None = None
         self.task_started = 0.0
-        self.fids: set[int] = set()
+        self.fids: set[int] = {m.PAYLOAD_FID}  # submit_payload tasks bring no function
         self.ready = False
         self.started = time.monotonic()
 
@@ -120,8 +121,9 @@ class Manager:
             self.ix = self.ctx.socket(zmq.DEALER)
             self.ix.setsockopt(zmq.IDENTITY, self.pool_id.encode())
             self.ix.setsockopt(zmq.LINGER, 0)
+            self.ix.setsockopt(zmq.IPV6, 1)  # IPv6 addresses, and host names that resolve to them
             if url is None:
-                url = f"tcp://{address}:{args.port}"
+                url = tcp_url(address, args.port)
                 if args.cert_dir and args.cert_dir != "None":
                     from parsl_executor_htex.curve import make_client
                     make_client(self.ix, args.cert_dir)
@@ -235,7 +237,9 @@ class Manager:
         info = {"version_info": version, "hostname": self.hostname, "block_id": self.block_id,
                 "worker_count": self.count, "prefetch_capacity": self.args.prefetch_capacity,
                 "python": sys.version.split()[0], "pid": os.getpid(), "version": version,
-                "uid": self.pool_id, "cpu_count": os.cpu_count() or 1, "total_memory": _total_memory()}
+                "parsl_v": version["parsl-executor-htex"], "start_time": time.time(),
+                "uid": self.pool_id, "cpu_count": os.cpu_count() or 1, "total_memory": _total_memory(),
+                "packages": installed_packages()}
         self._send(m.encode(m.REGISTER, info))
         self.last_sent = started = time.monotonic()
         poller = self.poller
@@ -518,6 +522,18 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
+def tcp_url(address: str, port: int | str) -> str:
+    """``tcp://ADDRESS:PORT``, with an IPv6 address in brackets (``tcp://[::1]:PORT``)."""
+    address = unbracket(address)
+    return f"tcp://[{address}]:{port}" if ":" in address else f"tcp://{address}:{port}"
+
+
+def unbracket(address: str) -> str:
+    """``::1`` for ``[::1]``: the bare form, which sockets and ``getaddrinfo`` take."""
+    address = address.strip()
+    return address[1:-1] if address.startswith("[") and address.endswith("]") else address
+
+
 def _none_or_float(value: Any) -> float | None:
     return None if value in (None, "None", "none", "") else float(value)
 
@@ -559,6 +575,7 @@ def main(argv: list[str] | None = None) -> None:
         host, _, port = args.task_url.rpartition(":")
         args.addresses = host.split("//")[-1]
         args.port = int(port)
+    addresses = [unbracket(a) for a in args.addresses.split(",") if a.strip()]
     if args.block_id in (None, "None"):
         args.block_id = "0"
     level = logging.DEBUG if args.debug else logging.INFO
@@ -574,7 +591,7 @@ def main(argv: list[str] | None = None) -> None:
                                            "%(message)s"))
     root.addHandler(handler)
     local = _local_socket(args)
-    address = "localhost" if local is not None else probe_addresses(args.addresses.split(","), args.port,
+    address = "localhost" if local is not None else probe_addresses(addresses, args.port,
                                                                    args.address_probe_timeout)
     if address is None:
         logger.critical("None of the interchange addresses %s answered on port %s within %s s",

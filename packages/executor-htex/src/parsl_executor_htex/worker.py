@@ -10,6 +10,7 @@ neither ZeroMQ nor the rest of the executor, so it starts quickly.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import socket
@@ -22,7 +23,34 @@ from parsl_executor_htex import messages as m
 from parsl_executor_htex.mpi import MPITask, restore, run_with_environment
 from parsl_executor_htex.serialize import loads, loads_payload, pack_exception, pack_result, result_error
 
-__all__ = ["main", "run_worker"]
+__all__ = ["main", "run_payload", "run_worker"]
+
+
+def _execute_packed(buffer: bytes) -> Any:
+    """What a payload without a ``task_executor`` is: ``parsl.serialize.pack_apply_message`` output."""
+    from parsl.serialize import unpack_apply_message  # imports parsl: only for such tasks
+
+    func, args, kwargs = unpack_apply_message(buffer)
+    return func(*args, **kwargs)
+
+
+def run_payload(task: m.PayloadTask, executors: dict[str, Callable[..., Any]]) -> tuple[Callable[..., Any], Any]:
+    """Run a ``submit_payload`` task: ``f(buffer, *a, **k)`` for ``context["task_executor"] =
+    {"f": "module.function", "a": a, "k": k}`` (``f`` imported once, kept in ``executors``).
+    Returns the function and its return value, which is the task's result."""
+    buffer = task.buffer
+    if type(buffer) is m.Blob:
+        buffer = bytes(buffer.buf)
+    spec = task.context.get("task_executor")
+    if not spec:
+        return _execute_packed, _execute_packed(buffer)
+    path = spec["f"]
+    func = executors.get(path)
+    if func is None:
+        module, _, name = path.rpartition(".")
+        func = getattr(importlib.import_module(module), name)
+        executors[path] = func
+    return func, func(buffer, *spec.get("a", ()), **spec.get("k", {}))
 
 
 def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
@@ -45,6 +73,7 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
 
     write(result_fd, [m.READY + header(rank, 0)])
     cache: dict[int, Callable[..., Any]] = {}
+    executors: dict[str, Callable[..., Any]] = {}  # submit_payload's task executors, by import path
     while True:
         try:
             msg, extra = read(task_fd)
@@ -58,14 +87,17 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
                 saved = run_with_environment(payload.env)
                 payload = payload.payload
             try:
-                func = cache.get(fid)
-                if func is None:
-                    func = loads(fbytes)
-                    cache[fid] = func
-                    if hasattr(func, "parsl_monitoring_send"):  # a monitoring wrapper: give it our channel
-                        func.parsl_monitoring_send = send_monitoring
-                args, kwargs = loads_payload(payload)
-                value = func(*args, **kwargs)
+                if type(payload) is m.PayloadTask:
+                    func, value = run_payload(payload, executors)
+                else:
+                    func = cache.get(fid)
+                    if func is None:
+                        func = loads(fbytes)
+                        cache[fid] = func
+                        if hasattr(func, "parsl_monitoring_send"):  # a monitoring wrapper: give it our channel
+                            func.parsl_monitoring_send = send_monitoring
+                    args, kwargs = loads_payload(payload)
+                    value = func(*args, **kwargs)
                 try:
                     result = pack_result(value)
                 except Exception as e:

@@ -228,6 +228,9 @@ class DatabaseWriter(threading.Thread):
                 row["run_id"] = run_id
                 out["resource"].append(row)
             elif kind == "node":
+                if msg.get("event") == "dispatched":
+                    # a pool was given tasks: no new row (the task's try row has its block and host)
+                    continue
                 out["node"].append({
                     "run_id": run_id, "hostname": msg.get("hostname") or "?", "uid": str(msg.get("uid")),
                     "block_id": str(msg.get("block_id")), "cpu_count": int(msg.get("cpu_count") or 0),
