@@ -61,21 +61,22 @@ def test_execute_wait_timeout(sshd):
 def test_bad_key_rejected(sshd, tmp_path):
     wrong = tmp_path / "wrong_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
+    ch = channel(sshd, key_filename=str(wrong))  # connects on its first command
     with pytest.raises(AuthException):
-        channel(sshd, key_filename=str(wrong))
+        ch.execute_wait("true", 10)
 
 
 def test_unknown_host_rejected(sshd, tmp_path):
     empty = tmp_path / "known_hosts"
     empty.write_text("")
     with pytest.raises(BadHostKeyException):
-        channel(sshd, host_keys_filename=str(empty))
+        channel(sshd, host_keys_filename=str(empty)).execute_wait("true", 10)
     # A known_hosts entry with another key for that host is rejected too.
     wrong = tmp_path / "wrong_hosts"
     key = paramiko.RSAKey.generate(1024)
     wrong.write_text(f"[127.0.0.1]:{sshd['port']} ssh-rsa {key.get_base64()}\n")
     with pytest.raises(BadHostKeyException):
-        channel(sshd, host_keys_filename=str(wrong))
+        channel(sshd, host_keys_filename=str(wrong)).execute_wait("true", 10)
 
 
 def test_push_pull_makedirs(sshd, tmp_path):
@@ -208,7 +209,7 @@ def test_password_auth(password_server):
     finally:
         ch.close()
     with pytest.raises(AuthException):
-        SSHChannel(username="parsl", password="wrong", **password_server)
+        SSHChannel(username="parsl", password="wrong", **password_server).execute_wait("true", 10)
 
 
 def test_interactive_login_answers_prompts(password_server, monkeypatch):
@@ -221,9 +222,10 @@ def test_interactive_login_answers_prompts(password_server, monkeypatch):
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     ch = SSHInteractiveLoginChannel(username="parsl", password="s3cret", **password_server)
     try:
+        assert asked == []  # nothing asked before the first command
+        assert ch.execute_wait("echo 2fa-ok", 10) == (0, "2fa-ok\n", "")
         # The password prompt was answered from the argument, the code from the terminal.
         assert asked == ["Verification code: "]
-        assert ch.execute_wait("echo 2fa-ok", 10) == (0, "2fa-ok\n", "")
     finally:
         ch.close()
 
@@ -243,7 +245,7 @@ def test_oauth_channel_logs_in_with_the_token(password_server, monkeypatch):
         ch.close()
     token_module.find_access_token = lambda host: "expired"
     with pytest.raises(AuthException):
-        OAuthSSHChannel(username="oauth", **password_server)
+        OAuthSSHChannel(username="oauth", **password_server).execute_wait("true", 10)
     monkeypatch.setitem(sys.modules, "oauth_ssh.oauth_ssh_token", None)
     with pytest.raises(ImportError, match="oauth-ssh"):
         OAuthSSHChannel(username="oauth", **password_server)

@@ -2,7 +2,9 @@
 
 ``SSHChannel`` authenticates with keys (agent, ``~/.ssh`` or ``key_filename``) or a
 password, checks the server against ``known_hosts`` (unknown hosts are rejected), runs
-commands with ``execute_wait`` and moves files over SFTP. ``SSHInteractiveLoginChannel``
+commands with ``execute_wait`` and moves files over SFTP. A channel connects on its first
+command, not when it is made: site configuration modules build channels at import time, for
+hosts that may not be reachable from where the module is imported. ``SSHInteractiveLoginChannel``
 answers keyboard-interactive prompts (passwords, one-time codes) on the terminal.
 Channels were dropped by current Parsl; they are kept here for 0.9-era configurations.
 """
@@ -15,6 +17,7 @@ import select
 import shlex
 import stat
 import subprocess
+import threading
 import time
 from typing import Any
 
@@ -37,6 +40,10 @@ __all__ = ["SSHChannel", "SSHInteractiveLoginChannel"]
 
 class SSHChannel(Channel, RepresentationMixin):
     """A persistent SSH connection to ``hostname`` (as ``username``, port ``port``).
+
+    Making one does not connect: the first command or file transfer does, and raises then
+    if the host cannot be reached or refuses the login (``SSHException``,
+    ``AuthException``, ``BadHostKeyException``, each naming the host and port).
 
     Parameters
     ----------
@@ -74,7 +81,7 @@ class SSHChannel(Channel, RepresentationMixin):
         self.host_keys_filename = host_keys_filename
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
-        self._connect()
+        self._lock = threading.Lock()  # one connection, even when threads start commands together
 
     # The repr must not show the password.
     def __repr__(self) -> str:
@@ -84,7 +91,12 @@ class SSHChannel(Channel, RepresentationMixin):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_client"] = state["_sftp"] = None
+        state.pop("_lock", None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def script_dir(self) -> str | None:
@@ -109,19 +121,19 @@ class SSHChannel(Channel, RepresentationMixin):
             self._authenticate(client)
         except paramiko.BadHostKeyException as e:
             client.close()
-            raise BadHostKeyException(e, self.hostname) from e
+            raise BadHostKeyException(e, self.hostname, self.port) from e
         except paramiko.AuthenticationException as e:
             client.close()
-            raise AuthException(e, self.hostname) from e
+            raise AuthException(e, self.hostname, self.port) from e
         except paramiko.SSHException as e:
             client.close()
             # RejectPolicy: "Server '[host]:port' not found in known_hosts"
             if "known_hosts" in str(e):
-                raise BadHostKeyException(e, self.hostname) from e
-            raise SSHException(e, self.hostname) from e
-        except OSError as e:
+                raise BadHostKeyException(e, self.hostname, self.port) from e
+            raise SSHException(e, self.hostname, self.port) from e
+        except OSError as e:  # unreachable, refused, unknown host name, timed out
             client.close()
-            raise SSHException(e, self.hostname) from e
+            raise SSHException(e, self.hostname, self.port) from e
         self._client = client
         self._sftp = None
 
@@ -150,11 +162,22 @@ class SSHChannel(Channel, RepresentationMixin):
             raise paramiko.SSHException(f"Server {name!r} not found in known_hosts")
 
     def _transport(self) -> paramiko.Transport:
-        transport = self._client.get_transport() if self._client else None
-        if transport is None or not transport.is_active():
-            logger.info("SSH connection to %s lost; reconnecting", self.hostname)
-            self._connect()
-            transport = self._client.get_transport()
+        """The live connection: made on first use, and again if it was lost."""
+        client = self._client
+        transport = client.get_transport() if client is not None else None
+        if transport is not None and transport.is_active():
+            return transport
+        with self._lock:
+            client = self._client
+            transport = client.get_transport() if client is not None else None
+            if transport is None or not transport.is_active():
+                if client is None:
+                    logger.debug("Connecting to %s port %s", self.hostname, self.port)
+                else:
+                    logger.info("SSH connection to %s port %s lost; reconnecting", self.hostname, self.port)
+                    client.close()
+                self._connect()
+                transport = self._client.get_transport()  # type: ignore[union-attr]
         return transport
 
     def sftp(self) -> paramiko.SFTPClient:
@@ -205,7 +228,9 @@ class SSHChannel(Channel, RepresentationMixin):
     def execute_no_wait(self, cmd: str, walltime: float | None = None,
                         envs: dict[str, str] = {}) -> tuple[None, Any, Any]:  # noqa: B006
         """Start ``cmd`` remotely and return ``(None, stdout, stderr)`` file objects at once."""
-        _, stdout, stderr = self._client.exec_command(self._wrap(cmd, envs), timeout=walltime or None)
+        self._transport()
+        client: Any = self._client
+        _, stdout, stderr = client.exec_command(self._wrap(cmd, envs), timeout=walltime or None)
         return None, stdout, stderr
 
     # ----------------------------------------------------------------- files

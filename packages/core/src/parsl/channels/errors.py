@@ -33,9 +33,15 @@ class ChannelError(ParslError):
 class _HostError(ChannelError):
     _reason = "channel error"
 
-    def __init__(self, e: Any, hostname: str):
+    def __init__(self, e: Any, hostname: str, port: int | None = None):
         super().__init__(self._reason, e, hostname)
-        self.args = (e, hostname)
+        self.port = port
+        self.args = (e, hostname) if port is None else (e, hostname, port)
+
+    def __str__(self) -> str:
+        where = self.hostname if self.port is None else f"{self.hostname}, Port:{self.port}"
+        cause = f" ({type(self.e).__name__}: {self.e})" if isinstance(self.e, BaseException) else ""
+        return f"Hostname:{where}, Reason:{self.reason}{cause}"
 
 
 class BadHostKeyException(_HostError):
