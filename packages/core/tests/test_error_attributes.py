@@ -58,3 +58,20 @@ def test_bad_stream_file_from_a_workflow(dfk, tmp_path):
     err = echo(stdout=str(blocker / "sub" / "out.txt")).exception(timeout=60)
     assert type(err) is BadStdStreamFile and set(vars(err)) == {"_reason"}
 
+
+
+def test_submit_exception_is_parsls():
+    import warnings
+
+    from parsl.providers.errors import SubmitException
+    e = SubmitException("job-1", "sbatch said no")
+    assert e.args == ("job-1", "sbatch said no")  # what the caller passed, as in Parsl
+    assert vars(e) == {"job_name": "job-1", "message": "sbatch said no", "stdout": None, "stderr": None,
+                       "retcode": None}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert e.task_name == "job-1"
+    assert [w.category for w in caught] == [DeprecationWarning]
+    kw = SubmitException(job_name="j", message="m", retcode=2)
+    again = pickle.loads(pickle.dumps(kw))
+    assert vars(again) == vars(kw) and str(again) == str(kw)

@@ -242,6 +242,6 @@ def _run_name(local_dir: str) -> str:
     return parts[-1] if parts else "scripts"
 
 
-def _sh_quote(text: str) -> str:
+def _sh_quote(text: str | os.PathLike[str]) -> str:
     import shlex
-    return shlex.quote(text)
+    return shlex.quote(os.fspath(text))  # script_dir may be a pathlib.Path

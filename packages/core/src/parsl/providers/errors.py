@@ -1,6 +1,7 @@
 """Exceptions raised by execution providers."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from parsl.errors import ParslError
@@ -59,16 +60,22 @@ class SubmitException(ExecutionProviderException):
 
     def __init__(self, job_name: Any, message: Any, stdout: str | None = None,
                  stderr: str | None = None, retcode: int | None = None):
-        super().__init__(job_name, message, stdout, stderr, retcode)
+        # ``args`` stays what the caller passed, as in Parsl
         self.job_name = job_name
         self.message = message
         self.stdout = stdout
         self.stderr = stderr
         self.retcode = retcode
 
+    def __reduce__(self) -> Any:  # rebuilt from the attributes: keyword-only construction pickles too
+        return (type(self), (self.job_name, self.message, self.stdout, self.stderr, self.retcode),
+                self.__dict__)
+
     @property
     def task_name(self) -> Any:
-        """Old name of ``job_name``."""
+        """Old name of ``job_name`` (deprecated, as in Parsl)."""
+        warnings.warn("SubmitException.task_name is deprecated; use job_name", DeprecationWarning,
+                      stacklevel=2)
         return self.job_name
 
     def __str__(self) -> str:
