@@ -149,3 +149,13 @@ def test_record_radio_logs_at_debug_and_refuses_non_radios(caplog):
     assert rec.levelno == logging.DEBUG and "not started" in rec.getMessage()
     with pytest.raises(TypeError, match="remote_monitoring_radio='udp'.*RadioConfig"):
         record_radio("ThreadPoolExecutor", "udp")
+
+
+def test_thread_pool_executor_records_a_radio(caplog):
+    from parsl.executors.threads import ThreadPoolExecutor
+    radio = UDPRadio(address="localhost", atexit_timeout=0)
+    with caplog.at_level(logging.DEBUG, logger="parsl.monitoring.radios.base"):
+        ex = ThreadPoolExecutor(remote_monitoring_radio=radio)
+    assert ex.remote_monitoring_radio is radio
+    assert "ThreadPoolExecutor 'threads'" in caplog.text and "not started" in caplog.text
+    assert ThreadPoolExecutor().remote_monitoring_radio is None

@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 
 from parsl.errors import ConfigurationError, UnsupportedFeatureError
 from parsl.executors.base import ParslExecutor
+from parsl.monitoring.radios.base import record_radio
 from parsl.utils import RepresentationMixin
 
 __all__ = ["ThreadPoolExecutor"]
@@ -48,7 +49,8 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
 
     Parameters: ``label`` (default ``'threads'``), ``max_threads`` (default 2),
     ``thread_name_prefix``, ``storage_access`` (staging providers), ``working_dir``,
-    ``remote_monitoring`` and the 0.9-era ``managed``.
+    ``remote_monitoring``, ``remote_monitoring_radio`` (recorded; monitoring needs no radio
+    here) and the 0.9-era ``managed``.
     """
 
     PLUGIN_NAME = "threads"
@@ -56,7 +58,7 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
     def __init__(self, label: str = "threads", max_threads: int | None = 2,
                  thread_name_prefix: str = "", storage_access: Sequence[Any] | None = None,
                  working_dir: str | None = None, remote_monitoring: bool = False,
-                 managed: bool = True) -> None:
+                 managed: bool = True, remote_monitoring_radio: Any = None) -> None:
         super().__init__()
         if not isinstance(label, str) or not label:
             raise ConfigurationError(f"ThreadPoolExecutor(label={label!r}): use a non-empty string")
@@ -72,6 +74,7 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
         self.working_dir = working_dir
         self.remote_monitoring = remote_monitoring
         self.managed = managed
+        self.remote_monitoring_radio = record_radio(f"ThreadPoolExecutor {label!r}", remote_monitoring_radio)
         self._queue: SimpleQueue = SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._shutdown = False
