@@ -668,7 +668,11 @@ class DataFlowKernel(TaskInputs, Joins):
         if not self.cleanup_called:
             logger.info("Python is exiting with a DataFlowKernel still loaded: cleaning up")
             self._interrupts.note_exit()
-            self.cleanup()
+            try:
+                self.cleanup()
+            except Exception:
+                # already logged step by step; nobody is left to catch it at interpreter exit
+                logger.debug("Cleanup at exit finished with errors")
 
     def cleanup(self) -> None:
         """Shut down executors, write final checkpoints and release everything this kernel holds."""
@@ -677,41 +681,52 @@ class DataFlowKernel(TaskInputs, Joins):
             return
         self.cleanup_called = True
         logger.info("DataFlowKernel cleanup started")
-        self.log_task_states()
+        # Every step runs even when an earlier one fails, and the kernel is unloaded whatever
+        # happens (a half-cleaned kernel left in parsl.load's slot would refuse every later
+        # load); the first failure is raised once everything else is done.
+        errors: list[Exception] = []
+
+        def step(what: str, fn: Callable[..., object], *args: object) -> None:
+            try:
+                fn(*args)
+            except Exception as e:
+                logger.exception("Cleanup: %s failed", what)
+                errors.append(e)
+
         try:
-            self.memoizer.close()
-        except Exception:
-            logger.exception("Memoizer failed to close")
-        if self.job_status_poller is not None:
-            self.job_status_poller.close()
-        to_stop = [(label, ex.shutdown) for label, ex in self.executors.items()
-                   if label != INTERNAL_EXECUTOR and getattr(ex, "managed", True) is not False]
-        if self._interrupts.interrupted():
-            to_stop = [(label, non_blocking(stop)) for label, stop in to_stop]
-            # Ctrl-C / SIGTERM: shut executors down side by side and do not wait for tasks
-            # still running (the process is exiting; bash children are killed at exit)
-            logger.info("Interrupted: shutting executors down without waiting for running tasks")
-            late = shutdown_within(to_stop, INTERRUPTED_SHUTDOWN_SECONDS,
-                                   lambda label: logger.exception("Executor %s failed to shut down", label))
-            if late:
-                logger.warning("Executors %s still shutting down after %ss; not waiting", late,
-                               INTERRUPTED_SHUTDOWN_SECONDS)
-        else:
-            for label, stop in to_stop:
-                try:
-                    stop()
-                except Exception:
-                    logger.exception("Executor %s failed to shut down", label)
-        self._internal.shutdown(block=False)
-        self._interrupts.restore()
-        self.time_completed = time.time()
-        self.plugins.dfk_stopped(self)
-        self._events.close()
-        atexit.unregister(self.atexit_cleanup)
-        if DataFlowKernelLoader._dfk is self:
-            DataFlowKernelLoader._dfk = None
-        logger.info("DataFlowKernel cleanup complete")
-        if self._remove_log_handler is not None:
-            self._remove_log_handler()
-            self._remove_log_handler = None
+            step("logging task states", self.log_task_states)
+            step("closing the memoizer", self.memoizer.close)
+            if self.job_status_poller is not None:
+                step("closing the job status poller", self.job_status_poller.close)
+            to_stop = [(label, ex.shutdown) for label, ex in self.executors.items()
+                       if label != INTERNAL_EXECUTOR and getattr(ex, "managed", True) is not False]
+            if self._interrupts.interrupted():
+                to_stop = [(label, non_blocking(stop)) for label, stop in to_stop]
+                # Ctrl-C / SIGTERM: shut executors down side by side and do not wait for tasks
+                # still running (the process is exiting; bash children are killed at exit)
+                logger.info("Interrupted: shutting executors down without waiting for running tasks")
+                late = shutdown_within(to_stop, INTERRUPTED_SHUTDOWN_SECONDS,
+                                       lambda label: logger.exception("Executor %s failed to shut down",
+                                                                      label))
+                if late:
+                    logger.warning("Executors %s still shutting down after %ss; not waiting", late,
+                                   INTERRUPTED_SHUTDOWN_SECONDS)
+            else:
+                for label, stop in to_stop:
+                    step(f"shutting down executor {label}", stop)
+            step("shutting down the internal executor", self._internal.shutdown, False)
+            step("restoring signal handlers", self._interrupts.restore)
+            self.time_completed = time.time()
+            step("notifying plugins", self.plugins.dfk_stopped, self)
+            step("closing the task event log", self._events.close)
+        finally:
+            atexit.unregister(self.atexit_cleanup)
+            if DataFlowKernelLoader._dfk is self:
+                DataFlowKernelLoader.clear()
+            logger.info("DataFlowKernel cleanup complete")
+            if self._remove_log_handler is not None:
+                self._remove_log_handler()
+                self._remove_log_handler = None
+        if errors:
+            raise errors[0]
 

@@ -28,8 +28,13 @@ class DataFlowKernelLoader:
 
     @classmethod
     def load(cls, config: Config | None = None) -> "DataFlowKernel":
-        """Create the DataFlowKernel for ``config`` (default: threads) and make it current."""
-        if cls._dfk is not None:
+        """Create the DataFlowKernel for ``config`` (default: threads) and make it current.
+
+        A kernel whose ``cleanup()`` has started no longer holds the slot: it cannot run tasks,
+        and a cleanup still shutting executors down elsewhere must not block the next load.
+        """
+        current = cls._dfk
+        if current is not None and not getattr(current, "cleanup_called", False):
             raise ConfigAlreadyLoadedError(
                 "Config has already been loaded: call parsl.dfk().cleanup() and parsl.clear() "
                 "before loading another, or use `with parsl.load(config):`")
