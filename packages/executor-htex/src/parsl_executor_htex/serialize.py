@@ -82,7 +82,8 @@ class _Pickler(cloudpickle.Pickler):
     dispatch_table = ChainMap({types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table)
 
 
-def _cloudpickle(obj: Any, protocol: int, buffer_callback: Callable[[pickle.PickleBuffer], Any] | None = None) -> bytes:
+def _cloudpickle(obj: Any, protocol: int,
+                 buffer_callback: Callable[[pickle.PickleBuffer], Any] | None = None) -> bytes:
     with io.BytesIO() as f:
         _Pickler(f, protocol=protocol, buffer_callback=buffer_callback).dump(obj)
         return f.getvalue()
@@ -188,7 +189,8 @@ def _frames(tb: Any) -> tuple[tuple[str, int, str], ...]:
     return tuple((f.f_code.co_filename, n, f.f_code.co_name) for f, n in traceback.walk_tb(tb))
 
 
-def _chain(exc: BaseException, seen: dict[int, BaseException], stand_in: Callable[[BaseException], BaseException]) -> Any:
+def _chain(exc: BaseException, seen: dict[int, BaseException],
+           stand_in: Callable[[BaseException], BaseException]) -> Any:
     """``exc``'s chain record, in the form ``parsl.app.remote_traceback.restore_chain`` reads.
 
     Built here, not imported, so workers never load ``parsl``. ``stand_in`` replaces each
@@ -234,7 +236,8 @@ def _picklable(exc: BaseException, memo: dict[int, BaseException]) -> BaseExcept
             pickle.loads(dumps(exc))
             sub = exc
         except Exception as e:
-            sub = RuntimeError(f"{type(exc).__name__}: {exc} (unpicklable exception: {type(e).__name__}: {e})")
+            sub = RuntimeError(
+                f"{type(exc).__name__}: {exc} (unpicklable exception: {type(e).__name__}: {e})")
         memo[id(exc)] = sub
     return sub
 

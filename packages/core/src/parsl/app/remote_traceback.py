@@ -84,9 +84,10 @@ def build_traceback(frames: Frames) -> TracebackType | None:
 # A traceback entry needs a real frame object, which only running code can make: each
 # (filename, lineno, name) gets a frame from running a one-line ``raise`` compiled under that
 # file name, renamed and moved to that line (the traceback module reads the line from the
-# code, not from the entry). Frames are cached: tracebacks can share them. A finished frame keeps a reference to the
-# frame that called it (``f_back``), so stubs are made on a short-lived thread of their own:
-# otherwise each cached stub would pin the caller's stack, and its locals, for good.
+# code, not from the entry). Frames are cached: tracebacks can share them. A finished frame
+# keeps a reference to the frame that called it (``f_back``), so stubs are made on a
+# short-lived thread of their own: otherwise each cached stub would pin the caller's stack,
+# and its locals, for good.
 
 class _Stub(Exception):
     pass
@@ -131,7 +132,10 @@ def _make_stub(filename: str, lineno: int, name: str) -> tuple[FrameType, int]:
     raise AssertionError("the stub did not raise")  # pragma: no cover
 
 
-def _make_stubs(keys: list[tuple[str, int, str]], out: dict[tuple[str, int, str], tuple[FrameType, int]]) -> None:
+_Key = Tuple[str, int, str]
+
+
+def _make_stubs(keys: list[_Key], out: dict[_Key, tuple[FrameType, int]]) -> None:
     for key in keys:
         out[key] = _make_stub(*key)
 
@@ -143,7 +147,8 @@ def _stub_frames(keys: list[tuple[str, int, str]]) -> list[tuple[FrameType, int]
     if missing:
         made: dict[tuple[str, int, str], tuple[FrameType, int]] = {}
         try:
-            t = threading.Thread(target=_make_stubs, args=(missing, made), name="parsl-remote-frames", daemon=True)
+            t = threading.Thread(target=_make_stubs, args=(missing, made), name="parsl-remote-frames",
+                                 daemon=True)
             t.start()
             t.join()
         except RuntimeError:  # no new threads (interpreter shutting down): make them here
