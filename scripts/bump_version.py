@@ -1,7 +1,8 @@
 """Move every package to a new version in lockstep: ``python scripts/bump_version.py 2026.12.1``.
 
 Rewrites each ``packages/*/pyproject.toml`` version and every ``==`` pin between sibling
-packages, and ``parsl/version.py``. ``--root DIR`` works on another checkout.
+packages, ``parsl/version.py`` and the ``__version__`` of each sibling's ``__init__.py``.
+``--root DIR`` works on another checkout.
 """
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import re
 import sys
 from pathlib import Path
 
-SIBLINGS = ("parslcore", "parsl-executor-htex", "parsl-providers", "parsl-monitoring", "parsl-staging")
+SIBLINGS = ("parslcore", "parsl-executor-htex", "parsl-executor-globus-compute", "parsl-providers",
+            "parsl-monitoring", "parsl-staging")
 _VERSION_RE = re.compile(r'^version = "([^"]+)"$', re.M)
+_INIT_VERSION_RE = re.compile(r'^__version__ = "[^"]+"$', re.M)
 
 
 def bump(root: Path, new: str) -> list[Path]:
@@ -28,6 +31,12 @@ def bump(root: Path, new: str) -> list[Path]:
         if out != text:
             pyproject.write_text(out)
             changed.append(pyproject)
+    for init in sorted(root.glob("packages/*/src/parsl_*/__init__.py")):
+        text = init.read_text()
+        out = _INIT_VERSION_RE.sub(f'__version__ = "{new}"', text, count=1)
+        if out != text:
+            init.write_text(out)
+            changed.append(init)
     version_py = root / "packages/core/src/parsl/version.py"
     text = version_py.read_text()
     out = re.sub(r'^VERSION = "[^"]+"$', f'VERSION = "{new}"', text, flags=re.M)

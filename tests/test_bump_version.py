@@ -24,7 +24,8 @@ def test_bump_moves_versions_and_pins_in_lockstep(tmp_path):
                            "--root", str(tmp_path)], capture_output=True, text=True, check=True)
     assert "updated" in proc.stdout
 
-    siblings = {"parslcore", "parsl-executor-htex", "parsl-providers", "parsl-monitoring", "parsl-staging"}
+    siblings = {"parslcore", "parsl-executor-htex", "parsl-executor-globus-compute", "parsl-providers",
+                "parsl-monitoring", "parsl-staging"}
     pins = 0
     for pyproject in tmp_path.glob("packages/*/pyproject.toml"):
         meta = tomllib.loads(pyproject.read_text())["project"]

@@ -86,8 +86,8 @@ def test_versions_and_sibling_pins_agree():
     version = versions.pop()
     from parsl.version import VERSION
     assert VERSION == version
-    sibling_names = {"parslcore", "parsl-executor-htex", "parsl-providers", "parsl-monitoring",
-                     "parsl-staging"}
+    sibling_names = {"parslcore", "parsl-executor-htex", "parsl-executor-globus-compute", "parsl-providers",
+                     "parsl-monitoring", "parsl-staging"}
     for meta in metas.values():
         reqs = list(meta.get("dependencies", []))
         for extra in meta.get("optional-dependencies", {}).values():

@@ -31,7 +31,8 @@ UPSTREAM = "parsl==2026.10.26"
 FIX = "pip uninstall -y parsl parslcore && pip install parslcore"
 
 SIBLINGS = {"parsl-executor-htex": "parsl_executor_htex", "parsl-providers": "parsl_providers",
-            "parsl-monitoring": "parsl_monitoring", "parsl-staging": "parsl_staging"}
+            "parsl-monitoring": "parsl_monitoring", "parsl-staging": "parsl_staging",
+            "parsl-executor-globus-compute": "parsl_executor_globus_compute"}
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -118,7 +119,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert proc.returncode == 0, f"hatch build in {pkg} failed:\n{log}"
     names = {p.name.split("-")[0] for p in out.glob("*.whl")}
     assert names == {"parslcore", "parsl_executor_htex", "parsl_providers", "parsl_monitoring",
-                     "parsl_staging", "parsl_example_subprocess_executor"}
+                     "parsl_staging", "parsl_executor_globus_compute", "parsl_example_subprocess_executor"}
     return out
 
 
@@ -145,8 +146,10 @@ def venvs(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory):
     ("slurm", ["parsl-providers"]),
     ("monitoring", ["parsl-monitoring"]),
     ("staging", ["parsl-staging"]),
-    ("all", ["parsl-executor-htex", "parsl-providers", "parsl-monitoring", "parsl-staging"]),
-], ids=["core", "htex", "slurm", "monitoring", "staging", "all"])
+    ("globus-compute", ["parsl-executor-globus-compute"]),
+    ("all", ["parsl-executor-htex", "parsl-providers", "parsl-monitoring", "parsl-staging",
+             "parsl-executor-globus-compute"]),
+], ids=["core", "htex", "slurm", "monitoring", "staging", "globus-compute", "all"])
 def test_an_extra_installs_exactly_its_siblings(venvs, extra, siblings):
     venv = venvs(extra)
     assert venv.parsl_distributions() == {name: VERSION for name in ["parslcore", *siblings]}

@@ -25,7 +25,8 @@ __all__ = ["ConflictingInstallError", "FIX", "check_at_import", "conflict_messag
 FIX = "pip uninstall -y parsl parslcore && pip install parslcore"
 
 #: first-party distributions released in lockstep with parslcore
-SIBLINGS = frozenset({"parsl-executor-htex", "parsl-providers", "parsl-monitoring", "parsl-staging"})
+SIBLINGS = frozenset({"parsl-executor-htex", "parsl-providers", "parsl-monitoring", "parsl-staging",
+                      "parsl-executor-globus-compute"})
 
 #: set to 1 to turn the import-time error into a warning (for an environment you repair later)
 IGNORE_ENV = "PARSL_IGNORE_INSTALL_CONFLICT"
