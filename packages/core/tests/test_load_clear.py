@@ -112,8 +112,9 @@ def test_submit_after_cleanup_fails(load):
 
     assert bound(3).result() == 3
     dfk.cleanup()
-    with pytest.raises(ValueError, match="cleaned up"):
+    with pytest.raises(NoDataFlowKernelError) as info:
         bound(1)
+    assert str(info.value) == "Cannot submit to a DFK that has been cleaned up"  # Parsl's text
 
 
 def test_wait_for_current_tasks_waits_for_everything(load):

@@ -707,12 +707,13 @@ def test_dependency_error_pickles(dfk):
 
 
 def test_resource_specification_unsupported_on_threads(dfk):
-    from parsl.errors import UnsupportedFeatureError
+    from parsl.executors.errors import InvalidResourceSpecification
 
     @python_app
     def needs_cores(parsl_resource_specification={}):
         return 1
 
     exc = needs_cores(parsl_resource_specification={"cores": 2}).exception()
-    assert isinstance(exc, UnsupportedFeatureError)
+    assert type(exc) is InvalidResourceSpecification  # as Parsl's ThreadPoolExecutor raises
+    assert exc.invalid_keys == {"cores"}
     assert needs_cores().result() == 1

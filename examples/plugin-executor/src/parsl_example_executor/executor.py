@@ -19,13 +19,14 @@ from typing import Any, Callable, Sequence
 
 import cloudpickle
 
+from parsl.app.errors import RemoteExceptionWrapper
 from parsl.errors import ConfigurationError
 from parsl.executors.base import ParslExecutor
 from parsl.executors.errors import InvalidResourceSpecification
 from parsl.utils import RepresentationMixin
 from parsl_example_executor.worker import read_frame, write_frame
 
-__all__ = ["SubprocessExecutor", "WorkerLost"]
+__all__ = ["SubprocessExecutor", "WorkerLost", "remote_exception"]
 
 logger = logging.getLogger(__name__)
 
@@ -175,10 +176,7 @@ class SubprocessExecutor(ParslExecutor, RepresentationMixin):
         if ok:
             fut.set_result(body)
             return
-        exc, text = body
-        if text and hasattr(exc, "add_note"):
-            exc.add_note(f"Remote traceback (worker {slot}, pid {proc.pid}):\n{text.rstrip()}")
-        fut.set_exception(exc)
+        fut.set_exception(remote_exception(body))
 
     def worker_pids(self) -> list[int]:
         """Process ids of the running workers."""
@@ -189,6 +187,32 @@ class SubprocessExecutor(ParslExecutor, RepresentationMixin):
 
     def __getstate__(self) -> dict[str, Any]:
         raise TypeError("SubprocessExecutor cannot be pickled: it holds live worker processes")
+
+
+def remote_exception(wrapper: RemoteExceptionWrapper) -> BaseException:
+    """The exception a worker sent, its traceback showing the worker's frames only.
+
+    ``reraise()`` rebuilds the remote traceback; the entries that raising it here adds in
+    front (this function's and ``reraise``'s own) are dropped, so the exception reads as
+    it would had the task run in this process.
+    """
+    try:
+        wrapper.reraise()
+    except BaseException as e:  # noqa: BLE001 - the task's exception, whatever it is
+        exc = e
+    else:  # pragma: no cover - reraise always raises
+        raise AssertionError("RemoteExceptionWrapper.reraise() returned")
+    remote = len(wrapper.e_traceback or ())
+    entries = []
+    tb = exc.__traceback__
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    if remote == 0:
+        exc.__traceback__ = None
+    elif remote <= len(entries):
+        exc.__traceback__ = entries[-remote]
+    return exc
 
 
 def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:

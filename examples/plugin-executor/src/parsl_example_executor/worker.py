@@ -2,12 +2,14 @@
 
 Reads tasks from stdin and writes results to stdout, one frame each: a 12-byte header
 (task id, payload length) then a pickle. A task is ``(func, args, kwargs)`` pickled with
-cloudpickle; a result is ``(True, value)`` or ``(False, (exception, traceback_text))``.
-End of file on stdin means the executor is done (or gone): the worker exits.
+cloudpickle; a result is ``(True, value)`` or ``(False, wrapper)``, where ``wrapper`` is a
+:class:`parsl.app.errors.RemoteExceptionWrapper`: Parsl's way of sending a task's exception,
+with its traceback, across processes. End of file on stdin means the executor is done (or
+gone): the worker exits.
 
 Before serving, the worker moves its result stream to a private descriptor and points fd 1
-at stderr, so a task that prints cannot corrupt the stream. It never imports ``parsl``
-itself; unpickling a task imports whatever the task needs.
+at stderr, so a task that prints cannot corrupt the stream. It imports ``parsl`` only when a
+task fails (or when unpickling a task needs it), so it starts fast.
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ import os
 import pickle
 import struct
 import sys
-import traceback
 from typing import IO, Any
 
 HEADER = struct.Struct("!IQ")  # task id, payload length
@@ -46,13 +47,18 @@ def _dumps(obj: Any) -> bytes:
 
 
 def pack_exception(exc: BaseException) -> bytes:
-    """``(False, (exc, traceback_text))``, with a stand-in when ``exc`` itself will not pickle."""
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    """``(False, RemoteExceptionWrapper)`` for ``exc``; a stand-in when ``exc`` will not pickle.
+
+    The wrapper carries the traceback (and the cause and context) beside the exception, so
+    the exception arrives with exactly the attributes it had.
+    """
+    from parsl.app.errors import RemoteExceptionWrapper  # loaded on the first failure only
+
     try:
-        return _dumps((False, (exc, text)))
+        return _dumps((False, RemoteExceptionWrapper(type(exc), exc, exc.__traceback__)))
     except Exception as e:
         stand_in = RuntimeError(f"{type(exc).__name__}: {exc} (the exception could not be pickled: {e})")
-        return _dumps((False, (stand_in, text)))
+        return _dumps((False, RemoteExceptionWrapper(RuntimeError, stand_in, exc.__traceback__)))
 
 
 def run_task(payload: bytes) -> bytes:
@@ -65,8 +71,8 @@ def run_task(payload: bytes) -> bytes:
     try:
         return _dumps((True, result))
     except Exception as e:
-        err = TypeError(f"the result of type {type(result).__qualname__} could not be pickled: {e}")
-        return _dumps((False, (err, "")))
+        return pack_exception(TypeError(f"the result of type {type(result).__qualname__} could not be "
+                                        f"pickled: {e}"))
 
 
 def main() -> int:

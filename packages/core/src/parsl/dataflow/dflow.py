@@ -286,8 +286,8 @@ class DataFlowKernel(TaskInputs, Joins):
                app_kwargs: dict[str, Any] | None = None, join: bool = False) -> AppFuture:
         """Add a task; return its AppFuture. Called by apps, not usually by users."""
         if self.cleanup_called:
-            raise ValueError("Cannot submit to a DataFlowKernel that has been cleaned up; "
-                             "call parsl.load() again to start a new one")
+            from parsl.errors import NoDataFlowKernelError  # Parsl's error and text
+            raise NoDataFlowKernelError("Cannot submit to a DFK that has been cleaned up")
         task_id = next(self._task_ids)
         self.task_count = task_id + 1
         kwargs = app_kwargs if app_kwargs is not None else {}

@@ -1,7 +1,17 @@
-"""Exceptions raised by executors (``parsl.executors.errors``)."""
+"""Exceptions raised by executors (``parsl.executors.errors``).
+
+The classes, their bases, constructor arguments, attributes and messages are Parsl's:
+``ExecutorError`` is the base of ``BadStateException``, ``UnsupportedFeatureError``,
+``InvalidResourceSpecification`` and ``ScalingFailed``; ``BadMessage`` is a plain
+``ParslError``. Constructors do not call ``Exception.__init__`` again, so ``args`` is exactly
+what the caller passed, as with Parsl's.
+"""
 from __future__ import annotations
 
-from parsl.errors import ParslError, UnsupportedFeatureError  # noqa: F401
+from typing import Any
+
+from parsl import errors as _errors
+from parsl.errors import ParslError
 # defined with the serializers; importable from here too, as in 0.9-era scripts
 from parsl.serialize.errors import DeserializationError, SerializationError  # noqa: F401
 
@@ -17,53 +27,79 @@ __all__ = [
 ]
 
 
+def _label(executor: Any) -> Any:
+    return getattr(executor, "label", executor)
+
+
 class ExecutorError(ParslError):
     """Base class for executor errors: ``executor`` is the executor, ``reason`` says what went wrong."""
 
-    def __init__(self, executor: object, reason: str):
-        super().__init__(executor, reason)
+    def __init__(self, executor: Any, reason: str):
         self.executor = executor
         self.reason = reason
 
     def __str__(self) -> str:
-        label = getattr(self.executor, "label", self.executor)
-        return f"Executor {label} failed due to: {self.reason}"
+        return f"Executor {_label(self.executor)} failed due to: {self.reason}"
 
 
 class BadStateException(ExecutorError):
-    """The executor is in a state where it cannot run tasks (e.g. its blocks keep failing)."""
+    """What the tasks of an executor in a bad state (e.g. its blocks keep failing) fail with.
 
-    def __init__(self, executor: object, reason: str, exceptions: dict | None = None):
-        super().__init__(executor, reason)
-        self.exceptions = exceptions or {}
+    ``exception`` is the error that broke the executor, or a text saying what did; ``reason``
+    is its text.
+    """
+
+    def __init__(self, executor: Any, exception: BaseException | str):
+        super().__init__(executor, str(exception))
 
 
-class BadMessage(ParslError):
-    """A malformed message arrived from a remote component."""
+class UnsupportedFeatureError(ExecutorError, _errors.UnsupportedFeatureError):
+    """A feature was asked of an executor that does not provide it.
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+    Also a ``parsl.errors.UnsupportedFeatureError`` (parslcore's older home of this error),
+    so either ``except`` catches it.
+    """
+
+    def __init__(self, feature: str, current_executor: str, target_executor: str | None):
+        self.feature = feature
+        self.current_executor = current_executor
+        self.target_executor = target_executor
 
     def __str__(self) -> str:
-        return f"Received a bad message: {self.reason}"
+        text = f"The {self.feature} feature is unsupported in {self.current_executor}."
+        if self.target_executor:
+            # Parsl's message carries the indentation of a continued source line; kept as is
+            text += " " * 21 + f"Please checkout {self.target_executor} for this feature"
+        return text
+
+
+class InvalidResourceSpecification(ExecutorError):
+    """``parsl_resource_specification`` holds keys (or values) the executor cannot use.
+
+    As in Parsl, ``executor`` and ``reason`` are not set: ``invalid_keys`` names the keys,
+    ``message`` says what is wrong and how to fix it.
+    """
+
+    def __init__(self, invalid_keys: set[str], message: str = ""):
+        self.invalid_keys = invalid_keys
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"Invalid Resource Specification Supplied: {self.invalid_keys}. {self.message}"
 
 
 class ScalingFailed(ExecutorError):
     """The executor's provider could not add or remove blocks."""
 
     def __str__(self) -> str:
-        label = getattr(self.executor, "label", self.executor)
-        return f"Executor {label} failed to scale due to: {self.reason}"
+        return f"Executor {_label(self.executor)} failed to scale due to: {self.reason}"
 
 
-class InvalidResourceSpecification(ParslError):
-    """``parsl_resource_specification`` holds keys the executor does not understand."""
+class BadMessage(ParslError):
+    """A malformed or unsupported message arrived from a remote component."""
 
-    def __init__(self, invalid_keys: set[str], message: str = ""):
-        super().__init__(invalid_keys, message)
-        self.invalid_keys = invalid_keys
-        self.message = message
+    def __init__(self, reason: str):
+        self.reason = reason
 
     def __str__(self) -> str:
-        return f"Invalid resource specification keys {sorted(self.invalid_keys)}. {self.message}".rstrip()
+        return f"Received an unsupported message. Reason:{self.reason}"

@@ -11,8 +11,9 @@ from concurrent.futures import Future
 from queue import SimpleQueue
 from typing import Any, Callable, Sequence
 
-from parsl.errors import ConfigurationError, UnsupportedFeatureError
+from parsl.errors import ConfigurationError
 from parsl.executors.base import ParslExecutor
+from parsl.executors.errors import InvalidResourceSpecification
 from parsl.monitoring.radios.base import record_radio
 from parsl.utils import RepresentationMixin
 
@@ -98,8 +99,12 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
 
     def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any],
                *args: Any, **kwargs: Any) -> Future:
-        if resource_specification:
-            raise UnsupportedFeatureError("resource specification", "ThreadPoolExecutor", None)
+        if resource_specification:  # an empty dict is fine, as in Parsl
+            raise InvalidResourceSpecification(
+                set(resource_specification),
+                "Parsl resource specification is not supported in ThreadPool Executor. Remove "
+                "parsl_resource_specification from the app call, or send the app to an executor "
+                "that takes one (e.g. HighThroughputExecutor)")
         if self._shutdown:
             raise RuntimeError(f"ThreadPoolExecutor {self.label!r} has been shut down")
         if not self._threads:

@@ -128,5 +128,6 @@ class ExecutorConformanceSuite(ExecutorLifecycleSuite):
             started = time.monotonic()
             dfk.cleanup()
         assert time.monotonic() - started < 30
-        with pytest.raises(ValueError, match="cleaned up"):
+        from parsl.errors import NoDataFlowKernelError
+        with pytest.raises(NoDataFlowKernelError, match="^Cannot submit to a DFK that has been cleaned up$"):
             dfk.submit(lambda: None, ())
