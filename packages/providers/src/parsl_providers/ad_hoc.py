@@ -11,6 +11,7 @@ from typing import Any
 
 from parsl.jobs.states import JobState, JobStatus
 from parsl.launchers.launchers import SimpleLauncher
+from parsl.launchers.wrap import wrap_command
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import ScaleOutFailed, SubmitException
 from parsl.utils import RepresentationMixin
@@ -107,11 +108,16 @@ class AdHocProvider(ExecutionProvider, RepresentationMixin):
                                      "runs a block; AdHocProvider runs one block per host")
             job_name = f"{job_name}.{time.time()}"
             local = os.path.join(self._local_script_dir(), job_name + ".sh")
-            with open(local, "w") as f:
-                f.write(f"{self.worker_init}\nexport JOBNAME={shlex.quote(job_name)}\n"
-                        f"{self.launcher(command, tasks_per_node, 1)}\n")
             try:
-                remote = channel.push_file(local, self._remote_dir(channel))
+                remote_dir = self._remote_dir(channel)
+            except Exception as e:
+                raise SubmitException(job_name, f"could not make the script directory on "
+                                      f"{self._host(channel)}: {e}") from e
+            launch = wrap_command(self.launcher, command, tasks_per_node, 1, remote_dir)
+            with open(local, "w") as f:
+                f.write(f"{self.worker_init}\nexport JOBNAME={shlex.quote(job_name)}\n{launch}\n")
+            try:
+                remote = channel.push_file(local, remote_dir)
             except Exception as e:
                 raise SubmitException(job_name, f"could not copy the block script to "
                                       f"{self._host(channel)}: {e}") from e

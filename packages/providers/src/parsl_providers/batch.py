@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from parsl.jobs.states import JobState, JobStatus
+from parsl.launchers.wrap import wrap_command
 from parsl.providers.cluster_provider import ClusterProvider
 from parsl.providers.errors import SubmitException
 from parsl.utils import RepresentationMixin
@@ -117,8 +118,9 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
 
     def _launch(self, command: str, tasks_per_node: int) -> str:
         """The launcher-wrapped worker command, preceded by the variables launchers use."""
-        wrapped = self.launcher(command, tasks_per_node, self.nodes_per_block)
-        return f"export PARSL_SCRIPT_DIR={_sh_quote(self._job_dir())}\n{wrapped}"
+        job_dir = self._job_dir()
+        wrapped = wrap_command(self.launcher, command, tasks_per_node, self.nodes_per_block, job_dir)
+        return f"export PARSL_SCRIPT_DIR={_sh_quote(job_dir)}\n{wrapped}"
 
     # --------------------------------------------------------------- commands
     def _submit_command(self, cmd: str, job_name: str) -> tuple[str, str]:

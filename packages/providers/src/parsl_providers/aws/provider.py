@@ -18,6 +18,7 @@ from typing import Any
 from parsl.errors import ConfigurationError, OptionalModuleMissing
 from parsl.jobs.states import JobState, JobStatus
 from parsl.launchers import SingleNodeLauncher
+from parsl.launchers.wrap import wrap_command
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import SubmitException
 from parsl.utils import RepresentationMixin
@@ -252,7 +253,7 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
         """Start one block (``nodes_per_block`` instances) running ``command``; its job id is the
         id of its first instance."""
         name = f"{job_name}.{time.time()}"
-        wrapped = self.launcher(command, tasks_per_node, self.nodes_per_block)
+        wrapped = wrap_command(self.launcher, command, tasks_per_node, self.nodes_per_block, self.script_dir)
         started = self.spin_up_instance(wrapped, name, count=self.nodes_per_block)
         ids = [i["InstanceId"] for i in started]
         states = [EC2_STATES.get(i["State"]["Name"], JobState.UNKNOWN) for i in started]

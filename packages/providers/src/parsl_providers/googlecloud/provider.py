@@ -18,6 +18,7 @@ from typing import Any
 from parsl.errors import ConfigurationError, OptionalModuleMissing
 from parsl.jobs.states import JobState, JobStatus
 from parsl.launchers import SingleNodeLauncher
+from parsl.launchers.wrap import wrap_command
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import SubmitException
 from parsl.utils import RepresentationMixin
@@ -159,7 +160,7 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
 
     def submit(self, command: str, tasks_per_node: int, job_name: str = "parsl.gcs") -> str:
         """Start one instance running ``command``; its name is the job id."""
-        wrapped = self.launcher(command, tasks_per_node, 1)
+        wrapped = wrap_command(self.launcher, command, tasks_per_node, 1, self.script_dir)
         try:
             operation, name = self.create_instance(command=wrapped)
         except Exception as e:

@@ -13,6 +13,7 @@ from typing import Any
 
 from parsl.jobs.states import JobState, JobStatus
 from parsl.launchers.launchers import SingleNodeLauncher
+from parsl.launchers.wrap import wrap_command
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import ScriptPathError, SubmitException
 from parsl.utils import RepresentationMixin
@@ -130,7 +131,7 @@ class LocalProvider(ExecutionProvider, RepresentationMixin):
         paths = {"script_path": script_path, "stdout_path": script_path + ".stdout",
                  "stderr_path": script_path + ".stderr", "ec_path": script_path + ".ec"}
 
-        launch = self.launcher(command, tasks_per_node, self.nodes_per_block)
+        launch = wrap_command(self.launcher, command, tasks_per_node, self.nodes_per_block, directory)
         text = f"{self.worker_init}\nexport JOBNAME={shlex.quote(job_name)}\n{launch}\n"
         try:
             with open(script_path, "w") as f:
