@@ -83,7 +83,6 @@ def test_outstanding_is_an_int_and_a_method():
 
 @pytest.mark.parametrize("context, buffer, error, match", [
     ("not a dict", b"x", TypeError, "context must be a dict"),
-    ({}, "text", TypeError, "buffer must be bytes"),
     ({"task_executor": {"f": "no_dots"}}, b"x", ValueError, "dotted import path"),
     ({"task_executor": "pkg.mod.fn"}, b"x", ValueError, "must be a dict"),
     ({"resource_spec": {"cores": 2}}, b"x", Exception, "priority"),

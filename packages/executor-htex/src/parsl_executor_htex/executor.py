@@ -362,7 +362,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         (``{'priority': n}``, or in MPI mode the nodes and ranks; the completed MPI one is returned)."""
         return self._check_spec(resource_specification)[1]
 
-    def submit_payload(self, context: dict[str, Any], buffer: bytes) -> Future:
+    def submit_payload(self, context: dict[str, Any], buffer: Any) -> Future:
         """Run bytes serialized by the caller: on a worker, ``f(buffer, *a, **k)`` for
         ``context["task_executor"] = {"f": "module.function", "a": (...), "k": {...}}`` (imported
         there by its dotted path), or without a ``task_executor``, the call packed in ``buffer`` by
@@ -373,16 +373,16 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         if not isinstance(context, dict):
             raise TypeError(f"submit_payload: context must be a dict (e.g. {{'task_executor': {{'f': "
                             f"'module.function'}}}}), not {type(context).__name__}")
-        if not isinstance(buffer, (bytes, bytearray, memoryview)):
-            raise TypeError(f"submit_payload: buffer must be bytes, not {type(buffer).__name__}")
         spec = context.get("task_executor")
         if spec is not None and not (isinstance(spec, dict) and isinstance(spec.get("f"), str) and "." in spec["f"]):
             raise ValueError(f"submit_payload: context['task_executor']={spec!r} must be a dict whose 'f' is "
                              f"the dotted import path of a function (e.g. 'my_package.run_task'), with optional "
                              f"'a' (a tuple of arguments) and 'k' (a dict of keyword arguments)")
         priority, mpi_spec = self._check_spec(context.get("resource_spec"))
-        data = bytes(buffer)
-        payload: Any = m.PayloadTask(context, m.Blob(data) if len(data) >= BIG else data)
+        if isinstance(buffer, (bytearray, memoryview)):
+            buffer = bytes(buffer)
+        # usually bytes; anything picklable is passed on as it is, as in Parsl
+        payload: Any = m.PayloadTask(context, m.Blob(buffer) if type(buffer) is bytes and len(buffer) >= BIG else buffer)
         if mpi_spec is not None:
             from parsl_executor_htex.mpi import MPITask
             payload = MPITask(mpi_spec, payload)
