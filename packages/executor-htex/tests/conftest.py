@@ -31,8 +31,9 @@ _NAMES = (b"parsl_executor_htex", b"process_worker_pool", b"parsl.executors.high
 def htex_processes() -> set[int]:
     """Pids of live (non-zombie) interchange, worker pool and worker processes of this test run."""
     found = set()
+    me = str(os.getpid())
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+        if not pid.isdigit() or pid == me:
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
