@@ -110,8 +110,9 @@ def test_serialization_errors_are_parsls():
     from parsl.serialize.errors import DeserializationError, DeserializerPluginError, SerializationError
     err = SerializationError("f")
     assert err.fname == "f"
-    assert err.troubleshooting == "https://parsl.readthedocs.io/en/latest/faq.html#addressing-serializationerror"
-    assert str(err) == f"Failed to serialize objects for an invocation of function f. Refer {err.troubleshooting}"
+    url = "https://parsl.readthedocs.io/en/latest/faq.html#addressing-serializationerror"
+    assert err.troubleshooting == url
+    assert str(err) == f"Failed to serialize objects for an invocation of function f. Refer {url}"
     assert str(DeserializationError("r")) == "Failed to deserialize objects. Reason: r"
     plugin = DeserializerPluginError(b"mod Cls")
     assert isinstance(plugin, ParslError) and plugin.header == b"mod Cls"

@@ -39,7 +39,8 @@ def test_create_certificates_makes_a_private_dir_of_fresh_keys(tmp_path):
     cert_dir = curvezmq.create_certificates(tmp_path)
     assert cert_dir == str(tmp_path / "certificates")
     assert os.stat(cert_dir).st_mode & 0o777 == 0o700
-    assert sorted(os.listdir(cert_dir)) == ["client.key", "client.key_secret", "server.key", "server.key_secret"]
+    assert sorted(os.listdir(cert_dir)) == ["client.key", "client.key_secret",
+                                            "server.key", "server.key_secret"]
     first = curvezmq._load_certificate(cert_dir, "server")
     curvezmq.create_certificates(tmp_path)
     assert curvezmq._load_certificate(cert_dir, "server") != first  # replaced, as Parsl does

@@ -243,8 +243,8 @@ def sanitize_dns_label_rfc1123(raw_string: str) -> str:
     Lower-cases it, turns other characters than letters, digits and ``-`` into ``-``, trims
     ``-`` from both ends and keeps at most 63 characters. Raises ValueError if nothing is left.
     """
-    label = _DNS_LABEL_BAD.sub("-", raw_string.lower()).strip("-")
-    label = label[:63].rstrip("-")
+    label = re.sub("-+", "-", _DNS_LABEL_BAD.sub("-", raw_string.lower()))  # runs become one "-"
+    label = label[:63].strip("-")  # cut first, then trim: as Parsl does
     if not label:
         raise ValueError(f"Sanitized DNS label is empty for input '{raw_string}'")
     return label
@@ -256,10 +256,8 @@ def sanitize_dns_subdomain_rfc1123(raw_string: str) -> str:
     cleaned = _DNS_SUBDOMAIN_BAD.sub("-", raw_string.lower())
     labels = []
     for part in cleaned.split("."):
-        try:
+        if part:  # empty parts (".." or an end dot) are dropped; a part with nothing valid raises
             labels.append(sanitize_dns_label_rfc1123(part))
-        except ValueError:
-            continue
     subdomain = ".".join(labels)[:253].rstrip("-.")
     if not subdomain:
         raise ValueError(f"Sanitized DNS subdomain is empty for input '{raw_string}'")
