@@ -69,6 +69,16 @@ class BlockProviderExecutor(ParslExecutor):
 
     # ------------------------------------------------------------------ state
     @property
+    def provider(self) -> Any:
+        """The provider blocks come from (a class-level property, as in Parsl, so that
+        ``Mock(spec=SomeExecutor)`` in downstream tests has it)."""
+        return self._provider
+
+    @provider.setter
+    def provider(self, value: Any) -> None:
+        self._provider = value
+
+    @property
     def bad_state_is_set(self) -> bool:
         return self._bad_state is not None
 

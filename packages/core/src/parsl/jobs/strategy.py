@@ -1,5 +1,11 @@
 """Elastic scaling strategies: ``simple``, ``htex_auto_scale`` and ``none``.
 
+Every strategy, ``none`` included, launches an executor's ``init_blocks`` on its first pass
+over that executor, unless the executor already has blocks (our DataFlowKernel launches them
+right after ``start()``; software that drives executors itself may too): so an engine that
+runs a ``JobStatusPoller`` without a DataFlowKernel gets its initial blocks as on Parsl, and
+nobody gets them twice.
+
 Works on executors that manage blocks (``outstanding``, ``connected_workers`` or
 ``workers_per_node``, ``scale_out_facade``, ``scale_in_facade``, ``provider`` with
 ``min_blocks``/``max_blocks``/``parallelism``/``nodes_per_block``).
@@ -23,18 +29,30 @@ class Strategy:
         self.strategy = strategy or "none"
         self.max_idletime = max_idletime
         self._idle_since: dict[str, float | None] = {}
+        self._first_pass_done: set[str] = set()
 
     def add_executors(self, executors: Sequence[Any]) -> None:
         for ex in executors:
             self._idle_since[ex.label] = None
 
     def strategize(self, executors: Sequence[Any]) -> None:
-        if self.strategy == "none":
-            return
         for ex in executors:
             if getattr(ex, "bad_state_is_set", False):
                 continue
-            self._scale(ex)
+            if ex.label not in self._first_pass_done:
+                self._first_pass_done.add(ex.label)
+                self._launch_initial_blocks(ex)
+                continue
+            if self.strategy != "none":
+                self._scale(ex)
+
+    @staticmethod
+    def _launch_initial_blocks(ex: Any) -> None:
+        init_blocks = getattr(ex.provider, "init_blocks", 0) or 0
+        if init_blocks <= 0 or getattr(ex, "blocks_to_job_id", None):
+            return
+        logger.info("Executor %s: launching %d initial block(s)", ex.label, init_blocks)
+        ex.scale_out_facade(init_blocks)
 
     def _scale(self, ex: Any) -> None:
         prov = ex.provider
