@@ -11,6 +11,7 @@ from parsl import python_app
 from parsl.config import Config
 from parsl.dataflow.dflow import DataFlowKernelLoader
 from parsl.dataflow.memoization import BasicMemoizer
+from parsl.dataflow.states import States
 from parsl.errors import NoDataFlowKernelError
 from parsl.executors.threads import ThreadPoolExecutor
 
@@ -151,3 +152,26 @@ def test_load_twice_without_cleanup_still_refused(run_dir, tmp_path, monkeypatch
         assert parsl.dfk() is first
     finally:
         first.cleanup()
+
+
+@python_app
+def fails():
+    raise ValueError("deliberate")
+
+
+def test_cleanup_logs_a_summary_line_per_state(run_dir, tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    caplog.set_level(logging.INFO, logger="parsl")
+    with parsl.load(_config(run_dir, ThreadPoolExecutor(label="threads"))):
+        assert double(1).result() == 2
+        bad = fails()
+        assert isinstance(bad.exception(), ValueError)
+        assert isinstance(double(bad).exception(), parsl.errors.ParslError)
+    lines = [r.getMessage() for r in caplog.records if r.name == "parsl.dataflow.dflow"]
+    start = lines.index("Summary of tasks in DFK:")
+    summary = lines[start:lines.index("End of summary", start) + 1]
+    assert "Tasks in state States.exec_done: 1" in summary
+    assert "Tasks in state States.failed: 1" in summary
+    assert "Tasks in state States.dep_fail: 1" in summary
+    assert "Tasks in state States.pending: 0" in summary
+    assert len(summary) == len(States) + 2

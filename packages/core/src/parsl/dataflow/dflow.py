@@ -640,12 +640,12 @@ class DataFlowKernel(TaskInputs, Joins):
         return counts
 
     def log_task_states(self) -> None:
-        counts: dict[str, int] = {}
-        for t in list(self.tasks.values()):
-            counts[t.status.name] = counts.get(t.status.name, 0) + 1
-        logger.info("Tasks still tracked by state: %s; completed %d, failed %d, dep_fail %d, memo %d",
-                    counts or "none", self.tasks_completed_count, self.tasks_failed_count,
-                    self.tasks_dep_fail_count, self.tasks_memo_completed_count)
+        """Log how many tasks are in each state, one line per state (the lines Parsl writes at cleanup)."""
+        counts = self.task_state_counts
+        logger.info("Summary of tasks in DFK:")
+        for state in States:
+            logger.info("Tasks in state %s: %d", state, counts.get(state, 0))
+        logger.info("End of summary")
 
     # ------------------------------------------------------------ wait/cleanup
     def wait_for_current_tasks(self) -> None:
