@@ -169,7 +169,8 @@ def test_old_arguments_warn_and_unknown_ones_fail():
     with pytest.raises(ValueError, match="not a database URL"):
         MonitoringHub(logging_endpoint="monitoring.db")
     with pytest.raises(ValueError, match="positive"):
-        MonitoringHub(resource_monitoring_interval=0)
+        MonitoringHub(resource_monitoring_interval=-1)
+    assert MonitoringHub(resource_monitoring_interval=0).resource_monitoring_interval == 0  # Parsl: no samples
 
 
 def test_an_unreachable_database_is_logged_and_the_workflow_still_runs(tmp_path, caplog):

@@ -139,10 +139,12 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         #: False accepts worker pools whose Python or parsl-executor-htex version differs (Parsl's
         #: switch, which engines that run pools in other environments turn off)
         self._check_python_mismatch = True
+        # recorded (default HTEXRadio(), as in Parsl); telemetry from workers travels over HTEX's
+        # own connection to the interchange whatever the radio
+        if remote_monitoring_radio is None:
+            from parsl.monitoring.radios.htex import HTEXRadio
+            remote_monitoring_radio = HTEXRadio()
         self.remote_monitoring_radio = remote_monitoring_radio
-        if remote_monitoring_radio is not None:
-            logger.debug("%s: remote_monitoring_radio=%r accepted; telemetry from workers travels over "
-                         "HTEX's own connection to the interchange", label, remote_monitoring_radio)
         self.address = address
         self.loopback_address = loopback_address
         self.worker_ports = worker_ports

@@ -57,7 +57,8 @@ class MonitoringHub(RepresentationMixin):
         ``sqlite:///<Config.run_dir>/monitoring.db`` (``runinfo/monitoring.db``), shared by runs.
     :param monitoring_debug: log the hub's work at DEBUG level.
     :param resource_monitoring_enabled: sample each task's process with psutil on the worker.
-    :param resource_monitoring_interval: seconds between samples (one is always taken at the end).
+    :param resource_monitoring_interval: seconds between samples (one is always taken at the end);
+        0 takes no resource samples at all, as in Parsl.
     """
 
     def __init__(self, hub_address: Any = None, hub_port_range: Any = None, hub_port: Any = None,
@@ -82,8 +83,9 @@ class MonitoringHub(RepresentationMixin):
         except (TypeError, ValueError):
             raise ValueError(f"MonitoringHub: resource_monitoring_interval must be a number of seconds, "
                              f"not {resource_monitoring_interval!r}") from None
-        if interval <= 0:
-            raise ValueError(f"MonitoringHub: resource_monitoring_interval must be positive, not {interval}")
+        if interval < 0:
+            raise ValueError(f"MonitoringHub: resource_monitoring_interval must be 0 (no resource samples) "
+                             f"or a positive number of seconds, not {interval}")
         self.hub_address = hub_address
         self.hub_port = hub_port
         self.hub_port_range = hub_port_range
@@ -99,6 +101,7 @@ class MonitoringHub(RepresentationMixin):
         self._sample: dict[str, bool] = {}
         self._start_lock = threading.Lock()
         self._failed = False
+        self._close_log: Callable[[], None] | None = None
         if monitoring_debug:
             logger.setLevel(logging.DEBUG)
 
@@ -110,8 +113,12 @@ class MonitoringHub(RepresentationMixin):
         with self._start_lock:
             if self._writer is not None or self._failed:
                 return self._writer
+            from parsl_monitoring.logfile import open_monitoring_log
             from parsl_monitoring.writer import DatabaseWriter
 
+            if self._close_log is None:
+                self._close_log = open_monitoring_log(dfk.run_dir, getattr(dfk.config, "initialize_logging", None),
+                                                      self.monitoring_debug)
             url = self.logging_endpoint or default_url(dfk)
             try:
                 writer = DatabaseWriter(url, dfk.run_id)
@@ -169,7 +176,9 @@ class MonitoringHub(RepresentationMixin):
         sample = self._sample.get(task.executor)
         if sample is None:
             ex = dfk.executors.get(task.executor)
-            sample = bool(self.resource_monitoring_enabled and ex is not None and ex.monitor_resources())
+            # as in Parsl, an interval of 0 turns resource sampling off
+            sample = bool(self.resource_monitoring_enabled and self.resource_monitoring_interval > 0
+                          and ex is not None and ex.monitor_resources())
             self._sample[task.executor] = sample
         interval = self.resource_monitoring_interval if sample else None
         key = (id(func), interval)
@@ -194,6 +203,14 @@ class MonitoringHub(RepresentationMixin):
 
     @hookimpl
     def parsl_dfk_stopped(self, dfk: "DataFlowKernel") -> None:
+        try:
+            self._stop_writer(dfk)
+        finally:
+            close_log, self._close_log = self._close_log, None
+            if close_log is not None:
+                close_log()
+
+    def _stop_writer(self, dfk: "DataFlowKernel") -> None:
         writer = self._writer
         if writer is None:
             return

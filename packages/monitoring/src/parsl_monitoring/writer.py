@@ -13,6 +13,7 @@ and retried once, then dropped: monitoring never stops the workflow.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -21,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, and_, bindparam
 
+from parsl.data_provider.files import File
 from parsl.dataflow.states import States
 
 __all__ = ["DatabaseWriter"]
@@ -46,7 +48,7 @@ class DatabaseWriter(threading.Thread):
         self.run_id = run_id
         self.events: deque[Any] = deque()
         self._wakeup = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()  # not _stop: that name is threading.Thread's own method
         self._done = threading.Event()
         self._workflow_end: dict[str, Any] | None = None
         self._workflow_start: dict[str, Any] | None = None
@@ -89,7 +91,7 @@ class DatabaseWriter(threading.Thread):
 
     def close(self, timeout: float) -> bool:
         """Write everything still queued, then stop. False if that took longer than ``timeout``."""
-        self._stop.set()
+        self._stopping.set()
         self._wakeup.set()
         if not self.is_alive():
             return True
@@ -99,7 +101,7 @@ class DatabaseWriter(threading.Thread):
     # ----------------------------------------------------------- writer thread
     def run(self) -> None:
         try:
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 self._wakeup.wait(FLUSH_PERIOD)
                 self._wakeup.clear()
                 self._flush()
@@ -113,7 +115,12 @@ class DatabaseWriter(threading.Thread):
                 pass
 
     def _flush(self) -> None:
-        batch = self._collect()
+        try:
+            batch = self._collect()
+        except Exception:  # a bug turning events into rows must not stop the writer
+            self.batches_failed += 1
+            logger.exception("Monitoring could not turn queued events into rows; they are dropped")
+            return
         if not any(batch.values()):
             return
         for attempt in (1, 2):
@@ -197,7 +204,7 @@ class DatabaseWriter(threading.Thread):
                 out["try_insert"].append(self._try_rows.pop(key))
                 self._tries_in_db.add(key)
             # else: wait for the launch event to arrive (a worker message came first)
-        if self._workflow_end is not None and self._stop.is_set() and not events:
+        if self._workflow_end is not None and self._stopping.is_set() and not events:
             out["workflow_end"].append({"run_id": run_id, **self._workflow_end})
             self._workflow_end = None
         return out
@@ -407,17 +414,26 @@ def _task_values(task: Any, depends: Any) -> dict[str, Any]:
     }
 
 
-def _stream(v: Any) -> str | None:
+def _stream(v: Any) -> str:
+    """How Parsl records a stdout/stderr spec: "" for none, a File's URL, else the path (str)."""
     if v is None:
-        return None
-    if isinstance(v, tuple) and v:
+        return ""
+    if isinstance(v, File):
+        return v.url
+    if isinstance(v, tuple) and len(v) == 2:
         v = v[0]
-    return str(getattr(v, "filepath", v))
+    if isinstance(v, File):
+        return v.url
+    if isinstance(v, (str, bytes, os.PathLike)):
+        try:
+            return os.fsdecode(v)
+        except (TypeError, ValueError):
+            pass
+    logger.warning("Monitoring cannot name the stream %r; recorded as ''", v)
+    return ""
 
 
 def _ensure_sqlite_dir(url: str) -> None:
-    import os
-
     from sqlalchemy.engine import make_url
 
     db = make_url(url).database

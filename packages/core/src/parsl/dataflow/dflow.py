@@ -142,6 +142,8 @@ class DataFlowKernel(TaskInputs, Joins):
         self._log_event = self._events.record if self._events.enabled else None
 
         observers = list(config.observers)
+        #: Parsl's ``dfk.monitoring``: the Config's MonitoringHub, or None
+        self.monitoring = config.monitoring
         if config.monitoring is not None:
             observers.append(config.monitoring)
         self.plugins: ParslPlugins = new_plugin_manager(observers)

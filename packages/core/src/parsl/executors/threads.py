@@ -15,6 +15,7 @@ from parsl.errors import ConfigurationError
 from parsl.executors.base import ParslExecutor
 from parsl.executors.errors import InvalidResourceSpecification
 from parsl.monitoring.radios.base import record_radio
+from parsl.monitoring.radios.multiprocessing import MultiprocessingQueueRadio
 from parsl.utils import RepresentationMixin
 
 __all__ = ["ThreadPoolExecutor"]
@@ -50,8 +51,8 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
 
     Parameters: ``label`` (default ``'threads'``), ``max_threads`` (default 2),
     ``thread_name_prefix``, ``storage_access`` (staging providers), ``working_dir``,
-    ``remote_monitoring``, ``remote_monitoring_radio`` (recorded; monitoring needs no radio
-    here) and the 0.9-era ``managed``.
+    ``remote_monitoring``, ``remote_monitoring_radio`` (recorded, default
+    ``MultiprocessingQueueRadio()`` as in Parsl; monitoring needs no radio here) and the 0.9-era ``managed``.
     """
 
     PLUGIN_NAME = "threads"
@@ -75,7 +76,8 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
         self.working_dir = working_dir
         self.remote_monitoring = remote_monitoring
         self.managed = managed
-        self.remote_monitoring_radio = record_radio(f"ThreadPoolExecutor {label!r}", remote_monitoring_radio)
+        self.remote_monitoring_radio = record_radio(f"ThreadPoolExecutor {label!r}", remote_monitoring_radio,
+                                                    default=MultiprocessingQueueRadio)
         self._queue: SimpleQueue = SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._shutdown = False

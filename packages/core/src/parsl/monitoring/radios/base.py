@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABCMeta, abstractmethod
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["MonitoringRadioReceiver", "MonitoringRadioSender", "RadioConfig", "record_radio"]
 
@@ -55,14 +55,18 @@ class RadioConfig(metaclass=ABCMeta):
         """A sender for the receiver made by an earlier ``create_receiver``."""
 
 
-def record_radio(owner: str, radio: Any) -> RadioConfig | None:
+def record_radio(owner: str, radio: Any,
+                 default: Callable[[], RadioConfig] | None = None) -> RadioConfig | None:
     """Check and return the ``remote_monitoring_radio=`` an executor was given.
 
-    parslcore needs no radio (telemetry rides the executor's connection), so the radio is only
-    recorded; this says so at DEBUG. Anything but a RadioConfig or None is a configuration error.
+    When none was given, ``default()`` is returned (the executor's default radio in Parsl:
+    ``HTEXRadio`` for the HighThroughputExecutor, ``MultiprocessingQueueRadio`` for the
+    ThreadPoolExecutor), or None without a default. parslcore needs no radio (telemetry rides
+    the executor's connection), so the radio is only recorded; this says so at DEBUG. Anything
+    but a RadioConfig or None is a configuration error.
     """
     if radio is None:
-        return None
+        return default() if default is not None else None
     if not isinstance(radio, RadioConfig):
         from parsl.errors import type_check_error
         raise type_check_error(
