@@ -223,7 +223,10 @@ def test_repr_shows_fields():
 def test_repr_round_trips():
     cfg = Config(executors=[ThreadPoolExecutor(label="r", max_threads=3)], retries=2,
                  checkpoint_mode="periodic", checkpoint_period="00:01:00", strategy=None)
-    again = eval(repr(cfg), {"Config": Config, "ThreadPoolExecutor": ThreadPoolExecutor})
+    from parsl.monitoring.radios.multiprocessing import MultiprocessingQueueRadio  # the default radio
+
+    again = eval(repr(cfg), {"Config": Config, "ThreadPoolExecutor": ThreadPoolExecutor,
+                             "MultiprocessingQueueRadio": MultiprocessingQueueRadio})
     assert repr(again) == repr(cfg)
     assert again.retries == 2 and again.executors[0].max_threads == 3
 
