@@ -40,6 +40,7 @@ from typing import Any
 import zmq
 from parsl.executors.errors import BadStateException, InvalidResourceSpecification
 from parsl.executors.status_handling import BlockProviderExecutor
+from parsl.jobs.states import JobState, JobStatus
 from parsl.utils import RepresentationMixin
 
 from parsl_executor_htex import messages as m
@@ -192,6 +193,13 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self.ipc_dir: str | None = None
         self._own_ipc_dir = False
         self.logdir = "."
+
+    @property
+    def worker_logdir(self) -> str:
+        """Where worker pools write their logs: ``worker_logdir_root/label``, or ``logdir``."""
+        if self.worker_logdir_root is not None:
+            return os.path.join(self.worker_logdir_root, self.label)
+        return self.logdir
 
     @property
     def max_workers(self) -> int | float:
@@ -550,7 +558,16 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         return self._command_call("connected_workers")
 
     def connected_blocks(self) -> list[str]:
-        return sorted({d["block_id"] for d in self.connected_managers()})
+        """Every block a worker pool ever connected from, whether it is still connected or not
+        (as in Parsl: a block scaled in stays in the list)."""
+        return self._command_call("connected_blocks")
+
+    @property
+    def command_client(self) -> Any:
+        """Parsl's command channel: ``command_client.run("MANAGERS")`` and the other commands
+        Parsl's interchange answers (see ``parsl_executor_htex.command_client``)."""
+        from parsl_executor_htex.command_client import CommandClient
+        return CommandClient(self)
 
     def hold_worker(self, worker_id: str) -> bool:
         """Send no more tasks to the worker pool (manager) ``worker_id``."""
@@ -614,7 +631,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             "poll_period": self.poll_period, "worker_port": ports["workers"],
             "task_port": ports["workers"], "result_port": ports["workers"], "task_url": url, "result_url": url,
             "cert_dir": shlex.quote(self.cert_dir) if self.cert_dir else "None",
-            "logdir": shlex.quote(self.worker_logdir_root or self.logdir), "logconf": "None",
+            "logdir": shlex.quote(self.worker_logdir), "logconf": "None",
             "block_id": "{block_id}", "heartbeat_period": self.heartbeat_period,
             "heartbeat_threshold": self.heartbeat_threshold, "drain_period": self.drain_period,
             "address_probe_timeout_string": (f"--address_probe_timeout={self.address_probe_timeout}"
@@ -678,6 +695,24 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         # unconnected blocks first, then the longest idle, then the least busy
         ranked = sorted(active, key=lambda b: (b in busy, busy.get(b, 0), -idle_for.get(b, math.inf)))
         return ranked[:n]
+
+    def _adjust_status(self, block_id: str, status: JobStatus) -> JobStatus:
+        """As in Parsl, a block that ended without a worker pool of it ever connecting is
+        MISSING (its workers never registered: a bad ``worker_init``, a launch that failed),
+        whatever state the provider reports for it; its message says where to look."""
+        if status.terminal and status.state not in (JobState.SCALED_IN, JobState.MISSING) \
+                and self._started and not self._stopped:
+            try:
+                ever = self.connected_blocks()
+            except Exception:
+                ever = None
+            if ever is not None and block_id not in ever:
+                status.state = JobState.MISSING
+                if status.message is None:
+                    status.message = ("the block ended without its workers ever registering with the "
+                                      "interchange: see the stdout/stderr files of its job in the "
+                                      "submit_scripts directory")
+        return status
 
     def _before_cancel(self, block_ids: list[str]) -> None:
         if self._started and not self._stopped:

@@ -158,6 +158,7 @@ class Interchange:
         self.ready: dict[bytes, ManagerRecord] = {}  # managers with free slots
         self.prioritized = False  # a task with a priority was seen: no adaptive prefetch
         self.held_blocks: set[str] = set()
+        self.block_history: list[str] = []  # every block a pool ever registered from, in order
         self.max_tid = 0  # highest task id read from the executor (its ids only grow)
         self.cancelled: set[int] = set()  # withdrawn before they reached us: drop on arrival
         self.stopping = False
@@ -486,6 +487,8 @@ class Interchange:
         if rec.block_id in self.held_blocks:
             rec.active = False
         self.managers[ident] = rec
+        if rec.block_id not in self.block_history:
+            self.block_history.append(rec.block_id)
         self._update_ready(rec)
         self._send(ident, [m.ACCEPT])
         logger.info("Registered manager %r of block %s on %s with %d workers", ident, rec.block_id,
@@ -589,6 +592,10 @@ class Interchange:
 
     def cmd_connected_managers_packages(self) -> dict[str, dict[str, str]]:
         return {r.ident.decode(errors="replace"): dict(r.info.get("packages") or {}) for r in self.managers.values()}
+
+    def cmd_connected_blocks(self) -> list[str]:
+        """Every block a worker pool ever registered from, connected now or not (Parsl's history)."""
+        return list(self.block_history)
 
     def cmd_connected_workers(self) -> int:
         return sum(r.worker_count for r in self.managers.values())

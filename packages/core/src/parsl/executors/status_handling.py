@@ -15,7 +15,7 @@ from typing import Any
 
 from parsl.executors.base import ParslExecutor
 from parsl.errors import type_check_error
-from parsl.executors.errors import ScalingFailed
+from parsl.executors.errors import BadStateException, ScalingFailed
 from parsl.jobs.error_handlers import noop_error_handler, simple_error_handler, windowed_error_handler
 from parsl.jobs.states import JobState, JobStatus
 
@@ -48,6 +48,8 @@ class BlockProviderExecutor(ParslExecutor):
         self._block_lock = threading.RLock()
         self._last_poll = 0.0
         self._bad_state: BaseException | None = None
+        #: set once the executor is in a bad state (Parsl's attribute; ``bad_state_is_set`` reads it)
+        self._executor_bad_state = threading.Event()
 
     # ------------------------------------------------------------- subclass API
     @abstractmethod
@@ -91,7 +93,9 @@ class BlockProviderExecutor(ParslExecutor):
         if self._bad_state is None:
             logger.error("Executor %s is in a bad state: %s", self.label, exception)
             self._bad_state = exception
-        self._fail_all(exception)
+            self._executor_bad_state.set()
+        # tasks fail with a BadStateException whatever broke the executor, as in Parsl
+        self._fail_all(exception if isinstance(exception, BadStateException) else BadStateException(self, exception))
 
     @property
     def status_polling_interval(self) -> float:
@@ -129,6 +133,18 @@ class BlockProviderExecutor(ParslExecutor):
     def _active_blocks(self) -> list[str]:
         return [b for b, s in self._status.items() if not s.terminal and b in self.blocks_to_job_id]
 
+    @property
+    def status_facade(self) -> dict[str, JobStatus]:
+        """The last known status of every block, keyed by block id, as the poller last saw it
+        (Parsl's name: the live dict the scaling strategy reads, not a copy)."""
+        return self._status
+
+    def _get_block_and_job_ids(self) -> tuple[list[str], list[str]]:
+        """``(block ids, their job ids)`` of every block launched, in the same order."""
+        with self._block_lock:
+            pairs = list(self.blocks_to_job_id.items())
+        return [b for b, _ in pairs], [j for _, j in pairs]
+
     def status_facade_counts(self) -> int:
         """Blocks not yet in a terminal state (what the strategy counts as running)."""
         return len(self._active_blocks())
@@ -163,8 +179,21 @@ class BlockProviderExecutor(ParslExecutor):
         """Hook run before blocks are cancelled (e.g. stop sending them tasks)."""
 
     def status(self) -> dict[str, JobStatus]:
-        """Last known status of every block this executor launched, keyed by block id."""
-        return dict(self._status)
+        """The status of every block this executor launched, keyed by block id: blocks not yet
+        known to have ended are asked of the provider now (as in Parsl), the others keep their
+        last known status. Unlike ``poll_facade`` this records nothing."""
+        fresh = dict(self._status)
+        active = self._active_blocks()
+        if active and self.provider is not None:
+            statuses = self.provider.status([self.blocks_to_job_id[b] for b in active])
+            for block_id, status in zip(active, statuses):
+                fresh[block_id] = self._adjust_status(block_id, status)
+        return fresh
+
+    def _adjust_status(self, block_id: str, status: JobStatus) -> JobStatus:
+        """Hook: what a block's status from the provider (or a failed launch) means for this
+        executor; HighThroughputExecutor turns blocks whose workers never connected MISSING."""
+        return status
 
     def poll_facade(self) -> None:
         """Refresh block statuses from the provider (at most once per polling interval)."""
@@ -188,6 +217,7 @@ class BlockProviderExecutor(ParslExecutor):
 
     def _set_block_status(self, block_id: str, status: JobStatus) -> None:
         """Record a block's status; a change is reported to monitoring as a ``block`` message."""
+        status = self._adjust_status(block_id, status)
         old = self._status.get(block_id)
         self._status[block_id] = status
         if self.monitoring_messages is not None and (old is None or old.state != status.state):

@@ -81,10 +81,9 @@ def describe_failures(status: dict[str, JobStatus], failed: list[str]) -> str:
         lines.append(f"(the last {DESCRIBED_BLOCKS} are described; blocks {earlier} failed too)")
     for bid in ordered[-DESCRIBED_BLOCKS:]:
         js = status[bid]
-        head = f"block {bid}: {js}"
-        if js.exit_code is not None and (js.message is None or str(js.exit_code) not in js.message):
-            head += f", exit code {js.exit_code}"
-        lines.append(head)
+        lines.append(f"block {bid}: {js}")
+        if js.exit_code is not None:  # in Parsl's words, which software searches for
+            lines.append(f"EXIT CODE: {js.exit_code}")
         for name in ("stdout", "stderr"):
             path = getattr(js, f"{name}_path", None)
             if path:
