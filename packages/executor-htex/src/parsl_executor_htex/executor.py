@@ -47,7 +47,6 @@ from parsl_executor_htex import messages as m
 from parsl_executor_htex.errors import CommandClientBadError, CommandClientTimeoutError, InterchangeStartError
 from parsl_executor_htex.manager_selector import ManagerSelector, RandomManagerSelector
 from parsl_executor_htex.serialize import BIG, FunctionCache, dumps, dumps_args, submit_error, unpack_result
-from parsl_executor_htex.slots import worker_count
 
 logger = logging.getLogger(__name__)
 
@@ -601,8 +600,20 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
 
     @property
     def workers_per_node(self) -> int | float:
-        return worker_count(self.max_workers_per_node, self.cores_per_worker, self.mem_per_worker,
-                            self.available_accelerators)
+        """The workers a node of a block will run, as the scaling strategy estimates it (Parsl's
+        rule): ``max_workers_per_node``, lowered by the provider's ``cores_per_node`` /
+        ``mem_per_node`` hints and the accelerators; 1 when nothing bounds it. Each pool counts
+        its own node's CPUs and memory when it starts (``slots.worker_count``)."""
+        count = self.max_workers_per_node or math.inf
+        cores = getattr(self.provider, "cores_per_node", None)
+        if cores is not None:
+            count = min(count, math.floor(cores / self.cores_per_worker))
+        mem = getattr(self.provider, "mem_per_node", None)
+        if mem is not None and self.mem_per_worker:
+            count = min(count, math.floor(mem / self.mem_per_worker))
+        if self.available_accelerators:
+            count = min(count, len(self.available_accelerators))
+        return 1 if count == math.inf else count
 
     # ----------------------------------------------------------------- blocks
     def _addresses(self) -> str:
