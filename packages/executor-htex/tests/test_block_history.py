@@ -73,3 +73,21 @@ def test_blocks_that_never_connect_are_missing(tmp_path):
         assert sorted(states) == ["0", "1"] and {s.state for s in states.values()} == {JobState.MISSING}
         assert all("registering" in s.message for s in states.values())
         assert htex.connected_blocks() == []
+
+
+@python_app
+def exit_worker(code):
+    import sys
+    sys.exit(code)
+
+
+def test_sys_exit_in_a_task_loses_the_worker_which_is_replaced(tmp_path):
+    from parsl_executor_htex import WorkerLost
+    cfg = Config(executors=[HighThroughputExecutor(
+        label="htex", max_workers_per_node=1, heartbeat_period=1, heartbeat_threshold=5,
+        provider=LocalProvider(init_blocks=1, max_blocks=1))], run_dir=str(tmp_path), strategy="none")
+    with parsl.load(cfg):
+        for code in (2, 0):
+            with pytest.raises(WorkerLost):
+                exit_worker(code).result(timeout=60)
+        assert block_of_worker().result(timeout=60) == "0"  # a new worker took the slot

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import parsl
 from parsl import python_app
 
 
@@ -21,7 +22,10 @@ def test_command_client_answers_parsls_commands(htex_dfk):
     assert [d["block_id"] for d in managers] == ["0"]
     assert cc.run("CONNECTED_BLOCKS") == ["0"] == htex.connected_blocks()
     packages = cc.run("MANAGERS_PACKAGES", timeout_s=10)
-    assert set(packages) == {managers[0]["manager"]} and "pyzmq" in {k.lower() for k in packages[managers[0]["manager"]]}
+    assert set(packages) == {managers[0]["manager"]}
+    assert "pyzmq" in {k.lower() for k in packages[managers[0]["manager"]]}
+    # parslcore provides the parsl import package: reported under Parsl's name too
+    assert packages[managers[0]["manager"]]["parsl"] == parsl.__version__
     assert isinstance(cc.run("WORKER_BINDS"), int) and cc.run("WORKER_BINDS") > 0
     assert cc.run("NO_SUCH_COMMAND") is None
     cc.close()
@@ -46,3 +50,14 @@ def test_command_client_is_safe_from_many_threads(htex_dfk):
     for t in threads:
         t.join()
     assert len(finished) == 16
+
+
+def test_parsl_reported_as_parslcore_unless_installed(tmp_path):
+    from parsl_executor_htex.packages import installed_packages
+    core = tmp_path / "core"
+    (core / "parslcore-1.0.dist-info").mkdir(parents=True)
+    (core / "parslcore-1.0.dist-info" / "METADATA").write_text("Name: parslcore\nVersion: 1.0\n")
+    assert installed_packages([str(core)]) == {"parslcore": "1.0", "parsl": "1.0"}
+    (core / "parsl-0.5.dist-info").mkdir()
+    (core / "parsl-0.5.dist-info" / "METADATA").write_text("Name: parsl\nVersion: 0.5\n")
+    assert installed_packages([str(core)])["parsl"] == "0.5"

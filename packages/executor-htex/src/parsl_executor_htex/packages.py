@@ -1,5 +1,9 @@
 """Which Python distributions a worker pool's environment has, for ``connected_managers_packages()``.
 
+The ``parsl`` import package is distributed as ``parslcore``: where no distribution named
+``parsl`` is installed, ``parsl`` is reported with parslcore's version too, so software that
+checks ``packages["parsl"]`` against ``parsl.__version__`` (as Parsl's own tests do) finds it.
+
 Read from the ``Name:`` and ``Version:`` headers of each ``*.dist-info/METADATA`` (or
 ``*.egg-info``) on ``sys.path``, stopping at the end of the headers: a few milliseconds for a
 hundred distributions, where parsing every METADATA file with ``importlib.metadata`` takes
@@ -49,4 +53,6 @@ def installed_packages(path: list[str] | None = None) -> dict[str, str]:
                 name, version = _headers(meta)
                 if name and version and name not in found:
                     found[name] = version
+    if "parsl" not in found and "parslcore" in found:
+        found["parsl"] = found["parslcore"]
     return found

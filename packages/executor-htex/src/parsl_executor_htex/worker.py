@@ -103,7 +103,9 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
                 except Exception as e:
                     raise result_error(func, value, e) from e
             except BaseException as e:
-                if isinstance(e, KeyboardInterrupt):
+                if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                    # as in Parsl, sys.exit() in a task ends this worker: the pool fails the
+                    # task with WorkerLost and starts a new worker
                     raise
                 result = pack_exception(e, where)
             if saved is not None:
