@@ -91,3 +91,33 @@ def test_sys_exit_in_a_task_loses_the_worker_which_is_replaced(tmp_path):
             with pytest.raises(WorkerLost):
                 exit_worker(code).result(timeout=60)
         assert block_of_worker().result(timeout=60) == "0"  # a new worker took the slot
+
+
+def test_worker_port_fixes_the_port_pools_connect_to(tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = Config(executors=[HighThroughputExecutor(
+        label="htex", max_workers_per_node=1, worker_port=port, address="127.0.0.1",
+        provider=LocalProvider(init_blocks=1, max_blocks=1))], run_dir=str(tmp_path), strategy="none")
+    with parsl.load(cfg) as dfk:
+        htex = dfk.executors["htex"]
+        assert htex.worker_port == port == htex.command_client.run("WORKER_BINDS")
+        assert block_of_worker().result(timeout=60) == "0"
+
+
+def test_mpi_executor_takes_htex_parameters_but_the_per_worker_ones():
+    from inspect import signature
+
+    from parsl.launchers import SimpleLauncher
+    from parsl_executor_htex import MPIExecutor
+    htex = set(signature(HighThroughputExecutor.__init__).parameters)
+    mpi = set(signature(MPIExecutor.__init__).parameters)
+    assert mpi - htex == {"max_workers_per_block"}
+    assert not mpi & {"cores_per_worker", "mem_per_worker", "max_workers_per_node", "available_accelerators"}
+    assert "label" in MPIExecutor.__doc__ and "max_workers_per_block" in MPIExecutor.__doc__
+    ex = MPIExecutor(provider=LocalProvider(launcher=SimpleLauncher()), worker_port=9123)
+    assert ex.worker_ports == (9123, 9123)
+    with pytest.raises(TypeError):
+        MPIExecutor(provider=LocalProvider(launcher=SimpleLauncher()), cores_per_worker=2)

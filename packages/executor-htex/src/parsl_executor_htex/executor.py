@@ -93,6 +93,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                  interchange_launch_cmd: Sequence[str] | None = None,
                  address: str | None = None,
                  loopback_address: str = "127.0.0.1",
+                 worker_port: int | None = None,
                  worker_ports: tuple[int, int] | None = None,
                  worker_port_range: tuple[int, int] | None = (54000, 55000),
                  interchange_port_range: tuple[int, int] | None = (55000, 56000),
@@ -147,6 +148,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self.remote_monitoring_radio = remote_monitoring_radio
         self.address = address
         self.loopback_address = loopback_address
+        if worker_port is not None and worker_ports is None:
+            worker_ports = (worker_port, worker_port)  # Parsl's name: the one port pools connect to
+        self.worker_port = worker_port
         self.worker_ports = worker_ports
         self.worker_port_range = worker_port_range
         self.interchange_port_range = interchange_port_range
@@ -224,6 +228,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             self._own_ipc_dir = True
         self._fill_launch_cmd({"workers": 0})  # a bad launch_cmd fails here, before any process starts
         self._start_interchange()
+        self.worker_port = self._ports["workers"]  # as in Parsl: the port pools connect to
         self._connect()
         self._compose_launch_cmd()
         self._started = True

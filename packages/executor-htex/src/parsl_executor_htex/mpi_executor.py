@@ -1,7 +1,6 @@
 """``MPIExecutor``: HighThroughputExecutor in MPI mode, with Parsl's simpler parameters."""
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,12 @@ class MPIExecutor(HighThroughputExecutor):
     R}`` and starts its program with ``$PARSL_MPI_PREFIX``. ``mpi_launcher`` is ``mpiexec``
     (default), ``srun`` or ``aprun``. Other parameters are HighThroughputExecutor's; encryption
     is off by default, as in Parsl.
+
+    Parameters are HighThroughputExecutor's (``label``, ``provider``, ``launch_cmd``,
+    ``address``, ``worker_port``, ``heartbeat_period``, ``encrypted``...) but for the per-worker
+    sizing ones (``cores_per_worker``, ``mem_per_worker``, ``max_workers_per_node``,
+    accelerators, ``cpu_affinity``, ``manager_selector``), which ``max_workers_per_block``
+    replaces.
     """
 
     PLUGIN_NAME = "mpi"
@@ -49,19 +54,12 @@ class MPIExecutor(HighThroughputExecutor):
                  mpi_launcher: str = "mpiexec",
                  block_error_handler: bool | Callable[..., None] = True,
                  encrypted: bool = False,
-                 **htex_options: Any):
+                 remote_monitoring_radio: Any = None):
         check_launcher(mpi_launcher)
-        if worker_port is not None:
-            htex_options.setdefault("worker_ports", (worker_port, worker_port))
-        accepted = inspect.signature(HighThroughputExecutor.__init__).parameters
-        # e.g. remote_monitoring_radio: passed on when this HighThroughputExecutor takes it
-        extra = {k: v for k, v in htex_options.items() if k in accepted}
-        unknown = set(htex_options) - set(extra) - {"remote_monitoring_radio"}
-        if unknown:
-            raise TypeError(f"MPIExecutor got unexpected keyword argument(s) {sorted(unknown)}")
         super().__init__(
             label=label, provider=provider, launch_cmd=launch_cmd, interchange_launch_cmd=interchange_launch_cmd,
-            address=address, loopback_address=loopback_address, worker_port_range=worker_port_range,
+            address=address, loopback_address=loopback_address, worker_port=worker_port,
+            worker_port_range=worker_port_range,
             interchange_port_range=interchange_port_range, storage_access=storage_access,
             working_dir=working_dir, worker_debug=worker_debug, prefetch_capacity=prefetch_capacity,
             heartbeat_threshold=heartbeat_threshold, heartbeat_period=heartbeat_period, drain_period=drain_period,
@@ -69,8 +67,7 @@ class MPIExecutor(HighThroughputExecutor):
             worker_logdir_root=worker_logdir_root, block_error_handler=block_error_handler, encrypted=encrypted,
             # as many workers as tasks allowed at once, whatever the lead node's core count
             cores_per_worker=1e-9, max_workers_per_node=max_workers_per_block,
-            enable_mpi_mode=True, mpi_launcher=mpi_launcher, **extra)
-        self.worker_port = worker_port
+            enable_mpi_mode=True, mpi_launcher=mpi_launcher, remote_monitoring_radio=remote_monitoring_radio)
         self.max_workers_per_block = max_workers_per_block
         from parsl.launchers import SimpleLauncher
         if not isinstance(getattr(self.provider, "launcher", None), SimpleLauncher):
