@@ -322,9 +322,10 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
     def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any] | None,
                *args: Any, **kwargs: Any) -> Future:
         """Queue ``func(*args, **kwargs)``; return a Future for its result."""
+        # the specification first, as in Parsl: a wrong one is reported even on a broken executor
+        priority, mpi_spec = self._check_spec(resource_specification)
         if self._bad_state is not None:
             raise self._bad_state
-        priority, mpi_spec = self._check_spec(resource_specification)
         try:
             payload = dumps_args(args, kwargs)
         except Exception as e:
