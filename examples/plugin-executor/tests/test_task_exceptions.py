@@ -3,44 +3,28 @@ exception, nothing added to it, with the worker's frames as its traceback (sent 
 ``parsl.app.errors.RemoteExceptionWrapper``)."""
 from __future__ import annotations
 
+import os
+import sys
 import traceback
+from pathlib import Path
 
 import pytest
 
 import parsl
-from parsl import python_app
 from parsl.config import Config
 from parsl_example_executor import SubprocessExecutor
 
 
-class Tagged(Exception):
-    def __init__(self, tag: str):
-        super().__init__(tag)
-        self.tag = tag
-
-
-class Unpicklable(Exception):
-    def __reduce__(self):
-        raise TypeError("refuses to be pickled")
-
-
-@python_app
-def fail_deep(tag: str) -> None:
-    def inner_helper_frame() -> None:
-        try:
-            raise KeyError("the cause")
-        except KeyError as e:
-            raise Tagged(tag) from e
-    inner_helper_frame()
-
-
-@python_app
-def fail_unpicklable() -> None:
-    raise Unpicklable("cannot travel")
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from example_executor_exception_apps import Tagged, fail_deep, fail_unpicklable  # noqa: E402
 
 
 @pytest.fixture
-def dfk(tmp_path):
+def dfk(tmp_path, monkeypatch):
+    # the worker subprocess imports the apps' module by name, as a user's workers would
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p))
     executor = SubprocessExecutor(label="sub", workers=1)
     with parsl.load(Config(executors=[executor], run_dir=str(tmp_path / "runinfo"), strategy="none")) as d:
         yield d
