@@ -232,7 +232,7 @@ def test_contract_htex_block_becomes_a_pod(tmp_path):
     try:
         [(_, call)] = [c for c in fake.calls if c[0] == "create_namespaced_pod"]
         script = _api.sanitize_for_serialization(call["body"])["spec"]["containers"][0]["args"][1]
-        assert script.startswith("pip list\n") and "parsl_executor_htex.process_worker_pool" in script
+        assert script.startswith("pip list\n") and "process_worker_pool" in script
         assert "-a 10.0.0.9" in script
     finally:
         dfk.cleanup()
