@@ -54,8 +54,8 @@ __all__ = ["DEFAULT_INTERCHANGE_LAUNCH_CMD", "DEFAULT_LAUNCH_CMD", "HighThroughp
 
 #: the worker pool command, as in Parsl: ``str.format`` fields filled at ``start()``, then
 #: ``{block_id}`` per block (``{ipc_host}`` is ours, see ``_local_pools``). A leading
-#: ``process_worker_pool.py`` that this host's PATH does not find in our interpreter's bin
-#: directory is run as ``{python} -m parsl_executor_htex.process_worker_pool`` instead.
+#: ``process_worker_pool.py`` is run as ``<this interpreter> -m parsl_executor_htex.process_worker_pool``
+#: so blocks need no PATH set up (a batch job's PATH rarely holds an unactivated environment).
 DEFAULT_LAUNCH_CMD = ("process_worker_pool.py {debug} {max_workers_per_node} "
                       "-a {addresses} -p {prefetch_capacity} -c {cores_per_worker} -m {mem_per_worker} "
                       "--poll {poll_period} --port={worker_port} --cert_dir {cert_dir} --logdir={logdir} "
@@ -844,15 +844,11 @@ def _tcp_url(address: str, port: int) -> str:
 
 
 def _pool_command(cmd: str) -> str:
-    """``cmd``, its leading ``process_worker_pool.py`` run through this interpreter when PATH does
-    not find that script beside it (an environment used without being activated, or another
-    environment's script first on PATH); left to PATH otherwise, as in Parsl."""
+    """``cmd``, its leading ``process_worker_pool.py`` (Parsl's default) run through this
+    interpreter by absolute path: a block's shell (a batch job, an SSH login) seldom has this
+    environment's bin directory on PATH, and PATH could find another environment's script."""
     head, _, rest = cmd.lstrip().partition(" ")
     if head != _POOL_SCRIPT:
-        return cmd
-    found = shutil.which(_POOL_SCRIPT)
-    ours = os.path.dirname(os.path.abspath(sys.executable))
-    if found is not None and os.path.dirname(os.path.abspath(found)) == ours:
         return cmd
     return f"{shlex.quote(sys.executable)} -m parsl_executor_htex.process_worker_pool {rest}".rstrip()
 
