@@ -142,3 +142,19 @@ def test_functions_sent_by_value_keep_their_file_name():
     again = pickle.loads(serialize.dumps(local_function))
     assert again.__code__.co_filename == __file__
     assert again() == 1
+
+
+def test_a_cause_that_pickles_but_cannot_be_rebuilt_travels_as_a_stand_in():
+    import urllib.error
+
+    from parsl_executor_htex.serialize import pack_exception, unpack_result
+
+    try:
+        try:
+            raise urllib.error.HTTPError("http://x/y", 404, "Not Found", {}, None)
+        except urllib.error.HTTPError as e:
+            raise ValueError("could not fetch http://x/y") from e
+    except ValueError as e:
+        ok, exc = unpack_result(pack_exception(e))
+    assert ok is False and type(exc) is ValueError and exc.args == ("could not fetch http://x/y",)
+    assert type(exc.__cause__) is RuntimeError and "HTTPError" in str(exc.__cause__)

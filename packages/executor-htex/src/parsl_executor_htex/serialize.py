@@ -218,8 +218,10 @@ def pack_exception(exc: BaseException, where: str = "") -> bytes:
     attributes it had; :func:`unpack_result` rebuilds its traceback from them.
     """
     try:
-        return dumps((False, (_chain(exc, {}, _same), where)))
-    except Exception:  # some exception of the chain will not pickle: replace those by stand-ins
+        data = dumps((False, (_chain(exc, {}, _same), where)))
+        pickle.loads(data)  # some exceptions pickle but cannot be rebuilt (urllib's HTTPError)
+        return data
+    except Exception:  # some exception of the chain will not travel: replace those by stand-ins
         stand_ins: dict[int, BaseException] = {}
         return dumps((False, (_chain(exc, {}, lambda e: _picklable(e, stand_ins)), where)))
 
