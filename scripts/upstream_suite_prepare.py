@@ -9,9 +9,13 @@ Subcommands (stdlib only, so any Python 3.11 runs it)::
         the monorepo's own pytest settings stay out of the run.
     summary XML...
         one line of counts (passed/failed/errors/skipped/xfailed/xpassed) per junit xml.
+    merge --out XML PART...
+        one junit xml from the per-file ones of an --isolate run.
+    failed XML
+        the failed and errored tests; exit status 1 when there are any.
     compare --ours XML --upstream XML
-        the tests that fail (or error) on ours and pass on upstream, with the first line of
-        each failure message.
+        the tests that fail, error or skip on ours and pass on upstream (and the modules that
+        do not import on ours), with the first line of each failure message.
 """
 from __future__ import annotations
 
@@ -102,8 +106,7 @@ def outcomes(xml_path: Path) -> dict[str, tuple[str, str]]:
             node = case.find(tag)
             if node is None:
                 continue
-            message = (node.get("message") or node.text or "").strip().splitlines()
-            message = message[0] if message else ""
+            message = _headline(node)
             if tag == "skipped":
                 outcome = "xfailed" if node.get("type") == "pytest.xfail" else "skipped"
             else:
@@ -114,6 +117,17 @@ def outcomes(xml_path: Path) -> dict[str, tuple[str, str]]:
         if previous is None or _RANK[outcome] > _RANK[previous[0]]:
             result[test_id] = (outcome, message)
     return result
+
+
+def _headline(node: ET.Element) -> str:
+    """One line saying why a test did not pass: the message, or the error line of its traceback."""
+    message = (node.get("message") or "").strip()
+    if message in ("", "collection failure") or message.startswith("failed on setup"):
+        errors = [line[1:].strip() for line in (node.text or "").splitlines() if line.startswith("E ")]
+        if errors:
+            return errors[-1]
+    lines = (message or node.text or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 _RANK = {"passed": 0, "xfailed": 1, "skipped": 2, "error": 3, "failed": 4}
@@ -133,12 +147,35 @@ def _compare(ours: Path, upstream: Path) -> None:
     mine, theirs = outcomes(ours), outcomes(upstream)
     for test_id in sorted(mine):
         outcome, message = mine[test_id]
-        if outcome in ("failed", "error") and theirs.get(test_id, ("",))[0] == "passed":
+        if outcome not in ("failed", "error", "skipped"):
+            continue
+        if theirs.get(test_id, ("",))[0] == "passed":
             print(f"{test_id}\t{outcome}\t{message[:200]}")
+        elif "::" not in test_id and outcome == "error":
+            # a module that did not import on ours: its tests exist only in upstream's results
+            passing = [t for t, (o, _) in theirs.items() if t.startswith(test_id + "::") and o == "passed"]
+            if passing:
+                print(f"{test_id}\tcollection error ({len(passing)} tests pass on upstream)\t{message[:200]}")
+
+
+def _merge(out: Path, parts: list[Path]) -> None:
+    """Write one junit xml holding the test suites of every part (one part per test file)."""
+    merged = ET.Element("testsuites")
+    for part in parts:
+        root = ET.parse(part).getroot()
+        merged.extend(root.iter("testsuite") if root.tag == "testsuites" else [root])
+    ET.ElementTree(merged).write(out, encoding="utf-8", xml_declaration=True)
+
+
+def _failed(xml_path: Path) -> int:
+    """Print the tests that failed or errored; exit status 1 when there are any."""
+    bad = [t for t, (o, _) in outcomes(xml_path).items() if o in ("failed", "error")]
+    print("\n".join(bad))
+    return 1 if bad else 0
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command-line entry: prepare, summary or compare."""
+    """Command-line entry: prepare, summary, merge, failed or compare."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare")
@@ -149,11 +186,20 @@ def main(argv: list[str] | None = None) -> None:
     c = sub.add_parser("compare")
     c.add_argument("--ours", type=Path, required=True)
     c.add_argument("--upstream", type=Path, required=True)
+    m = sub.add_parser("merge")
+    m.add_argument("--out", type=Path, required=True)
+    m.add_argument("xml", type=Path, nargs="+")
+    f = sub.add_parser("failed")
+    f.add_argument("xml", type=Path)
     args = parser.parse_args(argv)
     if args.command == "prepare":
         prepare(args.wheel, args.dest)
     elif args.command == "summary":
         _summary(args.xml)
+    elif args.command == "merge":
+        _merge(args.out, args.xml)
+    elif args.command == "failed":
+        sys.exit(_failed(args.xml))
     else:
         _compare(args.ours, args.upstream)
 
