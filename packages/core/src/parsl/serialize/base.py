@@ -7,8 +7,19 @@ from typing import Any, ClassVar
 __all__ = ["SerializerBase"]
 
 
+class _DefaultIdentifier:
+    """``b"module ClassName"`` of the class it is read on, unless a subclass sets its own."""
+
+    def __get__(self, obj: object, owner: type) -> bytes:
+        return f"{owner.__module__} {owner.__name__}".encode()
+
+
 class SerializerBase(metaclass=ABCMeta):
-    """Turn objects into bytes and back, tagged with a unique two-byte ``identifier``.
+    """Turn objects into bytes and back, tagged with a unique ``identifier``.
+
+    Builtin serializers use short identifiers (``b"01"``); a class that sets none is identified
+    as ``b"module ClassName"``, which lets ``parsl.serialize.deserialize`` import it in a
+    process where it was never registered.
 
     Registered through the ``parsl_register_serializers`` hook; higher ``priority`` is tried
     first. A minimal plugin::
@@ -34,7 +45,7 @@ class SerializerBase(metaclass=ABCMeta):
     """
 
     PLUGIN_NAME: ClassVar[str] = ""
-    identifier: ClassVar[bytes] = b""
+    identifier: ClassVar[bytes] = _DefaultIdentifier()  # type: ignore[assignment]
     priority: ClassVar[int] = 0
 
     @abstractmethod
