@@ -2,8 +2,11 @@
 builtins, and a user selector written against Parsl's interface steering a real interchange."""
 from __future__ import annotations
 
+import os
 import pickle
+import sys
 import time
+from pathlib import Path
 
 import parsl
 import pytest
@@ -19,11 +22,10 @@ from parsl_executor_htex import HighThroughputExecutor
 from parsl_executor_htex.interchange import ManagerRecord
 
 
-class LowestBlockFirst(ManagerSelector):
-    """Written as for Parsl: dict records, a set of ids, the last id returned is served first."""
-
-    def sort_managers(self, ready_managers, manager_list):
-        return sorted(manager_list, key=lambda m: int(ready_managers[m]["block_id"]), reverse=True)
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from htex_test_selectors import LowestBlockFirst  # noqa: E402
 
 
 def record(ident: bytes, block_id, workers=1) -> ManagerRecord:
@@ -72,7 +74,9 @@ def block_id():
 
 
 @pytest.mark.slow
-def test_parsl_style_selector_steers_a_real_interchange(tmp_path, htex_tools):
+def test_parsl_style_selector_steers_a_real_interchange(tmp_path, htex_tools, monkeypatch):
+    # the interchange process unpickles the selector, importing its module by name
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p))
     before = htex_tools.processes()
     ex = HighThroughputExecutor(label="htex", max_workers_per_node=1, manager_selector=LowestBlockFirst(),
                                 provider=LocalProvider(init_blocks=2, max_blocks=2))

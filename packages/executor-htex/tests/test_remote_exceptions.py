@@ -14,11 +14,6 @@ from parsl import python_app
 from parsl_executor_htex import serialize
 
 
-class Unpicklable(Exception):
-    def __reduce__(self):
-        raise TypeError("no pickling for this one")
-
-
 @python_app
 def fail_same(n):
     raise ValueError("same failure")
@@ -44,6 +39,10 @@ def fail_in_handler():
 
 @python_app
 def fail_unpicklable():
+    class Unpicklable(Exception):  # defined here so it reaches the worker with the function
+        def __reduce__(self):
+            raise TypeError("no pickling for this one")
+
     raise Unpicklable("cannot travel")
 
 
