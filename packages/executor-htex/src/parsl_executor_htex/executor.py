@@ -85,6 +85,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
     """
 
     PLUGIN_NAME = "htex"
+    #: the dotted name Parsl users know this class by (the kernel logs it when starting one)
+    PARSL_PUBLIC_PATH = "parsl.executors.high_throughput.executor.HighThroughputExecutor"
 
     def __init__(self,
                  label: str = "HighThroughputExecutor",

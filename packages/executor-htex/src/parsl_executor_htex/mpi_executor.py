@@ -29,6 +29,8 @@ class MPIExecutor(HighThroughputExecutor):
     """
 
     PLUGIN_NAME = "mpi"
+    #: the dotted name Parsl users know this class by (the kernel logs it when starting one)
+    PARSL_PUBLIC_PATH = "parsl.executors.high_throughput.mpi_executor.MPIExecutor"
 
     def __init__(self,
                  label: str = "MPIExecutor",

@@ -73,6 +73,13 @@ def _launch_initial_blocks(ex: ParslExecutor) -> None:
         ex.scale_out_facade(init_blocks)
 
 
+def _type_name(ex: ParslExecutor) -> str:
+    """The executor class's dotted name as Parsl users import it: a plugin class living in its
+    own package may name its ``parsl.*`` path in a ``PARSL_PUBLIC_PATH`` attribute of its own."""
+    cls = type(ex)
+    return cls.__dict__.get("PARSL_PUBLIC_PATH") or f"{cls.__module__}.{cls.__qualname__}"
+
+
 class DataFlowKernel(TaskInputs, Joins):
     """Track app futures, resolve their dependencies and hand ready tasks to executors."""
 
@@ -252,7 +259,8 @@ class DataFlowKernel(TaskInputs, Joins):
                 raise
             if ex.label != INTERNAL_EXECUTOR:
                 self._user_labels.append(ex.label)
-            logger.info("Started executor %s (%s)", ex.label, type(ex).__name__)
+            logger.info("Started executor %s (%s)", ex.label, type(ex).__name__,
+                        extra={"parsl.executor.label": ex.label, "parsl.executor.type": _type_name(ex)})
         if self.job_status_poller is not None:
             self.job_status_poller.add_executors(executors)
 
