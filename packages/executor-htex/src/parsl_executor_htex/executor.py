@@ -332,14 +332,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             payload = dumps_args(args, kwargs)
         except Exception as e:
             raise submit_error(func, _culprit(args, kwargs), e) from e
-        if mpi_spec is not None:
-            from parsl_executor_htex.mpi import MPITask
-            payload = MPITask(mpi_spec, payload)
-        tid = next(self._ids)
-        if tid > self._last_tid:
-            self._last_tid = tid
-        fut = _TaskFuture(self, tid)
-        self.tasks[tid] = fut
+        tid, fut, payload = self._new_task(payload, mpi_spec)
         self._funcs[tid] = func  # keeps the function (and its cache entry) alive until the result
         with self._submit_lock:
             try:
@@ -360,6 +353,18 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     fids.append(forgotten.popleft())
                 self._send(m.encode(m.FORGET, fids))
         return fut
+
+    def _new_task(self, payload: Any, mpi_spec: dict[str, Any] | None) -> tuple[int, _TaskFuture, Any]:
+        """A task id and its registered future; ``payload`` wrapped for MPI mode when it asks."""
+        if mpi_spec is not None:
+            from parsl_executor_htex.mpi import MPITask
+            payload = MPITask(mpi_spec, payload)
+        tid = next(self._ids)
+        if tid > self._last_tid:
+            self._last_tid = tid
+        fut = _TaskFuture(self, tid)
+        self.tasks[tid] = fut
+        return tid, fut, payload
 
     def _check_spec(self, resource_specification: dict[str, Any] | None) -> tuple[Any, dict[str, Any] | None]:
         """``(priority, MPI specification)`` of a task; InvalidResourceSpecification if it is wrong."""
@@ -400,14 +405,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             buffer = bytes(buffer)
         # usually bytes; anything picklable is passed on as it is, as in Parsl
         payload: Any = m.PayloadTask(context, m.Blob(buffer) if type(buffer) is bytes and len(buffer) >= BIG else buffer)
-        if mpi_spec is not None:
-            from parsl_executor_htex.mpi import MPITask
-            payload = MPITask(mpi_spec, payload)
-        tid = next(self._ids)
-        if tid > self._last_tid:
-            self._last_tid = tid
-        fut = _TaskFuture(self, tid)
-        self.tasks[tid] = fut
+        tid, fut, payload = self._new_task(payload, mpi_spec)
         with self._submit_lock:
             try:
                 frames = m.encode(m.TASKS, ([(tid, m.PAYLOAD_FID, priority)], {}, [payload]))
