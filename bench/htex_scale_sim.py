@@ -31,6 +31,7 @@ takes ~0.2 ms (``--procs 8`` lowers it).
 
 This drives our HTEX's internal protocol, so it only runs against our parsl.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,6 +48,7 @@ import time
 from typing import Any
 
 import zmq
+
 from parsl_executor_htex import messages as m
 from parsl_executor_htex.serialize import dumps, dumps_args, pack_result, unpack_result
 
@@ -62,31 +64,48 @@ def noop() -> None:
 
 
 # ------------------------------------------------------------------ interchange
-def start_interchange(workdir: str, encrypted: bool, profile: str | None
-                      ) -> tuple[subprocess.Popen, dict[str, int], str | None, str]:
+def start_interchange(
+    workdir: str, encrypted: bool, profile: str | None
+) -> tuple[subprocess.Popen, dict[str, int], str | None, str]:
     """Start an interchange; return it, its READY ports, its certificate and ipc directories."""
     cert_dir = None
     if encrypted:
         from parsl_executor_htex.curve import create_certificates
+
         cert_dir = create_certificates(os.path.join(workdir, "certificates"))
     ipc_dir = os.path.join(workdir, "ipc")  # the executor uses a private 0700 directory too
     os.makedirs(ipc_dir, mode=0o700)
     from parsl_executor_htex.manager_selector import RandomManagerSelector
-    config = {"loopback_address": "127.0.0.1", "interchange_port_range": None,
-              "worker_ports": None, "worker_port_range": None,
-              "heartbeat_period": 30, "heartbeat_threshold": 120, "poll_period": 10,
-              "logdir": workdir, "debug": False, "manager_selector": RandomManagerSelector(),
-              "encrypted": encrypted, "cert_dir": cert_dir, "ipc_dir": ipc_dir,
-              "worker_ipc": None,  # simulated pools connect over TCP, as pools on other hosts do
-              # the executor link as ipc PUSH/PULL sockets (the mode the interchange keeps for
-              # this script); the real executor may use the interchange's stdin/stdout instead
-              "executor_pipes": False}
+
+    config = {
+        "loopback_address": "127.0.0.1",
+        "interchange_port_range": None,
+        "worker_ports": None,
+        "worker_port_range": None,
+        "heartbeat_period": 30,
+        "heartbeat_threshold": 120,
+        "poll_period": 10,
+        "logdir": workdir,
+        "debug": False,
+        "manager_selector": RandomManagerSelector(),
+        "encrypted": encrypted,
+        "cert_dir": cert_dir,
+        "ipc_dir": ipc_dir,
+        "worker_ipc": None,  # simulated pools connect over TCP, as pools on other hosts do
+        # the executor link as ipc PUSH/PULL sockets (the mode the interchange keeps for
+        # this script); the real executor may use the interchange's stdin/stdout instead
+        "executor_pipes": False,
+    }
     cmd = [sys.executable]
     if profile:
         cmd += ["-m", "cProfile", "-o", profile]
     cmd += ["-m", "parsl_executor_htex.interchange"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=open(os.path.join(workdir, "interchange.stderr"), "wb"))  # noqa: SIM115
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=open(os.path.join(workdir, "interchange.stderr"), "wb"),
+    )
     body = pickle.dumps(config)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(struct.pack("<Q", len(body)) + body)
@@ -126,21 +145,37 @@ def cpu_seconds(pid: int) -> float:
 
 
 # ------------------------------------------------------------------ managers
-def manager_process(first: int, count: int, workers: int, port: int, cert_dir: str | None,
-                    hb_period: float, mean_task: float, ready: Any, stop: Any) -> None:
+def manager_process(
+    first: int,
+    count: int,
+    workers: int,
+    port: int,
+    cert_dir: str | None,
+    hb_period: float,
+    mean_task: float,
+    ready: Any,
+    stop: Any,
+) -> None:
     """``count`` simulated managers (DEALER sockets) answering every task at once."""
     ctx = zmq.Context()
     ctx.setsockopt(zmq.MAX_SOCKETS, count + 64)
     socks = []
-    info_base = {"version_info": m.version_info(), "hostname": "sim", "worker_count": workers,
-                 "prefetch_capacity": 0, "python": sys.version.split()[0], "pid": os.getpid(),
-                 "version": m.version_info()}
+    info_base = {
+        "version_info": m.version_info(),
+        "hostname": "sim",
+        "worker_count": workers,
+        "prefetch_capacity": 0,
+        "python": sys.version.split()[0],
+        "pid": os.getpid(),
+        "version": m.version_info(),
+    }
     for i in range(first, first + count):
         s = ctx.socket(zmq.DEALER)
         s.setsockopt(zmq.IDENTITY, f"sim-{i:05d}".encode())
         s.setsockopt(zmq.LINGER, 0)
         if cert_dir:
             from parsl_executor_htex.curve import make_client
+
             make_client(s, cert_dir)
         s.connect(f"tcp://127.0.0.1:{port}")
         m.send(s, m.encode(m.REGISTER, {**info_base, "block_id": str(i)}))
@@ -182,8 +217,17 @@ def manager_process(first: int, count: int, workers: int, port: int, cert_dir: s
 
 
 # ------------------------------------------------------------------ one set-up
-def run_setup(name: str, managers: int, workers: int, tasks: int, procs: int, encrypted: bool,
-              profile_dir: str | None, latency_n: int = 500, mean_task: float = 0.0) -> dict[str, Any]:
+def run_setup(
+    name: str,
+    managers: int,
+    workers: int,
+    tasks: int,
+    procs: int,
+    encrypted: bool,
+    profile_dir: str | None,
+    latency_n: int = 500,
+    mean_task: float = 0.0,
+) -> dict[str, Any]:
     # a short prefix: the ipc socket paths must fit in sockaddr_un
     with tempfile.TemporaryDirectory(prefix="htex-sim-") as workdir:
         profile = os.path.join(profile_dir, f"interchange-{name}.prof") if profile_dir else None
@@ -207,10 +251,11 @@ def run_setup(name: str, managers: int, workers: int, tasks: int, procs: int, en
         children = []
         first = 0
         for count in per:
-            p = mpctx.Process(target=manager_process,
-                              args=(first, count, workers, ports["workers"], cert_dir, 30.0, mean_task,
-                                    ready, stop),
-                              daemon=True)
+            p = mpctx.Process(
+                target=manager_process,
+                args=(first, count, workers, ports["workers"], cert_dir, 30.0, mean_task, ready, stop),
+                daemon=True,
+            )
             p.start()
             children.append(p)
             first += count
@@ -281,14 +326,24 @@ def run_setup(name: str, managers: int, workers: int, tasks: int, procs: int, en
             if p.is_alive():
                 p.kill()
         ctx.destroy(linger=0)
-    return {"setup": name, "managers": managers, "workers_per_manager": workers,
-            "slots": managers * workers, "tasks": tasks, "seconds": seconds,
-            "tasks_per_s": tasks / seconds, "interchange_cpu_s": ix_cpu,
-            "interchange_cpu_util": ix_cpu / seconds, "register_s": register_s,
-            "managers_connected": managers_seen, "outstanding_after": outstanding_after,
-            "rtt_p50_ms": rtts[len(rtts) // 2] if rtts else None,
-            "rtt_p95_ms": rtts[int(len(rtts) * 0.95)] if rtts else None,
-            "mean_task_reported": mean_task, "encrypted": encrypted}
+    return {
+        "setup": name,
+        "managers": managers,
+        "workers_per_manager": workers,
+        "slots": managers * workers,
+        "tasks": tasks,
+        "seconds": seconds,
+        "tasks_per_s": tasks / seconds,
+        "interchange_cpu_s": ix_cpu,
+        "interchange_cpu_util": ix_cpu / seconds,
+        "register_s": register_s,
+        "managers_connected": managers_seen,
+        "outstanding_after": outstanding_after,
+        "rtt_p50_ms": rtts[len(rtts) // 2] if rtts else None,
+        "rtt_p95_ms": rtts[int(len(rtts) * 0.95)] if rtts else None,
+        "mean_task_reported": mean_task,
+        "encrypted": encrypted,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,17 +351,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--managers", type=int, default=1000)
     p.add_argument("--workers-per-manager", type=int, default=2)
     p.add_argument("--tasks", type=int, default=100000, help="timed tasks per set-up")
-    p.add_argument("--latency", type=int, default=500,
-                   help="sequential one-task round trips per set-up (p50/p95 reported)")
+    p.add_argument(
+        "--latency",
+        type=int,
+        default=500,
+        help="sequential one-task round trips per set-up (p50/p95 reported)",
+    )
     p.add_argument("--procs", type=int, default=2, help="processes hosting the simulated managers")
     p.add_argument("--rounds", type=int, default=2, help="repeat each set-up; the best rate is kept")
-    p.add_argument("--setups", default="single,many,single_wide",
-                   help="comma-separated subset of single,many,single_wide")
-    p.add_argument("--encrypted", action="store_true",
-                   help="CurveZMQ on the manager links (default off; executor links are ipc, never encrypted)")
-    p.add_argument("--mean-task", type=float, default=0.0,
-                   help="mean task seconds the simulated managers report (default 0: instant tasks, so the "
-                        "interchange prefetches; -1: unknown, no adaptive prefetch)")
+    p.add_argument(
+        "--setups",
+        default="single,many,single_wide",
+        help="comma-separated subset of single,many,single_wide",
+    )
+    p.add_argument(
+        "--encrypted",
+        action="store_true",
+        help="CurveZMQ on the manager links (default off; executor links are ipc, never encrypted)",
+    )
+    p.add_argument(
+        "--mean-task",
+        type=float,
+        default=0.0,
+        help="mean task seconds the simulated managers report (default 0: instant tasks, so the "
+        "interchange prefetches; -1: unknown, no adaptive prefetch)",
+    )
     p.add_argument("--quick", action="store_true", help="10,000 tasks, 1 round")
     p.add_argument("--profile-dir", help="run the interchange under cProfile; write .prof files here")
     args = p.parse_args(argv)
@@ -323,22 +392,35 @@ def main(argv: list[str] | None = None) -> int:
         order = chosen if rnd % 2 == 0 else chosen[::-1]
         for name in order:
             managers, workers = shapes[name]
-            rec = run_setup(name, managers, workers, args.tasks, args.procs, args.encrypted,
-                            args.profile_dir, args.latency, args.mean_task)
+            rec = run_setup(
+                name,
+                managers,
+                workers,
+                args.tasks,
+                args.procs,
+                args.encrypted,
+                args.profile_dir,
+                args.latency,
+                args.mean_task,
+            )
             rec["round"] = rnd + 1
             runs.append(rec)
             print(json.dumps(rec), flush=True)
-            log(f"round {rnd + 1}/{args.rounds} {name:<12} {managers:>5} managers x {workers:<5} "
+            log(
+                f"round {rnd + 1}/{args.rounds} {name:<12} {managers:>5} managers x {workers:<5} "
                 f"{rec['tasks_per_s']:>10,.0f} tasks/s  interchange CPU {rec['interchange_cpu_util']:.0%}  "
-                f"round trip p50 {rec['rtt_p50_ms']:.3f} ms")
+                f"round trip p50 {rec['rtt_p50_ms']:.3f} ms"
+            )
             if name not in best or rec["tasks_per_s"] > best[name]["tasks_per_s"]:
                 best[name] = rec
     summary: dict[str, Any] = {"best": best, "runs": runs, "args": vars(args)}
     print()
     for name, rec in best.items():
-        print(f"{name:<12} {rec['managers']:>5} managers x {rec['workers_per_manager']:>5} slots: "
-              f"{rec['tasks_per_s']:>10,.0f} tasks/s (interchange CPU {rec['interchange_cpu_util']:.0%}), "
-              f"one-task round trip p50 {rec['rtt_p50_ms']:.3f} ms p95 {rec['rtt_p95_ms']:.3f} ms")
+        print(
+            f"{name:<12} {rec['managers']:>5} managers x {rec['workers_per_manager']:>5} slots: "
+            f"{rec['tasks_per_s']:>10,.0f} tasks/s (interchange CPU {rec['interchange_cpu_util']:.0%}), "
+            f"one-task round trip p50 {rec['rtt_p50_ms']:.3f} ms p95 {rec['rtt_p95_ms']:.3f} ms"
+        )
     if "single" in best and "many" in best:
         ratio = best["many"]["tasks_per_s"] / best["single"]["tasks_per_s"]
         summary["many_over_single"] = ratio
@@ -349,8 +431,10 @@ def main(argv: list[str] | None = None) -> int:
         summary["many_over_single_wide"] = ratio
         print(f"many / single_wide (same total slots) = {ratio:.2f}")
     if "single" in best and "many" in best:
-        print(f"one-task round trip p50: many {best['many']['rtt_p50_ms']:.3f} ms vs single "
-              f"{best['single']['rtt_p50_ms']:.3f} ms")
+        print(
+            f"one-task round trip p50: many {best['many']['rtt_p50_ms']:.3f} ms vs single "
+            f"{best['single']['rtt_p50_ms']:.3f} ms"
+        )
     os.makedirs(os.path.dirname(RESULTS_FILE), exist_ok=True)
     with open(RESULTS_FILE, "w") as f:
         json.dump(summary, f, indent=2)

@@ -92,7 +92,10 @@ def parsl_version(python: str) -> str | None:
     try:
         proc = subprocess.run(
             [python, "-c", "import parsl; print(parsl.__version__)"],
-            capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=120,
+            capture_output=True,
+            text=True,
+            cwd=tempfile.gettempdir(),
+            timeout=120,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -148,15 +151,20 @@ def side_env(python: str) -> dict[str, str]:
     return env
 
 
-def run_workload(python: str, name: str, n: int, timeout: float,
-                 extra_args: Sequence[str] = ()) -> dict[str, Any]:
+def run_workload(
+    python: str, name: str, n: int, timeout: float, extra_args: Sequence[str] = ()
+) -> dict[str, Any]:
     """Run one workload in a fresh process and directory; return its record or {"error": ...}."""
     with tempfile.TemporaryDirectory(prefix=f"parsl-bench-{name}-") as workdir:
         try:
             env = side_env(python)
             proc = subprocess.run(
                 [python, str(WORKLOADS_PY), name, "--n", str(n), *extra_args],
-                cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env,
+                cwd=workdir,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
             )
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {timeout:.0f}s"}
@@ -188,8 +196,7 @@ def speedup_of(ours: float | None, upstream: float | None, better: str) -> float
     return ours / upstream if better == "higher" else upstream / ours
 
 
-def verdict(target: tuple[str, float] | None, ours: float | None, speedup: float | None,
-            unit: str) -> str:
+def verdict(target: tuple[str, float] | None, ours: float | None, speedup: float | None, unit: str) -> str:
     if target is None:
         return ""
     kind, bound = target
@@ -199,20 +206,29 @@ def verdict(target: tuple[str, float] | None, ours: float | None, speedup: float
 
 
 def print_table(results: dict[str, dict[str, Any]]) -> None:
-    header = (f"{'workload':<22} {'unit':<10} {'ours':>10} {'upstream':>10} {'speedup':>8}  target")
+    header = f"{'workload':<22} {'unit':<10} {'ours':>10} {'upstream':>10} {'speedup':>8}  target"
     print(header)
     print("-" * len(header))
 
-    def row(label: str, unit: str, ours: float | None, upstream: float | None,
-            speedup: float | None, target: str) -> None:
-        print(f"{label:<22} {unit:<10} {fmt_value(ours):>10} {fmt_value(upstream):>10}"
-              f" {'-' if speedup is None else f'{speedup:.2f}x':>8}  {target}")
+    def row(
+        label: str, unit: str, ours: float | None, upstream: float | None, speedup: float | None, target: str
+    ) -> None:
+        print(
+            f"{label:<22} {unit:<10} {fmt_value(ours):>10} {fmt_value(upstream):>10}"
+            f" {'-' if speedup is None else f'{speedup:.2f}x':>8}  {target}"
+        )
 
     for name, res in results.items():
         unit = res.get("unit") or "?"
         label = res["metric"].replace("_", " ") if res.get("metric") in ("p50_ms", "median_ms") else unit
-        row(name, label, res["ours"]["best"], res["upstream"]["best"], res["speedup"],
-            verdict(res["target"], res["ours"]["best"], res["speedup"], unit))
+        row(
+            name,
+            label,
+            res["ours"]["best"],
+            res["upstream"]["best"],
+            res["speedup"],
+            verdict(res["target"], res["ours"]["best"], res["speedup"], unit),
+        )
         for field, extra in res.get("extra", {}).items():
             row(f"  {field}", extra["unit"], extra["ours"], extra["upstream"], extra["speedup"], "")
     for name, res in results.items():
@@ -224,22 +240,42 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Compare our parsl against upstream parsl.")
     parser.add_argument("--quick", action="store_true", help="small N and 2 rounds: a smoke test")
-    parser.add_argument("--suite", choices=sorted(SUITES), default="all",
-                        help="workload group: threads (default Config()), htex, or all (default)")
-    parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help="run only these workloads (repeatable or comma-separated; "
-                        "overrides --suite)")
-    parser.add_argument("--htex-encryption", choices=("default", "on", "off"), default="default",
-                        help="htex workloads: each side's default `encrypted`, or force it on/off "
-                        "on both sides")
-    parser.add_argument("--htex-encrypted", dest="htex_encryption", action="store_const", const="on",
-                        help="same as --htex-encryption on")
+    parser.add_argument(
+        "--suite",
+        choices=sorted(SUITES),
+        default="all",
+        help="workload group: threads (default Config()), htex, or all (default)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only these workloads (repeatable or comma-separated; overrides --suite)",
+    )
+    parser.add_argument(
+        "--htex-encryption",
+        choices=("default", "on", "off"),
+        default="default",
+        help="htex workloads: each side's default `encrypted`, or force it on/off on both sides",
+    )
+    parser.add_argument(
+        "--htex-encrypted",
+        dest="htex_encryption",
+        action="store_const",
+        const="on",
+        help="same as --htex-encryption on",
+    )
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, or 2 with --quick)")
-    parser.add_argument("--ours-python", default=sys.executable,
-                        help="interpreter with our parsl (default: this one)")
-    parser.add_argument("--upstream-python", default=os.environ.get("PARSL_BENCH_UPSTREAM_PYTHON"),
-                        help="interpreter with upstream parsl (default: $PARSL_BENCH_UPSTREAM_PYTHON, "
-                        "else bench/.venv-upstream, created on demand)")
+    parser.add_argument(
+        "--ours-python", default=sys.executable, help="interpreter with our parsl (default: this one)"
+    )
+    parser.add_argument(
+        "--upstream-python",
+        default=os.environ.get("PARSL_BENCH_UPSTREAM_PYTHON"),
+        help="interpreter with upstream parsl (default: $PARSL_BENCH_UPSTREAM_PYTHON, "
+        "else bench/.venv-upstream, created on demand)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per run")
     args = parser.parse_args(argv)
     args.only = [name for item in args.only for name in item.split(",") if name]
@@ -291,8 +327,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = runs[0] if runs else {}
         better = first.get("better", "higher")
         entry: dict[str, Any] = {
-            "n": sizes[name], "target": TARGETS.get(name), "metric": first.get("metric"),
-            "unit": first.get("unit"), "better": better,
+            "n": sizes[name],
+            "target": TARGETS.get(name),
+            "metric": first.get("metric"),
+            "unit": first.get("unit"),
+            "better": better,
         }
         for side in SIDES:
             values = [s["value"] for s in samples[name][side]]
@@ -310,21 +349,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             best = {}
             for side in SIDES:
                 values = [s[field] for s in samples[name][side] if field in s]
-                best[side] = best_of(values, extra_better) if values and entry[side]["best"] is not None else None
-            entry["extra"][field] = {"unit": unit, "better": extra_better, **best,
-                                     "speedup": speedup_of(best["ours"], best["upstream"], extra_better)}
+                best[side] = (
+                    best_of(values, extra_better) if values and entry[side]["best"] is not None else None
+                )
+            entry["extra"][field] = {
+                "unit": unit,
+                "better": extra_better,
+                **best,
+                "speedup": speedup_of(best["ours"], best["upstream"], extra_better),
+            }
         results[name] = entry
 
     print()
     print_table(results)
     elapsed = time.perf_counter() - started
-    print(f"\n{args.rounds} round(s) in {elapsed:.0f}s; speedup = how many times better ours is "
-          "(ours/upstream for rates, upstream/ours for times; >1: ours better)")
+    print(
+        f"\n{args.rounds} round(s) in {elapsed:.0f}s; speedup = how many times better ours is "
+        "(ours/upstream for rates, upstream/ours for times; >1: ours better)"
+    )
     if any(n.startswith("htex_") for n in names):
-        enc = {side: sorted({str(r.get("encrypted")) for n in names if n.startswith("htex_")
-                             for r in samples[n][side]}) for side in SIDES}
-        print(f"htex encryption ({args.htex_encryption}): ours {'/'.join(enc['ours']) or '?'}, "
-              f"upstream {'/'.join(enc['upstream']) or '?'}")
+        enc = {
+            side: sorted(
+                {str(r.get("encrypted")) for n in names if n.startswith("htex_") for r in samples[n][side]}
+            )
+            for side in SIDES
+        }
+        print(
+            f"htex encryption ({args.htex_encryption}): ours {'/'.join(enc['ours']) or '?'}, "
+            f"upstream {'/'.join(enc['upstream']) or '?'}"
+        )
 
     report = {
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -94,9 +94,16 @@ def htex_config(encryption: str = "default") -> Config:
     kwargs: dict[str, Any] = {}
     if encryption != "default":
         kwargs["encrypted"] = encryption == "on"
-    return Config(executors=[HighThroughputExecutor(
-        label="htex", max_workers_per_node=2,
-        provider=LocalProvider(init_blocks=1, max_blocks=1), **kwargs)])
+    return Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex",
+                max_workers_per_node=2,
+                provider=LocalProvider(init_blocks=1, max_blocks=1),
+                **kwargs,
+            )
+        ]
+    )
 
 
 def warm_up(app: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -218,6 +225,7 @@ def monitored_throughput(n: int) -> Measurement:
 # ---------------------------------------------------------------- HTEX suite
 # Same apps as above, run on the HighThroughputExecutor of htex_config().
 
+
 @workload
 def htex_monitored_throughput(n: int) -> Measurement:
     """htex_throughput with a MonitoringHub (default resource monitoring: one sample per task)."""
@@ -246,9 +254,20 @@ def htex_roundtrip(n: int) -> Metric:
         check(r is None, "noop returned a non-None result")
     elapsed = perf() - start
     ms = [x * 1e3 for x in latencies]
-    return Metric("p50_ms", percentile(ms, 50), "ms", "lower", n, elapsed,
-                  {"p95_ms": percentile(ms, 95), "p99_ms": percentile(ms, 99),
-                   "mean_ms": statistics.fmean(ms), "tasks_per_s": n / elapsed})
+    return Metric(
+        "p50_ms",
+        percentile(ms, 50),
+        "ms",
+        "lower",
+        n,
+        elapsed,
+        {
+            "p95_ms": percentile(ms, 95),
+            "p99_ms": percentile(ms, 99),
+            "mean_ms": statistics.fmean(ms),
+            "tasks_per_s": n / elapsed,
+        },
+    )
 
 
 @workload
@@ -264,8 +283,9 @@ def htex_startup(n: int) -> Metric:
 def htex_chain(n: int) -> Metric:
     """A dependency chain of n increments on HTEX: milliseconds per hop."""
     tasks, seconds = chain(n)
-    return Metric("ms_per_hop", seconds * 1e3 / n, "ms/hop", "lower", tasks, seconds,
-                  {"tasks_per_s": tasks / seconds})
+    return Metric(
+        "ms_per_hop", seconds * 1e3 / n, "ms/hop", "lower", tasks, seconds, {"tasks_per_s": tasks / seconds}
+    )
 
 
 @workload
@@ -294,16 +314,27 @@ def htex_echo_10mb(n: int) -> Metric:
         check(back == data, "echo of 10 MiB came back different")
     elapsed = perf() - start
     ms = [x * 1e3 for x in times]
-    return Metric("median_ms", statistics.median(ms), "ms", "lower", n, elapsed,
-                  {"min_ms": min(ms), "max_ms": max(ms), "mb_per_s": 2 * ECHO_BYTES * n / elapsed / 1e6})
+    return Metric(
+        "median_ms",
+        statistics.median(ms),
+        "ms",
+        "lower",
+        n,
+        elapsed,
+        {"min_ms": min(ms), "max_ms": max(ms), "mb_per_s": 2 * ECHO_BYTES * n / elapsed / 1e6},
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=sorted(WORKLOADS))
     parser.add_argument("--n", type=int, required=True, help="problem size (number of tasks)")
-    parser.add_argument("--encryption", choices=("default", "on", "off"), default="default",
-                        help="htex workloads: leave `encrypted` at its default, or force it on/off")
+    parser.add_argument(
+        "--encryption",
+        choices=("default", "on", "off"),
+        default="default",
+        help="htex workloads: leave `encrypted` at its default, or force it on/off",
+    )
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be positive")
@@ -316,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import tempfile
 
         from parsl.monitoring import MonitoringHub
+
         monitoring_dir = tempfile.mkdtemp(prefix="parsl-bench-monitoring-")
         config.monitoring = MonitoringHub(logging_endpoint=f"sqlite:///{monitoring_dir}/monitoring.db")
     LOAD_STARTED = time.perf_counter()
@@ -329,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if monitoring_dir is not None:  # every task must have reached the database
         import shutil
         import sqlite3
+
         with sqlite3.connect(f"{monitoring_dir}/monitoring.db") as db:
             rows = db.execute("select count(*) from task").fetchone()[0]
         shutil.rmtree(monitoring_dir, ignore_errors=True)

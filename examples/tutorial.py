@@ -2,6 +2,7 @@
 
 Run it with `hatch run example` (or `python examples/tutorial.py` where parslcore is installed).
 """
+
 import os
 import tempfile
 

@@ -4,6 +4,7 @@ Rewrites each ``packages/*/pyproject.toml`` version and every ``==`` pin between
 packages, ``parsl/version.py`` and the ``__version__`` of each sibling's ``__init__.py``.
 ``--root DIR`` works on another checkout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,14 @@ import re
 import sys
 from pathlib import Path
 
-SIBLINGS = ("parslcore", "parsl-executor-htex", "parsl-executor-globus-compute", "parsl-providers",
-            "parsl-monitoring", "parsl-staging")
+SIBLINGS = (
+    "parslcore",
+    "parsl-executor-htex",
+    "parsl-executor-globus-compute",
+    "parsl-providers",
+    "parsl-monitoring",
+    "parsl-staging",
+)
 _VERSION_RE = re.compile(r'^version = "([^"]+)"$', re.M)
 _INIT_VERSION_RE = re.compile(r'^__version__ = "[^"]+"$', re.M)
 

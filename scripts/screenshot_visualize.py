@@ -8,6 +8,7 @@ viz_fixtures.py) to a temporary directory. It starts ``parsl-visualize`` (waitre
 port, opens the first workflow's page in headless Chromium (/usr/bin/chromium; install it with
 ``apt-get install chromium fonts-dejavu-core``) and saves a full-page screenshot.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images" / "parsl-visualize-workflow.png"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -64,8 +71,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or example_database(Path(tmp))
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "parsl_monitoring.visualization.cli", url,
-                                 "-p", str(port)], stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "parsl_monitoring.visualization.cli", url, "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+        )
         try:
             wait_for_port(port, proc)
             with sync_playwright() as p:

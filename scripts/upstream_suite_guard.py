@@ -7,10 +7,12 @@ each module this plugin cleans up and unloads any kernel still loaded, reports t
 warning and in a terminal summary section, and changes nothing else: a module that passes never
 leaves a kernel behind (Parsl's own conftest asserts it), so pass counts are unaffected.
 """
+
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -39,8 +41,7 @@ def unload_leaked_kernel(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     where = request.module.__name__
     _LEAKS.append(where)
-    warnings.warn(f"{where} left a DataFlowKernel loaded; upstream_suite_guard cleaned it up",
-                  stacklevel=1)
+    warnings.warn(f"{where} left a DataFlowKernel loaded; upstream_suite_guard cleaned it up", stacklevel=1)
     try:
         if not getattr(leaked, "cleanup_called", False):
             leaked.cleanup()

@@ -17,6 +17,7 @@ Subcommands (stdlib only, so any Python 3.11 runs it)::
         the tests that fail, error or skip on ours and pass on upstream (and the modules that
         do not import on ours), with the first line of each failure message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
-__all__ = ["prepare", "outcomes", "main"]
+__all__ = ["main", "outcomes", "prepare"]
 
 PACKAGE = "upstream_parsl_tests"
 _SOURCE_PREFIX = "parsl/tests/"
@@ -61,8 +62,9 @@ def _fix_conftest(text: str) -> str:
         if old not in text:
             if new in text:
                 continue
-            raise SystemExit(f"upstream conftest.py changed: {old!r} not found; update "
-                             f"_CONFTEST_FIXES in {__file__}")
+            raise SystemExit(
+                f"upstream conftest.py changed: {old!r} not found; update _CONFTEST_FIXES in {__file__}"
+            )
         text = text.replace(old, new)
     return text
 
@@ -77,7 +79,7 @@ def prepare(wheel: Path, dest: Path) -> Path:
         for name in zf.namelist():
             if not name.startswith(_SOURCE_PREFIX) or name.endswith("/") or "__pycache__" in name:
                 continue
-            out = target / name[len(_SOURCE_PREFIX):]
+            out = target / name[len(_SOURCE_PREFIX) :]
             out.parent.mkdir(parents=True, exist_ok=True)
             data = zf.read(name)
             if name.endswith(".py"):
@@ -140,7 +142,7 @@ def _summary(paths: list[Path]) -> None:
         counts = dict.fromkeys(_COLUMNS, 0)
         for outcome, _ in outcomes(path).values():
             counts[outcome] += 1
-        print(f"{str(path):<60} " + " ".join(f"{counts[c]:>8}" for c in _COLUMNS))
+        print(f"{path!s:<60} " + " ".join(f"{counts[c]:>8}" for c in _COLUMNS))
 
 
 def _compare(ours: Path, upstream: Path) -> None:

@@ -4,6 +4,7 @@ The list (``data/api_reference_names.txt``) is the reference page of parsl==2026
 names its pages link to. Each line is ``module.attr``: the module must import and have the
 attribute; class-like names must be classes and lower-case names callables.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -33,7 +34,7 @@ def problem(name: str) -> str | None:
     """Why ``name`` does not import as the reference describes, or None."""
     try:
         obj = resolve(name)
-    except Exception as e:  # noqa: BLE001 - any failure is reported with its message
+    except Exception as e:
         return f"{name}: {type(e).__name__}: {e}"
     attr = name.rpartition(".")[2]
     if attr[0].isupper() and not attr.isupper() and not inspect.isclass(obj):

@@ -1,12 +1,14 @@
 """scripts/bump_version.py moves every version and sibling pin together."""
+
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,12 +22,22 @@ def test_bump_moves_versions_and_pins_in_lockstep(tmp_path):
     version_py.parent.mkdir(parents=True)
     shutil.copy(ROOT / "packages/core/src/parsl/version.py", version_py)
 
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts/bump_version.py"), "2099.1.2",
-                           "--root", str(tmp_path)], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bump_version.py"), "2099.1.2", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "updated" in proc.stdout
 
-    siblings = {"parslcore", "parsl-executor-htex", "parsl-executor-globus-compute", "parsl-providers",
-                "parsl-monitoring", "parsl-staging"}
+    siblings = {
+        "parslcore",
+        "parsl-executor-htex",
+        "parsl-executor-globus-compute",
+        "parsl-providers",
+        "parsl-monitoring",
+        "parsl-staging",
+    }
     pins = 0
     for pyproject in tmp_path.glob("packages/*/pyproject.toml"):
         meta = tomllib.loads(pyproject.read_text())["project"]
@@ -43,6 +55,9 @@ def test_bump_moves_versions_and_pins_in_lockstep(tmp_path):
 
 
 def test_rejects_a_non_version(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts/bump_version.py"), "next",
-                           "--root", str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/bump_version.py"), "next", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0 and "is not a version" in proc.stderr

@@ -1,14 +1,15 @@
 """Meta-tests: hooks documented and tested, entry points load, versions in lockstep."""
+
 from __future__ import annotations
 
 import inspect
 import re
-import tomllib
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pluggy
 import pytest
+import tomllib
 
 from parsl import hookspecs
 
@@ -45,8 +46,9 @@ def test_every_hook_has_a_docstring(hook):
 @pytest.mark.parametrize("hook", _hooks())
 def test_every_hook_is_exercised_by_a_test(hook):
     here = Path(__file__).resolve()
-    test_files = [p for p in ROOT.glob("packages/*/tests/**/*.py")] + \
-                 [p for p in (ROOT / "tests").glob("**/*.py") if p.resolve() != here]
+    test_files = [p for p in ROOT.glob("packages/*/tests/**/*.py")] + [
+        p for p in (ROOT / "tests").glob("**/*.py") if p.resolve() != here
+    ]
     using = [p for p in test_files if re.search(rf"\b{hook}\b|\b{_facade(hook)}\(", p.read_text())]
     assert using, f"no test mentions {hook}"
 
@@ -54,9 +56,13 @@ def test_every_hook_is_exercised_by_a_test(hook):
 def _facade(hook: str) -> str:
     """Name of the typed facade method of ParslPlugins that calls the hook."""
     name = hook.removeprefix("parsl_")
-    return {"register_executors": "executors", "register_providers": "providers",
-            "register_launchers": "launchers", "register_staging_providers": "staging_providers",
-            "register_serializers": "serializers"}.get(name, name)
+    return {
+        "register_executors": "executors",
+        "register_providers": "providers",
+        "register_launchers": "launchers",
+        "register_staging_providers": "staging_providers",
+        "register_serializers": "serializers",
+    }.get(name, name)
 
 
 def test_every_first_party_entry_point_loads():
@@ -85,9 +91,16 @@ def test_versions_and_sibling_pins_agree():
     assert len(versions) == 1, f"package versions differ: {versions}"
     version = versions.pop()
     from parsl.version import VERSION
-    assert VERSION == version
-    sibling_names = {"parslcore", "parsl-executor-htex", "parsl-executor-globus-compute", "parsl-providers",
-                     "parsl-monitoring", "parsl-staging"}
+
+    assert version == VERSION
+    sibling_names = {
+        "parslcore",
+        "parsl-executor-htex",
+        "parsl-executor-globus-compute",
+        "parsl-providers",
+        "parsl-monitoring",
+        "parsl-staging",
+    }
     for meta in metas.values():
         reqs = list(meta.get("dependencies", []))
         for extra in meta.get("optional-dependencies", {}).values():

@@ -8,6 +8,7 @@ environment (both distributions own the `parsl` import package).
 Venvs are made with uv when it is there (hatch brings it), else with `python -m venv` and pip.
 The wheelhouse is built once per session and each venv once per session.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,10 +17,10 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 pytestmark = pytest.mark.slow
 
@@ -30,15 +31,27 @@ VERSION = tomllib.loads((ROOT / "packages" / "core" / "pyproject.toml").read_tex
 UPSTREAM = "parsl==2026.10.26"
 FIX = "pip uninstall -y parsl parslcore && pip install parslcore"
 
-SIBLINGS = {"parsl-executor-htex": "parsl_executor_htex", "parsl-providers": "parsl_providers",
-            "parsl-monitoring": "parsl_monitoring", "parsl-staging": "parsl_staging",
-            "parsl-executor-globus-compute": "parsl_executor_globus_compute"}
+SIBLINGS = {
+    "parsl-executor-htex": "parsl_executor_htex",
+    "parsl-providers": "parsl_providers",
+    "parsl-monitoring": "parsl_monitoring",
+    "parsl-staging": "parsl_staging",
+    "parsl-executor-globus-compute": "parsl_executor_globus_compute",
+}
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without the hatch/venv variables that would leak into children."""
-    drop = ("HATCH_ENV", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX", "PIP_REQUIRE_VIRTUALENV",
-            "UV_PROJECT_ENVIRONMENT", "PARSL_")
+    drop = (
+        "HATCH_ENV",
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "CONDA_PREFIX",
+        "PIP_REQUIRE_VIRTUALENV",
+        "UV_PROJECT_ENVIRONMENT",
+        "PARSL_",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(extra)
     return env
@@ -60,16 +73,38 @@ class Venv:
         else:
             _run([sys.executable, "-m", "venv", str(path)])
         self.python = str(path / "bin" / "python")
-        self.site_packages = Path(self.run("import sysconfig; print(sysconfig.get_paths()['purelib'])")
-                                  .stdout.strip())
+        self.site_packages = Path(
+            self.run("import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+        )
 
     def install(self, *requirements: str) -> None:
         if self.uv:
-            _run([self.uv, "pip", "install", "--quiet", "--python", self.python,
-                  "--find-links", str(self.wheelhouse), *requirements])
+            _run(
+                [
+                    self.uv,
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--python",
+                    self.python,
+                    "--find-links",
+                    str(self.wheelhouse),
+                    *requirements,
+                ]
+            )
         else:
-            _run([self.python, "-m", "pip", "install", "--quiet", "--find-links", str(self.wheelhouse),
-                  *requirements])
+            _run(
+                [
+                    self.python,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--find-links",
+                    str(self.wheelhouse),
+                    *requirements,
+                ]
+            )
 
     def uninstall(self, *names: str) -> None:
         if self.uv:
@@ -79,7 +114,9 @@ class Venv:
 
     def run(self, code: str, *, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         """Run ``code`` with the venv's Python from a folder outside the source tree."""
-        return _run([self.python, "-c", textwrap.dedent(code)], check=check, cwd=self.path, env=_clean_env(**env))
+        return _run(
+            [self.python, "-c", textwrap.dedent(code)], check=check, cwd=self.path, env=_clean_env(**env)
+        )
 
     def module(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return _run([self.python, "-m", *args], check=check, cwd=self.path, env=_clean_env())
@@ -95,12 +132,21 @@ class Venv:
         return json.loads(out.stdout)
 
 
-def _run(cmd: list[str], *, check: bool = True, cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    out = subprocess.run(cmd, cwd=cwd, env=env if env is not None else _clean_env(),
-                         capture_output=True, text=True, timeout=600)
+def _run(
+    cmd: list[str], *, check: bool = True, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env if env is not None else _clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if check and out.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)[:300]} exited {out.returncode}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}")
+        pytest.fail(
+            f"{' '.join(cmd)[:300]} exited {out.returncode}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}"
+        )
     return out
 
 
@@ -111,15 +157,33 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if hatch is None:
         pytest.fail("hatch is not on PATH: pip install 'hatch==1.18.*'")
     out = tmp_path_factory.mktemp("wheelhouse")
-    procs = [(pkg, subprocess.Popen([hatch, "build", "-t", "wheel", str(out)], cwd=pkg, env=_clean_env(),
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-             for pkg in [*PACKAGES, EXAMPLE]]
+    procs = [
+        (
+            pkg,
+            subprocess.Popen(
+                [hatch, "build", "-t", "wheel", str(out)],
+                cwd=pkg,
+                env=_clean_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+        )
+        for pkg in [*PACKAGES, EXAMPLE]
+    ]
     for pkg, proc in procs:
         log, _ = proc.communicate(timeout=600)
         assert proc.returncode == 0, f"hatch build in {pkg} failed:\n{log}"
     names = {p.name.split("-")[0] for p in out.glob("*.whl")}
-    assert names == {"parslcore", "parsl_executor_htex", "parsl_providers", "parsl_monitoring",
-                     "parsl_staging", "parsl_executor_globus_compute", "parsl_example_subprocess_executor"}
+    assert names == {
+        "parslcore",
+        "parsl_executor_htex",
+        "parsl_providers",
+        "parsl_monitoring",
+        "parsl_staging",
+        "parsl_executor_globus_compute",
+        "parsl_example_subprocess_executor",
+    }
     return out
 
 
@@ -129,27 +193,42 @@ _VENVS: dict[str, Venv] = {}
 @pytest.fixture(scope="session")
 def venvs(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory):
     """``venvs(extra)``: a venv with ``parslcore[extra]`` installed from the wheelhouse, made once."""
+
     def get(extra: str) -> Venv:
         if extra not in _VENVS:
             venv = Venv(tmp_path_factory.mktemp(f"venv-{extra or 'core'}") / "venv", wheelhouse)
             venv.install(f"parslcore[{extra}]=={VERSION}" if extra else f"parslcore=={VERSION}")
             _VENVS[extra] = venv
         return _VENVS[extra]
+
     return get
 
 
 # -- extras install the right siblings -----------------------------------------------------------
 
-@pytest.mark.parametrize("extra, siblings", [
-    ("", []),
-    ("htex", ["parsl-executor-htex"]),
-    ("slurm", ["parsl-providers"]),
-    ("monitoring", ["parsl-monitoring"]),
-    ("staging", ["parsl-staging"]),
-    ("globus-compute", ["parsl-executor-globus-compute"]),
-    ("all", ["parsl-executor-htex", "parsl-providers", "parsl-monitoring", "parsl-staging",
-             "parsl-executor-globus-compute"]),
-], ids=["core", "htex", "slurm", "monitoring", "staging", "globus-compute", "all"])
+
+@pytest.mark.parametrize(
+    "extra, siblings",
+    [
+        ("", []),
+        ("htex", ["parsl-executor-htex"]),
+        ("slurm", ["parsl-providers"]),
+        ("monitoring", ["parsl-monitoring"]),
+        ("staging", ["parsl-staging"]),
+        ("globus-compute", ["parsl-executor-globus-compute"]),
+        (
+            "all",
+            [
+                "parsl-executor-htex",
+                "parsl-providers",
+                "parsl-monitoring",
+                "parsl-staging",
+                "parsl-executor-globus-compute",
+            ],
+        ),
+    ],
+    ids=["core", "htex", "slurm", "monitoring", "staging", "globus-compute", "all"],
+)
 def test_an_extra_installs_exactly_its_siblings(venvs, extra, siblings):
     venv = venvs(extra)
     assert venv.parsl_distributions() == {name: VERSION for name in ["parslcore", *siblings]}
@@ -232,8 +311,10 @@ def _check_workflow(venv: Venv, out: subprocess.CompletedProcess, labels: list[s
 def test_parslcore_alone_runs_a_threads_workflow_and_gives_the_install_hint(venvs):
     venv = venvs("")
     _check_workflow(venv, venv.run(WORKFLOW.format(extra_executors="")), ["threads"])
-    for spelling in ("from parsl.executors import HighThroughputExecutor",
-                     "from parsl import HighThroughputExecutor"):
+    for spelling in (
+        "from parsl.executors import HighThroughputExecutor",
+        "from parsl import HighThroughputExecutor",
+    ):
         out = venv.run(spelling, check=False)
         assert out.returncode == 1
         assert "ImportError" in out.stderr
@@ -257,11 +338,15 @@ def test_doctor_and_plugins_in_a_clean_install(venvs):
 
 def test_the_example_plugin_installs_from_its_wheel_and_runs(wheelhouse, tmp_path_factory):
     venv = Venv(tmp_path_factory.mktemp("venv-example") / "venv", wheelhouse)
-    venv.install("parsl-example-subprocess-executor")  # its parslcore>=2026.11,<2027 comes from the wheelhouse
+    venv.install(
+        "parsl-example-subprocess-executor"
+    )  # its parslcore>=2026.11,<2027 comes from the wheelhouse
     assert venv.parsl_distributions() == {"parslcore": VERSION, "parsl-example-subprocess-executor": "0.1.0"}
     rows = {row["name"]: row for row in json.loads(venv.module("parsl", "plugins", "--json").stdout)}
     assert rows["example-subprocess"]["provides"]["executors"] == ["SubprocessExecutor"]
-    extra = "from parsl.executors import SubprocessExecutor\nEXECUTORS.append(SubprocessExecutor(label='sub'))"
+    extra = (
+        "from parsl.executors import SubprocessExecutor\nEXECUTORS.append(SubprocessExecutor(label='sub'))"
+    )
     report = json.loads(venv.run(WORKFLOW.format(extra_executors=extra)).stdout.strip().splitlines()[-1])
     sub = report["results"]["sub"]
     assert (sub["total"], sub["count"]) == (285, 5)
@@ -269,6 +354,7 @@ def test_the_example_plugin_installs_from_its_wheel_and_runs(wheelhouse, tmp_pat
 
 
 # -- upstream parsl and parslcore in one environment --------------------------------------------
+
 
 def _only_upstream_files(venv: Venv) -> list[str]:
     """Files upstream's wheel installed that parslcore's did not (so still on disk when mixed)."""
@@ -298,16 +384,19 @@ def test_parslcore_over_upstream_parsl_refuses_to_import_and_says_the_fix(wheelh
     doctor = venv.module("parsl", "doctor", check=False)
     assert doctor.returncode == 1 and FIX in doctor.stderr
 
-    warned = venv.run("import parsl; print(parsl.__version__)", check=False,
-                      PARSL_IGNORE_INSTALL_CONFLICT="1")
+    warned = venv.run(
+        "import parsl; print(parsl.__version__)", check=False, PARSL_IGNORE_INSTALL_CONFLICT="1"
+    )
     assert warned.returncode == 0 and warned.stdout.strip() == VERSION
     assert "RuntimeWarning" in warned.stderr and FIX in warned.stderr
 
     # the fix it names repairs the environment: no leftover upstream module, a clean doctor
     venv.uninstall("parsl", "parslcore")
     venv.install(f"parslcore=={VERSION}")
-    assert venv.run("import parsl; print(parsl.__version__, hasattr(parsl, 'hookimpl'))").stdout.split() == \
-        [VERSION, "True"]
+    assert venv.run("import parsl; print(parsl.__version__, hasattr(parsl, 'hookimpl'))").stdout.split() == [
+        VERSION,
+        "True",
+    ]
     assert venv.parsl_distributions() == {"parslcore": VERSION}
     assert _only_upstream_files_after_fix(venv) == []
     assert "no problems found" in venv.module("parsl", "doctor").stdout

@@ -1,5 +1,6 @@
 """Apps and exceptions for test_task_exceptions.py, in a module of their own so the worker
 subprocess can import them by name (a test module's importlib name is not importable there)."""
+
 from __future__ import annotations
 
 from parsl import python_app
@@ -23,6 +24,7 @@ def fail_deep(tag: str) -> None:
             raise KeyError("the cause")
         except KeyError as e:
             raise Tagged(tag) from e
+
     inner_helper_frame()
 
 

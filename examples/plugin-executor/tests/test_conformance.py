@@ -1,4 +1,5 @@
 """SubprocessExecutor passes parsl.testing's executor conformance suite."""
+
 from __future__ import annotations
 
 from parsl.testing import ExecutorConformanceSuite

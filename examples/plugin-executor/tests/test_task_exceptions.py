@@ -1,6 +1,7 @@
 """A task's exception comes back from the worker subprocess as Parsl delivers it: the same
 exception, nothing added to it, with the worker's frames as its traceback (sent through
 ``parsl.app.errors.RemoteExceptionWrapper``)."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,6 @@ import pytest
 import parsl
 from parsl.config import Config
 from parsl_example_executor import SubprocessExecutor
-
 
 HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:

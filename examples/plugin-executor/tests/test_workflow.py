@@ -1,4 +1,5 @@
 """SubprocessExecutor as a user sees it: found through the plugin entry point, runs workflows."""
+
 from __future__ import annotations
 
 import json
@@ -25,12 +26,14 @@ def dfk(tmp_path):
 @python_app
 def where() -> tuple[int, str | None]:
     import os
+
     return os.getpid(), os.environ.get("PARSL_WORKER_RANK")
 
 
 @python_app
 def die() -> None:
     import os
+
     os._exit(7)
 
 
@@ -73,12 +76,14 @@ def test_cancel_withdraws_a_queued_task(tmp_path):
 @python_app
 def sleep_then(seconds: float) -> float:
     import time
+
     time.sleep(seconds)
     return seconds
 
 
 def test_bad_worker_count_is_a_configuration_error():
     from parsl.errors import ConfigurationError
+
     with pytest.raises(ConfigurationError, match="workers=0"):
         SubprocessExecutor(workers=0)
 
@@ -107,15 +112,17 @@ SCRIPT = textwrap.dedent("""
 def test_a_script_selects_the_executor_by_its_class(tmp_path):
     script = tmp_path / "workflow.py"
     script.write_text(SCRIPT.format(run_dir=str(tmp_path / "runinfo")))
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["285", "True"]
 
 
 def test_python_m_parsl_plugins_lists_it():
-    out = subprocess.run([sys.executable, "-m", "parsl", "plugins", "--json"], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "parsl", "plugins", "--json"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     rows = {row["name"]: row for row in json.loads(out.stdout)}
     row = rows["example-subprocess"]
@@ -125,6 +132,7 @@ def test_python_m_parsl_plugins_lists_it():
 
 def test_shutdown_without_blocking_kills_a_running_task(tmp_path):
     import time
+
     executor = SubprocessExecutor(label="quick", workers=1)
     executor.run_dir = str(tmp_path)
     executor.start()

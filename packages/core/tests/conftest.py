@@ -5,6 +5,7 @@ there, so nothing a test writes litters the repository); every DataFlowKernel it
 cleaned up afterwards even when the test fails, so a broken test never leaks a loaded
 kernel into the next one.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Address helpers return real addresses of this machine and never hang."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -96,7 +97,7 @@ def test_get_any_address_falls_back_then_raises(monkeypatch):
     monkeypatch.setattr(addresses, "address_by_hostname", lambda: "127.0.1.1")
     assert addresses.get_any_address() == "127.0.0.1"
 
-    monkeypatch.setattr(addresses, "_interface_names", lambda: [])
+    monkeypatch.setattr(addresses, "_interface_names", list)
     assert addresses.get_any_address() == "127.0.1.1"
 
     monkeypatch.setattr(addresses, "address_by_hostname", broken)

@@ -2,6 +2,7 @@
 
 Each case submits good tasks around the bad call and checks they all still complete.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -108,7 +109,7 @@ CASES = {
 def test_bad_input_in_a_running_workflow(dfk, tmp_path, name):
     case = CASES[name]
     before = [double(i) for i in range(5)]
-    args = (tmp_path,) if "tmp_path" in case.__code__.co_varnames[:case.__code__.co_argcount] else ()
+    args = (tmp_path,) if "tmp_path" in case.__code__.co_varnames[: case.__code__.co_argcount] else ()
     error, must_mention = case(*args)
     after = [double(i) for i in range(5)]
     message = str(error) + "".join(getattr(error, "__notes__", []))
@@ -118,15 +119,28 @@ def test_bad_input_in_a_running_workflow(dfk, tmp_path, name):
     assert "Traceback" not in message
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"retries": "3"}, ["retries", "'3'", "int"]),
-    ({"executors": ThreadPoolExecutor}, ["ThreadPoolExecutor", "instance"]),
-    ({"executors": [ThreadPoolExecutor(label="x"), ThreadPoolExecutor(label="x")]}, ["'x'", "unique label"]),
-    ({"checkpoint_mode": "sometimes"}, ["sometimes", "task_exit"]),
-    ({"checkpoint_mode": "periodic", "checkpoint_period": "30 minutes"}, ["30 minutes", "HH:MM:SS"]),
-    ({"app_cache": "yes"}, ["app_cache", "yes"]),
-], ids=["retries_str", "executor_class", "duplicate_label", "checkpoint_mode", "checkpoint_period",
-        "app_cache"])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"retries": "3"}, ["retries", "'3'", "int"]),
+        ({"executors": ThreadPoolExecutor}, ["ThreadPoolExecutor", "instance"]),
+        (
+            {"executors": [ThreadPoolExecutor(label="x"), ThreadPoolExecutor(label="x")]},
+            ["'x'", "unique label"],
+        ),
+        ({"checkpoint_mode": "sometimes"}, ["sometimes", "task_exit"]),
+        ({"checkpoint_mode": "periodic", "checkpoint_period": "30 minutes"}, ["30 minutes", "HH:MM:SS"]),
+        ({"app_cache": "yes"}, ["app_cache", "yes"]),
+    ],
+    ids=[
+        "retries_str",
+        "executor_class",
+        "duplicate_label",
+        "checkpoint_mode",
+        "checkpoint_period",
+        "app_cache",
+    ],
+)
 def test_bad_config_raises_at_config(kwargs, words):
     if kwargs.get("executors") is ThreadPoolExecutor:
         kwargs = {"executors": [ThreadPoolExecutor]}

@@ -1,4 +1,5 @@
 """bash_app: command lines, std streams, exit codes, outputs, walltime, files and futures."""
+
 from __future__ import annotations
 
 import os
@@ -106,8 +107,9 @@ def test_stdout_stderr_as_str(dfk, tmp_path):
     assert fut.stdout == str(out) and fut.stderr == str(err)
     assert out.read_text() == "out-x\n"
     # like Parsl, the command line is written to stderr before the command's own output
-    assert err.read_text() == ("--> executable follows <--\necho out-x; echo err-x >&2\n"
-                               "--> end executable <--\nerr-x\n")
+    assert err.read_text() == (
+        "--> executable follows <--\necho out-x; echo err-x >&2\n--> end executable <--\nerr-x\n"
+    )
 
 
 def test_stdout_appends_by_default(dfk, tmp_path):
@@ -158,9 +160,16 @@ def test_bad_std_spec(dfk, tmp_path):
     import typeguard
 
     from parsl.errors import ConfigurationError, TypeCheckError
+
     # a spec of the wrong shape or type is a TypeCheckError (as typeguard raises in Parsl)
-    for spec in ((str(tmp_path / "a"), "w", "extra"), (str(tmp_path / "a"),), 42,
-                 [str(tmp_path / "a"), "w"], (str(tmp_path / "a"), None), (42, "w")):
+    for spec in (
+        (str(tmp_path / "a"), "w", "extra"),
+        (str(tmp_path / "a"),),
+        42,
+        [str(tmp_path / "a"), "w"],
+        (str(tmp_path / "a"), None),
+        (42, "w"),
+    ):
         exc = echo("x", stdout=spec).exception()
         assert isinstance(exc, TypeCheckError), spec
         assert isinstance(exc, (typeguard.TypeCheckError, TypeError, ConfigurationError))
@@ -380,8 +389,10 @@ def test_command_is_run_exactly_as_returned(dfk, tmp_path):
 def test_braces_that_are_not_argument_fields_are_left_alone(dfk, tmp_path):
     @bash_app
     def shell_braces(n, stdout=None):
-        return ("echo a b | awk '{print $2}'; x=v; echo ${x}; HOME=h; echo ${HOME}; "
-                "echo {} ; echo {0}; echo {n_not_a_param}")
+        return (
+            "echo a b | awk '{print $2}'; x=v; echo ${x}; HOME=h; echo ${HOME}; "
+            "echo {} ; echo {0}; echo {n_not_a_param}"
+        )
 
     out = tmp_path / "braces.txt"
     assert shell_braces(1, stdout=str(out)).result() == 0

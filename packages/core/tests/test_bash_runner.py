@@ -1,4 +1,5 @@
 """The long-lived bash that runs bash apps: each command behaves as under a fresh bash -c."""
+
 from __future__ import annotations
 
 import os

@@ -1,13 +1,15 @@
 """Block error handlers (``parsl.jobs.error_handlers``) on a BlockProviderExecutor whose blocks
 are real LocalProvider processes: failing blocks trip simple/windowed handlers, never noop."""
+
 from __future__ import annotations
 
 import functools
 import time
 from concurrent.futures import Future
 
-import parsl
 import pytest
+
+import parsl
 from parsl.config import Config
 from parsl.executors.errors import BadStateException
 from parsl.executors.status_handling import BlockProviderExecutor
@@ -174,6 +176,7 @@ class Recorder:
     def __init__(self, init_blocks=None):
         class P:
             pass
+
         self.provider = P()
         if init_blocks is not None:
             self.provider.init_blocks = init_blocks

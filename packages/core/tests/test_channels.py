@@ -1,4 +1,5 @@
 """LocalChannel works for real (and warns that channels are deprecated)."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,16 @@ import time
 import pytest
 
 from parsl.channels import Channel, LocalChannel
-from parsl.channels.errors import (AuthException, BadHostKeyException, BadPermsScriptPath, BadScriptPath,
-                                   ChannelError, FileCopyException, FileExists, SSHException)
+from parsl.channels.errors import (
+    AuthException,
+    BadHostKeyException,
+    BadPermsScriptPath,
+    BadScriptPath,
+    ChannelError,
+    FileCopyException,
+    FileExists,
+    SSHException,
+)
 from parsl.errors import ParslError
 from parsl.providers import LocalProvider
 
@@ -33,8 +42,9 @@ def test_construction_warns_and_reprs(tmp_path):
 
 
 def test_execute_wait(channel, tmp_path):
-    rc, out, err = channel.execute_wait("pwd; echo $CHAN_VAR $EXTRA; echo oops >&2; exit 2", 10,
-                                        envs={"EXTRA": "x"})
+    rc, out, err = channel.execute_wait(
+        "pwd; echo $CHAN_VAR $EXTRA; echo oops >&2; exit 2", 10, envs={"EXTRA": "x"}
+    )
     assert rc == 2
     assert out.splitlines() == [str(tmp_path), "from-channel x"]
     assert err == "oops\n"
@@ -83,8 +93,14 @@ def test_files(channel, tmp_path):
 
 def test_errors():
     e = ValueError("low level")
-    for cls in (BadHostKeyException, BadScriptPath, BadPermsScriptPath, AuthException, SSHException,
-                FileCopyException):
+    for cls in (
+        BadHostKeyException,
+        BadScriptPath,
+        BadPermsScriptPath,
+        AuthException,
+        SSHException,
+        FileCopyException,
+    ):
         err = cls(e, "host1")
         assert isinstance(err, ChannelError) and isinstance(err, ParslError)
         assert err.hostname == "host1" and err.e is e and "host1" in str(err)

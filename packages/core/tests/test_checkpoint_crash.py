@@ -3,6 +3,7 @@
 The workflow script (scripts/cached_workflow.py) is killed with SIGKILL at random moments
 and resumed from its checkpoints; every mode and both Config styles are exercised.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,12 @@ class Run:
 
 
 def _run(run_dir: Path, style: str, mode: str, label: str, kill_after: float | None) -> Run:
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(run_dir), str(N), style, mode, label],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(run_dir), str(N), style, mode, label],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out = ""
     if kill_after is not None:
         assert proc.stdout is not None
@@ -85,8 +90,9 @@ def _check_never_recomputed(run_dir: Path, runs: list[Run]) -> None:
     for run in runs:
         assert not run.wrong, f"{run.label} returned wrong values: {run.wrong}"
         again = returned.intersection(computed.get(run.label, []))
-        assert not again, (f"{run.label} recomputed tasks {sorted(again)} whose results an earlier "
-                           f"run had already returned")
+        assert not again, (
+            f"{run.label} recomputed tasks {sorted(again)} whose results an earlier run had already returned"
+        )
         returned.update(run.printed)
     assert runs[-1].done and set(runs[-1].printed) == set(range(N))
 
@@ -106,7 +112,7 @@ def test_sigkill_at_random_moments_never_recomputes_a_returned_result(tmp_path):
     with ThreadPoolExecutor(4) as pool:
         returned_before_kill = list(pool.map(one, cases))
     # the kills did land mid-workflow in most iterations (otherwise the test proves little)
-    assert sum(1 for n in returned_before_kill if 0 < n) >= 6, returned_before_kill
+    assert sum(1 for n in returned_before_kill if n > 0) >= 6, returned_before_kill
 
 
 @pytest.mark.parametrize("style", ["config", "memoizer"])
@@ -134,8 +140,9 @@ def test_sigkill_after_results_in_dfk_exit_mode_loses_them_but_never_lies(tmp_pa
 
 
 def _records(n: int) -> bytes:
-    return b"".join(pickle.dumps({"hash": f"h{i}", "exception": None, "result": ("r", i, "p" * 50)})
-                    for i in range(n))
+    return b"".join(
+        pickle.dumps({"hash": f"h{i}", "exception": None, "result": ("r", i, "p" * 50)}) for i in range(n)
+    )
 
 
 def test_a_torn_last_record_is_ignored_at_every_cut(tmp_path):
@@ -153,6 +160,7 @@ def test_a_torn_last_record_is_ignored_at_every_cut(tmp_path):
 
 def test_corruption_before_the_end_is_reported(tmp_path):
     from parsl.dataflow.errors import BadCheckpoint
+
     whole = bytearray(_records(3))
     whole[5:15] = b"\xff" * 10
     ck = tmp_path / "checkpoint"
@@ -186,6 +194,7 @@ def test_task_exit_record_is_on_disk_before_the_future_completes(load, run_dir):
     assert [f.result() for f in futs] == [0, 1, 4, 9, 16]
     # result() returns before the future's callbacks have all run: wait for them
     from parsl.utils import wait_for
+
     assert wait_for(lambda: len(seen) == 5, timeout=10)
     assert all(seen)  # each future completed only once its own record was on disk
     assert len(BasicMemoizer.load_checkpoints([os.path.dirname(path)])) == 5

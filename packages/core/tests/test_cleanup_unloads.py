@@ -1,4 +1,5 @@
 """DataFlowKernel.cleanup() unloads the kernel whatever fails on the way, so parsl.load works again."""
+
 from __future__ import annotations
 
 import logging
@@ -169,7 +170,7 @@ def test_cleanup_logs_a_summary_line_per_state(run_dir, tmp_path, monkeypatch, c
         assert isinstance(double(bad).exception(), parsl.errors.ParslError)
     lines = [r.getMessage() for r in caplog.records if r.name == "parsl.dataflow.dflow"]
     start = lines.index("Summary of tasks in DFK:")
-    summary = lines[start:lines.index("End of summary", start) + 1]
+    summary = lines[start : lines.index("End of summary", start) + 1]
     assert "Tasks in state States.exec_done: 1" in summary
     assert "Tasks in state States.failed: 1" in summary
     assert "Tasks in state States.dep_fail: 1" in summary

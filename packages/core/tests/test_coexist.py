@@ -3,6 +3,7 @@
 These tests fake a site-packages folder; tests/test_wheelhouse.py installs the real upstream
 wheel beside parslcore's in both orders.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,14 +33,19 @@ def fake_site(tmp_path: Path, *meta: tuple[str, str, str]) -> Path:
     return site
 
 
-UPSTREAM_RECORD = ("parsl-2026.10.26.dist-info", "RECORD",
-                   "parsl/__init__.py,sha256=abc,123\nparsl/version.py,sha256=def,45\n")
+UPSTREAM_RECORD = (
+    "parsl-2026.10.26.dist-info",
+    "RECORD",
+    "parsl/__init__.py,sha256=abc,123\nparsl/version.py,sha256=def,45\n",
+)
 
 
 def test_no_upstream_metadata_means_nothing_happens(tmp_path):
-    site = fake_site(tmp_path,
-                     ("parslcore-2026.11.21.dist-info", "RECORD", "parsl/__init__.py,,\n"),
-                     ("parsl_executor_htex-2026.11.21.dist-info", "RECORD", "parsl_executor_htex/__init__.py,,\n"))
+    site = fake_site(
+        tmp_path,
+        ("parslcore-2026.11.21.dist-info", "RECORD", "parsl/__init__.py,,\n"),
+        ("parsl_executor_htex-2026.11.21.dist-info", "RECORD", "parsl_executor_htex/__init__.py,,\n"),
+    )
     check_at_import(str(site / "parsl"), "2026.11.21")
 
 
@@ -54,8 +60,14 @@ def test_upstream_dist_info_beside_parslcore_raises_with_both_names_and_the_fix(
 
 
 def test_an_egg_info_install_of_upstream_is_found_too(tmp_path):
-    site = fake_site(tmp_path, ("parsl-2026.10.26-py3.11.egg-info", "installed-files.txt",
-                                "../parsl/__init__.py\n../parsl/version.py\n"))
+    site = fake_site(
+        tmp_path,
+        (
+            "parsl-2026.10.26-py3.11.egg-info",
+            "installed-files.txt",
+            "../parsl/__init__.py\n../parsl/version.py\n",
+        ),
+    )
     with pytest.raises(ConflictingInstallError, match=r"'parsl' 2026\.10\.26\)"):
         check_at_import(str(site / "parsl"), "2026.11.21")
 
@@ -75,8 +87,9 @@ def test_the_environment_variable_turns_the_error_into_a_warning(tmp_path, monke
 def _python(site: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARSL_")}
     env["PYTHONPATH"] = str(site)
-    return subprocess.run([sys.executable, *args], cwd=site.parent, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, *args], cwd=site.parent, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_import_parsl_fails_with_the_report(tmp_path):
@@ -95,8 +108,9 @@ def test_doctor_reports_a_sibling_out_of_lockstep(tmp_path):
     site = tmp_path / "site-packages"
     meta = site / "parsl_executor_htex-1.0.dist-info"
     meta.mkdir(parents=True)
-    meta.joinpath("METADATA").write_text("Metadata-Version: 2.1\nName: parsl-executor-htex\nVersion: 1.0\n"
-                                         "Requires-Dist: parslcore==1.0\n")
+    meta.joinpath("METADATA").write_text(
+        "Metadata-Version: 2.1\nName: parsl-executor-htex\nVersion: 1.0\nRequires-Dist: parslcore==1.0\n"
+    )
     out = _python(site, "-m", "parsl", "doctor")
     assert out.returncode == 1
     assert f"parsl-executor-htex 1.0 does not match parslcore {parsl.__version__}" in out.stdout
@@ -105,6 +119,8 @@ def test_doctor_reports_a_sibling_out_of_lockstep(tmp_path):
 
 def test_doctor_is_clean_in_this_environment():
     assert diagnose() == []
-    out = subprocess.run([sys.executable, "-m", "parsl", "doctor"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "parsl", "doctor"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "no problems found" in out.stdout

@@ -1,11 +1,13 @@
 """``parsl.concurrent.ParslPoolExecutor`` over real DataFlowKernels running ThreadPoolExecutors."""
+
 from __future__ import annotations
 
 import concurrent.futures as cf
 import threading
 
-import parsl
 import pytest
+
+import parsl
 from parsl.concurrent import ParslPoolExecutor
 from parsl.config import Config
 from parsl.dataflow.dflow import DataFlowKernelLoader
@@ -49,8 +51,12 @@ def config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
     def make(threads=2):
-        return Config(executors=[ThreadPoolExecutor(label="pool", max_threads=threads)],
-                      strategy="none", run_dir=str(tmp_path / "runinfo"))
+        return Config(
+            executors=[ThreadPoolExecutor(label="pool", max_threads=threads)],
+            strategy="none",
+            run_dir=str(tmp_path / "runinfo"),
+        )
+
     return make
 
 

@@ -1,4 +1,5 @@
 """Config: both eras of fields accepted, every bad value rejected naming its field."""
+
 from __future__ import annotations
 
 import pathlib
@@ -41,9 +42,16 @@ def test_defaults():
 
 
 def test_09_era_fields_accepted(load, run_dir):
-    cfg = Config(executors=[ThreadPoolExecutor(max_threads=2, label="local_threads")],
-                 checkpoint_mode="task_exit", checkpoint_files=[], lazy_errors=True,
-                 data_management_max_threads=10, retries=1, run_dir=run_dir, strategy=None)
+    cfg = Config(
+        executors=[ThreadPoolExecutor(max_threads=2, label="local_threads")],
+        checkpoint_mode="task_exit",
+        checkpoint_files=[],
+        lazy_errors=True,
+        data_management_max_threads=10,
+        retries=1,
+        run_dir=run_dir,
+        strategy=None,
+    )
     assert cfg.checkpoint_mode == "task_exit"
     assert cfg.checkpoint_files == []
     assert cfg.lazy_errors is True
@@ -58,11 +66,22 @@ def test_current_era_fields_accepted(load, run_dir, tmp_path):
         return str(tmp_path / f"{task_record['id']}.{kind}")
 
     memo = BasicMemoizer(checkpoint_mode="dfk_exit")
-    cfg = Config(executors=[ThreadPoolExecutor(label="t")], memoizer=memo, exit_mode="wait",
-                 std_autopath=autopath, strategy_period=1, max_idletime=5, run_dir=run_dir,
-                 dependency_resolver=DEEP_DEPENDENCY_RESOLVER, garbage_collect=False,
-                 internal_tasks_max_threads=3, retry_handler=lambda e, t: 1.0, usage_tracking=0,
-                 project_name="demo", observers=[])
+    cfg = Config(
+        executors=[ThreadPoolExecutor(label="t")],
+        memoizer=memo,
+        exit_mode="wait",
+        std_autopath=autopath,
+        strategy_period=1,
+        max_idletime=5,
+        run_dir=run_dir,
+        dependency_resolver=DEEP_DEPENDENCY_RESOLVER,
+        garbage_collect=False,
+        internal_tasks_max_threads=3,
+        retry_handler=lambda e, t: 1.0,
+        usage_tracking=0,
+        project_name="demo",
+        observers=[],
+    )
     assert cfg.memoizer is memo
     assert cfg.exit_mode == "wait"
     assert cfg.std_autopath is autopath
@@ -81,18 +100,26 @@ def test_0_9_thread_pool_executor_managed():
 
 
 def test_thread_pool_executor_runs_with_managed_flag(load, run_dir):
-    load(Config(executors=[ThreadPoolExecutor(max_threads=2, label="local_threads", managed=True)],
-                run_dir=run_dir, strategy="none"))
+    load(
+        Config(
+            executors=[ThreadPoolExecutor(max_threads=2, label="local_threads", managed=True)],
+            run_dir=run_dir,
+            strategy="none",
+        )
+    )
     assert inc(41).result() == 42
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(max_threads=0),
-    dict(max_threads="4"),
-    dict(max_threads=True),
-    dict(label=""),
-    dict(label=3),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(max_threads=0),
+        dict(max_threads="4"),
+        dict(max_threads=True),
+        dict(label=""),
+        dict(label=3),
+    ],
+)
 def test_thread_pool_executor_bad_values(kwargs):
     field = next(iter(kwargs))
     with pytest.raises(ConfigurationError, match=field):
@@ -221,12 +248,23 @@ def test_repr_shows_fields():
 
 
 def test_repr_round_trips():
-    cfg = Config(executors=[ThreadPoolExecutor(label="r", max_threads=3)], retries=2,
-                 checkpoint_mode="periodic", checkpoint_period="00:01:00", strategy=None)
+    cfg = Config(
+        executors=[ThreadPoolExecutor(label="r", max_threads=3)],
+        retries=2,
+        checkpoint_mode="periodic",
+        checkpoint_period="00:01:00",
+        strategy=None,
+    )
     from parsl.monitoring.radios.multiprocessing import MultiprocessingQueueRadio  # the default radio
 
-    again = eval(repr(cfg), {"Config": Config, "ThreadPoolExecutor": ThreadPoolExecutor,
-                             "MultiprocessingQueueRadio": MultiprocessingQueueRadio})
+    again = eval(
+        repr(cfg),
+        {
+            "Config": Config,
+            "ThreadPoolExecutor": ThreadPoolExecutor,
+            "MultiprocessingQueueRadio": MultiprocessingQueueRadio,
+        },
+    )
     assert repr(again) == repr(cfg)
     assert again.retries == 2 and again.executors[0].max_threads == 3
 
@@ -238,8 +276,15 @@ def test_repr_of_thread_pool_executor():
 
 
 def test_config_kwargs_reach_the_kernel(load, run_dir):
-    dfk = load(Config(executors=[ThreadPoolExecutor(label="t")], retries=3, run_dir=run_dir,
-                      garbage_collect=False, strategy="none"))
+    dfk = load(
+        Config(
+            executors=[ThreadPoolExecutor(label="t")],
+            retries=3,
+            run_dir=run_dir,
+            garbage_collect=False,
+            strategy="none",
+        )
+    )
     fut = inc(1)
     assert fut.result() == 2
     assert dfk.config.retries == 3
@@ -256,6 +301,7 @@ def test_run_dir_is_relative_to_cwd(tmp_path, monkeypatch):
 
 def test_local_threads_config_module():
     from parsl.configs.local_threads import config
+
     assert isinstance(config, Config)
     assert isinstance(config.executors[0], ThreadPoolExecutor)
 
@@ -278,8 +324,11 @@ def test_initialize_logging_accepts_a_log_config_object(load, run_dir):
             calls.append(("init", pathlib.Path(log_dir), log_name))
             return lambda: calls.append(("undo",))
 
-    dfk = load(Config(executors=[ThreadPoolExecutor()], run_dir=run_dir, strategy="none",
-                      initialize_logging=MyLogging()))
+    dfk = load(
+        Config(
+            executors=[ThreadPoolExecutor()], run_dir=run_dir, strategy="none", initialize_logging=MyLogging()
+        )
+    )
     assert inc(1).result() == 2
     assert calls == [("init", pathlib.Path(dfk.run_dir), "parsl")]
     dfk.cleanup()

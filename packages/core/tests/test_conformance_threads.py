@@ -1,4 +1,5 @@
 """ThreadPoolExecutor passes the executor conformance suite."""
+
 from __future__ import annotations
 
 from parsl.executors import ThreadPoolExecutor

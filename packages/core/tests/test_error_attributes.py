@@ -3,6 +3,7 @@
 Our extras (``BashExitFailure.reason`` from the 0.9-era AppFailure, ``BadStdStreamFile.reason``)
 stay readable, as class-level properties, not instance entries.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -59,15 +60,20 @@ def test_bad_stream_file_from_a_workflow(dfk, tmp_path):
     assert type(err) is BadStdStreamFile and set(vars(err)) == {"_reason"}
 
 
-
 def test_submit_exception_is_parsls():
     import warnings
 
     from parsl.providers.errors import SubmitException
+
     e = SubmitException("job-1", "sbatch said no")
     assert e.args == ("job-1", "sbatch said no")  # what the caller passed, as in Parsl
-    assert vars(e) == {"job_name": "job-1", "message": "sbatch said no", "stdout": None, "stderr": None,
-                       "retcode": None}
+    assert vars(e) == {
+        "job_name": "job-1",
+        "message": "sbatch said no",
+        "stdout": None,
+        "stderr": None,
+        "retcode": None,
+    }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert e.task_name == "job-1"

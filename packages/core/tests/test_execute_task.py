@@ -1,4 +1,5 @@
 """parsl.executors.execute_task runs what pack_apply_message packed, as Parsl's does."""
+
 from __future__ import annotations
 
 import pytest

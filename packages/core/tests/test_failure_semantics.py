@@ -1,4 +1,5 @@
 """Retries, cancellation, dependency failures and deep chains."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """parsl.File, DataFuture and file staging through apps."""
+
 from __future__ import annotations
 
 import functools
@@ -60,13 +61,20 @@ def test_bad_argument_type():
         File(42)
 
 
-@pytest.mark.parametrize("url,scheme,netloc,path", [
-    ("https://example.org/data/x.csv", "https", "example.org", "/data/x.csv"),
-    ("http://example.org:8080/a.txt", "http", "example.org:8080", "/a.txt"),
-    ("ftp://ftp.example.org/pub/b.dat", "ftp", "ftp.example.org", "/pub/b.dat"),
-    ("globus://037f054a-15cf-11e8-b611-0ac6873fc732/unsorted.txt", "globus",
-     "037f054a-15cf-11e8-b611-0ac6873fc732", "/unsorted.txt"),
-])
+@pytest.mark.parametrize(
+    "url,scheme,netloc,path",
+    [
+        ("https://example.org/data/x.csv", "https", "example.org", "/data/x.csv"),
+        ("http://example.org:8080/a.txt", "http", "example.org:8080", "/a.txt"),
+        ("ftp://ftp.example.org/pub/b.dat", "ftp", "ftp.example.org", "/pub/b.dat"),
+        (
+            "globus://037f054a-15cf-11e8-b611-0ac6873fc732/unsorted.txt",
+            "globus",
+            "037f054a-15cf-11e8-b611-0ac6873fc732",
+            "/unsorted.txt",
+        ),
+    ],
+)
 def test_remote_urls(url, scheme, netloc, path):
     f = File(url)
     assert f.url == url
@@ -98,8 +106,13 @@ def test_repr():
     r = repr(f)
     assert r.startswith("<File at 0x")
     assert r.endswith(">")
-    for part in ("url=https://example.org/data/x.csv", "scheme=https", "netloc=example.org",
-                 "path=/data/x.csv", "filename=x.csv"):
+    for part in (
+        "url=https://example.org/data/x.csv",
+        "scheme=https",
+        "netloc=example.org",
+        "path=/data/x.csv",
+        "filename=x.csv",
+    ):
         assert part in r
     assert "local_path" not in r
     f.local_path = "/tmp/x.csv"
@@ -121,8 +134,14 @@ def test_pickle_round_trip():
     f = File("https://example.org/data/x.csv")
     f.local_path = "/tmp/x.csv"
     g = pickle.loads(pickle.dumps(f))
-    assert (g.url, g.scheme, g.netloc, g.path, g.filename, g.local_path) == \
-        (f.url, f.scheme, f.netloc, f.path, f.filename, f.local_path)
+    assert (g.url, g.scheme, g.netloc, g.path, g.filename, g.local_path) == (
+        f.url,
+        f.scheme,
+        f.netloc,
+        f.path,
+        f.filename,
+        f.local_path,
+    )
 
 
 def test_hash_is_stable_when_staging_sets_local_path():

@@ -1,4 +1,5 @@
 """The DataFlowKernel, not an executor's start(), launches the provider's init_blocks."""
+
 from __future__ import annotations
 
 import pytest
@@ -77,8 +78,9 @@ def test_initial_blocks_that_cannot_launch_fail_load_and_stop_the_executor_refus
 @pytest.mark.parametrize("strategy", ["none", "simple", "htex_auto_scale"])
 def test_strategy_passes_after_load_launch_no_second_set(tmp_path, strategy):
     ex = SleepBlocks(LocalProvider(init_blocks=2, min_blocks=0, max_blocks=4))
-    with parsl.load(Config(executors=[ex], run_dir=str(tmp_path), strategy=strategy,
-                           strategy_period=3600)) as dfk:
+    with parsl.load(
+        Config(executors=[ex], run_dir=str(tmp_path), strategy=strategy, strategy_period=3600)
+    ) as dfk:
         for _ in range(3):
             dfk.job_status_poller.poll()
         assert sorted(ex.status()) == ["0", "1"]
@@ -94,6 +96,7 @@ def _engine_style(tmp_path, ex):
 @pytest.mark.parametrize("strategy", ["none", "simple"])
 def test_job_status_poller_without_a_kernel_launches_init_blocks_on_its_first_pass(tmp_path, strategy):
     from parsl.jobs.job_status_poller import JobStatusPoller
+
     ex = SleepBlocks(LocalProvider(init_blocks=2, min_blocks=0, max_blocks=4))
     _engine_style(tmp_path, ex)
     poller = JobStatusPoller(strategy=strategy, max_idletime=60, strategy_period=3600)
@@ -111,6 +114,7 @@ def test_job_status_poller_without_a_kernel_launches_init_blocks_on_its_first_pa
 
 def test_job_status_poller_leaves_blocks_the_engine_launched_itself(tmp_path):
     from parsl.jobs.job_status_poller import JobStatusPoller
+
     ex = SleepBlocks(LocalProvider(init_blocks=1, min_blocks=0, max_blocks=4))
     _engine_style(tmp_path, ex)
     ex.scale_out_facade(ex.provider.init_blocks)
@@ -126,6 +130,7 @@ def test_job_status_poller_leaves_blocks_the_engine_launched_itself(tmp_path):
 
 def test_provider_is_a_class_level_property_for_spec_mocks():
     from unittest import mock
+
     assert isinstance(BlockProviderExecutor.__dict__["provider"], property)
     fake = mock.Mock(spec=SleepBlocks)
     fake.provider.init_blocks = 3  # spec'd mocks only allow attributes the class has

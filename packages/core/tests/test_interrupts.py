@@ -1,4 +1,5 @@
 """Ctrl-C and SIGTERM during a workflow: prompt exit, nothing left running, checkpoints intact."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,12 @@ def _alive(pid: int) -> bool:
 def test_interrupted_workflow_exits_promptly_and_cleanly(tmp_path, signum, style, mode):
     if mode == "dfk_exit" and style == "with" and signum == signal.SIGINT:
         pytest.skip("covered by the other combinations")
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path), mode, style],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(tmp_path), mode, style],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

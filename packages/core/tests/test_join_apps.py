@@ -1,4 +1,5 @@
 """join_app: apps that launch other apps and complete with their results."""
+
 from __future__ import annotations
 
 import threading
@@ -28,6 +29,7 @@ def fail(msg):
 @python_app
 def where():
     import threading
+
     return threading.current_thread().name
 
 

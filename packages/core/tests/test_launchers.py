@@ -1,4 +1,5 @@
 """Launcher output is real bash: run it and check what it does."""
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,10 @@ def test_single_node_launcher_runs_all_copies(tmp_path):
 
 def test_single_node_launcher_runs_copies_in_parallel(tmp_path):
     # Each copy waits until all three have started: only possible if they run concurrently.
-    cmd = ("touch started.$1; for i in $(seq 100); do "
-           "[ $(ls started.* | wc -l) -ge 3 ] && exit 0; sleep 0.05; done; exit 1")
+    cmd = (
+        "touch started.$1; for i in $(seq 100); do "
+        "[ $(ls started.* | wc -l) -ge 3 ] && exit 0; sleep 0.05; done; exit 1"
+    )
     result = run(SingleNodeLauncher(debug=False)(cmd, 3, 1), tmp_path)
     assert result.returncode == 0
 
@@ -50,12 +53,15 @@ def test_single_node_launcher_debug_output(tmp_path):
     assert "All workers done" in result.stdout
 
 
-@pytest.mark.parametrize("fail_on_any, command, expected", [
-    (False, "exit 3", 1),                                # all failed
-    (False, '[ "$1" = 1 ] && exit 3; exit 0', 0),        # one failed, not all
-    (True, '[ "$1" = 1 ] && exit 3; exit 0', 1),         # fail_on_any: one failure is enough
-    (True, "exit 0", 0),
-])
+@pytest.mark.parametrize(
+    "fail_on_any, command, expected",
+    [
+        (False, "exit 3", 1),  # all failed
+        (False, '[ "$1" = 1 ] && exit 3; exit 0', 0),  # one failed, not all
+        (True, '[ "$1" = 1 ] && exit 3; exit 0', 1),  # fail_on_any: one failure is enough
+        (True, "exit 0", 0),
+    ],
+)
 def test_single_node_launcher_exit_codes(tmp_path, fail_on_any, command, expected):
     script = SingleNodeLauncher(debug=False, fail_on_any=fail_on_any)(command, 3, 1)
     assert run(script, tmp_path).returncode == expected

@@ -1,4 +1,5 @@
 """Long workflows: memory stays bounded and throughput does not collapse as tasks pile up."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,14 @@ SCRIPT = Path(__file__).parent / "scripts" / "load_million.py"
 @pytest.mark.slow
 def test_200k_noop_tasks_bounded_memory_and_steady_throughput(tmp_path):
     env = dict(os.environ, LOAD_RUN_DIR=str(tmp_path / "runinfo"))
-    out = subprocess.run([sys.executable, str(SCRIPT), "200000", "--step", "40000", "--json"],
-                         capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "200000", "--step", "40000", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout.strip().splitlines()[-1])["rows"]
     assert [r["tasks"] for r in rows] == [40_000, 80_000, 120_000, 160_000, 200_000]

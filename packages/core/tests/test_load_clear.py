@@ -1,4 +1,5 @@
 """parsl.load / clear / dfk / wait_for_current_tasks, the context manager and the run directory."""
+
 from __future__ import annotations
 
 import logging
@@ -26,6 +27,7 @@ def double(x):
 @python_app
 def slow(x, delay=0.3):
     import time
+
     time.sleep(delay)
     return x
 
@@ -205,9 +207,8 @@ def test_with_block_exit_mode_wait_does_not_wait_after_exception(run_dir, tmp_pa
 
 def test_with_block_exception_propagates_in_cleanup_mode(run_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ZeroDivisionError):
-        with parsl.load(threads_config(run_dir)) as dfk:
-            1 / 0
+    with pytest.raises(ZeroDivisionError), parsl.load(threads_config(run_dir)) as dfk:
+        1 / 0
     assert dfk.cleanup_called
 
 
@@ -248,8 +249,9 @@ def test_parsl_log_records_task_events_at_info(load, monkeypatch):
     assert f"task {ok.tid} exec_done" in text
     fail_lines = [line for line in text.splitlines() if f"Task {bad.tid} " in line]
     assert fail_lines, text
-    assert any("failed" in line and "ValueError" in line and "deliberate failure" in line
-               for line in fail_lines)
+    assert any(
+        "failed" in line and "ValueError" in line and "deliberate failure" in line for line in fail_lines
+    )
     assert "DataFlowKernel cleanup" in text
 
 
@@ -348,6 +350,7 @@ def test_two_dfks_side_by_side_via_data_flow_kernel(run_dir, tmp_path, monkeypat
     a = DataFlowKernel(threads_config(run_dir))
     b = DataFlowKernel(threads_config(run_dir))
     try:
+
         @python_app(data_flow_kernel=a)
         def on_a():
             return "a"

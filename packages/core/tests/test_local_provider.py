@@ -1,4 +1,5 @@
 """LocalProvider runs real jobs; provider base classes validate and behave like upstream's."""
+
 from __future__ import annotations
 
 import copy
@@ -163,13 +164,16 @@ def test_signature_and_attributes():
     assert pickle.loads(pickle.dumps(LocalProvider(max_blocks=3))).max_blocks == 3
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"min_blocks": 3, "max_blocks": 1}, "min_blocks"),
-    ({"max_blocks": -1, "min_blocks": 0}, "max_blocks"),
-    ({"init_blocks": -2}, "init_blocks"),
-    ({"parallelism": -0.1}, "parallelism"),
-    ({"nodes_per_block": 0}, "nodes_per_block"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"min_blocks": 3, "max_blocks": 1}, "min_blocks"),
+        ({"max_blocks": -1, "min_blocks": 0}, "max_blocks"),
+        ({"init_blocks": -2}, "init_blocks"),
+        ({"parallelism": -0.1}, "parallelism"),
+        ({"nodes_per_block": 0}, "nodes_per_block"),
+    ],
+)
 def test_invalid_numbers_raise_configuration_error(kwargs, field):
     with pytest.raises(ConfigurationError, match=field):
         LocalProvider(**kwargs)
@@ -181,8 +185,14 @@ def test_bad_launcher():
 
 
 def test_job_states():
-    assert [s.name for s in TERMINAL_STATES] == ["CANCELLED", "COMPLETED", "FAILED", "TIMEOUT",
-                                                  "MISSING", "SCALED_IN"]
+    assert [s.name for s in TERMINAL_STATES] == [
+        "CANCELLED",
+        "COMPLETED",
+        "FAILED",
+        "TIMEOUT",
+        "MISSING",
+        "SCALED_IN",
+    ]
     assert not JobState.RUNNING.terminal and JobState.SCALED_IN.terminal
     assert str(JobState.HELD) == "JobState.HELD"
     status = JobStatus(JobState.FAILED, message="boom", exit_code=3)
@@ -266,8 +276,9 @@ def test_cluster_provider_status_and_template(tmp_path):
 def test_cluster_provider_legacy_channel_order():
     class Legacy(FakeScheduler):
         def __init__(self):
-            ClusterProvider.__init__(self, "old", None, 2, 1, 0, 3, 0.5, "01:00:00",
-                                     cmd_timeout=5, launcher=SimpleLauncher())
+            ClusterProvider.__init__(
+                self, "old", None, 2, 1, 0, 3, 0.5, "01:00:00", cmd_timeout=5, launcher=SimpleLauncher()
+            )
 
     provider = Legacy()
     assert (provider.label, provider.nodes_per_block, provider.max_blocks) == ("old", 2, 3)

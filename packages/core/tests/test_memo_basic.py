@@ -1,4 +1,5 @@
 """App caching (memoization) and checkpoints."""
+
 from __future__ import annotations
 
 import os
@@ -211,8 +212,7 @@ def test_bash_app_cache_with_auto_logname(dfk, tmp_path):
 
 # -------------------------------------------------------------- checkpoints
 def _run_cached(load, run_dir, **kwargs):
-    dfk = load(Config(executors=[ThreadPoolExecutor(label="t")], run_dir=run_dir, strategy="none",
-                      **kwargs))
+    dfk = load(Config(executors=[ThreadPoolExecutor(label="t")], run_dir=run_dir, strategy="none", **kwargs))
     results = [cached_square(i).result() for i in range(3)]
     return dfk, results
 

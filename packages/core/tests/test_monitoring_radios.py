@@ -1,4 +1,5 @@
 """``parsl.monitoring.radios``: Parsl's radio classes, with real UDP, filesystem and queue radios."""
+
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+
 from parsl.monitoring.radios.base import (
     MonitoringRadioReceiver,
     MonitoringRadioSender,
@@ -30,8 +32,11 @@ def test_interfaces_are_abstract():
             cls()
 
 
-@pytest.mark.parametrize("radio", [HTEXRadio(), FilesystemRadio(), MultiprocessingQueueRadio(),
-                                   UDPRadio(address="127.0.0.1")], ids=type)
+@pytest.mark.parametrize(
+    "radio",
+    [HTEXRadio(), FilesystemRadio(), MultiprocessingQueueRadio(), UDPRadio(address="127.0.0.1")],
+    ids=type,
+)
 def test_radios_are_radio_configs_and_pickle(radio):
     assert isinstance(radio, RadioConfig)
     assert type(pickle.loads(pickle.dumps(radio))) is type(radio)
@@ -90,8 +95,10 @@ def test_udp_radio_from_another_process(udp, tmp_path):
     radio, _, msgs = udp
     config = tmp_path / "radio.pickle"
     config.write_bytes(pickle.dumps(radio))
-    code = ("import pickle, sys; r = pickle.load(open(sys.argv[1], 'rb')); "
-            "r.create_sender().send(('from', 'worker'))")
+    code = (
+        "import pickle, sys; r = pickle.load(open(sys.argv[1], 'rb')); "
+        "r.create_sender().send(('from', 'worker'))"
+    )
     subprocess.run([sys.executable, "-c", code, str(config)], check=True, timeout=120)
     assert msgs.get(timeout=GET) == ("from", "worker")
 
@@ -153,6 +160,7 @@ def test_record_radio_logs_at_debug_and_refuses_non_radios(caplog):
 
 def test_thread_pool_executor_records_a_radio(caplog):
     from parsl.executors.threads import ThreadPoolExecutor
+
     radio = UDPRadio(address="localhost", atexit_timeout=0)
     with caplog.at_level(logging.DEBUG, logger="parsl.monitoring.radios.base"):
         ex = ThreadPoolExecutor(remote_monitoring_radio=radio)

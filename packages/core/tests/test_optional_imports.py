@@ -1,4 +1,5 @@
 """Providers, launchers and channels from parsl-providers import lazily, with install hints."""
+
 from __future__ import annotations
 
 import importlib
@@ -10,10 +11,17 @@ HAVE_PLUGIN = importlib.util.find_spec("parsl_providers") is not None
 needs_missing = pytest.mark.skipif(HAVE_PLUGIN, reason="parsl-providers is installed")
 
 PROVIDERS = {
-    "SlurmProvider": "slurm", "PBSProProvider": "providers", "TorqueProvider": "providers",
-    "CondorProvider": "providers", "GridEngineProvider": "providers", "LSFProvider": "providers",
-    "CobaltProvider": "providers", "AdHocProvider": "providers", "GoogleCloudProvider": "providers",
-    "KubernetesProvider": "kubernetes", "AWSProvider": "aws",
+    "SlurmProvider": "slurm",
+    "PBSProProvider": "providers",
+    "TorqueProvider": "providers",
+    "CondorProvider": "providers",
+    "GridEngineProvider": "providers",
+    "LSFProvider": "providers",
+    "CobaltProvider": "providers",
+    "AdHocProvider": "providers",
+    "GoogleCloudProvider": "providers",
+    "KubernetesProvider": "kubernetes",
+    "AWSProvider": "aws",
 }
 OLD_PATHS = {
     "parsl.providers.slurm.slurm": "SlurmProvider",
@@ -31,8 +39,16 @@ OLD_PATHS = {
     "parsl.channels.ssh_il.ssh_il": "SSHInteractiveLoginChannel",
     "parsl.channels.oauth_ssh.oauth_ssh": "OAuthSSHChannel",
 }
-LAUNCHERS = ["SrunLauncher", "SrunMPILauncher", "AprunLauncher", "JsrunLauncher", "MpiExecLauncher",
-             "MpiRunLauncher", "GnuParallelLauncher", "WrappedLauncher"]
+LAUNCHERS = [
+    "SrunLauncher",
+    "SrunMPILauncher",
+    "AprunLauncher",
+    "JsrunLauncher",
+    "MpiExecLauncher",
+    "MpiRunLauncher",
+    "GnuParallelLauncher",
+    "WrappedLauncher",
+]
 
 
 def test_builtin_names_import_without_plugins():
@@ -40,6 +56,7 @@ def test_builtin_names_import_without_plugins():
     from parsl.launchers import SimpleLauncher, SingleNodeLauncher  # noqa: F401
     from parsl.providers import ClusterProvider, ExecutionProvider, LocalProvider  # noqa: F401
     from parsl.providers.local.local import LocalProvider as Same
+
     assert Same is LocalProvider
 
 
@@ -53,6 +70,7 @@ def test_slurm_install_hint():
 @pytest.mark.parametrize("name, extra", sorted(PROVIDERS.items()))
 def test_provider_install_hints(name, extra):
     import parsl.providers
+
     with pytest.raises(ImportError) as info:
         getattr(parsl.providers, name)
     assert f"pip install 'parslcore[{extra}]'" in str(info.value)
@@ -72,6 +90,7 @@ def test_old_import_paths(module, name):
 def test_launcher_install_hints(name):
     import parsl.launchers
     import parsl.launchers.launchers
+
     for module in (parsl.launchers, parsl.launchers.launchers):
         with pytest.raises(ImportError, match=r"pip install 'parslcore\[providers\]'"):
             getattr(module, name)
@@ -81,6 +100,7 @@ def test_launcher_install_hints(name):
 @pytest.mark.parametrize("name", ["SSHChannel", "SSHInteractiveLoginChannel", "OAuthSSHChannel"])
 def test_channel_install_hints(name):
     import parsl.channels
+
     with pytest.raises(ImportError, match=r"pip install 'parslcore\[ssh\]'"):
         getattr(parsl.channels, name)
 
@@ -88,6 +108,7 @@ def test_channel_install_hints(name):
 def test_unknown_names_are_attribute_errors():
     import parsl.launchers
     import parsl.providers
+
     with pytest.raises(AttributeError):
         parsl.providers.NoSuchProvider  # noqa: B018
     with pytest.raises(AttributeError):
@@ -99,4 +120,5 @@ def test_unknown_names_are_attribute_errors():
 def test_plugin_names_resolve():
     import parsl.providers
     from parsl.providers.base import ExecutionProvider
+
     assert issubclass(parsl.providers.SlurmProvider, ExecutionProvider)

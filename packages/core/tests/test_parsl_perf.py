@@ -1,4 +1,5 @@
 """The parsl-perf console script: Parsl's options, real runs against a threads config."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,10 +10,16 @@ import pytest
 
 def _run(tmp_path, *args):
     cfg = tmp_path / "cfg.py"
-    cfg.write_text("from parsl.config import Config\n"
-                   f"config = Config(run_dir={str(tmp_path / 'runinfo')!r})\n")
-    return subprocess.run([sys.executable, "-m", "parsl.benchmark.perf", "--config", str(cfg), *args],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    cfg.write_text(
+        f"from parsl.config import Config\nconfig = Config(run_dir={str(tmp_path / 'runinfo')!r})\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "parsl.benchmark.perf", "--config", str(cfg), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
 
 
 def test_reports_submission_and_end_to_end_rates(tmp_path):
@@ -32,6 +39,10 @@ def test_resources_must_be_json(tmp_path):
 def test_config_file_without_config_is_a_clear_error(tmp_path, bad):
     cfg = tmp_path / "bad.py"
     cfg.write_text(bad)
-    proc = subprocess.run([sys.executable, "-m", "parsl.benchmark.perf", "--config", str(cfg)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "parsl.benchmark.perf", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0 and "defines no `config`" in proc.stderr

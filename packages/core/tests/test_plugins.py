@@ -1,4 +1,5 @@
 """The plugin system: hooks, per-DataFlowKernel observers, entry points, disabling."""
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,11 @@ def test_lifecycle_hooks_see_start_states_and_stop(tmp_path):
     assert rec.events[-1] == ("stopped", run_id)
     states = [e for e in rec.events if e[0] == "state"]
     ok = [(o, n) for _, tid, o, n in states if tid == 0]
-    assert ok == [(States.unsched, States.pending), (States.pending, States.launched),
-                  (States.launched, States.exec_done)]
+    assert ok == [
+        (States.unsched, States.pending),
+        (States.pending, States.launched),
+        (States.launched, States.exec_done),
+    ]
     assert (States.launched, States.failed) in [(o, n) for _, tid, o, n in states if tid == 1]
 
 
@@ -81,6 +85,7 @@ def test_implementation_may_take_fewer_arguments(tmp_path):
 def test_observers_are_per_dataflowkernel(tmp_path):
     a, b = Recorder(), Recorder()
     from parsl.dataflow.dflow import DataFlowKernel
+
     dfk_a = DataFlowKernel(_config(tmp_path, observers=[a]))
     dfk_b = DataFlowKernel(_config(tmp_path, observers=[b]))
     try:
@@ -140,8 +145,9 @@ def test_builtins_register_through_hooks():
     assert {"SimpleLauncher", "SingleNodeLauncher"} <= set(pm.launchers())
     assert "NoOpFileStaging" in pm.staging_providers()
     assert [type(s).__name__ for s in pm.default_staging()][:1] == ["NoOpFileStaging"]
-    assert pm.serializers()[-1].__name__ == "PickleSerializer" or "PickleSerializer" in \
-        [c.__name__ for c in pm.serializers()]
+    assert pm.serializers()[-1].__name__ == "PickleSerializer" or "PickleSerializer" in [
+        c.__name__ for c in pm.serializers()
+    ]
 
 
 @pytest.fixture
@@ -149,7 +155,8 @@ def fake_distribution(tmp_path, monkeypatch):
     """A real installed distribution (dist-info on sys.path) publishing a `parsl` entry point."""
     site = tmp_path / "site"
     (site / "fakeparslplugin").mkdir(parents=True)
-    (site / "fakeparslplugin" / "__init__.py").write_text(textwrap.dedent("""
+    (site / "fakeparslplugin" / "__init__.py").write_text(
+        textwrap.dedent("""
         from concurrent.futures import Future
         from parsl import hookimpl
         from parsl.executors.base import ParslExecutor
@@ -188,7 +195,8 @@ def fake_distribution(tmp_path, monkeypatch):
         @hookimpl
         def parsl_register_launchers():
             return [FakeLauncher]
-    """))
+    """)
+    )
     dist = site / "fakeparslplugin-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeparslplugin\nVersion: 1.0\n")
@@ -201,6 +209,7 @@ def fake_distribution(tmp_path, monkeypatch):
     import parsl.executors as ex
     import parsl.launchers as la
     import parsl.providers as pr
+
     ex.__dict__.pop("EchoExecutor", None)
     pr.__dict__.pop("FakeClusterProvider", None)
     la.__dict__.pop("FakeLauncher", None)
@@ -209,6 +218,7 @@ def fake_distribution(tmp_path, monkeypatch):
 def test_plugin_providers_and_launchers_import_from_parsl_paths(fake_distribution):
     from parsl.launchers import FakeLauncher
     from parsl.providers import FakeClusterProvider
+
     assert FakeClusterProvider.__module__ == "fakeparslplugin"
     assert FakeLauncher.__module__ == "fakeparslplugin"
     with pytest.raises(ImportError):
@@ -217,6 +227,7 @@ def test_plugin_providers_and_launchers_import_from_parsl_paths(fake_distributio
 
 def test_entry_point_plugin_is_found_and_usable(fake_distribution, tmp_path):
     from parsl.executors import EchoExecutor  # resolved through the plugin registry
+
     with parsl.load(Config(executors=[EchoExecutor()], run_dir=str(tmp_path / "r"))):
         assert double(5).result() == ("echo", 10)
 
@@ -233,17 +244,26 @@ def test_disable_plugins_env(fake_distribution, monkeypatch):
 
 def test_unknown_executor_name_says_how_to_find_plugins():
     import parsl.executors
+
     with pytest.raises(AttributeError, match="python -m parsl plugins"):
         parsl.executors.NoSuchExecutor  # noqa: B018
 
 
 def test_cli_lists_plugins(fake_distribution):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake_distribution)] + sys.path))
-    out = subprocess.run([sys.executable, "-m", "parsl", "plugins"], capture_output=True, text=True,
-                         env=env, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "parsl", "plugins"], capture_output=True, text=True, env=env, check=True
+    ).stdout
     assert "parsl.builtin_plugin" in out and "ThreadPoolExecutor" in out
     assert "fake  (fakeparslplugin)" in out and "EchoExecutor" in out
-    data = json.loads(subprocess.run([sys.executable, "-m", "parsl", "plugins", "--json"],
-                                     capture_output=True, text=True, env=env, check=True).stdout)
+    data = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "parsl", "plugins", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+    )
     names = {row["name"]: row for row in data}
     assert names["fake"]["provides"]["executors"] == ["EchoExecutor"]

@@ -1,4 +1,5 @@
 """python_app: calling, dependencies, futures, failures, routing, resolvers, retries."""
+
 from __future__ import annotations
 
 import threading
@@ -73,6 +74,7 @@ def ident(x):
 @python_app
 def thread_name():
     import threading
+
     return threading.current_thread().name
 
 
@@ -95,6 +97,7 @@ def make_point(x, y):
 @python_app
 def busy(seconds, walltime=None):
     import time
+
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         time.sleep(0.005)
@@ -393,24 +396,31 @@ def test_walltime_must_be_positive_number(dfk):
 # ------------------------------------------------------------------- routing
 @pytest.fixture
 def two_executors(load):
-    return load(executors=[ThreadPoolExecutor(label="alpha", max_threads=2, thread_name_prefix="alpha"),
-                           ThreadPoolExecutor(label="beta", max_threads=2, thread_name_prefix="beta")])
+    return load(
+        executors=[
+            ThreadPoolExecutor(label="alpha", max_threads=2, thread_name_prefix="alpha"),
+            ThreadPoolExecutor(label="beta", max_threads=2, thread_name_prefix="beta"),
+        ]
+    )
 
 
 def test_executor_routing_by_label(two_executors):
     @python_app(executors=["alpha"])
     def on_alpha():
         import threading
+
         return threading.current_thread().name
 
     @python_app(executors=["beta"])
     def on_beta():
         import threading
+
         return threading.current_thread().name
 
     @python_app(executors="beta")
     def on_beta_str():
         import threading
+
         return threading.current_thread().name
 
     for _ in range(5):
@@ -640,6 +650,7 @@ def test_old_app_decorator_with_dfk(dfk):
 
 def test_old_app_rejects_bad_type():
     from parsl.app.errors import InvalidAppTypeError
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         with pytest.raises(InvalidAppTypeError):
@@ -665,7 +676,6 @@ def test_many_tasks_complete(dfk):
     assert dfk.task_count >= 2000
 
 
-
 def test_walltime_races_never_kill_worker_threads(dfk):
     @python_app
     def spin(n, walltime=None):
@@ -689,6 +699,7 @@ def test_app_calling_sys_exit_fails_instead_of_hanging(dfk):
     @python_app
     def quitter():
         import sys
+
         sys.exit(3)
 
     exc = quitter().exception(timeout=10)
@@ -698,6 +709,7 @@ def test_app_calling_sys_exit_fails_instead_of_hanging(dfk):
 
 def test_dependency_error_pickles(dfk):
     import pickle
+
     exc = add(boom("p"), 1).exception()
     again = pickle.loads(pickle.dumps(exc))
     assert type(again) is DependencyError

@@ -4,6 +4,7 @@
 objects (no ``__notes__`` or other attribute added), and ``NoDataFlowKernelError`` is
 exactly upstream's: message, args, and an empty ``__dict__``.
 """
+
 from __future__ import annotations
 
 import gc
@@ -14,8 +15,9 @@ import textwrap
 import traceback
 import weakref
 
-import parsl
 import pytest
+
+import parsl
 from parsl.app.errors import RemoteExceptionWrapper
 from parsl.app.remote_traceback import build_traceback, chain_record, restore_chain
 from parsl.errors import NoDataFlowKernelError
@@ -73,18 +75,20 @@ def test_two_equal_failures_compare_equal():
 
 def test_rebuilt_frames_report_the_remote_line_everywhere():
     exc = ValueError("x")
-    exc.__traceback__ = build_traceback(((__file__, 25, "_inner"), ("/no/such/file.py", 7, "gone")))
+    line = _inner.__code__.co_firstlineno + 1  # the raise statement in _inner
+    exc.__traceback__ = build_traceback(((__file__, line, "_inner"), ("/no/such/file.py", 7, "gone")))
     entries = traceback.extract_tb(exc.__traceback__)
-    assert [(e.lineno, e.name) for e in entries] == [(25, "_inner"), (7, "gone")]
+    assert [(e.lineno, e.name) for e in entries] == [(line, "_inner"), (7, "gone")]
     assert entries[0].line == 'raise ValueError(f"bad {n}")'  # read from the local file
     tb = exc.__traceback__
-    assert tb.tb_frame.f_lineno == 25 and tb.tb_frame.f_code.co_filename == __file__
+    assert tb.tb_frame.f_lineno == line and tb.tb_frame.f_code.co_filename == __file__
 
 
 def test_uncaught_rebuilt_exception_prints_cleanly(tmp_path):
     """The interpreter's own printer (an uncaught error at top level) shows the remote lines."""
     script = tmp_path / "uncaught.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import pickle, sys
         sys.path.insert(0, {str(tmp_path)!r})
         from parsl.app.remote_traceback import chain_record, restore_chain
@@ -95,7 +99,8 @@ def test_uncaught_rebuilt_exception_prints_cleanly(tmp_path):
         except RuntimeError as e:
             record = pickle.dumps(chain_record(e))
         raise restore_chain(pickle.loads(record))
-    """))
+    """)
+    )
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     lines = proc.stderr.splitlines()
     assert proc.returncode == 1 and lines[-1] == "RuntimeError: from the worker"

@@ -1,4 +1,5 @@
 """parsl.serialize.facade: Parsl's serializer tables, registration, header loading, buffers."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,11 @@ def restore_tables():
     code, data = facade.methods_for_code.copy(), facade.methods_for_data.copy()
     extra = facade.additional_methods_for_deserialization.copy()
     yield
-    for table, saved in ((facade.methods_for_code, code), (facade.methods_for_data, data),
-                         (facade.additional_methods_for_deserialization, extra)):
+    for table, saved in (
+        (facade.methods_for_code, code),
+        (facade.methods_for_data, data),
+        (facade.additional_methods_for_deserialization, extra),
+    ):
         table.clear()
         table.update(saved)
 
@@ -57,6 +61,7 @@ def test_package_functions_are_the_facades():
 
 def test_tables_start_as_the_installed_plugins_by_priority():
     from parsl.plugins import default_plugin_manager
+
     expected = [cls.identifier for cls in default_plugin_manager().serializers()]
     assert b"01" in expected
     assert list(facade.methods_for_data) == expected
@@ -115,6 +120,7 @@ def test_empty_table_says_how_to_fix(restore_tables):
 def test_bad_identifier_is_refused_at_registration():
     class Bad(JSONSerializer):
         identifier = b"a\nb"
+
     with pytest.raises(ValueError, match="newline"):
         facade.register_method_for_data(Bad())
 
@@ -125,7 +131,8 @@ def test_default_identifier_names_module_and_class():
 
 
 def test_deserialize_imports_the_serializer_a_header_names(tmp_path, monkeypatch, restore_tables):
-    (tmp_path / "facade_test_plugin_mod.py").write_text(textwrap.dedent("""
+    (tmp_path / "facade_test_plugin_mod.py").write_text(
+        textwrap.dedent("""
         from parsl.serialize.base import SerializerBase
 
         class Reverse(SerializerBase):
@@ -134,7 +141,8 @@ def test_deserialize_imports_the_serializer_a_header_names(tmp_path, monkeypatch
 
             def deserialize(self, body):
                 return body[::-1]
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "facade_test_plugin_mod", raising=False)
     header = b"facade_test_plugin_mod Reverse"
@@ -146,7 +154,9 @@ def test_deserialize_imports_the_serializer_a_header_names(tmp_path, monkeypatch
     assert header not in facade.methods_for_data and header not in facade.methods_for_code
 
 
-@pytest.mark.parametrize("header", [b"zz", b"no_such_module_xyz Cls", b"json NoSuchClass", b"json JSONDecoder"])
+@pytest.mark.parametrize(
+    "header", [b"zz", b"no_such_module_xyz Cls", b"json NoSuchClass", b"json JSONDecoder"]
+)
 def test_unloadable_header_is_a_deserializer_plugin_error(header):
     with pytest.raises(DeserializerPluginError) as info:
         parsl.serialize.deserialize(header + b"\nbody")
@@ -211,12 +221,14 @@ def test_payload_over_threshold_is_logged(caplog):
         parsl.serialize.serialize(b"x" * 100, buffer_threshold=10)
         parsl.serialize.serialize(b"x", buffer_threshold=1000)
     assert [r.getMessage() for r in caplog.records] == [
-        "Serialized object exceeds buffer threshold of 10 bytes, this could cause overflows"]
+        "Serialized object exceeds buffer threshold of 10 bytes, this could cause overflows"
+    ]
 
 
 def test_dill_callable_serializer_caches():
     pytest.importorskip("dill")
     from parsl.serialize.concretes import DillCallableSerializer
+
     s = DillCallableSerializer()
     s.serialize.cache_clear()
     s.serialize(_add)

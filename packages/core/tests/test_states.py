@@ -1,4 +1,5 @@
 """Task states: names and values as in Parsl, and the transitions tasks go through."""
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,17 @@ from parsl import join_app, python_app
 from parsl.dataflow.states import FINAL_FAILURE_STATES, FINAL_STATES, States
 
 EXPECTED = {
-    "unsched": -1, "pending": 0, "running": 2, "exec_done": 3, "failed": 4, "dep_fail": 5,
-    "launched": 7, "fail_retryable": 8, "memo_done": 9, "joining": 10, "running_ended": 11,
+    "unsched": -1,
+    "pending": 0,
+    "running": 2,
+    "exec_done": 3,
+    "failed": 4,
+    "dep_fail": 5,
+    "launched": 7,
+    "fail_retryable": 8,
+    "memo_done": 9,
+    "joining": 10,
+    "running_ended": 11,
 }
 
 
@@ -31,6 +41,7 @@ def test_final_states():
 
 def test_old_import_location():
     from parsl.dataflow.states import States as S
+
     assert S is States
 
 
@@ -157,8 +168,15 @@ def test_retry_path(load):
 
     fut = flaky()
     assert fut.result() == "second"
-    assert rec.path(fut.tid) == ["unsched", "pending", "launched", "fail_retryable", "pending",
-                                 "launched", "exec_done"]
+    assert rec.path(fut.tid) == [
+        "unsched",
+        "pending",
+        "launched",
+        "fail_retryable",
+        "pending",
+        "launched",
+        "exec_done",
+    ]
 
 
 def test_task_status_follows_states(recorder):

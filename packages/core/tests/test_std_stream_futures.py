@@ -4,6 +4,7 @@ As in Parsl, whatever the File's scheme: it completes with the File once the app
 stage-out) is done, and with the app's exception when it fails. A path given as a string
 stays a string.
 """
+
 from __future__ import annotations
 
 import os

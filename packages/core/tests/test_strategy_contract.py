@@ -3,6 +3,7 @@
 launches ``init_blocks`` and then sizes the executor in the same pass; ``close()`` scales in
 every live block; the poller's ``callback`` can be replaced. Executors here are real
 ``BlockProviderExecutor`` subclasses over a real LocalProvider, or a plain recording object."""
+
 from __future__ import annotations
 
 import threading
@@ -59,8 +60,9 @@ class Recorder:
         self.workers_per_node = workers
         self.bad_state_is_set = False
         self.status_facade: dict[str, JobStatus] = {}
-        self.provider = LocalProvider(init_blocks=init_blocks, min_blocks=0, max_blocks=max_blocks,
-                                      parallelism=1)
+        self.provider = LocalProvider(
+            init_blocks=init_blocks, min_blocks=0, max_blocks=max_blocks, parallelism=1
+        )
 
     def outstanding(self):
         return self.tasks

@@ -1,12 +1,14 @@
 """The task-wrapping and executor-message hooks: ``parsl_task_launching`` and
 ``parsl_executor_messages``, with thread executors and LocalProvider blocks."""
+
 from __future__ import annotations
 
 import threading
 import time
 
-import parsl
 import pytest
+
+import parsl
 from parsl import hookimpl, python_app
 from parsl.config import Config
 from parsl.executors import ThreadPoolExecutor
@@ -50,8 +52,9 @@ class Wrapping:
 
 def test_parsl_task_launching_wraps_each_try_with_its_own_kwargs(tmp_path):
     obs = Wrapping()
-    cfg = Config(executors=[ThreadPoolExecutor(max_threads=2)], observers=[obs], retries=2,
-                 run_dir=str(tmp_path))
+    cfg = Config(
+        executors=[ThreadPoolExecutor(max_threads=2)], observers=[obs], retries=2, run_dir=str(tmp_path)
+    )
     with parsl.load(cfg):
         ok = add(1, b=2)
         bad = fails()
@@ -74,6 +77,7 @@ def test_parsl_task_launching_chain_and_a_raising_implementation_is_skipped(tmp_
             def outer(*a, **k):
                 calls.append("outer")
                 return func(*a, **k) * 10
+
             return outer
 
     class Broken:
@@ -164,8 +168,7 @@ def test_parsl_executor_messages_reports_block_status_changes(tmp_path):
         time.sleep(0.05)
     statuses = [m["status"] for label, m in obs.got if m["type"] == "block"]
     assert statuses == ["PENDING", "RUNNING", "SCALED_IN"]
-    assert all(label == "blocky" and m["job_id"] == "job0" and m["block_id"] == block
-               for label, m in obs.got)
+    assert all(label == "blocky" and m["job_id"] == "job0" and m["block_id"] == block for label, m in obs.got)
 
 
 def test_send_monitoring_messages_accepts_a_queue_and_never_raises():

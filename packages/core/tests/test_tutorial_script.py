@@ -1,4 +1,5 @@
 """Run a tutorial-style Parsl script unchanged, in a fresh interpreter, and check its output."""
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,15 @@ def tutorial_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tutorial")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH")) if p)
-    proc = subprocess.run([sys.executable, str(SCRIPT)], cwd=workdir, env=env, capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     return proc, workdir
 
 
@@ -65,7 +73,7 @@ def test_script_files(tutorial_run):
     assert (workdir / "all_hellos.txt").read_text() == "hello 0\nhello 1\nhello 2\n"
     assert (workdir / "cat-out.txt").read_text() == "Hello World!\n"
     assert [int(x) for x in (workdir / "all.txt").read_text().split()] == [0, 10, 20, 30, 40]
-    assert "echo \"Hello World!\"" in (workdir / "echo-hello.stderr").read_text()
+    assert 'echo "Hello World!"' in (workdir / "echo-hello.stderr").read_text()
     assert len((workdir / "points-1.txt").read_text().splitlines()) == 5000
 
 

@@ -1,5 +1,6 @@
 """Behaviours Parsl scripts (and Parsl's own test suite) rely on: type-check errors, exact
 messages, stack-safe dependency chains, logging configs, staging and checkpoint details."""
+
 from __future__ import annotations
 
 import inspect
@@ -11,8 +12,9 @@ import zipfile
 from concurrent.futures import Future
 from copy import deepcopy
 
-import parsl
 import pytest
+
+import parsl
 from parsl.config import Config
 from parsl.data_provider.files import File
 from parsl.data_provider.staging import Staging
@@ -22,20 +24,25 @@ from parsl.executors.threads import ThreadPoolExecutor
 
 
 # ------------------------------------------------------------ TypeCheckError
-@pytest.mark.parametrize("kwargs", [
-    {"exit_mode": "wrongmode"},
-    {"usage_tracking": "abcd"},
-    {"usage_tracking": None},
-    {"usage_tracking": 1.0},
-    {"project_name": 1},
-    {"retries": "2"},
-    {"checkpoint_mode": "sometimes"},
-    {"executors": 3},
-    {"retry_handler": 5},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"exit_mode": "wrongmode"},
+        {"usage_tracking": "abcd"},
+        {"usage_tracking": None},
+        {"usage_tracking": 1.0},
+        {"project_name": 1},
+        {"retries": "2"},
+        {"checkpoint_mode": "sometimes"},
+        {"executors": 3},
+        {"retry_handler": 5},
+    ],
+)
 def test_wrong_type_or_choice_is_type_check_error(kwargs):
     import typeguard
+
     from parsl.errors import TypeCheckError
+
     with pytest.raises(TypeCheckError) as ei:
         Config(**kwargs)
     err = ei.value
@@ -49,6 +56,7 @@ def test_wrong_type_or_choice_is_type_check_error(kwargs):
 @pytest.mark.parametrize("kwargs", [{"usage_tracking": 12}, {"usage_tracking": -1}, {"retries": -1}])
 def test_out_of_range_is_plain_configuration_error(kwargs):
     from parsl.errors import TypeCheckError
+
     with pytest.raises(ConfigurationError) as ei:
         Config(**kwargs)
     assert not isinstance(ei.value, TypeCheckError)
@@ -56,12 +64,14 @@ def test_out_of_range_is_plain_configuration_error(kwargs):
 
 def test_type_check_error_pickles():
     from parsl.errors import TypeCheckError, type_check_error
+
     err = pickle.loads(pickle.dumps(type_check_error("Config(x=1): use 2")))
     assert type(err) is TypeCheckError and str(err) == "Config(x=1): use 2"
 
 
 def test_usage_tracking_levels_are_accepted():
     from parsl.usage_tracking.levels import DISABLED, LEVEL_1, LEVEL_3
+
     assert (DISABLED, LEVEL_1, LEVEL_3) == (0, 1, 3)
     for level in (DISABLED, LEVEL_3, True, False):
         assert Config(usage_tracking=level).usage_tracking == level
@@ -193,6 +203,7 @@ def test_oneshot_logging_counts_users_across_pickled_copies(tmp_path):
 
 def test_file_logging_uses_format_string(load, tmp_path):
     from parsl.logconfigs.file import FileLogging
+
     dfk = load(initialize_logging=FileLogging(format_string="XXX %(message)s"))
     run_dir = dfk.run_dir
     dfk.cleanup()
@@ -202,6 +213,7 @@ def test_file_logging_uses_format_string(load, tmp_path):
 
 def test_json_logging_records_extras_and_is_removed(load):
     from parsl.logconfigs.json import JSONLogging
+
     root_handlers = list(logging.getLogger().handlers)
     dfk = load(initialize_logging=JSONLogging())
     logging.getLogger("someapp").warning("hello %s", "there", extra={"parsl.somekey": "vv"})
@@ -216,6 +228,7 @@ def test_json_logging_records_extras_and_is_removed(load):
 
 def test_noop_logging_writes_no_log(load):
     from parsl.logconfigs.noop import NoopLogging
+
     dfk = load(initialize_logging=NoopLogging())
     assert not os.path.exists(os.path.join(dfk.run_dir, "parsl.log"))
 
@@ -264,15 +277,18 @@ def test_representation_mixin_validation_switch():
         repr(Strict(1, 2))
 
 
-@pytest.mark.parametrize("raw,expected", [("EXAMPLE", "example"), ("!@#ex*", "ex"),
-                                          ("--a--", "a"), ("a" * 70, "a" * 63)])
+@pytest.mark.parametrize(
+    "raw,expected", [("EXAMPLE", "example"), ("!@#ex*", "ex"), ("--a--", "a"), ("a" * 70, "a" * 63)]
+)
 def test_sanitize_dns_label(raw, expected):
     from parsl.utils import sanitize_dns_label_rfc1123
+
     assert sanitize_dns_label_rfc1123(raw) == expected
 
 
 def test_sanitize_dns_errors_and_subdomain():
     from parsl.utils import sanitize_dns_label_rfc1123, sanitize_dns_subdomain_rfc1123
+
     with pytest.raises(ValueError, match="Sanitized DNS label is empty for input '\\$\\$'"):
         sanitize_dns_label_rfc1123("$$")
     with pytest.raises(ValueError, match="Sanitized DNS subdomain is empty for input '...'"):
@@ -286,6 +302,7 @@ def test_small_utils(tmp_path):
     import threading
 
     from parsl.utils import AtomicIDCounter, time_limited_open, wtime_to_minutes
+
     assert wtime_to_minutes("01:30:01") == 91
     c = AtomicIDCounter()
     assert [c.get_id() for _ in range(3)] == [0, 1, 2]
@@ -293,21 +310,29 @@ def test_small_utils(tmp_path):
     threading.Timer(0.2, target.write_text, args=("hi",)).start()
     with time_limited_open(target, "r", seconds=5) as f:
         assert f.read() == "hi"
-    with pytest.raises(FileNotFoundError):
-        with time_limited_open(tmp_path / "never", "r", seconds=0.1):
-            pass
+    with pytest.raises(FileNotFoundError), time_limited_open(tmp_path / "never", "r", seconds=0.1):
+        pass
 
 
-@pytest.mark.parametrize("address,port,url", [
-    ("127.0.0.1", 5, "tcp://127.0.0.1:5"), ("::1", "5", "tcp://[::1]:5"),
-    ("::1", None, "tcp://::1"), ("*", 5, "tcp://*:5"), ("example.org", 5, "tcp://example.org:5")])
+@pytest.mark.parametrize(
+    "address,port,url",
+    [
+        ("127.0.0.1", 5, "tcp://127.0.0.1:5"),
+        ("::1", "5", "tcp://[::1]:5"),
+        ("::1", None, "tcp://::1"),
+        ("*", 5, "tcp://*:5"),
+        ("example.org", 5, "tcp://example.org:5"),
+    ],
+)
 def test_tcp_url(address, port, url):
     from parsl.addresses import tcp_url
+
     assert tcp_url(address, port) == url
 
 
 def test_not_shipped_executors_say_so():  # more in test_not_shipped_executors.py
     from parsl.executors import WorkQueueExecutor
+
     with pytest.raises(Exception, match="parslcore does not ship a Work Queue executor"):
         WorkQueueExecutor()
 
@@ -317,6 +342,7 @@ def test_serialize_modules():
     from parsl.serialize import deserialize, serialize
     from parsl.serialize.concretes import PickleSerializer
     from parsl.serialize.errors import SerializationError as B
+
     assert A is B
     s = PickleSerializer()
     assert s.deserialize(s.serialize([1, 2])) == [1, 2]
@@ -325,6 +351,7 @@ def test_serialize_modules():
 
 def test_join_terminate_close_proc():
     from parsl.multiprocessing import SpawnContext, join_terminate_close_proc
+
     p = SpawnContext.Process(target=pow, args=(2, 3))
     p.start()
     join_terminate_close_proc(p, timeout=30)
@@ -346,6 +373,7 @@ def _count_lines(f):
 
 def test_zip_stage_out_in_and_std_streams(dfk, tmp_path):
     from parsl.app.futures import DataFuture
+
     zp = tmp_path / "box.zip"
     outs = [File(f"zip:{zp}/a/one.txt"), File(f"zip:{zp}/two.txt")]
     fut = _write_outputs(outputs=outs)
@@ -367,6 +395,7 @@ def test_zip_stage_out_in_and_std_streams(dfk, tmp_path):
 
 def test_zip_authority_and_split(dfk, tmp_path):
     from parsl.data_provider.zip import ZipAuthorityError, zip_path_split
+
     assert zip_path_split("/t/x.zip/in/here.txt") == ("/t/x.zip", "in/here.txt")
     with pytest.raises(ZipAuthorityError):
         _write_outputs(outputs=[File(f"zip://host/{tmp_path}/c.zip/d.txt")])
@@ -419,26 +448,32 @@ def test_executor_staging_providers_see_local_files(load, tmp_path):
 @parsl.python_app(cache=True)
 def _token(x):
     import uuid
+
     return uuid.uuid4()
 
 
 def _run(run_dir, memoizer, x="k"):
     from parsl.dataflow.memoization import BasicMemoizer  # noqa: F401
-    with parsl.load(Config(run_dir=str(run_dir), executors=[ThreadPoolExecutor()], strategy="none",
-                           memoizer=memoizer)) as dfk:
+
+    with parsl.load(
+        Config(run_dir=str(run_dir), executors=[ThreadPoolExecutor()], strategy="none", memoizer=memoizer)
+    ) as dfk:
         return _token(x).result(timeout=10), dfk.run_dir
 
 
 def test_checkpoints_default_restore_and_chain(tmp_path):
     from parsl.dataflow.memoization import BasicMemoizer
     from parsl.utils import get_last_checkpoint
+
     first, _ = _run(tmp_path, BasicMemoizer(checkpoint_mode="task_exit"))
     # checkpoint_files left unset restores every earlier run of this run_dir
     second, _ = _run(tmp_path, BasicMemoizer(checkpoint_mode="task_exit"))
     assert second == first
     # a restored result is checkpointed again, so "only the last checkpoint" keeps it
-    third, _ = _run(tmp_path, BasicMemoizer(checkpoint_mode="task_exit",
-                                            checkpoint_files=get_last_checkpoint(str(tmp_path))))
+    third, _ = _run(
+        tmp_path,
+        BasicMemoizer(checkpoint_mode="task_exit", checkpoint_files=get_last_checkpoint(str(tmp_path))),
+    )
     assert third == first
     fresh, _ = _run(tmp_path, BasicMemoizer(checkpoint_mode="task_exit", checkpoint_files=[]))
     assert fresh != first
@@ -446,21 +481,27 @@ def test_checkpoints_default_restore_and_chain(tmp_path):
 
 def test_last_checkpoint_orders_run_dirs_numerically(tmp_path):
     from parsl.utils import get_all_checkpoints, get_last_checkpoint
+
     for name in ("999", "1000", "X"):
         os.makedirs(tmp_path / name / "checkpoint")
     (tmp_path / "notadir").write_text("")
     assert get_last_checkpoint(str(tmp_path)) == [str(tmp_path / "1000" / "checkpoint")]
-    assert [os.path.basename(os.path.dirname(p)) for p in get_all_checkpoints(str(tmp_path))] == \
-        ["X", "999", "1000"]
+    assert [os.path.basename(os.path.dirname(p)) for p in get_all_checkpoints(str(tmp_path))] == [
+        "X",
+        "999",
+        "1000",
+    ]
 
 
 def test_periodic_checkpoint_logs_each_pass(tmp_path):
     import time
 
     from parsl.dataflow.memoization import BasicMemoizer
+
     memo = BasicMemoizer(checkpoint_mode="periodic", checkpoint_period="00:00:01")
-    with parsl.load(Config(run_dir=str(tmp_path), executors=[ThreadPoolExecutor()], strategy="none",
-                           memoizer=memo)) as dfk:
+    with parsl.load(
+        Config(run_dir=str(tmp_path), executors=[ThreadPoolExecutor()], strategy="none", memoizer=memo)
+    ) as dfk:
         _token("p").result(timeout=10)
         time.sleep(2.5)
         run_dir = dfk.run_dir

@@ -1,5 +1,6 @@
 """Error classes that scripts and tests written for Parsl catch, build and compare: the names,
 bases, constructor arguments, attributes and messages are Parsl's (parsl==2026.10.26)."""
+
 from __future__ import annotations
 
 import pickle
@@ -19,8 +20,12 @@ class _Executor:
 
 
 def test_executor_error_hierarchy_is_parsls():
-    for cls in (ex.BadStateException, ex.UnsupportedFeatureError, ex.InvalidResourceSpecification,
-                ex.ScalingFailed):
+    for cls in (
+        ex.BadStateException,
+        ex.UnsupportedFeatureError,
+        ex.InvalidResourceSpecification,
+        ex.ScalingFailed,
+    ):
         assert issubclass(cls, ex.ExecutorError), cls
     assert issubclass(ex.ExecutorError, ParslError)
     assert issubclass(ex.BadMessage, ParslError) and not issubclass(ex.BadMessage, ex.ExecutorError)
@@ -28,30 +33,52 @@ def test_executor_error_hierarchy_is_parsls():
 
 def test_unsupported_feature_error_is_also_the_parsl_errors_one():
     import parsl.errors
+
     err = ex.UnsupportedFeatureError("x", "ThreadPoolExecutor", None)
     assert isinstance(err, parsl.errors.UnsupportedFeatureError)  # parslcore's older spelling
 
 
-@pytest.mark.parametrize("make, text, attrs", [
-    (lambda e: ex.ExecutorError(e, "why"), "Executor exlabel failed due to: why",
-     {"reason": "why"}),
-    (lambda e: ex.BadStateException(e, ValueError("boom")), "Executor exlabel failed due to: boom",
-     {"reason": "boom"}),
-    (lambda e: ex.ScalingFailed(e, "no quota"), "Executor exlabel failed to scale due to: no quota",
-     {"reason": "no quota"}),
-    (lambda e: ex.UnsupportedFeatureError("f", "A", None), "The f feature is unsupported in A.",
-     {"feature": "f", "current_executor": "A", "target_executor": None}),
-    (lambda e: ex.UnsupportedFeatureError("f", "A", "B"),
-     "The f feature is unsupported in A." + " " * 21 + "Please checkout B for this feature",
-     {"feature": "f", "current_executor": "A", "target_executor": "B"}),
-    (lambda e: ex.InvalidResourceSpecification({"cores"}, "no."),
-     "Invalid Resource Specification Supplied: {'cores'}. no.",
-     {"invalid_keys": {"cores"}, "message": "no."}),
-    (lambda e: ex.InvalidResourceSpecification({"cores"}),
-     "Invalid Resource Specification Supplied: {'cores'}. ", {"invalid_keys": {"cores"}, "message": ""}),
-    (lambda e: ex.BadMessage("garbled"), "Received an unsupported message. Reason:garbled",
-     {"reason": "garbled"}),
-])
+@pytest.mark.parametrize(
+    "make, text, attrs",
+    [
+        (lambda e: ex.ExecutorError(e, "why"), "Executor exlabel failed due to: why", {"reason": "why"}),
+        (
+            lambda e: ex.BadStateException(e, ValueError("boom")),
+            "Executor exlabel failed due to: boom",
+            {"reason": "boom"},
+        ),
+        (
+            lambda e: ex.ScalingFailed(e, "no quota"),
+            "Executor exlabel failed to scale due to: no quota",
+            {"reason": "no quota"},
+        ),
+        (
+            lambda e: ex.UnsupportedFeatureError("f", "A", None),
+            "The f feature is unsupported in A.",
+            {"feature": "f", "current_executor": "A", "target_executor": None},
+        ),
+        (
+            lambda e: ex.UnsupportedFeatureError("f", "A", "B"),
+            "The f feature is unsupported in A." + " " * 21 + "Please checkout B for this feature",
+            {"feature": "f", "current_executor": "A", "target_executor": "B"},
+        ),
+        (
+            lambda e: ex.InvalidResourceSpecification({"cores"}, "no."),
+            "Invalid Resource Specification Supplied: {'cores'}. no.",
+            {"invalid_keys": {"cores"}, "message": "no."},
+        ),
+        (
+            lambda e: ex.InvalidResourceSpecification({"cores"}),
+            "Invalid Resource Specification Supplied: {'cores'}. ",
+            {"invalid_keys": {"cores"}, "message": ""},
+        ),
+        (
+            lambda e: ex.BadMessage("garbled"),
+            "Received an unsupported message. Reason:garbled",
+            {"reason": "garbled"},
+        ),
+    ],
+)
 def test_executor_error_messages_and_attributes(make, text, attrs):
     executor = _Executor()
     err = make(executor)
@@ -108,6 +135,7 @@ def test_submit_after_cleanup_is_parsls_no_dfk_error(tmp_path):
 
 def test_serialization_errors_are_parsls():
     from parsl.serialize.errors import DeserializationError, DeserializerPluginError, SerializationError
+
     err = SerializationError("f")
     assert err.fname == "f"
     url = "https://parsl.readthedocs.io/en/latest/faq.html#addressing-serializationerror"
@@ -123,6 +151,7 @@ def test_serialization_errors_are_parsls():
 
 def test_monitoring_errors_exist_with_parsls_messages():
     from parsl.monitoring.errors import MonitoringRouterStartError, RadioRequiredError
+
     assert str(MonitoringRouterStartError()) == "Monitoring router failed to start"
     assert str(RadioRequiredError()) == "A radio must be configured for remote task monitoring"
     assert issubclass(MonitoringRouterStartError, ParslError) and issubclass(RadioRequiredError, ParslError)

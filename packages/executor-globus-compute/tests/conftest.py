@@ -5,6 +5,7 @@
 - ``sdk_executor``: a real ``globus_compute_sdk.Executor`` whose Client talks to ``service``.
 - ``load``: ``parsl.load`` Configs under the test's tmp_path; every kernel is cleaned up.
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fake_compute_service import FakeComputeService  # noqa: E402
+from fake_compute_service import FakeComputeService
 
 
 @pytest.fixture
@@ -31,6 +32,7 @@ def sdk_executor(service):
 @pytest.fixture
 def load(tmp_path, monkeypatch):
     from parsl.testing.loader import Loader
+
     monkeypatch.chdir(tmp_path)
     with Loader(str(tmp_path / "runinfo")) as loader:
         yield loader

@@ -14,6 +14,7 @@ What is faked is what lives on Globus' side of the network:
   services' hosts gets an in-process connection, channel and I/O loop that deliver the result
   messages to the SDK's consumer callback (any other host goes to the real pika).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -23,9 +24,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import globus_sdk
 import pika
@@ -37,7 +39,7 @@ from globus_compute_sdk.serialize import ComputeSerializer
 
 __all__ = ["FakeComputeService"]
 
-_SERVICES: dict[str, "FakeComputeService"] = {}
+_SERVICES: dict[str, FakeComputeService] = {}
 _REAL_SELECT_CONNECTION = pika.SelectConnection
 _QUEUE_PREFIX = "fake-results."
 
@@ -53,16 +55,20 @@ class _Response:
 
 
 class _V2:
-    def __init__(self, service: "FakeComputeService") -> None:
+    def __init__(self, service: FakeComputeService) -> None:
         self._service = service
 
     def get_result_amqp_url(self) -> _Response:
-        return _Response({"queue_prefix": _QUEUE_PREFIX,
-                          "connection_url": f"amqp://user:secret@{self._service.host}:5672/"})
+        return _Response(
+            {
+                "queue_prefix": _QUEUE_PREFIX,
+                "connection_url": f"amqp://user:secret@{self._service.host}:5672/",
+            }
+        )
 
 
 class _V3:
-    def __init__(self, service: "FakeComputeService") -> None:
+    def __init__(self, service: FakeComputeService) -> None:
         self._service = service
 
     def register_function(self, data: dict[str, Any]) -> _Response:
@@ -120,6 +126,7 @@ class FakeComputeService:
         """Shut down the SDK executors made here and their result watchers, stop the endpoint's
         pool (tasks not started are dropped) and forget this host."""
         from globus_compute_sdk.sdk.executor import _RESULT_WATCHERS
+
         self._closed = True
         for executor in self._executors:
             executor.shutdown(wait=False, cancel_futures=True)
@@ -152,8 +159,12 @@ class FakeComputeService:
                     ids.append(task_id)
                     self.task_specs[task_id] = spec
                     self._pool.submit(self._run_task, _QUEUE_PREFIX + task_group_id, task_id, code, payload)
-        return {"tasks": tasks, "task_group_id": task_group_id, "request_id": str(uuid.uuid4()),
-                "endpoint_id": endpoint_id}
+        return {
+            "tasks": tasks,
+            "task_group_id": task_group_id,
+            "request_id": str(uuid.uuid4()),
+            "endpoint_id": endpoint_id,
+        }
 
     # -- the endpoint ------------------------------------------------------
     def _run_task(self, queue_name: str, task_id: str, function_code: str, payload: str) -> None:
@@ -163,16 +174,20 @@ class FakeComputeService:
             args, kwargs = (serde.deserialize(b) for b in serde.unpack_buffers(payload))
             try:
                 value = func(*args, **kwargs)
-            except BaseException as e:  # noqa: BLE001 - as the endpoint does, every failure is the task's
+            except BaseException as e:
                 # the endpoint reports the task's own frames, not its machinery's
                 e.__traceback__ = e.__traceback__.tb_next if e.__traceback__ else None
                 raise
             message = Result(task_id=task_id, data=serde.serialize(value))
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
-            message = Result(task_id=task_id, data=text,
-                             error_details=ResultErrorDetails(code="RemoteExecutionError",
-                                                              user_message=f"{type(e).__name__}: {e}"))
+            message = Result(
+                task_id=task_id,
+                data=text,
+                error_details=ResultErrorDetails(
+                    code="RemoteExecutionError", user_message=f"{type(e).__name__}: {e}"
+                ),
+            )
         self._queue(queue_name).put(messagepack.pack(message))
 
     # -- the broker --------------------------------------------------------
@@ -185,6 +200,7 @@ class FakeComputeService:
 
 
 # -- AMQP, in process --------------------------------------------------------------------------
+
 
 def _install_fake_amqp() -> None:
     if pika.SelectConnection is _REAL_SELECT_CONNECTION:
@@ -201,7 +217,7 @@ def _select_connection(parameters: Any, *args: Any, **kwargs: Any) -> Any:
 class _IOLoop:
     """pika's ``ioloop``: timers plus message delivery, run on the thread that calls ``start``."""
 
-    def __init__(self, connection: "_Connection") -> None:
+    def __init__(self, connection: _Connection) -> None:
         self._connection = connection
         self._timers: list[tuple[float, int, Callable[[], Any]]] = []
         self._seq = itertools.count()
@@ -238,8 +254,15 @@ class _Properties:
 class _Connection:
     """pika's ``SelectConnection`` to one FakeComputeService."""
 
-    def __init__(self, service: FakeComputeService, parameters: Any, on_open_callback: Any = None,
-                 on_open_error_callback: Any = None, on_close_callback: Any = None, **_: Any) -> None:
+    def __init__(
+        self,
+        service: FakeComputeService,
+        parameters: Any,
+        on_open_callback: Any = None,
+        on_open_error_callback: Any = None,
+        on_close_callback: Any = None,
+        **_: Any,
+    ) -> None:
         self.params = parameters
         self.ioloop = _IOLoop(self)
         self.is_open = False
@@ -255,7 +278,7 @@ class _Connection:
         if callback is not None:
             callback(self)
 
-    def channel(self, on_open_callback: Any = None) -> "_Channel":
+    def channel(self, on_open_callback: Any = None) -> _Channel:
         channel = self._channel = _Channel(self)
         if on_open_callback is not None:
             self.ioloop.call_later(0, partial(on_open_callback, channel))

@@ -11,17 +11,20 @@ through this fake service, and are expected to fail (strictly, so a change is no
 
 ``test_workflow_fake_client.py`` checks what happens instead in each case.
 """
+
 from __future__ import annotations
 
 import pytest
+from fake_compute_service import FakeComputeService
 from globus_compute_sdk.errors import TaskExecutionFailed
 
-from fake_compute_service import FakeComputeService
 from parsl.testing import ExecutorConformanceSuite
 from parsl_executor_globus_compute import GlobusComputeExecutor
 
-_EXCEPTION_TEXT = ("the endpoint sends the traceback as text: the SDK raises TaskExecutionFailed, "
-                   "not the app's exception type")
+_EXCEPTION_TEXT = (
+    "the endpoint sends the traceback as text: the SDK raises TaskExecutionFailed, "
+    "not the app's exception type"
+)
 
 
 class TestGlobusComputeConformanceFakeClient(ExecutorConformanceSuite):
@@ -45,12 +48,18 @@ class TestGlobusComputeConformanceFakeClient(ExecutorConformanceSuite):
     def test_failure_does_not_touch_other_tasks(self, conformance_dfk):
         super().test_failure_does_not_touch_other_tasks(conformance_dfk)
 
-    @pytest.mark.xfail(strict=True, raises=TaskExecutionFailed,
-                       reason="BashExitFailure reaches the workflow inside TaskExecutionFailed")
+    @pytest.mark.xfail(
+        strict=True,
+        raises=TaskExecutionFailed,
+        reason="BashExitFailure reaches the workflow inside TaskExecutionFailed",
+    )
     def test_bash_apps(self, conformance_dfk, tmp_path):
         super().test_bash_apps(conformance_dfk, tmp_path)
 
-    @pytest.mark.xfail(strict=True, raises=AssertionError,
-                       reason="the endpoint, not the SDK, validates resource specifications")
+    @pytest.mark.xfail(
+        strict=True,
+        raises=AssertionError,
+        reason="the endpoint, not the SDK, validates resource specifications",
+    )
     def test_unknown_resource_specification_is_rejected(self, conformance_dfk):
         super().test_unknown_resource_specification_is_rejected(conformance_dfk)

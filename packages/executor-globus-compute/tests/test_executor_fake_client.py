@@ -4,6 +4,7 @@ The Globus Compute service cannot be reached here; ``fake_compute_service`` answ
 web calls, runs tasks on a local pool and streams results back over an in-process AMQP
 connection, so everything on this side of the network is the real SDK.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,6 +34,7 @@ def wait_for(gate):
     """Run until the file ``gate`` exists (arguments reach the endpoint as copies: no Events)."""
     import os
     import time
+
     deadline = time.monotonic() + TIMEOUT
     while not os.path.exists(gate) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -114,8 +116,9 @@ def test_user_endpoint_config_is_moved_out_of_the_resource_specification_fake_cl
 
 
 def test_the_sdk_executors_own_settings_are_the_defaults_and_are_restored_fake_client(service):
-    sdk = service.sdk_executor(resource_specification={"num_nodes": 1},
-                               user_endpoint_config={"queue": "debug"})
+    sdk = service.sdk_executor(
+        resource_specification={"num_nodes": 1}, user_endpoint_config={"queue": "debug"}
+    )
     gce = GlobusComputeExecutor(sdk)
     gce.start()
     try:
@@ -183,6 +186,7 @@ def test_shutdown_does_not_wait_and_cancels_what_is_still_open_fake_client(sdk_e
 
 def test_shutdown_leaves_another_executors_futures_alone_fake_client(service, tmp_path):
     import uuid
+
     group = uuid.uuid4()  # two SDK executors in one task group share one result watcher
     first = GlobusComputeExecutor(service.sdk_executor(task_group_id=group), label="first")
     second = GlobusComputeExecutor(service.sdk_executor(task_group_id=group), label="second")
@@ -226,6 +230,7 @@ def test_start_refuses_an_sdk_executor_already_shut_down_fake_client(sdk_executo
 @pytest.mark.parametrize("bad", [object(), "endpoint-uuid", None], ids=["object", "str", "None"])
 def test_executor_must_be_a_globus_compute_sdk_executor(bad):
     import typeguard
+
     with pytest.raises(TypeError, match=r"expected a globus_compute_sdk.Executor.*endpoint_id=") as info:
         GlobusComputeExecutor(bad)
     assert isinstance(info.value, typeguard.TypeCheckError)  # as Parsl's typeguard-checked __init__
@@ -233,6 +238,7 @@ def test_executor_must_be_a_globus_compute_sdk_executor(bad):
 
 def test_a_python_thread_pool_is_not_accepted():
     from concurrent.futures import ThreadPoolExecutor
+
     pool = ThreadPoolExecutor(1)
     try:
         with pytest.raises(TypeError, match="got ThreadPoolExecutor"):
@@ -258,6 +264,7 @@ def test_parameters_label_and_repr_fake_client(sdk_executor):
 
 def test_base_class_semantics(sdk_executor):
     from parsl.executors.base import ParslExecutor
+
     gce = GlobusComputeExecutor(sdk_executor)
     assert isinstance(gce, ParslExecutor)
     assert gce.bad_state_is_set is False and gce.executor_exception is None

@@ -1,4 +1,5 @@
 """The package registers through the ``parsl`` entry point, and the SDK is imported only when used."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -20,8 +21,9 @@ def test_entry_point_registers_the_executor():
 
 
 def test_python_m_parsl_plugins_lists_it():
-    out = subprocess.run([sys.executable, "-m", "parsl", "plugins", "--json"], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "parsl", "plugins", "--json"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     rows = {row["name"]: row for row in json.loads(out.stdout)}
     assert rows["globus-compute"]["distribution"] == "parsl-executor-globus-compute"
@@ -29,9 +31,11 @@ def test_python_m_parsl_plugins_lists_it():
 
 
 def test_listing_plugins_does_not_import_the_sdk():
-    code = ("import sys\nfrom parsl.plugins import default_plugin_manager\n"
-            "assert 'GlobusComputeExecutor' in default_plugin_manager().executors()\n"
-            "print('globus_compute_sdk' in sys.modules)\n")
+    code = (
+        "import sys\nfrom parsl.plugins import default_plugin_manager\n"
+        "assert 'GlobusComputeExecutor' in default_plugin_manager().executors()\n"
+        "print('globus_compute_sdk' in sys.modules)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
@@ -47,8 +51,12 @@ def test_without_the_sdk_making_the_executor_names_the_install_line(monkeypatch)
 
 def test_the_package_version_is_its_distributions():
     import parsl_executor_globus_compute as pkg
-    assert pkg.__version__ == importlib.metadata.version("parsl-executor-globus-compute") == \
-        importlib.metadata.version("parslcore")
+
+    assert (
+        pkg.__version__
+        == importlib.metadata.version("parsl-executor-globus-compute")
+        == importlib.metadata.version("parslcore")
+    )
     assert "globus-compute-sdk" in _requirement_names("parsl-executor-globus-compute")
 
 
@@ -61,4 +69,5 @@ def test_nothing_pulls_upstream_parsl_which_owns_the_same_import_package():
 
 def _requirement_names(distribution):
     from packaging.requirements import Requirement
+
     return {Requirement(r).name.lower() for r in importlib.metadata.requires(distribution) or ()}

@@ -3,6 +3,7 @@
 The Globus Compute service is the in-process fake of ``fake_compute_service`` (its client is
 faked); the kernel, the apps and the SDK's submission and result paths are the real ones.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,12 +37,14 @@ def fail(message):
 @python_app(executors=["gc"])
 def pid():
     import os
+
     return os.getpid()
 
 
 @python_app(executors=["gc"])
 def fail_first_time(marker):
     import os
+
     if not os.path.exists(marker):
         open(marker, "w").close()
         raise OSError("first attempt fails")
@@ -77,8 +80,13 @@ def fan(n):
 
 @pytest.fixture
 def gc_dfk(load, service):
-    return load(Config(executors=[GlobusComputeExecutor(service.sdk_executor(), label="gc")],
-                       run_dir="runinfo", strategy="none"))
+    return load(
+        Config(
+            executors=[GlobusComputeExecutor(service.sdk_executor(), label="gc")],
+            run_dir="runinfo",
+            strategy="none",
+        )
+    )
 
 
 def test_apps_and_dependencies_run_through_the_sdk_fake_client(gc_dfk, service):
@@ -100,12 +108,19 @@ def test_a_failing_app_fails_with_the_remote_traceback_and_others_finish_fake_cl
 
 def test_dependent_of_a_failed_task_is_a_dependency_failure_fake_client(gc_dfk):
     from parsl.dataflow.errors import DependencyError
+
     assert isinstance(square(fail("upstream")).exception(timeout=TIMEOUT), DependencyError)
 
 
 def test_retries_run_the_task_again_through_the_sdk_fake_client(load, service, tmp_path):
-    load(Config(executors=[GlobusComputeExecutor(service.sdk_executor(), label="gc")],
-                retries=1, run_dir="runinfo", strategy="none"))
+    load(
+        Config(
+            executors=[GlobusComputeExecutor(service.sdk_executor(), label="gc")],
+            retries=1,
+            run_dir="runinfo",
+            strategy="none",
+        )
+    )
     fut = fail_first_time(str(tmp_path / "attempted"))
     assert fut.result(timeout=TIMEOUT) == "second attempt"
     assert len(service.task_specs) == 2
@@ -149,10 +164,12 @@ def test_cleanup_shuts_the_sdk_executor_down_fake_client(load, service):
 
 def test_an_sdk_executor_without_endpoint_fails_at_load_fake_client(load, service):
     from parsl.errors import ConfigurationError
+
     sdk = service.sdk_executor(endpoint_id=None)
     try:
         with pytest.raises(ConfigurationError, match="endpoint_id"):
-            load(Config(executors=[GlobusComputeExecutor(sdk, label="gc")], run_dir="runinfo",
-                        strategy="none"))
+            load(
+                Config(executors=[GlobusComputeExecutor(sdk, label="gc")], run_dir="runinfo", strategy="none")
+            )
     finally:
         sdk.shutdown(wait=False)

@@ -4,14 +4,16 @@
 HTEX costs most of a second); ``htex_processes`` lists this package's live processes so
 tests can check that shutdown leaves none behind.
 """
+
 from __future__ import annotations
 
 import os
 import time
 import uuid
 
-import parsl
 import pytest
+
+import parsl
 from parsl.config import Config
 from parsl.providers import LocalProvider
 from parsl_executor_htex import HighThroughputExecutor
@@ -64,8 +66,14 @@ def wait_until_gone(pids: set[int], timeout: float = 10) -> set[int]:
 
 
 def make_config(run_dir: str, encrypted: bool = True, **kw) -> Config:
-    opts = dict(label="htex", max_workers_per_node=2, encrypted=encrypted, heartbeat_period=1,
-                heartbeat_threshold=5, provider=LocalProvider(init_blocks=1, max_blocks=1))
+    opts = dict(
+        label="htex",
+        max_workers_per_node=2,
+        encrypted=encrypted,
+        heartbeat_period=1,
+        heartbeat_threshold=5,
+        provider=LocalProvider(init_blocks=1, max_blocks=1),
+    )
     opts.update(kw)
     return Config(executors=[HighThroughputExecutor(**opts)], run_dir=run_dir, strategy="none")
 
@@ -84,5 +92,7 @@ def htex_dfk(request, tmp_path_factory):
 def htex_tools():
     """The helpers above, for test modules (importlib mode cannot import conftest)."""
     import types
-    return types.SimpleNamespace(processes=htex_processes, wait_until_gone=wait_until_gone,
-                                 make_config=make_config)
+
+    return types.SimpleNamespace(
+        processes=htex_processes, wait_until_gone=wait_until_gone, make_config=make_config
+    )

@@ -1,5 +1,6 @@
 """A manager selector for test_manager_selector.py, in a module of its own so the interchange
 process can import it by name (a test module's importlib name is not importable there)."""
+
 from __future__ import annotations
 
 from parsl.executors.high_throughput.manager_selector import ManagerSelector

@@ -1,9 +1,11 @@
 """End to end through real processes: python and bash apps, errors, many tasks, two workers."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
+
 from parsl import bash_app, python_app
 from parsl.app.errors import BashExitFailure
 from parsl.executors.errors import DeserializationError, InvalidResourceSpecification, SerializationError
@@ -18,15 +20,19 @@ def add(a, b):
 def worker_env():
     import os
     import time
+
     time.sleep(0.2)
-    return {k: os.environ[k] for k in ("PARSL_WORKER_RANK", "PARSL_WORKER_COUNT", "PARSL_WORKER_POOL_ID",
-                                       "PARSL_WORKER_BLOCK_ID")}
+    return {
+        k: os.environ[k]
+        for k in ("PARSL_WORKER_RANK", "PARSL_WORKER_COUNT", "PARSL_WORKER_POOL_ID", "PARSL_WORKER_BLOCK_ID")
+    }
 
 
 @python_app
 def fail(msg):
     def inner():
         raise ValueError(msg)
+
     inner()
 
 
@@ -55,6 +61,7 @@ def test_exception_keeps_type_message_and_remote_traceback(htex_dfk):
     with pytest.raises(ValueError, match="broken on purpose") as info:
         fail("broken on purpose").result(timeout=30)
     import traceback
+
     text = "".join(traceback.format_exception(info.value))
     assert "in inner" in text and "raise ValueError(msg)" in text and "__notes__" not in vars(info.value)
 
@@ -122,11 +129,13 @@ def identity(x):
 @python_app
 def make_lock():
     import threading
+
     return threading.Lock()
 
 
 def test_unpicklable_argument_is_a_serialization_error_naming_its_type(htex_dfk):
     import threading
+
     with pytest.raises(SerializationError, match=r"argument 1 of type _thread\.lock") as info:
         add(1, threading.Lock()).result(timeout=30)
     assert info.value.__cause__ is not None
@@ -145,11 +154,13 @@ def test_unpicklable_result_is_a_serialization_error_naming_its_type(htex_dfk):
 def foreign_object():
     import pickle
     import types
+
     # a class whose module does not exist on the workflow side
     module = types.ModuleType("parsl_htex_worker_only_module")
     cls = type("WorkerOnly", (), {"__module__": module.__name__})
     module.WorkerOnly = cls
     import sys
+
     sys.modules[module.__name__] = module
     return pickle.loads(pickle.dumps(cls()))  # an instance cloudpickle sends by reference
 

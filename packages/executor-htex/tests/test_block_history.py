@@ -1,12 +1,14 @@
 """Blocks on our HTEX as Parsl reports them: ``HOLD_MANAGER`` through ``command_client``,
 ``connected_blocks()`` as the history of every block that ever connected, and blocks whose
 workers never connected reported MISSING, with the exit code in Parsl's words."""
+
 from __future__ import annotations
 
 import time
 
-import parsl
 import pytest
+
+import parsl
 from parsl import python_app
 from parsl.config import Config
 from parsl.executors.errors import BadStateException
@@ -18,6 +20,7 @@ from parsl_executor_htex import HighThroughputExecutor
 @python_app
 def block_of_worker():
     import os
+
     return os.environ["PARSL_WORKER_BLOCK_ID"]
 
 
@@ -29,23 +32,46 @@ def wait_for(predicate, timeout=30.0):
 
 
 def test_hold_manager_stops_sending_it_tasks(tmp_path):
-    cfg = Config(executors=[HighThroughputExecutor(
-        label="htex", max_workers_per_node=1, heartbeat_period=1, heartbeat_threshold=5,
-        provider=LocalProvider(init_blocks=2, max_blocks=2))], run_dir=str(tmp_path), strategy="none")
+    cfg = Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex",
+                max_workers_per_node=1,
+                heartbeat_period=1,
+                heartbeat_threshold=5,
+                provider=LocalProvider(init_blocks=2, max_blocks=2),
+            )
+        ],
+        run_dir=str(tmp_path),
+        strategy="none",
+    )
     with parsl.load(cfg) as dfk:
         htex = dfk.executors["htex"]
         wait_for(lambda: len(htex.connected_managers()) == 2)
         held = next(d for d in htex.connected_managers() if d["block_id"] == "0")
         assert htex.command_client.run(["HOLD_MANAGER", held["manager"]]) is None
-        wait_for(lambda: not next(d for d in htex.connected_managers() if d["manager"] == held["manager"])["active"])
+        wait_for(
+            lambda: (
+                not next(d for d in htex.connected_managers() if d["manager"] == held["manager"])["active"]
+            )
+        )
         assert {block_of_worker().result(timeout=60) for _ in range(6)} == {"1"}
 
 
 def test_connected_blocks_keeps_blocks_that_left(tmp_path):
-    cfg = Config(executors=[HighThroughputExecutor(
-        label="htex", max_workers_per_node=1, heartbeat_period=1, heartbeat_threshold=2,
-        provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=2))], run_dir=str(tmp_path),
-        strategy="none")
+    cfg = Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex",
+                max_workers_per_node=1,
+                heartbeat_period=1,
+                heartbeat_threshold=2,
+                provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=2),
+            )
+        ],
+        run_dir=str(tmp_path),
+        strategy="none",
+    )
     with parsl.load(cfg) as dfk:
         htex = dfk.executors["htex"]
         assert block_of_worker().result(timeout=60) == "0"
@@ -58,10 +84,20 @@ def test_connected_blocks_keeps_blocks_that_left(tmp_path):
 
 
 def test_blocks_that_never_connect_are_missing(tmp_path):
-    cfg = Config(executors=[HighThroughputExecutor(
-        label="htex", max_workers_per_node=1, heartbeat_period=1, heartbeat_threshold=2,
-        provider=LocalProvider(worker_init="exit 0", init_blocks=2, max_blocks=2))],
-        run_dir=str(tmp_path), strategy="none", strategy_period=0.2)
+    cfg = Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex",
+                max_workers_per_node=1,
+                heartbeat_period=1,
+                heartbeat_threshold=2,
+                provider=LocalProvider(worker_init="exit 0", init_blocks=2, max_blocks=2),
+            )
+        ],
+        run_dir=str(tmp_path),
+        strategy="none",
+        strategy_period=0.2,
+    )
     with parsl.load(cfg) as dfk:
         htex = dfk.executors["htex"]
         fut = block_of_worker()
@@ -78,14 +114,26 @@ def test_blocks_that_never_connect_are_missing(tmp_path):
 @python_app
 def exit_worker(code):
     import sys
+
     sys.exit(code)
 
 
 def test_sys_exit_in_a_task_loses_the_worker_which_is_replaced(tmp_path):
     from parsl_executor_htex import WorkerLost
-    cfg = Config(executors=[HighThroughputExecutor(
-        label="htex", max_workers_per_node=1, heartbeat_period=1, heartbeat_threshold=5,
-        provider=LocalProvider(init_blocks=1, max_blocks=1))], run_dir=str(tmp_path), strategy="none")
+
+    cfg = Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex",
+                max_workers_per_node=1,
+                heartbeat_period=1,
+                heartbeat_threshold=5,
+                provider=LocalProvider(init_blocks=1, max_blocks=1),
+            )
+        ],
+        run_dir=str(tmp_path),
+        strategy="none",
+    )
     with parsl.load(cfg):
         for code in (2, 0):
             with pytest.raises(WorkerLost):
@@ -95,12 +143,23 @@ def test_sys_exit_in_a_task_loses_the_worker_which_is_replaced(tmp_path):
 
 def test_worker_port_fixes_the_port_pools_connect_to(tmp_path):
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cfg = Config(executors=[HighThroughputExecutor(
-        label="htex", max_workers_per_node=1, worker_port=port, address="127.0.0.1",
-        provider=LocalProvider(init_blocks=1, max_blocks=1))], run_dir=str(tmp_path), strategy="none")
+    cfg = Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex",
+                max_workers_per_node=1,
+                worker_port=port,
+                address="127.0.0.1",
+                provider=LocalProvider(init_blocks=1, max_blocks=1),
+            )
+        ],
+        run_dir=str(tmp_path),
+        strategy="none",
+    )
     with parsl.load(cfg) as dfk:
         htex = dfk.executors["htex"]
         assert htex.worker_port == port == htex.command_client.run("WORKER_BINDS")
@@ -112,6 +171,7 @@ def test_mpi_executor_takes_htex_parameters_but_the_per_worker_ones():
 
     from parsl.launchers import SimpleLauncher
     from parsl_executor_htex import MPIExecutor
+
     htex = set(signature(HighThroughputExecutor.__init__).parameters)
     mpi = set(signature(MPIExecutor.__init__).parameters)
     assert mpi - htex == {"max_workers_per_block"}

@@ -1,5 +1,6 @@
 """Several blocks: the block-id manager selector, hold_worker(), and a pool that stops heartbeating
 (SIGSTOP) is declared lost within heartbeat_threshold while the other blocks carry on."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,9 @@ import signal
 import time
 from pathlib import Path
 
-import parsl
 import pytest
+
+import parsl
 from parsl import python_app
 from parsl.config import Config
 from parsl.providers import LocalProvider
@@ -20,6 +22,7 @@ THRESHOLD = 3
 @python_app
 def block_id():
     import os
+
     return os.environ["PARSL_WORKER_BLOCK_ID"]
 
 
@@ -28,6 +31,7 @@ def park(pid_file, release_file):
     """Write this worker's pool pid, then wait (at most a minute) for ``release_file``."""
     import os
     import time
+
     with open(pid_file + ".tmp", "w") as f:
         f.write(f"{os.getppid()} {os.environ['PARSL_WORKER_BLOCK_ID']}")
     os.rename(pid_file + ".tmp", pid_file)
@@ -50,11 +54,17 @@ def wait_for(predicate, timeout=30.0, what="condition"):
 @pytest.fixture(scope="module")
 def three_blocks(tmp_path_factory, htex_tools):
     before = htex_tools.processes()
-    ex = HighThroughputExecutor(label="htex", max_workers_per_node=1, heartbeat_period=1,
-                                heartbeat_threshold=THRESHOLD, manager_selector=BlockIdManagerSelector(),
-                                provider=LocalProvider(init_blocks=3, max_blocks=3))
-    dfk = parsl.load(Config(executors=[ex], run_dir=str(tmp_path_factory.mktemp("blocks") / "runinfo"),
-                            strategy="none"))
+    ex = HighThroughputExecutor(
+        label="htex",
+        max_workers_per_node=1,
+        heartbeat_period=1,
+        heartbeat_threshold=THRESHOLD,
+        manager_selector=BlockIdManagerSelector(),
+        provider=LocalProvider(init_blocks=3, max_blocks=3),
+    )
+    dfk = parsl.load(
+        Config(executors=[ex], run_dir=str(tmp_path_factory.mktemp("blocks") / "runinfo"), strategy="none")
+    )
     wait_for(lambda: len(ex.connected_managers()) == 3, what="three worker pools to connect")
     yield ex
     dfk.cleanup()
@@ -90,8 +100,9 @@ def test_stopped_pool_is_lost_within_heartbeat_threshold_and_others_carry_on(thr
     ex = three_blocks
     pid_file, release = str(tmp_path / "pool.pid"), str(tmp_path / "release")
     doomed = park(pid_file, release)  # lands on the highest active block
-    pid_text, lost_block = wait_for(lambda: os.path.exists(pid_file) and Path(pid_file).read_text(),
-                                    what="the task to start").split()
+    pid_text, lost_block = wait_for(
+        lambda: os.path.exists(pid_file) and Path(pid_file).read_text(), what="the task to start"
+    ).split()
     pool_pid = int(pid_text)
     os.kill(pool_pid, signal.SIGSTOP)
     try:

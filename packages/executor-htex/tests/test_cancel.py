@@ -1,11 +1,13 @@
 """AppFuture.cancel() on HTEX: a task still queued in the interchange is withdrawn; one that a
 worker has is not interrupted (real interchange, pool and worker processes)."""
+
 from __future__ import annotations
 
 from concurrent.futures import CancelledError
 
-import parsl
 import pytest
+
+import parsl
 from parsl import python_app
 from parsl.dataflow.errors import DependencyError
 
@@ -14,6 +16,7 @@ from parsl.dataflow.errors import DependencyError
 def hold(path, delay):
     import os
     import time
+
     with open(os.path.join(path, "hold-started"), "w"):
         pass
     time.sleep(delay)
@@ -23,6 +26,7 @@ def hold(path, delay):
 @python_app
 def touch(path, name):
     import os
+
     with open(os.path.join(path, name), "w"):
         pass
     return name
@@ -45,6 +49,7 @@ def one_worker(tmp_path, htex_tools):
 
 def _wait_for(path, timeout=30):
     import time
+
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
@@ -97,4 +102,5 @@ def test_cancel_many_queued_tasks_the_rest_run(one_worker, tmp_path):
         else:
             assert f.result(timeout=30) == f"t{i}"
     assert sorted(p.name for p in out.iterdir() if p.name.startswith("t")) == sorted(
-        f"t{i}" for i in range(20) if i not in cancelled)
+        f"t{i}" for i in range(20) if i not in cancelled
+    )

@@ -1,5 +1,6 @@
 """``command_client.run(...)`` on our HTEX answers Parsl's interchange commands, from many
 threads at once."""
+
 from __future__ import annotations
 
 import threading
@@ -11,6 +12,7 @@ from parsl import python_app
 @python_app
 def block_of_worker():
     import os
+
     return os.environ["PARSL_WORKER_BLOCK_ID"]
 
 
@@ -54,6 +56,7 @@ def test_command_client_is_safe_from_many_threads(htex_dfk):
 
 def test_parsl_reported_as_parslcore_unless_installed(tmp_path):
     from parsl_executor_htex.packages import installed_packages
+
     core = tmp_path / "core"
     (core / "parslcore-1.0.dist-info").mkdir(parents=True)
     (core / "parslcore-1.0.dist-info" / "METADATA").write_text("Name: parslcore\nVersion: 1.0\n")

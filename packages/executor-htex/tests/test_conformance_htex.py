@@ -1,7 +1,9 @@
 """HighThroughputExecutor passes the executor conformance suite, lifecycle part included."""
+
 from __future__ import annotations
 
 import pytest
+
 from parsl.providers import LocalProvider
 from parsl.testing import ExecutorConformanceSuite, ExecutorLifecycleSuite, start_like_a_dfk
 from parsl_executor_htex import HighThroughputExecutor
@@ -9,8 +11,9 @@ from parsl_executor_htex import HighThroughputExecutor
 
 class TestHighThroughputConformance(ExecutorConformanceSuite):
     def make_executor(self):
-        return HighThroughputExecutor(label="conformance", max_workers_per_node=2,
-                                      provider=LocalProvider(init_blocks=1, max_blocks=1))
+        return HighThroughputExecutor(
+            label="conformance", max_workers_per_node=2, provider=LocalProvider(init_blocks=1, max_blocks=1)
+        )
 
 
 class _StartLaunchesBlocks(HighThroughputExecutor):
@@ -22,8 +25,9 @@ class _StartLaunchesBlocks(HighThroughputExecutor):
 
 
 def test_two_initial_blocks_without_dfk_give_two_pools(tmp_path):
-    ex = HighThroughputExecutor(label="two_blocks", max_workers_per_node=1,
-                                provider=LocalProvider(init_blocks=2, max_blocks=2))
+    ex = HighThroughputExecutor(
+        label="two_blocks", max_workers_per_node=1, provider=LocalProvider(init_blocks=2, max_blocks=2)
+    )
     suite = ExecutorLifecycleSuite()
     try:
         assert start_like_a_dfk(ex, str(tmp_path / "runinfo")) == ["0", "1"]
@@ -36,8 +40,9 @@ def test_two_initial_blocks_without_dfk_give_two_pools(tmp_path):
 
 
 def test_an_executor_whose_start_launches_blocks_fails_the_lifecycle_checks(tmp_path):
-    ex = _StartLaunchesBlocks(label="double", max_workers_per_node=1,
-                              provider=LocalProvider(init_blocks=1, max_blocks=1))
+    ex = _StartLaunchesBlocks(
+        label="double", max_workers_per_node=1, provider=LocalProvider(init_blocks=1, max_blocks=1)
+    )
     suite = ExecutorLifecycleSuite()
     try:
         start_like_a_dfk(ex, str(tmp_path / "runinfo"))

@@ -1,5 +1,6 @@
 """``parsl.curvezmq``, the module Parsl's own tests and tools import: contexts whose sockets
 are CurveZMQ-encrypted, over real ZeroMQ sockets on localhost."""
+
 from __future__ import annotations
 
 import os
@@ -32,6 +33,7 @@ def _pair(server_ctx, client_ctx):
 def test_parsl_curvezmq_is_the_module_the_contexts_live_in():
     import parsl
     import parsl_executor_htex.curvezmq as impl
+
     assert curvezmq is impl and parsl.curvezmq is impl and sys.modules["parsl.curvezmq"] is impl
 
 
@@ -39,8 +41,12 @@ def test_create_certificates_makes_a_private_dir_of_fresh_keys(tmp_path):
     cert_dir = curvezmq.create_certificates(tmp_path)
     assert cert_dir == str(tmp_path / "certificates")
     assert os.stat(cert_dir).st_mode & 0o777 == 0o700
-    assert sorted(os.listdir(cert_dir)) == ["client.key", "client.key_secret",
-                                            "server.key", "server.key_secret"]
+    assert sorted(os.listdir(cert_dir)) == [
+        "client.key",
+        "client.key_secret",
+        "server.key",
+        "server.key_secret",
+    ]
     first = curvezmq._load_certificate(cert_dir, "server")
     curvezmq.create_certificates(tmp_path)
     assert curvezmq._load_certificate(cert_dir, "server") != first  # replaced, as Parsl does
@@ -66,6 +72,7 @@ def test_encrypted_and_plain_contexts_talk(tmp_path, encrypted):
 def test_a_client_with_other_keys_is_not_heard(tmp_path, cert_dir):
     stranger_dir = curvezmq.create_certificates(tmp_path / "stranger")
     import shutil
+
     shutil.copy(os.path.join(cert_dir, "server.key"), os.path.join(stranger_dir, "server.key"))
     server_ctx, client_ctx = curvezmq.ServerContext(cert_dir), curvezmq.ClientContext(stranger_dir)
     try:
@@ -105,7 +112,9 @@ def test_patching_load_certificate_on_parsl_curvezmq_reaches_the_contexts(cert_d
 
 
 def test_without_the_htex_package_the_import_names_the_extra():
-    code = ("import sys; sys.modules['parsl_executor_htex'] = None\n"
-            "try:\n    import parsl.curvezmq\nexcept ImportError as e:\n    print(e)\n")
+    code = (
+        "import sys; sys.modules['parsl_executor_htex'] = None\n"
+        "try:\n    import parsl.curvezmq\nexcept ImportError as e:\n    print(e)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "pip install 'parslcore[htex]'" in out.stdout, out.stderr

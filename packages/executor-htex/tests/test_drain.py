@@ -1,10 +1,12 @@
 """drain_period: a pool stops taking tasks after it, finishes what it holds and exits; nothing is lost."""
+
 from __future__ import annotations
 
 import time
 
-import parsl
 import pytest
+
+import parsl
 from parsl import python_app
 
 DRAIN = 2
@@ -15,6 +17,7 @@ def nap(t, release=None):
     """Sleep ``t`` seconds, or until ``release`` exists (at most a minute)."""
     import os
     import time
+
     deadline = time.monotonic() + (60 if release else t)
     while time.monotonic() < deadline and not (release and os.path.exists(release)):
         time.sleep(0.05)
@@ -24,8 +27,9 @@ def nap(t, release=None):
 @pytest.mark.slow
 def test_pool_drains_finishes_its_tasks_and_exits(tmp_path, htex_tools):
     before = htex_tools.processes()
-    config = htex_tools.make_config(str(tmp_path / "runinfo"), encrypted=False, max_workers_per_node=1,
-                                    drain_period=DRAIN)
+    config = htex_tools.make_config(
+        str(tmp_path / "runinfo"), encrypted=False, max_workers_per_node=1, drain_period=DRAIN
+    )
     with parsl.load(config) as dfk:
         ex = dfk.executors["htex"]
         release = str(tmp_path / "release")

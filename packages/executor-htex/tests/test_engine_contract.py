@@ -2,6 +2,7 @@
 Parsl's default commands, the ``process_worker_pool.py`` fallback, ``outstanding`` in both
 spellings, ``submit_payload``'s argument checks, telemetry as Parsl's tagged messages, and the
 installed-packages scan behind ``connected_managers_packages()``."""
+
 from __future__ import annotations
 
 import datetime
@@ -12,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+
 from parsl.monitoring.message_type import MessageType as OldPathMessageType
 from parsl.monitoring.types import MessageType
 from parsl_executor_htex import HighThroughputExecutor
@@ -23,8 +25,13 @@ from parsl_executor_htex.tagged import tag_messages
 
 def test_message_type_has_parsls_members_and_values_at_both_paths():
     assert {m.name: m.value for m in MessageType} == {
-        "TASK_INFO": 0, "RESOURCE_INFO": 1, "WORKFLOW_INFO": 2, "NODE_INFO": 3, "BLOCK_INFO": 4,
-        "WORKER_TASK_INFO": 5}
+        "TASK_INFO": 0,
+        "RESOURCE_INFO": 1,
+        "WORKFLOW_INFO": 2,
+        "NODE_INFO": 3,
+        "BLOCK_INFO": 4,
+        "WORKER_TASK_INFO": 5,
+    }
     assert OldPathMessageType is MessageType
 
 
@@ -51,14 +58,23 @@ def test_process_worker_pool_script_runs_through_this_interpreter_whatever_path_
     monkeypatch.setenv("PATH", os.path.dirname(os.path.abspath(sys.executable)))
     assert executor_module._pool_command(cmd) == ours
     # other leading words: the command is the user's, left as written
-    assert executor_module._pool_command("srun process_worker_pool.py -a x") == "srun process_worker_pool.py -a x"
+    assert (
+        executor_module._pool_command("srun process_worker_pool.py -a x")
+        == "srun process_worker_pool.py -a x"
+    )
 
 
 def test_module_paths_of_parsl_run_our_entry_points():
-    for module in ("parsl.executors.high_throughput.process_worker_pool",
-                   "parsl.executors.high_throughput.interchange"):
-        out = subprocess.run([sys.executable, "-m", module, "--help"] if "pool" in module else
-                             [sys.executable, "-m", module], input=b"", capture_output=True, timeout=60)
+    for module in (
+        "parsl.executors.high_throughput.process_worker_pool",
+        "parsl.executors.high_throughput.interchange",
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", module, "--help"] if "pool" in module else [sys.executable, "-m", module],
+            input=b"",
+            capture_output=True,
+            timeout=60,
+        )
         if "pool" in module:
             assert out.returncode == 0 and b"--block_id" in out.stdout
         else:  # no configuration on stdin: our interchange says so
@@ -80,12 +96,15 @@ def test_outstanding_is_an_int_and_a_method():
     assert ex._task_counter == 0
 
 
-@pytest.mark.parametrize("context, buffer, error, match", [
-    ("not a dict", b"x", TypeError, "context must be a dict"),
-    ({"task_executor": {"f": "no_dots"}}, b"x", ValueError, "dotted import path"),
-    ({"task_executor": "pkg.mod.fn"}, b"x", ValueError, "must be a dict"),
-    ({"resource_spec": {"cores": 2}}, b"x", Exception, "priority"),
-])
+@pytest.mark.parametrize(
+    "context, buffer, error, match",
+    [
+        ("not a dict", b"x", TypeError, "context must be a dict"),
+        ({"task_executor": {"f": "no_dots"}}, b"x", ValueError, "dotted import path"),
+        ({"task_executor": "pkg.mod.fn"}, b"x", ValueError, "must be a dict"),
+        ({"resource_spec": {"cores": 2}}, b"x", Exception, "priority"),
+    ],
+)
 def test_submit_payload_names_a_bad_argument(context, buffer, error, match):
     with pytest.raises(error, match=match):
         HighThroughputExecutor().submit_payload(context, buffer)
@@ -100,8 +119,15 @@ def test_telemetry_becomes_parsls_tagged_messages():
     now = 1_700_000_000.0
     batch = [
         {"type": "block", "block_id": "0", "job_id": "42", "status": "RUNNING", "timestamp": now},
-        {"type": "node", "event": "dispatched", "uid": "p1", "block_id": "0", "tasks": [3, 4],
-         "timestamp": now, "last_heartbeat": now - 1},
+        {
+            "type": "node",
+            "event": "dispatched",
+            "uid": "p1",
+            "block_id": "0",
+            "tasks": [3, 4],
+            "timestamp": now,
+            "last_heartbeat": now - 1,
+        },
         {"type": "task_running", "task_id": 3, "try_id": 0, "timestamp": now},
         {"type": "task_running_ended", "task_id": 3, "try_id": 0, "timestamp": now},
         {"type": "resource", "task_id": 3, "psutil_process_pid": 7, "timestamp": now},
@@ -110,15 +136,22 @@ def test_telemetry_becomes_parsls_tagged_messages():
     ]
     tagged = tag_messages(batch, "run-1", "htex")
     kinds = [k for k, _ in tagged]
-    assert kinds == [MessageType.NODE_INFO, MessageType.WORKER_TASK_INFO, MessageType.WORKER_TASK_INFO,
-                     MessageType.RESOURCE_INFO, MessageType.BLOCK_INFO]
+    assert kinds == [
+        MessageType.NODE_INFO,
+        MessageType.WORKER_TASK_INFO,
+        MessageType.WORKER_TASK_INFO,
+        MessageType.RESOURCE_INFO,
+        MessageType.BLOCK_INFO,
+    ]
     node = tagged[0][1]
     assert node["block_id"] == "0" and node["tasks"] == [3, 4] and node["run_id"] == "run-1"
     assert node["timestamp"] == datetime.datetime.fromtimestamp(now) and "type" not in node
     assert [(b["first_msg"], b["last_msg"]) for _, b in tagged[1:3]] == [(True, False), (False, True)]
     blocks = tagged[4][1]
     assert [(b["block_id"], b["status"], b["executor_label"]) for b in blocks] == [
-        ("0", "RUNNING", "htex"), ("1", "PENDING", "htex")]
+        ("0", "RUNNING", "htex"),
+        ("1", "PENDING", "htex"),
+    ]
 
 
 def test_a_queue_gets_tagged_messages_and_a_callable_gets_the_batch():
@@ -145,8 +178,11 @@ def test_installed_packages_reads_names_and_versions(tmp_path):
     (later / "demo_pkg-9.dist-info").mkdir()
     (later / "demo_pkg-9.dist-info" / "METADATA").write_text("Name: demo-pkg\nVersion: 9\n")
     assert installed_packages([str(tmp_path), str(later), str(tmp_path / "missing")]) == {
-        "demo-pkg": "1.2.3", "old": "0.1"}
+        "demo-pkg": "1.2.3",
+        "old": "0.1",
+    }
     import importlib.metadata
+
     assert installed_packages()["pyzmq"] == importlib.metadata.version("pyzmq")
 
 

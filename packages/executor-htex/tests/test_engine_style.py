@@ -5,6 +5,7 @@ and ``scale_out_facade(provider.init_blocks)``, submits pre-serialized payloads 
 ``submit_payload`` and learns from ``NODE_INFO`` messages which block runs which task. Here the
 interchange listens for worker pools on IPv6 loopback (``address="::1"``).
 """
+
 from __future__ import annotations
 
 import os
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from parsl.executors.errors import InvalidResourceSpecification
 from parsl.monitoring.types import MessageType
 from parsl.multiprocessing import SpawnQueue
@@ -42,8 +44,11 @@ def _ipv6_loopback_works() -> bool:
 def ipv6_loopback():
     """::1 usable on this host; as root (CI), IPv6 switched on for loopback if it was off."""
     if not _ipv6_loopback_works() and os.geteuid() == 0:
-        subprocess.run(["sysctl", "-w", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.lo.disable_ipv6=0"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            ["sysctl", "-w", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.lo.disable_ipv6=0"],
+            capture_output=True,
+            check=False,
+        )
     if not _ipv6_loopback_works():
         pytest.skip("IPv6 loopback (::1) is not available on this host and could not be enabled")
     return "::1"
@@ -71,7 +76,7 @@ def _established_from_ipv6_loopback(port: int) -> int:
             if int(lport, 16) != port or state != "01":
                 continue
             raw = bytes.fromhex(addr)  # four 32-bit words in host (little-endian) order
-            ip = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+            ip = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
             count += ip == "::1"
     return count
 
@@ -90,17 +95,27 @@ def _node_messages_until(q, task_ids: set[int]) -> list[dict]:
 
 def test_an_engine_drives_htex_over_ipv6_without_a_dfk(tmp_path, ipv6_loopback, htex_tools):
     before = htex_tools.processes()
-    ex = HighThroughputExecutor(label="engine", address=ipv6_loopback, max_workers_per_node=2,
-                                heartbeat_period=1, heartbeat_threshold=10, remote_monitoring_radio=object(),
-                                provider=LocalProvider(init_blocks=1, max_blocks=1,
-                                                       worker_init=f"export PYTHONPATH={SCRIPTS}:$PYTHONPATH"))
+    ex = HighThroughputExecutor(
+        label="engine",
+        address=ipv6_loopback,
+        max_workers_per_node=2,
+        heartbeat_period=1,
+        heartbeat_threshold=10,
+        remote_monitoring_radio=object(),
+        provider=LocalProvider(
+            init_blocks=1, max_blocks=1, worker_init=f"export PYTHONPATH={SCRIPTS}:$PYTHONPATH"
+        ),
+    )
     # Parsl's defaults, which engines rewrite
     assert ex.launch_cmd.startswith("process_worker_pool.py ") and "--block_id={{block_id}}" in ex.launch_cmd
     assert ex.interchange_launch_cmd == ["interchange.py"]
     wrapper, marker = _python_exec(tmp_path)
     ex.interchange_launch_cmd = [wrapper, "parsl.executors.high_throughput.interchange"]
-    ex.launch_cmd = re.sub(r"^process_worker_pool\.py",
-                           f"{wrapper} parsl.executors.high_throughput.process_worker_pool", ex.launch_cmd)
+    ex.launch_cmd = re.sub(
+        r"^process_worker_pool\.py",
+        f"{wrapper} parsl.executors.high_throughput.process_worker_pool",
+        ex.launch_cmd,
+    )
     ex.run_dir = str(tmp_path / "run")
     ex.run_id = "engine-run"
     ex.provider.script_dir = str(tmp_path / "run" / "submit_scripts")
@@ -116,7 +131,9 @@ def test_an_engine_drives_htex_over_ipv6_without_a_dfk(tmp_path, ipv6_loopback, 
 
         ctx = {"task_executor": {"f": "engine_tasks.run", "a": ("t",), "k": {"repeat": 2}}}
         futures = [ex.submit_payload(ctx, b"%d" % i) for i in range(6)]
-        futures.append(ex.submit_payload({"resource_spec": {"priority": 1}}, pack_apply_message(pow, (2, 10), {})))
+        futures.append(
+            ex.submit_payload({"resource_spec": {"priority": 1}}, pack_apply_message(pow, (2, 10), {}))
+        )
         failing = ex.submit_payload({"task_executor": {"f": "engine_tasks.fail"}}, b"xyz")
         results = [f.result(timeout=60) for f in futures[:6]]
         assert [r["body"] for r in results] == [b"%d" % i * 2 for i in range(6)]
@@ -139,8 +156,10 @@ def test_an_engine_drives_htex_over_ipv6_without_a_dfk(tmp_path, ipv6_loopback, 
         # the pools reached the interchange over IPv6 loopback, through the module-path wrappers
         port = int(re.search(r"--port=(\d+)", ex.launch_cmd).group(1))
         assert _established_from_ipv6_loopback(port) >= 1
-        assert marker.read_text().split() == ["parsl.executors.high_throughput.interchange",
-                                              "parsl.executors.high_throughput.process_worker_pool"]
+        assert marker.read_text().split() == [
+            "parsl.executors.high_throughput.interchange",
+            "parsl.executors.high_throughput.process_worker_pool",
+        ]
 
         [manager] = ex.connected_managers()
         assert manager["manager"] == pool and manager["block_id"] == "0"
@@ -162,10 +181,15 @@ def test_an_engine_drives_htex_over_ipv6_without_a_dfk(tmp_path, ipv6_loopback, 
 
 def test_pools_of_other_versions_are_accepted_when_the_engine_turns_the_check_off(tmp_path, htex_tools):
     before = htex_tools.processes()
-    ex = HighThroughputExecutor(label="mixed", max_workers_per_node=1, heartbeat_period=1,
-                                heartbeat_threshold=10,
-                                provider=LocalProvider(init_blocks=1, max_blocks=1,
-                                                       worker_init="export PARSL_HTEX_REPORT_VERSION=0.0.1"))
+    ex = HighThroughputExecutor(
+        label="mixed",
+        max_workers_per_node=1,
+        heartbeat_period=1,
+        heartbeat_threshold=10,
+        provider=LocalProvider(
+            init_blocks=1, max_blocks=1, worker_init="export PARSL_HTEX_REPORT_VERSION=0.0.1"
+        ),
+    )
     ex._check_python_mismatch = False
     ex.run_dir = str(tmp_path)
     ex.provider.script_dir = str(tmp_path)

@@ -1,5 +1,6 @@
 """Manager selectors: Parsl's ``sort_managers(ready_managers, manager_list)`` interface on the
 builtins, and a user selector written against Parsl's interface steering a real interchange."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import parsl
 import pytest
+
+import parsl
 from parsl import python_app
 from parsl.config import Config
 from parsl.executors.high_throughput.manager_selector import (
@@ -20,7 +22,6 @@ from parsl.executors.high_throughput.manager_selector import (
 from parsl.providers import LocalProvider
 from parsl_executor_htex import HighThroughputExecutor
 from parsl_executor_htex.interchange import ManagerRecord
-
 
 HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
@@ -38,8 +39,12 @@ def test_the_base_class_is_abstract():
 
 
 def test_block_id_selector_parsl_interface():
-    ready = {b"manager1": {"block_id": 1}, b"manager2": {"block_id": None},
-             b"manager3": {"block_id": 3}, b"manager4": {"block_id": 2}}
+    ready = {
+        b"manager1": {"block_id": 1},
+        b"manager2": {"block_id": None},
+        b"manager3": {"block_id": 3},
+        b"manager4": {"block_id": 2},
+    }
     ordered = BlockIdManagerSelector().sort_managers(ready, set(ready))
     assert ordered == [b"manager2", b"manager1", b"manager4", b"manager3"]  # popped from the end
 
@@ -70,6 +75,7 @@ def test_parsl_style_subclass_answers_the_interchange():
 @python_app
 def block_id():
     import os
+
     return os.environ["PARSL_WORKER_BLOCK_ID"]
 
 
@@ -78,8 +84,12 @@ def test_parsl_style_selector_steers_a_real_interchange(tmp_path, htex_tools, mo
     # the interchange process unpickles the selector, importing its module by name
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p))
     before = htex_tools.processes()
-    ex = HighThroughputExecutor(label="htex", max_workers_per_node=1, manager_selector=LowestBlockFirst(),
-                                provider=LocalProvider(init_blocks=2, max_blocks=2))
+    ex = HighThroughputExecutor(
+        label="htex",
+        max_workers_per_node=1,
+        manager_selector=LowestBlockFirst(),
+        provider=LocalProvider(init_blocks=2, max_blocks=2),
+    )
     with parsl.load(Config(executors=[ex], run_dir=str(tmp_path / "runinfo"), strategy="none")):
         deadline = time.monotonic() + 60
         while len(ex.connected_managers()) < 2:

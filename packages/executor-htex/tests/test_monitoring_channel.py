@@ -1,5 +1,6 @@
 """Telemetry over HTEX's own connection: block and node messages, and messages that a
 ``parsl_task_launching`` wrapper sends from inside the worker via ``parsl_monitoring_send``."""
+
 from __future__ import annotations
 
 import threading
@@ -30,6 +31,7 @@ def make_wrapper_class():
         def __call__(self, *args, **kwargs):
             tid = kwargs.pop("_tid")
             import os
+
             if self.parsl_monitoring_send is not None:
                 self.parsl_monitoring_send([{"type": "probe", "tid": tid, "pid": os.getpid()}])
             return self.func(*args, **kwargs)
@@ -64,8 +66,9 @@ class Observer:
 
 def test_worker_messages_nodes_and_blocks_reach_parsl_executor_messages(tmp_path):
     obs = Observer()
-    ex = HighThroughputExecutor(label="htex_mon", max_workers_per_node=2,
-                                provider=LocalProvider(init_blocks=1, max_blocks=1))
+    ex = HighThroughputExecutor(
+        label="htex_mon", max_workers_per_node=2, provider=LocalProvider(init_blocks=1, max_blocks=1)
+    )
     with parsl.load(Config(executors=[ex], observers=[obs], run_dir=str(tmp_path / "runinfo"))):
         futures = [square(i) for i in range(50)]
         assert [f.result(timeout=60) for f in futures] == [i * i for i in range(50)]
@@ -75,6 +78,7 @@ def test_worker_messages_nodes_and_blocks_reach_parsl_executor_messages(tmp_path
     probes = obs.of_type("probe")
     assert sorted(p["tid"] for p in probes) == sorted(f.tid for f in futures)
     import os
+
     assert os.getpid() not in {p["pid"] for p in probes}  # they really came from worker processes
     [node_up, *rest] = obs.of_type("node")
     assert node_up["active"] is True and node_up["block_id"] == "0" and node_up["worker_count"] == 2

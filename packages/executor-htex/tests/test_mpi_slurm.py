@@ -1,6 +1,7 @@
 """A real MPI program (mpi4py on Debian's OpenMPI) run by MPIExecutor inside a real Slurm
 allocation: the Slurm 22.05 cluster of .ci/infra/slurm-up.sh, 3 virtual nodes n1..n3 on this
 host. The block's one pool holds all three nodes and lends them to tasks."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import parsl
 import pytest
+
+import parsl
 from parsl.config import Config
 from parsl.launchers import SimpleLauncher
 
@@ -53,9 +55,16 @@ def slurm_mpi():
         _unavailable("mpiexec is missing (apt-get install openmpi-bin)")
     if not _slurm_usable():
         if os.geteuid() != 0 or not SLURM_UP.exists():
-            _unavailable("Slurm is not running and cannot be started here (needs root and .ci/infra/slurm-up.sh)")
-        up = subprocess.run(["bash", str(SLURM_UP)], capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "SLURM_NODES": "3"})
+            _unavailable(
+                "Slurm is not running and cannot be started here (needs root and .ci/infra/slurm-up.sh)"
+            )
+        up = subprocess.run(
+            ["bash", str(SLURM_UP)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "SLURM_NODES": "3"},
+        )
         if up.returncode != 0 or not _slurm_usable():
             _unavailable(f"slurm-up.sh could not start Slurm: {up.stderr[-1500:]}")
     nodes = subprocess.run(["sinfo", "-h", "-N", "-o", "%N"], capture_output=True, text=True).stdout.split()
@@ -67,21 +76,28 @@ def slurm_mpi():
 def mpi_hello(script, stdout=None, stderr=None, parsl_resource_specification=None):
     # root is allowed to run OpenMPI only when told; all "nodes" are one host, so the daemons
     # must talk over loopback
-    return (f'export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 '
-            f'OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_btl=self,tcp; '
-            f'echo "nodes $PARSL_MPI_NODELIST"; echo "start $(date +%s.%N)"; '
-            f'$PARSL_MPI_PREFIX --oversubscribe {sys.executable} {script}; echo "end $(date +%s.%N)"')
+    return (
+        f"export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+        f"OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_btl=self,tcp; "
+        f'echo "nodes $PARSL_MPI_NODELIST"; echo "start $(date +%s.%N)"; '
+        f'$PARSL_MPI_PREFIX --oversubscribe {sys.executable} {script}; echo "end $(date +%s.%N)"'
+    )
 
 
 @parsl.bash_app
 def hold_node(seconds, stdout=None, parsl_resource_specification=None):
-    return (f'echo "nodes $PARSL_MPI_NODELIST"; echo "start $(date +%s.%N)"; sleep {seconds}; '
-            f'echo "end $(date +%s.%N)"')
+    return (
+        f'echo "nodes $PARSL_MPI_NODELIST"; echo "start $(date +%s.%N)"; sleep {seconds}; '
+        f'echo "end $(date +%s.%N)"'
+    )
 
 
 def _fields(path: Path) -> dict[str, str]:
-    return {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in path.read_text().splitlines()
-            if line.split(" ", 1)[0] in ("nodes", "start", "end")}
+    return {
+        line.split(" ", 1)[0]: line.split(" ", 1)[1]
+        for line in path.read_text().splitlines()
+        if line.split(" ", 1)[0] in ("nodes", "start", "end")
+    }
 
 
 def test_mpi_program_in_a_slurm_allocation(slurm_mpi, tmp_path):
@@ -90,16 +106,34 @@ def test_mpi_program_in_a_slurm_allocation(slurm_mpi, tmp_path):
 
     script = tmp_path / "hello_mpi.py"
     script.write_text(HELLO)
-    provider = SlurmProvider(nodes_per_block=3, init_blocks=1, min_blocks=0, max_blocks=1, walltime="00:10:00",
-                             launcher=SimpleLauncher(), exclusive=False, cmd_timeout=30)
-    ex = MPIExecutor(label="mpi_slurm", provider=provider, max_workers_per_block=2, mpi_launcher="mpiexec",
-                     heartbeat_period=1, heartbeat_threshold=20)
+    provider = SlurmProvider(
+        nodes_per_block=3,
+        init_blocks=1,
+        min_blocks=0,
+        max_blocks=1,
+        walltime="00:10:00",
+        launcher=SimpleLauncher(),
+        exclusive=False,
+        cmd_timeout=30,
+    )
+    ex = MPIExecutor(
+        label="mpi_slurm",
+        provider=provider,
+        max_workers_per_block=2,
+        mpi_launcher="mpiexec",
+        heartbeat_period=1,
+        heartbeat_threshold=20,
+    )
     dfk = parsl.load(Config(executors=[ex], run_dir=str(tmp_path / "runinfo"), strategy="none"))
     try:
         out_mpi, out_hold = tmp_path / "mpi.out", tmp_path / "hold.out"
         hold = hold_node(4, stdout=str(out_hold), parsl_resource_specification={"num_nodes": 1})
-        mpi = mpi_hello(str(script), stdout=str(out_mpi), stderr=str(tmp_path / "mpi.err"),
-                        parsl_resource_specification={"num_nodes": 2, "ranks_per_node": 2})
+        mpi = mpi_hello(
+            str(script),
+            stdout=str(out_mpi),
+            stderr=str(tmp_path / "mpi.err"),
+            parsl_resource_specification={"num_nodes": 2, "ranks_per_node": 2},
+        )
         too_big = hold_node(0, parsl_resource_specification={"num_nodes": 4})
         with pytest.raises(MPINodesUnavailable, match="num_nodes=4 but its block has 3 node"):
             too_big.result(timeout=300)

@@ -1,10 +1,12 @@
 """MPI mode pieces on their own: host lists, node discovery, resource specifications, launch
 prefixes and the pool's node scheduler."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
+
 from parsl.executors.errors import InvalidResourceSpecification
 from parsl_executor_htex.mpi import (
     MPINodesUnavailable,
@@ -17,14 +19,17 @@ from parsl_executor_htex.mpi import (
 )
 
 
-@pytest.mark.parametrize("hostlist, hosts", [
-    ("vm", ["vm"]),
-    ("n[1-3]", ["n1", "n2", "n3"]),
-    ("gpu[01-02,07],login1", ["gpu01", "gpu02", "gpu07", "login1"]),
-    ("nid[0098-0101]", ["nid0098", "nid0099", "nid0100", "nid0101"]),
-    ("rack[1-2]-n[1-2]", ["rack1-n1", "rack1-n2", "rack2-n1", "rack2-n2"]),
-    ("a1,b[3,5],c", ["a1", "b3", "b5", "c"]),
-])
+@pytest.mark.parametrize(
+    "hostlist, hosts",
+    [
+        ("vm", ["vm"]),
+        ("n[1-3]", ["n1", "n2", "n3"]),
+        ("gpu[01-02,07],login1", ["gpu01", "gpu02", "gpu07", "login1"]),
+        ("nid[0098-0101]", ["nid0098", "nid0099", "nid0100", "nid0101"]),
+        ("rack[1-2]-n[1-2]", ["rack1-n1", "rack1-n2", "rack2-n1", "rack2-n2"]),
+        ("a1,b[3,5],c", ["a1", "b3", "b5", "c"]),
+    ],
+)
 def test_expand_hostlist(hostlist, hosts):
     assert expand_hostlist(hostlist) == hosts
 
@@ -46,24 +51,35 @@ def test_discover_nodes(tmp_path):
 
 def test_resource_spec_completed():
     assert validate_resource_spec({"num_nodes": 2, "ranks_per_node": 4}) == {
-        "num_nodes": 2, "ranks_per_node": 4, "num_ranks": 8}
+        "num_nodes": 2,
+        "ranks_per_node": 4,
+        "num_ranks": 8,
+    }
     assert validate_resource_spec({"num_nodes": "2", "num_ranks": 5}) == {
-        "num_nodes": 2, "ranks_per_node": 3, "num_ranks": 5}
+        "num_nodes": 2,
+        "ranks_per_node": 3,
+        "num_ranks": 5,
+    }
     assert validate_resource_spec({"num_ranks": 3}) == {"num_nodes": 1, "ranks_per_node": 3, "num_ranks": 3}
-    assert validate_resource_spec({"num_nodes": 1, "launcher_options": "--bind-to core"})["launcher_options"] == \
-        "--bind-to core"
+    assert (
+        validate_resource_spec({"num_nodes": 1, "launcher_options": "--bind-to core"})["launcher_options"]
+        == "--bind-to core"
+    )
 
 
-@pytest.mark.parametrize("spec, keys", [
-    ({}, set()),
-    (None, set()),
-    ({"num_nodes": 1, "priority": 3}, {"priority"}),
-    ({"num_nodes": 1, "cores": 2}, {"cores"}),
-    ({"num_nodes": 0}, {"num_nodes"}),
-    ({"num_nodes": 1.5}, {"num_nodes"}),
-    ({"num_nodes": "two"}, {"num_nodes"}),
-    ({"num_nodes": 2, "ranks_per_node": 2, "num_ranks": 5}, {"num_ranks"}),
-])
+@pytest.mark.parametrize(
+    "spec, keys",
+    [
+        ({}, set()),
+        (None, set()),
+        ({"num_nodes": 1, "priority": 3}, {"priority"}),
+        ({"num_nodes": 1, "cores": 2}, {"cores"}),
+        ({"num_nodes": 0}, {"num_nodes"}),
+        ({"num_nodes": 1.5}, {"num_nodes"}),
+        ({"num_nodes": "two"}, {"num_nodes"}),
+        ({"num_nodes": 2, "ranks_per_node": 2, "num_ranks": 5}, {"num_ranks"}),
+    ],
+)
 def test_resource_spec_rejected(spec, keys):
     with pytest.raises(InvalidResourceSpecification) as info:
         validate_resource_spec(spec)
@@ -72,6 +88,7 @@ def test_resource_spec_rejected(spec, keys):
 
 def test_htex_without_mpi_mode_rejects_mpi_keys():
     from parsl_executor_htex import HighThroughputExecutor
+
     htex = HighThroughputExecutor()
     with pytest.raises(InvalidResourceSpecification) as info:
         htex.submit(print, {"num_nodes": 2, "ranks_per_node": 2})
@@ -81,6 +98,7 @@ def test_htex_without_mpi_mode_rejects_mpi_keys():
 
 def test_mpi_mode_rejects_empty_spec_at_submit():
     from parsl_executor_htex import HighThroughputExecutor
+
     htex = HighThroughputExecutor(enable_mpi_mode=True, mpi_launcher="srun")
     with pytest.raises(InvalidResourceSpecification, match="num_nodes"):
         htex.submit(print, {})
@@ -91,11 +109,16 @@ def test_mpi_mode_rejects_empty_spec_at_submit():
 def test_prefixes():
     spec = {"num_nodes": 2, "ranks_per_node": 3, "num_ranks": 6, "launcher_options": "--cpu-bind=cores"}
     p = compose_prefixes("srun", spec, ["n1", "n2"])
-    assert p["PARSL_SRUN_PREFIX"] == "srun --ntasks 6 --ntasks-per-node 3 --nodelist n1,n2 --nodes 2 --cpu-bind=cores"
+    assert (
+        p["PARSL_SRUN_PREFIX"]
+        == "srun --ntasks 6 --ntasks-per-node 3 --nodelist n1,n2 --nodes 2 --cpu-bind=cores"
+    )
     assert p["PARSL_MPI_PREFIX"] == p["PARSL_SRUN_PREFIX"]
     assert p["PARSL_MPIEXEC_PREFIX"] == "mpiexec -n 6 -ppn 3 -hosts n1,n2 --cpu-bind=cores"
     assert p["PARSL_APRUN_PREFIX"] == "aprun -n 6 -N 3 -node-list n1,n2 --cpu-bind=cores"
-    o = compose_prefixes("mpiexec", {"num_nodes": 2, "ranks_per_node": 2, "num_ranks": 4}, ["n1", "n2"], "openmpi")
+    o = compose_prefixes(
+        "mpiexec", {"num_nodes": 2, "ranks_per_node": 2, "num_ranks": 4}, ["n1", "n2"], "openmpi"
+    )
     assert o["PARSL_MPI_PREFIX"] == "mpiexec -n 4 --map-by ppr:2:node --host n1:2,n2:2"
     assert compose_prefixes("aprun", spec, ["n1"])["PARSL_MPI_PREFIX"].startswith("aprun -n 6 -N 3")
 
@@ -120,6 +143,7 @@ def test_node_scheduler_lends_each_node_to_one_task(tmp_path):
 
 def test_mpi_task_pickles_with_its_environment():
     import pickle
+
     t = pickle.loads(pickle.dumps(MPITask({"num_nodes": 1}, b"payload", {"PARSL_NUM_NODES": "1"})))
     assert (t.spec, t.payload, t.env) == ({"num_nodes": 1}, b"payload", {"PARSL_NUM_NODES": "1"})
 
@@ -129,9 +153,12 @@ def test_mpi_executor_import_and_launcher_check():
     from parsl.launchers import SimpleLauncher, SingleNodeLauncher
     from parsl.providers import LocalProvider
     from parsl_executor_htex.mpi_executor import MPIExecutor as Ours
+
     assert MPIExecutor is Ours
     ex = MPIExecutor(provider=LocalProvider(launcher=SimpleLauncher()), max_workers_per_block=3)
-    assert ex.enable_mpi_mode and ex.max_workers_per_node == 3 and not ex.encrypted and ex.label == "MPIExecutor"
+    assert (
+        ex.enable_mpi_mode and ex.max_workers_per_node == 3 and not ex.encrypted and ex.label == "MPIExecutor"
+    )
     assert not ex.monitor_resources()
     with pytest.raises(TypeError, match="SimpleLauncher"):
         MPIExecutor(provider=LocalProvider(launcher=SingleNodeLauncher()))

@@ -5,12 +5,14 @@ One DataFlowKernel holds one broken executor per case, so their failures are det
 parallel: the bound is the status poll (strategy_period, the provider's polling interval)
 plus ``address_probe_timeout`` for pools that start but cannot join.
 """
+
 from __future__ import annotations
 
 import time
 
-import parsl
 import pytest
+
+import parsl
 from parsl import python_app
 from parsl.config import Config
 from parsl.executors.errors import BadStateException
@@ -29,9 +31,14 @@ def hello():
 
 
 def broken(label, worker_init="", **kw):
-    return HighThroughputExecutor(label=label, max_workers_per_node=1, heartbeat_period=1, heartbeat_threshold=5,
-                                  provider=LocalProvider(init_blocks=1, max_blocks=1, worker_init=worker_init),
-                                  **kw)
+    return HighThroughputExecutor(
+        label=label,
+        max_workers_per_node=1,
+        heartbeat_period=1,
+        heartbeat_threshold=5,
+        provider=LocalProvider(init_blocks=1, max_blocks=1, worker_init=worker_init),
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +52,15 @@ def broken_dfk(tmp_path_factory, htex_tools):
         # TEST-NET-1: nothing answers there
         broken("address", address="192.0.2.1", address_probe_timeout=2),
         # keys the interchange does not know: the pool connects but is never accepted
-        broken("keys", address_probe_timeout=2,
-               launch_cmd=DEFAULT_LAUNCH_CMD.replace("{cert_dir}", other_keys)),
+        broken(
+            "keys", address_probe_timeout=2, launch_cmd=DEFAULT_LAUNCH_CMD.replace("{cert_dir}", other_keys)
+        ),
         broken("version", worker_init="export PARSL_HTEX_REPORT_VERSION=0.0.1"),
     ]
     started = time.monotonic()
-    dfk = parsl.load(Config(executors=executors, run_dir=str(tmp / "runinfo"), strategy="none",
-                            strategy_period=0.5))
+    dfk = parsl.load(
+        Config(executors=executors, run_dir=str(tmp / "runinfo"), strategy="none", strategy_period=0.5)
+    )
     dfk.started = started
     yield dfk
     cleanup_started = time.monotonic()

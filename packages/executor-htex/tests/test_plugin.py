@@ -1,4 +1,5 @@
 """The package registers through the ``parsl`` entry point and its names resolve at Parsl's paths."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -11,6 +12,7 @@ def test_entry_point_registers_executor_and_serializer():
     assert eps["htex"] == "parsl_executor_htex.plugin"
     pm = default_plugin_manager()
     from parsl_executor_htex import HighThroughputExecutor
+
     assert HighThroughputExecutor in pm.executors().values()
     serializers = pm.serializers()
     names = [s.PLUGIN_NAME for s in serializers]
@@ -21,6 +23,7 @@ def test_cloudpickle_serializer_outranks_pickle():
     from parsl.serialize import deserialize, serialize
     from parsl.serialize.pickle import PickleSerializer
     from parsl_executor_htex.serialize import CloudpickleSerializer
+
     assert CloudpickleSerializer.priority > PickleSerializer.priority
     payload = serialize(lambda x: x + 1)
     assert payload.startswith(b"cp\n")
@@ -32,13 +35,20 @@ def test_names_at_parsl_paths():
     from parsl.executors import HighThroughputExecutor
     from parsl.executors.high_throughput.errors import ManagerLost, VersionMismatch, WorkerLost
     from parsl.executors.high_throughput.executor import HighThroughputExecutor as H2
+
     assert HighThroughputExecutor is H2 is pkg.HighThroughputExecutor
-    assert (WorkerLost, ManagerLost, VersionMismatch) == (pkg.WorkerLost, pkg.ManagerLost, pkg.VersionMismatch)
+    assert (WorkerLost, ManagerLost, VersionMismatch) == (
+        pkg.WorkerLost,
+        pkg.ManagerLost,
+        pkg.VersionMismatch,
+    )
 
 
 def test_old_max_workers_spelling_warns_and_maps():
     import pytest
+
     from parsl_executor_htex import HighThroughputExecutor
+
     with pytest.warns(DeprecationWarning):
         ex = HighThroughputExecutor(max_workers=3)
     assert ex.max_workers_per_node == 3 and ex.max_workers == 3
@@ -49,6 +59,7 @@ def test_launch_command_runs_this_environments_pool():
     import sys
 
     from parsl_executor_htex import HighThroughputExecutor
+
     ex = HighThroughputExecutor(max_workers_per_node=2)
     ex._ports = {"workers": 1234}
     cmd = ex._get_launch_command("7")

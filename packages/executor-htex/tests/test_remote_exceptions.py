@@ -4,12 +4,14 @@ The traceback travels beside the exception (never as a ``__notes__`` entry or an
 attribute), and is rebuilt as real frames, so two equal failures compare equal and printing
 the exception shows the worker's frames and source lines.
 """
+
 from __future__ import annotations
 
 import pickle
 import traceback
 
 import pytest
+
 from parsl import python_app
 from parsl_executor_htex import serialize
 
@@ -23,6 +25,7 @@ def fail_same(n):
 def fail_with_cause():
     def deep():
         raise KeyError("the root cause")
+
     try:
         deep()
     except KeyError as e:
@@ -108,6 +111,7 @@ def test_unpicklable_exception_arrives_as_a_stand_in_naming_it(htex_dfk):
 
 # --- the envelope itself, in one process ------------------------------------------------
 
+
 def _raise_chain():
     try:
         raise OSError("inner")
@@ -124,7 +128,9 @@ def test_pack_unpack_keeps_type_args_dict_and_frames_in_process():
     assert ok is False and type(exc) is ValueError and exc.args == ("outer",)
     assert vars(exc) == {"custom": 5}
     assert [f.name for f in traceback.extract_tb(exc.__traceback__)] == [
-        "test_pack_unpack_keeps_type_args_dict_and_frames_in_process", "_raise_chain"]
+        "test_pack_unpack_keeps_type_args_dict_and_frames_in_process",
+        "_raise_chain",
+    ]
     assert type(exc.__cause__) is OSError and exc.__context__ is exc.__cause__
 
 
@@ -138,6 +144,7 @@ def test_exception_chain_with_a_cycle_is_packed():
 def test_functions_sent_by_value_keep_their_file_name():
     def local_function():
         return 1
+
     again = pickle.loads(serialize.dumps(local_function))
     assert again.__code__.co_filename == __file__
     assert again() == 1

@@ -1,8 +1,10 @@
 """With Config(retries=1) a task whose worker is killed (WorkerLost) runs again and succeeds."""
+
 from __future__ import annotations
 
-import parsl
 import pytest
+
+import parsl
 from parsl import python_app
 
 
@@ -10,6 +12,7 @@ from parsl import python_app
 def die_once(marker):
     import os
     import signal
+
     if not os.path.exists(marker):
         open(marker, "w").close()
         os.kill(os.getpid(), signal.SIGKILL)

@@ -1,4 +1,5 @@
 """A tutorial-style script using parsl.configs.htex_local runs unchanged and exits promptly."""
+
 from __future__ import annotations
 
 import pathlib
@@ -14,8 +15,13 @@ SCRIPT = pathlib.Path(__file__).parent / "scripts" / "htex_tutorial.py"
 @pytest.mark.slow
 def test_htex_local_tutorial_script_runs_unchanged(tmp_path):
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "runinfo")], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path / "runinfo")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
@@ -29,7 +35,7 @@ def test_htex_local_tutorial_script_runs_unchanged(tmp_path):
     assert elapsed < 60
 
 
-OLD_SCRIPT = '''
+OLD_SCRIPT = """
 import sys
 import parsl
 from parsl.addresses import address_by_hostname
@@ -61,15 +67,19 @@ def add(a, b):
 print(add(add(1, 2), 3).result())
 parsl.dfk().cleanup()
 parsl.clear()
-'''
+"""
 
 
 @pytest.mark.slow
 def test_09_era_htex_config_runs_unchanged(tmp_path):
     script = tmp_path / "old.py"
     script.write_text(OLD_SCRIPT)
-    proc = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", str(script),
-                           str(tmp_path / "runinfo")], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", str(script), str(tmp_path / "runinfo")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "6"

@@ -1,4 +1,5 @@
 """Shared fixtures of the monitoring tests."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ def postgres_url() -> str:
     """A PostgreSQL URL (started by .ci/setup.d/35-postgres.sh; started here if possible)."""
     url = os.environ.get("PARSL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     if not _reachable(url) and os.geteuid() == 0:
-        subprocess.run(["bash", str(ROOT / ".ci" / "infra" / "postgres-up.sh")], capture_output=True,
-                       timeout=300)
+        subprocess.run(
+            ["bash", str(ROOT / ".ci" / "infra" / "postgres-up.sh")], capture_output=True, timeout=300
+        )
     if not _reachable(url):
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {url}; .ci/setup.d/35-postgres.sh should start it")

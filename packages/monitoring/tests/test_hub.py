@@ -1,4 +1,5 @@
 """MonitoringHub with real workflows on thread executors: the rows Parsl users query."""
+
 from __future__ import annotations
 
 import logging
@@ -7,8 +8,9 @@ import threading
 import time
 import warnings
 
-import parsl
 import pytest
+
+import parsl
 from parsl import bash_app, python_app
 from parsl.config import Config
 from parsl.executors import ThreadPoolExecutor
@@ -40,14 +42,16 @@ def rows(db, sql, *args):
 def test_import_paths_are_the_same_class():
     assert MonitoringHub is OldPathHub
     from parsl_monitoring import MonitoringHub as Direct
+
     assert Direct is MonitoringHub
 
 
 def test_workflow_task_try_status_rows(tmp_path):
     run_dir = tmp_path / "runinfo"
     hub = MonitoringHub(workflow_name="wf <b>1</b>", workflow_version="v2")
-    cfg = Config(executors=[ThreadPoolExecutor(label="threads")], monitoring=hub, retries=1,
-                 run_dir=str(run_dir))
+    cfg = Config(
+        executors=[ThreadPoolExecutor(label="threads")], monitoring=hub, retries=1, run_dir=str(run_dir)
+    )
     with parsl.load(cfg) as dfk:
         a = inc(1)
         b = inc(a)
@@ -78,15 +82,23 @@ def test_workflow_task_try_status_rows(tmp_path):
     for t in tries:
         assert t["task_executor"] == "threads" and t["hostname"]
         assert t["task_try_time_launched"] and t["task_try_time_running"] and t["task_try_time_returned"]
-    states = [r["task_status_name"] for r in
-              rows(db, "select * from status where run_id=? and task_id=? order by timestamp", run_id, a.tid)]
+    states = [
+        r["task_status_name"]
+        for r in rows(
+            db, "select * from status where run_id=? and task_id=? order by timestamp", run_id, a.tid
+        )
+    ]
     assert states[0] == "pending" and states[-1] == "exec_done"
     assert {"launched", "running", "running_ended"} <= set(states)
-    c_states = [(r["task_status_name"], r["try_id"]) for r in
-                rows(db, "select * from status where task_id=? order by timestamp", c.tid)]
+    c_states = [
+        (r["task_status_name"], r["try_id"])
+        for r in rows(db, "select * from status where task_id=? order by timestamp", c.tid)
+    ]
     assert ("fail_retryable", 0) in c_states and c_states[-1] == ("failed", 1)
-    assert [r["task_status_name"] for r in rows(db, "select * from status where task_id=? order by timestamp", d.tid)] \
-        == ["pending", "dep_fail"]
+    assert [
+        r["task_status_name"]
+        for r in rows(db, "select * from status where task_id=? order by timestamp", d.tid)
+    ] == ["pending", "dep_fail"]
 
 
 def test_many_tasks_lose_no_row_while_a_reader_polls(tmp_path):
@@ -111,8 +123,9 @@ def test_many_tasks_lose_no_row_while_a_reader_polls(tmp_path):
     t = threading.Thread(target=reader)
     t.start()
     try:
-        cfg = Config(executors=[ThreadPoolExecutor(max_threads=4)], monitoring=MonitoringHub(),
-                     run_dir=str(run_dir))
+        cfg = Config(
+            executors=[ThreadPoolExecutor(max_threads=4)], monitoring=MonitoringHub(), run_dir=str(run_dir)
+        )
         with parsl.load(cfg) as dfk:
             futures = [inc(i) for i in range(n)]
             assert sum(f.result() for f in futures) == sum(range(1, n + 1))
@@ -121,7 +134,9 @@ def test_many_tasks_lose_no_row_while_a_reader_polls(tmp_path):
         stop.set()
         t.join()
     assert reads, "the reader never saw the database"
-    [[count]] = [list(r.values()) for r in rows(str(db), "select count(*) from status where run_id=?", run_id)]
+    [[count]] = [
+        list(r.values()) for r in rows(str(db), "select count(*) from status where run_id=?", run_id)
+    ]
     assert count == 5 * n  # pending, launched, running, running_ended, exec_done
     [[tasks]] = [list(r.values()) for r in rows(str(db), "select count(*) from task where run_id=?", run_id)]
     [[tries]] = [list(r.values()) for r in rows(str(db), "select count(*) from try where run_id=?", run_id)]
@@ -147,8 +162,13 @@ def test_runs_share_one_database_and_hubs_do_not_cross(tmp_path):
 
 def test_logging_endpoint_url(tmp_path):
     url = f"sqlite:///{tmp_path}/elsewhere/mon.db"
-    with parsl.load(Config(executors=[ThreadPoolExecutor()], monitoring=MonitoringHub(logging_endpoint=url),
-                           run_dir=str(tmp_path / "runinfo"))):
+    with parsl.load(
+        Config(
+            executors=[ThreadPoolExecutor()],
+            monitoring=MonitoringHub(logging_endpoint=url),
+            run_dir=str(tmp_path / "runinfo"),
+        )
+    ):
         assert inc(1).result() == 2
     assert len(rows(str(tmp_path / "elsewhere" / "mon.db"), "select * from task")) == 1
     assert not (tmp_path / "runinfo" / "monitoring.db").exists()
@@ -156,8 +176,9 @@ def test_logging_endpoint_url(tmp_path):
 
 def test_old_arguments_warn_and_unknown_ones_fail():
     with pytest.warns(DeprecationWarning, match="hub_address, hub_port"):
-        hub = MonitoringHub(hub_address="127.0.0.1", hub_port=55055, monitoring_debug=False,
-                            resource_monitoring_interval=10)
+        hub = MonitoringHub(
+            hub_address="127.0.0.1", hub_port=55055, monitoring_debug=False, resource_monitoring_interval=10
+        )
     assert hub.resource_monitoring_interval == 10
     with pytest.warns(DeprecationWarning, match="logging_level"):
         MonitoringHub(logging_level=logging.INFO)
@@ -170,15 +191,18 @@ def test_old_arguments_warn_and_unknown_ones_fail():
         MonitoringHub(logging_endpoint="monitoring.db")
     with pytest.raises(ValueError, match="positive"):
         MonitoringHub(resource_monitoring_interval=-1)
-    assert MonitoringHub(resource_monitoring_interval=0).resource_monitoring_interval == 0  # Parsl: no samples
+    assert (
+        MonitoringHub(resource_monitoring_interval=0).resource_monitoring_interval == 0
+    )  # Parsl: no samples
 
 
 def test_an_unreachable_database_is_logged_and_the_workflow_still_runs(tmp_path, caplog):
     hub = MonitoringHub(logging_endpoint="postgresql://nobody:x@127.0.0.1:1/none")
     with caplog.at_level(logging.ERROR, logger="parsl.monitoring"):
         start = time.monotonic()
-        with parsl.load(Config(executors=[ThreadPoolExecutor()], monitoring=hub,
-                               run_dir=str(tmp_path / "runinfo"))):
+        with parsl.load(
+            Config(executors=[ThreadPoolExecutor()], monitoring=hub, run_dir=str(tmp_path / "runinfo"))
+        ):
             assert [inc(i).result() for i in range(10)] == list(range(1, 11))
         assert time.monotonic() - start < 30
     assert "could not open its database" in caplog.text

@@ -1,15 +1,16 @@
 """MonitoringHub with the HighThroughputExecutor: resource samples from workers, nodes and
 blocks, a tutorial-style pandas session, PostgreSQL, and a script without a main guard."""
+
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
 
-import parsl
 import pytest
+
+import parsl
 from parsl import bash_app, python_app
 from parsl.config import Config
 from parsl.executors import HighThroughputExecutor
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.slow
 @python_app
 def spin(seconds, megabytes):
     import time
+
     block = bytearray(megabytes * 1024 * 1024)
     for i in range(0, len(block), 4096):
         block[i] = 1
@@ -47,9 +49,15 @@ def busy_child():
 
 
 def htex_config(run_dir, **hub):
-    return Config(executors=[HighThroughputExecutor(label="htex", max_workers_per_node=2,
-                                                    provider=LocalProvider(init_blocks=1, max_blocks=1))],
-                  monitoring=MonitoringHub(**hub), run_dir=str(run_dir))
+    return Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex", max_workers_per_node=2, provider=LocalProvider(init_blocks=1, max_blocks=1)
+            )
+        ],
+        monitoring=MonitoringHub(**hub),
+        run_dir=str(run_dir),
+    )
 
 
 def test_resources_nodes_blocks_and_tutorial_queries(tmp_path):
@@ -77,7 +85,11 @@ def test_resources_nodes_blocks_and_tutorial_queries(tmp_path):
     assert list(df_workflow["workflow_name"]) == ["tutorial"]
     assert df_workflow.loc[0, "tasks_completed_count"] == 6
     assert sorted(df_task["task_func_name"].value_counts().items()) == [
-        ("add", 3), ("busy_child", 1), ("shell", 1), ("spin", 1)]
+        ("add", 3),
+        ("busy_child", 1),
+        ("shell", 1),
+        ("spin", 1),
+    ]
     # a bash app's work happens in child processes: the samples count them
     kids = df_resource[df_resource.task_id == child.tid]
     during = kids[kids.psutil_process_children_count >= 1]
@@ -86,7 +98,12 @@ def test_resources_nodes_blocks_and_tutorial_queries(tmp_path):
     assert during["psutil_process_memory_resident"].max() > 40_000_000
     merged = pd.merge(df_task, df_status, on=["task_id", "run_id"])
     assert set(merged[merged.task_id == s.tid]["task_status_name"]) >= {
-        "pending", "launched", "running", "running_ended", "exec_done"}
+        "pending",
+        "launched",
+        "running",
+        "running_ended",
+        "exec_done",
+    }
     assert (df_try["task_executor"] == "htex").all() and (df_try["block_id"] == "0").all()
     assert df_try["task_try_time_running"].notna().all()
     spin_samples = df_resource[df_resource.task_id == s.tid].sort_values("timestamp")
@@ -108,15 +125,23 @@ def test_resource_monitoring_can_be_turned_off(tmp_path):
         assert add(1, 1).result(timeout=60) == 2
     with sqlite3.connect(str(run_dir / "monitoring.db")) as c:
         assert c.execute("select count(*) from resource").fetchone()[0] == 0
-        assert c.execute("select task_status_name from status where task_status_name='running_ended'").fetchall()
+        assert c.execute(
+            "select task_status_name from status where task_status_name='running_ended'"
+        ).fetchall()
 
 
 @pytest.mark.infra
 def test_postgresql_url(tmp_path, postgres_url):
     import sqlalchemy as sa
 
-    with parsl.load(htex_config(tmp_path / "runinfo", logging_endpoint=postgres_url,
-                                workflow_name="on postgres", resource_monitoring_interval=0.5)) as dfk:
+    with parsl.load(
+        htex_config(
+            tmp_path / "runinfo",
+            logging_endpoint=postgres_url,
+            workflow_name="on postgres",
+            resource_monitoring_interval=0.5,
+        )
+    ) as dfk:
         futures = [add(i, i) for i in range(200)]
         assert [f.result(timeout=60) for f in futures] == [2 * i for i in range(200)]
         run_id = dfk.run_id
@@ -136,7 +161,8 @@ def test_postgresql_url(tmp_path, postgres_url):
 
 def test_a_script_without_a_main_guard(tmp_path):
     script = tmp_path / "no_guard.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import parsl
         from parsl import python_app
         from parsl.config import Config
@@ -153,9 +179,11 @@ def test_a_script_without_a_main_guard(tmp_path):
             monitoring=MonitoringHub(hub_address="127.0.0.1", resource_monitoring_interval=1),
         ))
         print(sum(f.result() for f in [double(i) for i in range(20)]))
-    """))
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    """)
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "380"
     with sqlite3.connect(str(tmp_path / "runinfo" / "monitoring.db")) as c:

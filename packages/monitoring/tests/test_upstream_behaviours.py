@@ -1,6 +1,7 @@
 """What Parsl's own monitoring tests check, on thread executors: ``dfk.monitoring``, how
 stdout/stderr specs are recorded, the run directory's ``database_manager.log``, an interval of
 0, and a writer that survives bad events and a second close."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,9 @@ import os
 import sqlite3
 import time
 
-import parsl
 import pytest
+
+import parsl
 from parsl import python_app
 from parsl.config import Config
 from parsl.data_provider.files import File
@@ -20,7 +22,6 @@ from parsl.logconfigs.json import JSONLogging
 from parsl.logconfigs.noop import NoopLogging
 from parsl.monitoring import MonitoringHub
 from parsl.monitoring.radios.multiprocessing import MultiprocessingQueueRadio
-
 from parsl_monitoring.writer import DatabaseWriter
 
 
@@ -55,15 +56,18 @@ def test_dfk_monitoring_is_the_configured_hub(tmp_path):
         assert dfk.monitoring is None
 
 
-@pytest.mark.parametrize("spec,expected", [
-    (None, ""),
-    ("hello.txt", "hello.txt"),
-    (("tuple.txt", "w"), "tuple.txt"),
-    (PathLike("pl.txt"), "pl.txt"),
-    (PathLike(b"pl2.txt"), "pl2.txt"),
-    ((PathLike(b"pl4.txt"), "w"), "pl4.txt"),
-    (File("file:///tmp/parsl-h9-pl5"), "file:///tmp/parsl-h9-pl5"),
-])
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        (None, ""),
+        ("hello.txt", "hello.txt"),
+        (("tuple.txt", "w"), "tuple.txt"),
+        (PathLike("pl.txt"), "pl.txt"),
+        (PathLike(b"pl2.txt"), "pl2.txt"),
+        ((PathLike(b"pl4.txt"), "w"), "pl4.txt"),
+        (File("file:///tmp/parsl-h9-pl5"), "file:///tmp/parsl-h9-pl5"),
+    ],
+)
 def test_std_streams_are_recorded_as_parsl_names_them(tmp_path, spec, expected, caplog):
     os.chdir(tmp_path)  # relative stream files land here
     with parsl.load(config(tmp_path)):
@@ -74,7 +78,9 @@ def test_std_streams_are_recorded_as_parsl_names_them(tmp_path, spec, expected, 
 
 
 def test_interval_zero_records_tasks_without_resource_samples(tmp_path):
-    hub = MonitoringHub(logging_endpoint=f"sqlite:///{tmp_path}/monitoring.db", resource_monitoring_interval=0)
+    hub = MonitoringHub(
+        logging_endpoint=f"sqlite:///{tmp_path}/monitoring.db", resource_monitoring_interval=0
+    )
     with parsl.load(config(tmp_path, hub=hub)):
         assert stdapp().result() == 1
     db = f"{tmp_path}/monitoring.db"

@@ -1,4 +1,5 @@
 """parsl-visualize through Flask's test client, against a database written like the hub writes it."""
+
 from __future__ import annotations
 
 import re
@@ -9,15 +10,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import viz_fixtures as fx  # noqa: E402
+import viz_fixtures as fx
 
 pytest.importorskip("flask")
 
-from parsl_monitoring.db import WORKFLOW  # noqa: E402
-from parsl_monitoring.visualization import DatabaseNotFound, cli, create_app, dag  # noqa: E402  # noqa: E402
-from parsl_monitoring.visualization.timeline import finished_per_app, state_counts_over_time, workflow_span  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
+from sqlalchemy import insert
+from sqlalchemy.exc import OperationalError
+
+from parsl_monitoring.db import WORKFLOW
+from parsl_monitoring.visualization import DatabaseNotFound, cli, create_app, dag
+from parsl_monitoring.visualization.timeline import finished_per_app, state_counts_over_time, workflow_span
 
 DONE = fx.Facts.done_run
 RUNNING = fx.Facts.running_run
@@ -59,6 +61,7 @@ def cells(row: str) -> list[str]:
 
 # --- workflows list -------------------------------------------------------------------------------
 
+
 def test_index_lists_every_workflow_with_status_and_counts(client):
     html = get(client, "/")
     done = cells(row_of(html, f"/workflow/{DONE}/"))
@@ -75,14 +78,17 @@ def test_index_lists_every_workflow_with_status_and_counts(client):
 
 def test_index_of_an_empty_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    from parsl_monitoring.db import metadata
     from sqlalchemy import create_engine
+
+    from parsl_monitoring.db import metadata
+
     metadata.create_all(create_engine(url))
     html = get(create_app(url).test_client(), "/")
     assert "holds no workflow yet" in html and 'http-equiv="refresh"' not in html
 
 
 # --- one workflow ---------------------------------------------------------------------------------
+
 
 def test_workflow_page_summary_and_app_counts(client):
     html = get(client, f"/workflow/{DONE}/")
@@ -158,12 +164,13 @@ def test_gantt_is_paginated(tmp_path):
 
 # --- task lists -----------------------------------------------------------------------------------
 
+
 def test_app_page_lists_its_tasks_and_filters_by_state(client):
     html = get(client, f"/workflow/{DONE}/app/align")
     ids = re.findall(r'class="task-link" href="[^"]+">(\d+)<', html)
     assert ids == [str(i) for i in range(10, 20)]
     assert 'data-chart="durations"' in html and len(re.findall(r'class="bar"', html)) == 20
-    r13 = cells(row_of(html, "/task/13\""))
+    r13 = cells(row_of(html, '/task/13"'))
     assert r13[:5] == ["13", "exec_done", "htex", "node02", "2"]
     failed = get(client, f"/workflow/{DONE}/app/align?state=failed")
     assert re.findall(r'class="task-link" href="[^"]+">(\d+)<', failed) == ["15"]
@@ -174,12 +181,13 @@ def test_all_tasks_page(client):
     html = get(client, f"/workflow/{DONE}/task/")
     assert len(re.findall(r'class="task-link"', html)) == 24
     assert "24 tasks" in html
-    assert cells(row_of(html, "/task/20\""))[:3] == ["20", "merge", "dep_fail"]
+    assert cells(row_of(html, '/task/20"'))[:3] == ["20", "merge", "dep_fail"]
     memo = get(client, f"/workflow/{DONE}/task/?state=memo_done")
     assert re.findall(r'class="task-link" href="[^"]+">(\d+)<', memo) == ["23"]
 
 
 # --- one task -------------------------------------------------------------------------------------
+
 
 def test_task_page_details(client):
     html = get(client, f"/workflow/{DONE}/task/13")
@@ -196,8 +204,17 @@ def test_task_page_details(client):
     assert len(re.findall(r'<td class="num">[01]</td><td>htex</td>', tries)) == 2
     history = re.search(r'<table class="grid" id="states">.*?</table>', html, re.S).group(0)
     assert re.findall(r'class="badge"[^>]*>(\w+)<', history) == [
-        "pending", "launched", "running", "running_ended", "fail_retryable",
-        "pending", "launched", "running", "running_ended", "exec_done"]
+        "pending",
+        "launched",
+        "running",
+        "running_ended",
+        "fail_retryable",
+        "pending",
+        "launched",
+        "running",
+        "running_ended",
+        "exec_done",
+    ]
     for kind in ("task-cpu", "task-memory"):
         chart = re.search(rf'<svg[^>]*data-chart="{kind}".*?</svg>', html, re.S).group(0)
         assert len(re.findall(r'class="line"', chart)) == 2  # one line per try
@@ -211,6 +228,7 @@ def test_task_page_of_a_dependency_failure_links_every_dependency(client):
 
 
 # --- dependency graph -----------------------------------------------------------------------------
+
 
 def test_dag_by_apps(client):
     html = get(client, f"/workflow/{DONE}/dag_group_by_apps")
@@ -235,8 +253,10 @@ def test_dag_by_states(client):
 
 
 def test_dag_layout_layers_follow_dependencies():
-    nodes = {i: dag.DagNode(i, "a", "exec_done", deps) for i, deps in
-             {0: [], 1: [], 2: [0], 3: [0, 1], 4: [2, 3], 5: [4, 0], 6: []}.items()}
+    nodes = {
+        i: dag.DagNode(i, "a", "exec_done", deps)
+        for i, deps in {0: [], 1: [], 2: [0], 3: [0, 1], 4: [2, 3], 5: [4, 0], 6: []}.items()
+    }
     width, height = dag.layout(nodes)
     assert [nodes[i].layer for i in range(7)] == [0, 0, 1, 1, 2, 3, 0]
     for n in nodes.values():
@@ -263,6 +283,7 @@ def test_dag_is_limited_for_large_workflows(tmp_path):
 
 # --- resources ------------------------------------------------------------------------------------
 
+
 def test_resource_page(client):
     html = get(client, f"/workflow/{DONE}/resource_usage")
     summary = re.search(r'id="resource-summary">.*?</table>', html, re.S).group(0)
@@ -273,15 +294,23 @@ def test_resource_page(client):
     for kind in ("worker-efficiency", "cpu-per-app", "memory-per-app", "hist-cpu", "hist-rss"):
         assert f'data-chart="{kind}"' in html, kind
     eff = re.search(r'<svg[^>]*data-chart="worker-efficiency".*?</svg>', html, re.S).group(0)
-    assert re.findall(r'class="line"[^>]*><title>([\w ]+)</title>', eff) == ["workers connected",
-                                                                           "tasks running"]
+    assert re.findall(r'class="line"[^>]*><title>([\w ]+)</title>', eff) == [
+        "workers connected",
+        "tasks running",
+    ]
     hist = re.search(r'<svg[^>]*data-chart="hist-cpu".*?</svg>', html, re.S).group(0)
     assert sum(int(n) for n in re.findall(r": (\d+)</title></rect>", hist)) == 24  # every sampled try
     nodes = re.search(r'id="nodes">.*?</table>', html, re.S).group(0)
     assert len(re.findall(r"<tr><td>", nodes)) == 4
     blocks = re.search(r'id="blocks">.*?</table>', html, re.S).group(0)
     assert [c[4] for c in map(cells, re.findall(r"<tr><td>.*?</tr>", blocks, re.S))] == [
-        "PENDING", "PENDING", "RUNNING", "RUNNING", "COMPLETED", "COMPLETED"]
+        "PENDING",
+        "PENDING",
+        "RUNNING",
+        "RUNNING",
+        "COMPLETED",
+        "COMPLETED",
+    ]
 
 
 def test_resource_page_without_samples(client):
@@ -292,12 +321,23 @@ def test_resource_page_without_samples(client):
 
 # --- errors and escaping --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", [
-    "/workflow/no-such-run/", "/workflow/no-such-run/task/", "/workflow/no-such-run/task/1",
-    "/workflow/no-such-run/app/fetch", "/workflow/no-such-run/dag_group_by_apps",
-    "/workflow/no-such-run/resource_usage", f"/workflow/{DONE}/task/9999", f"/workflow/{DONE}/task/abc",
-    f"/workflow/{DONE}/app/no_such_app", f"/workflow/{DONE}/dag_group_by_nothing", "/nowhere",
-])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/workflow/no-such-run/",
+        "/workflow/no-such-run/task/",
+        "/workflow/no-such-run/task/1",
+        "/workflow/no-such-run/app/fetch",
+        "/workflow/no-such-run/dag_group_by_apps",
+        "/workflow/no-such-run/resource_usage",
+        f"/workflow/{DONE}/task/9999",
+        f"/workflow/{DONE}/task/abc",
+        f"/workflow/{DONE}/app/no_such_app",
+        f"/workflow/{DONE}/dag_group_by_nothing",
+        "/nowhere",
+    ],
+)
 def test_unknown_ids_are_404_pages(client, url):
     html = get(client, url, 404)
     assert "<h1>404 · Not Found</h1>" in html and 'href="/"' in html
@@ -312,9 +352,16 @@ def test_404_names_the_missing_thing_escaped(client):
 
 def test_everything_from_the_database_is_escaped(client):
     app_url = f"/workflow/{RUNNING}/app/%3Cb%3Ebold_app%3C%2Fb%3E"
-    pages = ["/", f"/workflow/{RUNNING}/", f"/workflow/{RUNNING}/task/", f"/workflow/{RUNNING}/task/0",
-             f"/workflow/{RUNNING}/dag_group_by_apps", f"/workflow/{RUNNING}/dag_group_by_states",
-             f"/workflow/{RUNNING}/resource_usage", app_url]
+    pages = [
+        "/",
+        f"/workflow/{RUNNING}/",
+        f"/workflow/{RUNNING}/task/",
+        f"/workflow/{RUNNING}/task/0",
+        f"/workflow/{RUNNING}/dag_group_by_apps",
+        f"/workflow/{RUNNING}/dag_group_by_states",
+        f"/workflow/{RUNNING}/resource_usage",
+        app_url,
+    ]
     for url in pages:
         html = get(client, url)
         assert fx.EVIL not in html and "<b>bold_app</b>" not in html and "<img" not in html, url
@@ -326,6 +373,7 @@ def test_everything_from_the_database_is_escaped(client):
 
 
 # --- opening the database -------------------------------------------------------------------------
+
 
 def test_missing_database_file_is_a_clear_error(tmp_path):
     missing = tmp_path / "runinfo" / "monitoring.db"
@@ -343,9 +391,8 @@ def test_database_without_tables_is_a_clear_error(tmp_path):
 
 def test_database_is_opened_read_only(app):
     engine = app.extensions["parsl_monitoring_db"]
-    with pytest.raises(OperationalError, match="readonly"):
-        with engine.begin() as conn:
-            conn.execute(insert(WORKFLOW), [fx.workflow_row("x", "x", 0, 1)])
+    with pytest.raises(OperationalError, match="readonly"), engine.begin() as conn:
+        conn.execute(insert(WORKFLOW), [fx.workflow_row("x", "x", 0, 1)])
 
 
 def test_plain_path_works_like_a_url(db):
@@ -362,16 +409,23 @@ def test_cli_reports_a_missing_database(tmp_path, capsys):
 def test_cli_defaults_match_parsl():
     args = cli._parser().parse_args([])
     assert (args.db_url, args.port, args.listen, args.debug) == (
-        "sqlite:///./runinfo/monitoring.db", 8080, "127.0.0.1", False)
+        "sqlite:///./runinfo/monitoring.db",
+        8080,
+        "127.0.0.1",
+        False,
+    )
     args = cli._parser().parse_args(["postgresql://u@h/db", "-p", "9000", "-l", "0.0.0.0", "--debug"])
     assert (args.db_url, args.port, args.listen, args.debug) == ("postgresql://u@h/db", 9000, "0.0.0.0", True)
 
 
 # --- live workflows, cached finished ones, size --------------------------------------------------
 
+
 def test_running_workflow_pages_show_new_rows_and_finished_ones_are_cached(tmp_path):
-    from parsl_monitoring.db import STATUS, TASK
     from sqlalchemy import create_engine, update
+
+    from parsl_monitoring.db import STATUS, TASK
+
     url = f"sqlite:///{tmp_path / 'live.db'}"
     fx.build_database(url)
     app = create_app(url)
@@ -380,10 +434,13 @@ def test_running_workflow_pages_show_new_rows_and_finished_ones_are_cached(tmp_p
     get(client, f"/workflow/{DONE}/task/13")
     writer = create_engine(url)  # the hub, still writing
     with writer.begin() as conn:
-        conn.execute(insert(STATUS), [dict(task_id=2, run_id=RUNNING, try_id=0, task_status_name="exec_done",
-                                           timestamp=fx.at(106))])
-        conn.execute(update(TASK).where(TASK.c.task_id == 13, TASK.c.run_id == DONE)
-                     .values(task_func_name="renamed"))
+        conn.execute(
+            insert(STATUS),
+            [dict(task_id=2, run_id=RUNNING, try_id=0, task_status_name="exec_done", timestamp=fx.at(106))],
+        )
+        conn.execute(
+            update(TASK).where(TASK.c.task_id == 13, TASK.c.run_id == DONE).values(task_func_name="renamed")
+        )
     assert ">exec_done<" in get(client, f"/workflow/{RUNNING}/task/2")
     # The finished workflow's page was kept: it never changes once the workflow completed.
     assert "renamed" not in get(client, f"/workflow/{DONE}/task/13")
@@ -393,6 +450,7 @@ def test_running_workflow_pages_show_new_rows_and_finished_ones_are_cached(tmp_p
 
 def test_page_cache_is_bounded():
     from parsl_monitoring.visualization.page_cache import PageCache
+
     cache = PageCache(budget=1000)
     for i in range(10):
         cache.put(f"/p{i}", b"x" * 200)
@@ -404,14 +462,22 @@ def test_page_cache_is_bounded():
 @pytest.mark.slow
 def test_ten_thousand_tasks_stay_responsive(tmp_path):
     import time
+
     url = f"sqlite:///{tmp_path / 'large.db'}"
     fx.add_large_workflow(url, "large", n_tasks=10_000)
     client = create_app(url, cache_bytes=0).test_client()
     timings = {}
-    pages = {"/workflow/large/": 200, "/workflow/large/?gantt_page=50": 200, "/workflow/large/task/": 100,
-             "/workflow/large/task/?page=100": 100, "/workflow/large/task/?state=failed": 11,
-             "/workflow/large/app/prep": 100, "/workflow/large/task/5000": None,
-             "/workflow/large/dag_group_by_states": None, "/workflow/large/resource_usage": None}
+    pages = {
+        "/workflow/large/": 200,
+        "/workflow/large/?gantt_page=50": 200,
+        "/workflow/large/task/": 100,
+        "/workflow/large/task/?page=100": 100,
+        "/workflow/large/task/?state=failed": 11,
+        "/workflow/large/app/prep": 100,
+        "/workflow/large/task/5000": None,
+        "/workflow/large/dag_group_by_states": None,
+        "/workflow/large/resource_usage": None,
+    }
     for url_, rows in pages.items():
         t = time.perf_counter()
         html = get(client, url_)
@@ -435,19 +501,31 @@ def test_current_state_prefers_final_states_then_latest_then_later_in_life(tmp_p
 
     from parsl_monitoring.db import STATUS, metadata
     from parsl_monitoring.visualization.queries import final_states
+
     engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
     metadata.create_all(engine)
     history = {
-        1: [("pending", 0), ("launched", 1), ("running", 2), ("exec_done", 3),
-            ("running_ended", 4)],  # the worker's clock runs ahead
+        1: [
+            ("pending", 0),
+            ("launched", 1),
+            ("running", 2),
+            ("exec_done", 3),
+            ("running_ended", 4),
+        ],  # the worker's clock runs ahead
         2: [("pending", 0), ("launched", 0)],  # same microsecond
         3: [("pending", 0), ("launched", 1), ("fail_retryable", 2), ("pending", 3), ("launched", 4)],
         4: [("pending", 0), ("dep_fail", 0)],
         5: [("launched", 5), ("pending", 1)],  # rows arrive in any order
     }
     with engine.begin() as conn:
-        conn.execute(insert(STATUS), [dict(task_id=t, task_status_name=s, timestamp=fx.at(ts), run_id="r",
-                                           try_id=0) for t, rows in history.items() for s, ts in rows])
+        conn.execute(
+            insert(STATUS),
+            [
+                dict(task_id=t, task_status_name=s, timestamp=fx.at(ts), run_id="r", try_id=0)
+                for t, rows in history.items()
+                for s, ts in rows
+            ],
+        )
     with engine.connect() as conn:
         fs = final_states("r", dialect)
         got = dict(conn.execute(select(fs.c.task_id, fs.c.state)).all())

@@ -3,6 +3,7 @@
 Chromium comes from Debian (/usr/bin/chromium, installed by .ci/setup.d/50-chromium.sh); these
 tests never download a browser. Without Chromium they are skipped, except under CI where they fail.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,13 +18,19 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import viz_fixtures as fx  # noqa: E402
+import viz_fixtures as fx
 
 pytestmark = pytest.mark.infra
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DONE, RUNNING = fx.Facts.done_run, fx.Facts.running_run
 
 
@@ -67,8 +74,11 @@ def server(tmp_path_factory):
     fx.build_database(f"sqlite:///{path}")
     port = _free_port()
     log = path.with_suffix(".log").open("w+")
-    proc = subprocess.Popen(_command() + [f"sqlite:///{path}", "-p", str(port), "--refresh", "2"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        _command() + [f"sqlite:///{path}", "-p", str(port), "--refresh", "2"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -96,8 +106,13 @@ class Watched:
         page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         # A reload cancels the requests still in flight (net::ERR_ABORTED); any other failure counts.
-        page.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "")
-                and self.errors.append(f"requestfailed: {r.url} {r.failure}"))
+        page.on(
+            "requestfailed",
+            lambda r: (
+                "ERR_ABORTED" not in (r.failure or "")
+                and self.errors.append(f"requestfailed: {r.url} {r.failure}")
+            ),
+        )
         page.on("dialog", self._dialog)
 
     def _dialog(self, dialog):
@@ -159,13 +174,16 @@ def test_click_from_the_workflow_list_to_a_task(page, server):
     assert p.locator("#dependents a").all_inner_texts() == ["13"]
 
 
-@pytest.mark.parametrize("path,charts", [
-    (f"/workflow/{DONE}/task/", 0),
-    (f"/workflow/{DONE}/app/align", 1),
-    (f"/workflow/{DONE}/resource_usage", 5),
-    (f"/workflow/{RUNNING}/", 4),
-    (f"/workflow/{RUNNING}/task/0", 0),
-])
+@pytest.mark.parametrize(
+    "path,charts",
+    [
+        (f"/workflow/{DONE}/task/", 0),
+        (f"/workflow/{DONE}/app/align", 1),
+        (f"/workflow/{DONE}/resource_usage", 5),
+        (f"/workflow/{RUNNING}/", 4),
+        (f"/workflow/{RUNNING}/task/0", 0),
+    ],
+)
 def test_pages_render_their_charts_without_errors(page, server, path, charts):
     page.goto(server + path)
     p = page.page

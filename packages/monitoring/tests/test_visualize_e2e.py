@@ -1,4 +1,5 @@
 """A real workflow, recorded by the real MonitoringHub, then browsed with parsl-visualize."""
+
 from __future__ import annotations
 
 import re
@@ -7,12 +8,12 @@ import pytest
 
 pytest.importorskip("flask")
 
-import parsl  # noqa: E402
-from parsl import bash_app, python_app  # noqa: E402
+import parsl
+from parsl import bash_app, python_app
 from parsl.config import Config
-from parsl.dataflow.errors import DependencyError  # noqa: E402
-from parsl.executors.threads import ThreadPoolExecutor  # noqa: E402
-from parsl_monitoring.visualization import create_app  # noqa: E402
+from parsl.dataflow.errors import DependencyError
+from parsl.executors.threads import ThreadPoolExecutor
+from parsl_monitoring.visualization import create_app
 
 
 @python_app
@@ -45,9 +46,12 @@ def test_browse_a_monitored_workflow(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'monitoring.db'}"
     out = tmp_path / "out<i>.txt"
-    cfg = Config(executors=[ThreadPoolExecutor(label="threads", max_threads=4)], retries=1,
-                 run_dir=str(tmp_path / "runinfo"),
-                 monitoring=MonitoringHub(workflow_name="<b>e2e</b>", logging_endpoint=url))
+    cfg = Config(
+        executors=[ThreadPoolExecutor(label="threads", max_threads=4)],
+        retries=1,
+        run_dir=str(tmp_path / "runinfo"),
+        monitoring=MonitoringHub(workflow_name="<b>e2e</b>", logging_endpoint=url),
+    )
     with parsl.load(cfg):
         squares = [square(i) for i in range(6)]
         t = total(*squares)
@@ -73,14 +77,19 @@ def test_browse_a_monitored_workflow(tmp_path):
     names = re.findall(r'class="app-link"[^>]*>(\w+)<', apps)
     assert names == ["after", "explode", "shout", "square", "total"]
 
-    tasks = {int(tid): name for tid, name in re.findall(
-        r'class="task-link" href="[^"]+">(\d+)</a></td>\s*<td><a[^>]*>(\w+)<',
-        client.get(f"/workflow/{run_id}/task/").get_data(as_text=True))}
+    tasks = {
+        int(tid): name
+        for tid, name in re.findall(
+            r'class="task-link" href="[^"]+">(\d+)</a></td>\s*<td><a[^>]*>(\w+)<',
+            client.get(f"/workflow/{run_id}/task/").get_data(as_text=True),
+        )
+    }
     by_name = {name: tid for tid, name in tasks.items()}
     total_page = client.get(f"/workflow/{run_id}/task/{by_name['total']}").get_data(as_text=True)
     deps = re.search(r'id="depends">(.*?)</td>', total_page, re.S).group(1)
     assert sorted(int(d) for d in re.findall(r"/task/(\d+)\"", deps)) == sorted(
-        tid for tid, name in tasks.items() if name == "square")
+        tid for tid, name in tasks.items() if name == "square"
+    )
     assert ">exec_done<" in total_page and "threads" in total_page
 
     explode_page = client.get(f"/workflow/{run_id}/task/{by_name['explode']}").get_data(as_text=True)

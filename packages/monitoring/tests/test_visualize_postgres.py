@@ -1,4 +1,5 @@
 """parsl-visualize on PostgreSQL: every page shows what it shows for the same rows in SQLite."""
+
 from __future__ import annotations
 
 import re
@@ -9,21 +10,31 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import viz_fixtures as fx  # noqa: E402
+import viz_fixtures as fx
 
 pytest.importorskip("flask")
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from parsl_monitoring.visualization import create_app  # noqa: E402
+from parsl_monitoring.visualization import create_app
 
 pytestmark = pytest.mark.infra
 
 DONE, RUNNING = fx.Facts.done_run, fx.Facts.running_run
-PAGES = ["/", f"/workflow/{DONE}/", f"/workflow/{DONE}/task/", f"/workflow/{DONE}/task/?state=failed",
-         f"/workflow/{DONE}/app/align", f"/workflow/{DONE}/task/13", f"/workflow/{DONE}/task/20",
-         f"/workflow/{DONE}/dag_group_by_apps", f"/workflow/{DONE}/dag_group_by_states",
-         f"/workflow/{DONE}/resource_usage", f"/workflow/{RUNNING}/", f"/workflow/{RUNNING}/task/2"]
+PAGES = [
+    "/",
+    f"/workflow/{DONE}/",
+    f"/workflow/{DONE}/task/",
+    f"/workflow/{DONE}/task/?state=failed",
+    f"/workflow/{DONE}/app/align",
+    f"/workflow/{DONE}/task/13",
+    f"/workflow/{DONE}/task/20",
+    f"/workflow/{DONE}/dag_group_by_apps",
+    f"/workflow/{DONE}/dag_group_by_states",
+    f"/workflow/{DONE}/resource_usage",
+    f"/workflow/{RUNNING}/",
+    f"/workflow/{RUNNING}/task/2",
+]
 
 
 @pytest.fixture
@@ -74,8 +85,8 @@ def test_postgres_is_opened_read_only(fresh_postgres):
     from sqlalchemy.exc import DBAPIError
 
     from parsl_monitoring.db import WORKFLOW
+
     fx.build_database(fresh_postgres)
     engine = create_app(fresh_postgres).extensions["parsl_monitoring_db"]
-    with pytest.raises(DBAPIError, match="read-only transaction"):
-        with engine.begin() as conn:
-            conn.execute(sa.insert(WORKFLOW), [fx.workflow_row("x", "x", 0, 1)])
+    with pytest.raises(DBAPIError, match="read-only transaction"), engine.begin() as conn:
+        conn.execute(sa.insert(WORKFLOW), [fx.workflow_row("x", "x", 0, 1)])

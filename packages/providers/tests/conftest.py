@@ -5,6 +5,7 @@ service that should be up and is not is a failure, elsewhere the test is skipped
 reason. Grid Engine is only up in the ``.ci/after.d/50-gridengine.sh`` step (it replaces
 Slurm's Torque wrappers), which sets ``PARSL_TEST_SGE=1``.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,10 +30,12 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _run(cmd: list[str], timeout: float = 300, env: dict[str, str] | None = None
-         ) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+def _run(
+    cmd: list[str], timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
 
 
 def _start(script: str, env: dict[str, str] | None = None) -> str | None:
@@ -59,8 +62,13 @@ def slurm_ready() -> bool:
         return False
     nodes = states.stdout.split()
     usable = ("idle", "mixed", "allocated", "planned", "completing")
-    return (states.returncode == 0 and len(nodes) >= 3 and all(s in usable for s in nodes)
-            and acct.returncode == 0 and "ok installed" in torque.stdout)
+    return (
+        states.returncode == 0
+        and len(nodes) >= 3
+        and all(s in usable for s in nodes)
+        and acct.returncode == 0
+        and "ok installed" in torque.stdout
+    )
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +84,7 @@ def slurm() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def sshd() -> dict[str, Any]:
     """The test sshd on 127.0.0.1:2222 (key auth, root) and its client files."""
+
     def ok() -> bool:
         cfg = SSHD_DIR / "ssh_config"
         if not cfg.exists() or not shutil.which("ssh"):
@@ -91,9 +100,14 @@ def sshd() -> dict[str, Any]:
         if why or not ok():
             _unavailable(why or "sshd does not answer after sshd-up.sh")
     pytest.importorskip("paramiko")
-    return {"hostname": "127.0.0.1", "port": 2222, "username": "root",
-            "key_filename": str(SSHD_DIR / "id_ed25519"),
-            "host_keys_filename": str(SSHD_DIR / "known_hosts"), "dir": SSHD_DIR}
+    return {
+        "hostname": "127.0.0.1",
+        "port": 2222,
+        "username": "root",
+        "key_filename": str(SSHD_DIR / "id_ed25519"),
+        "host_keys_filename": str(SSHD_DIR / "known_hosts"),
+        "dir": SSHD_DIR,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -111,8 +125,10 @@ def sge() -> dict[str, str]:
 
     if not ok():
         if not wanted:
-            pytest.skip("Grid Engine is not up: it conflicts with Slurm's Torque wrappers, so it runs in "
-                        ".ci/after.d/50-gridengine.sh (PARSL_TEST_SGE=1 hatch test -m gridengine)")
+            pytest.skip(
+                "Grid Engine is not up: it conflicts with Slurm's Torque wrappers, so it runs in "
+                ".ci/after.d/50-gridengine.sh (PARSL_TEST_SGE=1 hatch test -m gridengine)"
+            )
         why = _start("sge-up.sh")
         if why or not ok():
             pytest.fail(why or "Grid Engine does not answer after sge-up.sh")

@@ -3,6 +3,7 @@
 boto3 reaches it through ``AWS_ENDPOINT_URL`` (which boto3 honours natively), exactly as a user
 would point the provider at any EC2-compatible endpoint. Nothing here is mocked.
 """
+
 from __future__ import annotations
 
 import base64
@@ -15,6 +16,7 @@ import time
 import urllib.request
 
 import pytest
+
 from parsl.errors import ConfigurationError
 from parsl.jobs.states import JobState
 from parsl.providers.errors import SubmitException
@@ -40,8 +42,12 @@ def moto_endpoint(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -81,6 +87,7 @@ def ec2(moto_endpoint, monkeypatch, tmp_path):
 
 def make(tmp_path, **kw):
     from parsl_providers.aws import AWSProvider
+
     opts = dict(image_id="ami-12345678", key_name="parsl-key", state_file=str(tmp_path / "state.json"))
     opts.update(kw)
     return AWSProvider(**opts)
@@ -103,16 +110,21 @@ def test_moto_network_created_and_recorded(ec2, tmp_path):
     subnets = ec2.describe_subnets(SubnetIds=p.sn_ids)["Subnets"]
     assert sorted(s["AvailabilityZone"] for s in subnets) == sorted(zones)
     assert all(s["VpcId"] == p.vpc_id and s["MapPublicIpOnLaunch"] for s in subnets)
-    igw = ec2.describe_internet_gateways(InternetGatewayIds=[state["internetGatewayID"]])["InternetGateways"][0]
+    igw = ec2.describe_internet_gateways(InternetGatewayIds=[state["internetGatewayID"]])["InternetGateways"][
+        0
+    ]
     assert igw["Attachments"][0]["VpcId"] == p.vpc_id
     table = ec2.describe_route_tables(RouteTableIds=[state["routeTableID"]])["RouteTables"][0]
     assert {"0.0.0.0/0": state["internetGatewayID"]}.items() <= {
-        r.get("DestinationCidrBlock"): r.get("GatewayId") for r in table["Routes"]}.items()
+        r.get("DestinationCidrBlock"): r.get("GatewayId") for r in table["Routes"]
+    }.items()
     assert sorted(a["SubnetId"] for a in table["Associations"] if not a.get("Main")) == sorted(p.sn_ids)
     sg = ec2.describe_security_groups(GroupIds=[p.sg_id])["SecurityGroups"][0]
     assert sg["VpcId"] == p.vpc_id
-    ports = {(r["IpProtocol"], r.get("FromPort"), r.get("ToPort"), r["IpRanges"][0]["CidrIp"])
-             for r in sg["IpPermissions"]}
+    ports = {
+        (r["IpProtocol"], r.get("FromPort"), r.get("ToPort"), r["IpRanges"][0]["CidrIp"])
+        for r in sg["IpPermissions"]
+    }
     assert ("tcp", 22, 22, "0.0.0.0/0") in ports and ("tcp", 0, 65535, "10.0.0.0/16") in ports
 
 
@@ -126,9 +138,16 @@ def test_moto_restart_reuses_network_from_state_file(ec2, tmp_path):
 def test_moto_state_file_naming_deleted_vpc_builds_a_new_network(ec2, tmp_path):
     first = make(tmp_path)
     first.teardown()
-    (tmp_path / "state.json").write_text(json.dumps({"vpcID": first.vpc_id or "vpc-0000dead",
-                                                     "sgID": "sg-0000dead", "snIDs": ["subnet-0000dead"],
-                                                     "instances": []}))
+    (tmp_path / "state.json").write_text(
+        json.dumps(
+            {
+                "vpcID": first.vpc_id or "vpc-0000dead",
+                "sgID": "sg-0000dead",
+                "snIDs": ["subnet-0000dead"],
+                "instances": [],
+            }
+        )
+    )
     second = make(tmp_path)
     assert second.vpc_id and our_vpcs(ec2) == [second.vpc_id]
     assert json.loads((tmp_path / "state.json").read_text())["vpcID"] == second.vpc_id
@@ -199,8 +218,12 @@ def test_moto_block_ended_outside_the_provider(ec2, tmp_path):
 def test_moto_linger_keeps_instances(ec2, tmp_path):
     p = make(tmp_path, linger=True)
     jid = p.submit("true", 1)
-    assert "if ! true; then" in base64.b64decode(ec2.describe_instance_attribute(
-        InstanceId=jid, Attribute="userData")["UserData"]["Value"]).decode()
+    assert (
+        "if ! true; then"
+        in base64.b64decode(
+            ec2.describe_instance_attribute(InstanceId=jid, Attribute="userData")["UserData"]["Value"]
+        ).decode()
+    )
     assert p.cancel([jid]) == [False]
     assert instance(ec2, jid)["State"]["Name"] in ("pending", "running")
 
@@ -250,9 +273,12 @@ def test_moto_htex_scales_out_through_the_provider(ec2, tmp_path):
     dfk = parsl.load(Config(executors=[htex], run_dir=str(tmp_path / "runinfo"), strategy="none"))
     try:
         [jid] = [r["job_id"] for r in p.resources.values()]
-        script = base64.b64decode(ec2.describe_instance_attribute(
-            InstanceId=jid, Attribute="userData")["UserData"]["Value"]).decode()
-        assert "process_worker_pool" in script and "-a 10.0.0.5" in script  # the script, or -m where PATH lacks it
+        script = base64.b64decode(
+            ec2.describe_instance_attribute(InstanceId=jid, Attribute="userData")["UserData"]["Value"]
+        ).decode()
+        assert (
+            "process_worker_pool" in script and "-a 10.0.0.5" in script
+        )  # the script, or -m where PATH lacks it
     finally:
         dfk.cleanup()
     assert instance(ec2, jid)["State"]["Name"] in ("shutting-down", "terminated")

@@ -6,6 +6,7 @@ A fake channel records every command a provider runs and answers with output wri
 from the tools' documented formats. The tests check the exact commands, the files the
 provider writes and how the answers become job states.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ import os
 import re
 
 import pytest
+
 from parsl.jobs.states import JobState
 from parsl.launchers import SingleNodeLauncher
 from parsl.providers import (
@@ -63,8 +65,17 @@ def only_script(script_dir, suffix=".submit"):
 # ------------------------------------------------------------------------------ HTCondor
 def test_contract_condor_submit_status_cancel(script_dir):
     ch = FakeScheduler()
-    p = build(CondorProvider, script_dir, ch, cores_per_slot=4, mem_per_slot=2, project="proj",
-              requirements='OpSys == "LINUX"', environment={"A": "1"}, worker_init="module load py")
+    p = build(
+        CondorProvider,
+        script_dir,
+        ch,
+        cores_per_slot=4,
+        mem_per_slot=2,
+        project="proj",
+        requirements='OpSys == "LINUX"',
+        environment={"A": "1"},
+        worker_init="module load py",
+    )
     ch.answer(r"^condor_submit ", out="Submitting job(s).\n1 job(s) submitted to cluster 4711.\n")
     job = p.submit("worker.py", 1)
     assert job == "4711.0"
@@ -101,8 +112,9 @@ def test_contract_condor_submit_failure_is_scale_out_failed(script_dir):
 # ------------------------------------------------------------------------------- LSF
 def test_contract_lsf_submit_status_cancel(script_dir):
     ch = FakeScheduler({r"^bsub ": (0, "Job <52311> is submitted to queue <batch>.\n", "")})
-    p = build(LSFProvider, script_dir, ch, project="CSC123", queue="batch", walltime="01:30:00",
-              nodes_per_block=2)
+    p = build(
+        LSFProvider, script_dir, ch, project="CSC123", queue="batch", walltime="01:30:00", nodes_per_block=2
+    )
     job = p.submit("worker.py", 1)
     assert job == "52311"
     path, text = only_script(script_dir)
@@ -126,20 +138,30 @@ def test_contract_lsf_submit_status_cancel(script_dir):
 
 def test_contract_lsf_cores_and_redirection(script_dir):
     ch = FakeScheduler({r"^bsub ": (0, "Job <7> is submitted to default queue <normal>.\n", "")})
-    p = build(LSFProvider, script_dir, ch, request_by_nodes=False, cores_per_block=10, cores_per_node=4,
-              bsub_redirection=True)
+    p = build(
+        LSFProvider,
+        script_dir,
+        ch,
+        request_by_nodes=False,
+        cores_per_block=10,
+        cores_per_node=4,
+        bsub_redirection=True,
+    )
     assert p.nodes_per_block == 3
     p.submit("worker.py", 1)
     path, text = only_script(script_dir)
     assert ch.commands[-1] == f"bsub < {path}"
     assert "#BSUB -n 10" in text and '#BSUB -R "span[ptile=4]"' in text
     from parsl.errors import ConfigurationError
+
     with pytest.raises(ConfigurationError, match="cores_per_block"):
         LSFProvider(request_by_nodes=False)
 
 
 def test_contract_lsf_submit_failure(script_dir):
-    ch = FakeScheduler({r"^bsub ": (255, "", "Project <nope> is not a valid project name. Job not submitted.\n")})
+    ch = FakeScheduler(
+        {r"^bsub ": (255, "", "Project <nope> is not a valid project name. Job not submitted.\n")}
+    )
     p = build(LSFProvider, script_dir, ch)
     with pytest.raises(SubmitException) as info:
         p.submit("worker.py", 1)
@@ -148,12 +170,18 @@ def test_contract_lsf_submit_failure(script_dir):
 
 # ---------------------------------------------------------------------------- PBS Pro
 PBSPRO_QSTAT = {
-    "timestamp": 1795250000, "pbs_version": "2022.1.3", "pbs_server": "pbs01",
+    "timestamp": 1795250000,
+    "pbs_version": "2022.1.3",
+    "pbs_server": "pbs01",
     "Jobs": {
-        "1234.pbs01": {"Job_Name": "parsl.parsl.pbspro.1", "Job_Owner": "alice@login01", "job_state": "R",
-                       "queue": "workq", "Resource_List": {"ncpus": 8, "nodect": 2, "select": "2:ncpus=4",
-                                                           "walltime": "00:20:00"},
-                       "exec_host": "n001/0*4+n002/0*4"},
+        "1234.pbs01": {
+            "Job_Name": "parsl.parsl.pbspro.1",
+            "Job_Owner": "alice@login01",
+            "job_state": "R",
+            "queue": "workq",
+            "Resource_List": {"ncpus": 8, "nodect": 2, "select": "2:ncpus=4", "walltime": "00:20:00"},
+            "exec_host": "n001/0*4+n002/0*4",
+        },
         "1235.pbs01": {"Job_Name": "parsl.parsl.pbspro.2", "job_state": "F", "Exit_status": 0},
         "1236.pbs01": {"Job_Name": "parsl.parsl.pbspro.3", "job_state": "F", "Exit_status": 2},
         "1237.pbs01": {"Job_Name": "parsl.parsl.pbspro.4", "job_state": "F", "Exit_status": -11},
@@ -164,8 +192,16 @@ PBSPRO_QSTAT = {
 
 def test_contract_pbspro_submit_and_json_status(script_dir):
     ch = FakeScheduler()
-    p = build(PBSProProvider, script_dir, ch, account="ACCT", queue="workq", cpus_per_node=4,
-              select_options="ngpus=1", nodes_per_block=2)
+    p = build(
+        PBSProProvider,
+        script_dir,
+        ch,
+        account="ACCT",
+        queue="workq",
+        cpus_per_node=4,
+        select_options="ngpus=1",
+        nodes_per_block=2,
+    )
     ids = []
     for n in range(5):
         ch.answer(r"^qsub ", out=f"{1234 + n}.pbs01\n")
@@ -177,8 +213,13 @@ def test_contract_pbspro_submit_and_json_status(script_dir):
     ch.answer(r"^qstat ", out=json.dumps(PBSPRO_QSTAT, indent=4))
     states = p.status(ids)
     assert ch.commands[-1] == f"qstat -x -f -F json {' '.join(ids)}"
-    assert [s.state for s in states] == [JobState.RUNNING, JobState.COMPLETED, JobState.FAILED,
-                                         JobState.TIMEOUT, JobState.PENDING]
+    assert [s.state for s in states] == [
+        JobState.RUNNING,
+        JobState.COMPLETED,
+        JobState.FAILED,
+        JobState.TIMEOUT,
+        JobState.PENDING,
+    ]
     assert states[2].exit_code == 2
 
 
@@ -195,10 +236,14 @@ def test_contract_torque_truncated_ids(script_dir):
     ch = FakeScheduler({r"^qsub ": (0, "1234.torque01.cluster.example\n", "")})
     p = build(TorqueProvider, script_dir, ch)
     job = p.submit("worker.py", 1)
-    ch.answer(r"^qstat ", out=(
-        "Job ID                    Name             User            Time Use S Queue\n"
-        "------------------------- ---------------- --------------- -------- - -----\n"
-        "1234.torque01              parsl.parsl.tor  alice           00:00:01 R batch\n"))
+    ch.answer(
+        r"^qstat ",
+        out=(
+            "Job ID                    Name             User            Time Use S Queue\n"
+            "------------------------- ---------------- --------------- -------- - -----\n"
+            "1234.torque01              parsl.parsl.tor  alice           00:00:01 R batch\n"
+        ),
+    )
     assert p.status([job])[0].state == JobState.RUNNING
     assert ch.commands[-1] == "qstat 1234.torque01.cluster.example"
 
@@ -206,16 +251,28 @@ def test_contract_torque_truncated_ids(script_dir):
 # ------------------------------------------------------------------------------ Cobalt
 def test_contract_cobalt_submit_status_cancel(script_dir):
     ch = FakeScheduler({r"^qsub ": (0, "348217\n", "")})
-    p = build(CobaltProvider, script_dir, ch, nodes_per_block=2, walltime="00:30:00", queue="debug-cache-quad",
-              account="CSC249")
+    p = build(
+        CobaltProvider,
+        script_dir,
+        ch,
+        nodes_per_block=2,
+        walltime="00:30:00",
+        queue="debug-cache-quad",
+        account="CSC249",
+    )
     job = p.submit("worker.py", 1)
     assert job == "348217"
-    assert re.fullmatch(r"qsub -n 2 -t 30 -q debug-cache-quad -A CSC249 -O \S+ --mode script \S+\.submit",
-                        ch.commands[-1])
-    ch.answer(r"^qstat ", out=(
-        "JobID   User   WallTime  Nodes  State    Location\n"
-        "=====================================================\n"
-        "348217  alice  00:30:00  2      running  3824-3825\n"))
+    assert re.fullmatch(
+        r"qsub -n 2 -t 30 -q debug-cache-quad -A CSC249 -O \S+ --mode script \S+\.submit", ch.commands[-1]
+    )
+    ch.answer(
+        r"^qstat ",
+        out=(
+            "JobID   User   WallTime  Nodes  State    Location\n"
+            "=====================================================\n"
+            "348217  alice  00:30:00  2      running  3824-3825\n"
+        ),
+    )
     assert p.status([job])[0].state == JobState.RUNNING
     assert ch.commands[-1] == "qstat -u $USER"
     ch.answer(r"^qdel ", out="      Deleted Jobs\nJobID  User\n=====\n348217 alice\n")
@@ -233,38 +290,67 @@ def test_contract_grid_engine_qstat_columns(script_dir):
     assert re.fullmatch(r"qsub -q all.q -terse \S+\.submit", ch.commands[-1])
     text = open(ch.commands[-1].split()[-1]).read()
     assert "#$ -pe smp 2" in text and "#$ -l h_rt=00:10:00" in text
-    ch.answer(r"^qstat$", out=(
-        "job-ID  prior   name       user         state submit/start at     queue              slots ja-task-ID\n"
-        "------------------------------------------------------------------------------------------------\n"
-        "      3 0.55500 parsl.sge. root         r     11/21/2026 08:40:01 all.q@vm               1\n"
-        "      4 0.00000 parsl.sge. root         Eqw   11/21/2026 08:40:02                        1\n"))
+    ch.answer(
+        r"^qstat$",
+        out=(
+            "job-ID  prior   name       user         state submit/start at     queue              slots ja-task-ID\n"
+            "------------------------------------------------------------------------------------------------\n"
+            "      3 0.55500 parsl.sge. root         r     11/21/2026 08:40:01 all.q@vm               1\n"
+            "      4 0.00000 parsl.sge. root         Eqw   11/21/2026 08:40:02                        1\n"
+        ),
+    )
     assert [s.state for s in p.status(ids)] == [JobState.RUNNING, JobState.FAILED, JobState.COMPLETED]
 
 
 # ------------------------------------------------------------------------------ Slurm
 def test_contract_slurm_sacct_parsing(script_dir):
-    ch = FakeScheduler({r"^sacct -X -n": (0, "", ""),
-                        r"^sbatch ": (0, "Submitted batch job 101\n", "")})
-    p = build(SlurmProvider, script_dir, ch, partition="gpu", account="acct", qos="high", constraint="v100",
-              gpus_per_node=2, mem_per_node=4, cores_per_node=8)
+    ch = FakeScheduler({r"^sacct -X -n": (0, "", ""), r"^sbatch ": (0, "Submitted batch job 101\n", "")})
+    p = build(
+        SlurmProvider,
+        script_dir,
+        ch,
+        partition="gpu",
+        account="acct",
+        qos="high",
+        constraint="v100",
+        gpus_per_node=2,
+        mem_per_node=4,
+        cores_per_node=8,
+    )
     ids = []
     for n in range(4):
         ch.answers[r"^sbatch "] = (0, f"Submitted batch job {101 + n}\n", "")
         ids.append(p.submit("worker.py", 2))
     text = open(ch.commands[-1].split()[-1]).read()
-    for line in ("#SBATCH --partition=gpu", "#SBATCH --account=acct", "#SBATCH --qos=high",
-                 "#SBATCH --constraint=v100", "#SBATCH --gpus-per-node=2", "#SBATCH --mem=4096M",
-                 "#SBATCH --cpus-per-task=4", "#SBATCH --exclusive", "#SBATCH --ntasks-per-node=2",
-                 "export PARSL_CORES=4", "export PARSL_MEMORY_GB=4"):
+    for line in (
+        "#SBATCH --partition=gpu",
+        "#SBATCH --account=acct",
+        "#SBATCH --qos=high",
+        "#SBATCH --constraint=v100",
+        "#SBATCH --gpus-per-node=2",
+        "#SBATCH --mem=4096M",
+        "#SBATCH --cpus-per-task=4",
+        "#SBATCH --exclusive",
+        "#SBATCH --ntasks-per-node=2",
+        "export PARSL_CORES=4",
+        "export PARSL_MEMORY_GB=4",
+    ):
         assert line in text
-    ch.answer(r"^sacct ", out="101|CANCELLED by 0|0:15\n102|OUT_OF_MEMORY|0:125\n103|COMPLETED|0:0\n"
-                              "104|NODE_FAIL|1:0\n")
+    ch.answer(
+        r"^sacct ",
+        out="101|CANCELLED by 0|0:15\n102|OUT_OF_MEMORY|0:125\n103|COMPLETED|0:0\n104|NODE_FAIL|1:0\n",
+    )
     states = p.status(ids)
-    assert [s.state for s in states] == [JobState.CANCELLED, JobState.FAILED, JobState.COMPLETED,
-                                         JobState.FAILED]
+    assert [s.state for s in states] == [
+        JobState.CANCELLED,
+        JobState.FAILED,
+        JobState.COMPLETED,
+        JobState.FAILED,
+    ]
     assert states[0].message == "CANCELLED by 0" and states[3].exit_code == 1
-    assert ch.commands[-1] == ("sacct -X --noheader --parsable2 --format=jobid,state,exitcode "
-                               "--jobs=101,102,103,104")
+    assert ch.commands[-1] == (
+        "sacct -X --noheader --parsable2 --format=jobid,state,exitcode --jobs=101,102,103,104"
+    )
 
 
 def test_contract_slurm_clusters_and_batches(script_dir):
@@ -278,8 +364,10 @@ def test_contract_slurm_clusters_and_batches(script_dir):
     ch.answer(r"^squeue ", out="200 R\n201 PD\n")
     states = p.status(ids)
     status_cmds = [c for c in ch.commands if c.startswith("squeue")]
-    assert status_cmds == ["squeue --clusters=c1 --noheader --states=all --format='%i %t' --jobs=200,201",
-                           "squeue --clusters=c1 --noheader --states=all --format='%i %t' --jobs=202"]
+    assert status_cmds == [
+        "squeue --clusters=c1 --noheader --states=all --format='%i %t' --jobs=200,201",
+        "squeue --clusters=c1 --noheader --states=all --format='%i %t' --jobs=202",
+    ]
     # 202 is in neither answer: it left the queue.
     assert [s.state for s in states] == [JobState.RUNNING, JobState.PENDING, JobState.COMPLETED]
     p.cancel(ids[:2])

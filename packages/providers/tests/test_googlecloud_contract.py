@@ -5,9 +5,11 @@ for the googleapiclient resource ``build('compute', 'v1')`` returns (``resource(
 gives a request whose ``execute()`` answers). It records every call and answers with JSON shaped
 like Compute Engine's replies (zones list, image family, insert/delete operations, instances.get).
 """
+
 from __future__ import annotations
 
 import pytest
+
 from parsl.errors import ConfigurationError
 from parsl.jobs.states import JobState
 from parsl.providers.errors import SubmitException
@@ -39,13 +41,34 @@ class FakeCompute:
     def __init__(self, zones_pages: list[list[dict]] | None = None):
         self.calls: list[tuple[str, dict]] = []
         self.instances_db: dict[str, dict] = {}
-        self.zones_pages = zones_pages or [[
-            {"kind": "compute#zone", "id": "2231", "name": "us-central1-a", "status": "DOWN",
-             "region": f"{ZONE_URL[:-6]}/regions/us-central1", "selfLink": f"{ZONE_URL}/us-central1-a"},
-            {"kind": "compute#zone", "id": "2232", "name": "us-central1-b", "status": "UP",
-             "region": f"{ZONE_URL[:-6]}/regions/us-central1", "selfLink": f"{ZONE_URL}/us-central1-b"},
-            {"kind": "compute#zone", "id": "2290", "name": "europe-west1-b", "status": "UP",
-             "region": f"{ZONE_URL[:-6]}/regions/europe-west1", "selfLink": f"{ZONE_URL}/europe-west1-b"}]]
+        self.zones_pages = zones_pages or [
+            [
+                {
+                    "kind": "compute#zone",
+                    "id": "2231",
+                    "name": "us-central1-a",
+                    "status": "DOWN",
+                    "region": f"{ZONE_URL[:-6]}/regions/us-central1",
+                    "selfLink": f"{ZONE_URL}/us-central1-a",
+                },
+                {
+                    "kind": "compute#zone",
+                    "id": "2232",
+                    "name": "us-central1-b",
+                    "status": "UP",
+                    "region": f"{ZONE_URL[:-6]}/regions/us-central1",
+                    "selfLink": f"{ZONE_URL}/us-central1-b",
+                },
+                {
+                    "kind": "compute#zone",
+                    "id": "2290",
+                    "name": "europe-west1-b",
+                    "status": "UP",
+                    "region": f"{ZONE_URL[:-6]}/regions/europe-west1",
+                    "selfLink": f"{ZONE_URL}/europe-west1-b",
+                },
+            ]
+        ]
         self.insert_error: dict | None = None
         self._resource = None
 
@@ -70,8 +93,12 @@ class FakeCompute:
         self._record("list", kw)
         page = kw.pop("_page", 0)
         token = f"page{page + 1}" if page + 1 < len(self.zones_pages) else None
-        answer = {"kind": "compute#zoneList", "id": f"projects/{PROJECT}/zones",
-                  "items": self.zones_pages[page], "selfLink": ZONE_URL}
+        answer = {
+            "kind": "compute#zoneList",
+            "id": f"projects/{PROJECT}/zones",
+            "items": self.zones_pages[page],
+            "selfLink": ZONE_URL,
+        }
         if token:
             answer["nextPageToken"] = token
         req = _Request(answer)
@@ -85,14 +112,29 @@ class FakeCompute:
 
     def getFromFamily(self, **kw):
         self._record("getFromFamily", kw)
-        return _Request({"kind": "compute#image", "name": "debian-12-bookworm-v20261110", "family": kw["family"],
-                         "status": "READY", "selfLink": IMAGE, "diskSizeGb": "10"})
+        return _Request(
+            {
+                "kind": "compute#image",
+                "name": "debian-12-bookworm-v20261110",
+                "family": kw["family"],
+                "status": "READY",
+                "selfLink": IMAGE,
+                "diskSizeGb": "10",
+            }
+        )
 
     def _operation(self, op_type, target, error=None):
-        op = {"kind": "compute#operation", "id": "7071", "name": f"operation-{op_type}-{target}",
-              "zone": f"{ZONE_URL}/us-central1-b", "operationType": op_type,
-              "targetLink": f"{ZONE_URL}/us-central1-b/instances/{target}", "status": "RUNNING",
-              "user": "sa@my-project.iam.gserviceaccount.com", "progress": 0}
+        op = {
+            "kind": "compute#operation",
+            "id": "7071",
+            "name": f"operation-{op_type}-{target}",
+            "zone": f"{ZONE_URL}/us-central1-b",
+            "operationType": op_type,
+            "targetLink": f"{ZONE_URL}/us-central1-b/instances/{target}",
+            "status": "RUNNING",
+            "user": "sa@my-project.iam.gserviceaccount.com",
+            "progress": 0,
+        }
         if error:
             op["status"] = "DONE"
             op["error"] = error
@@ -102,8 +144,12 @@ class FakeCompute:
         self._record("insert", kw)
         name = kw["body"]["name"]
         if self.insert_error is None:
-            self.instances_db[name] = {"kind": "compute#instance", "name": name, "status": "PROVISIONING",
-                                       "zone": f"{ZONE_URL}/us-central1-b"}
+            self.instances_db[name] = {
+                "kind": "compute#instance",
+                "name": name,
+                "status": "PROVISIONING",
+                "zone": f"{ZONE_URL}/us-central1-b",
+            }
         return _Request(self._operation("insert", name, self.insert_error))
 
     def get(self, **kw):
@@ -113,6 +159,7 @@ class FakeCompute:
             if kw["instance"] not in self.instances_db:
                 raise HttpError(404, f"The resource '{kw['instance']}' was not found")
             return self.instances_db[kw["instance"]]
+
         return _Request(answer)
 
     def delete(self, **kw):
@@ -122,13 +169,21 @@ class FakeCompute:
             if self.instances_db.pop(kw["instance"], None) is None:
                 raise HttpError(404, f"The resource '{kw['instance']}' was not found")
             return self._operation("delete", kw["instance"])
+
         return _Request(answer)
 
 
 def make(fake, **kw):
     from parsl_providers.googlecloud import GoogleCloudProvider
-    opts = dict(project_id=PROJECT, key_file="/secrets/sa.json", region="us-central1", os_project="debian-cloud",
-                os_family="debian-12", compute=fake)
+
+    opts = dict(
+        project_id=PROJECT,
+        key_file="/secrets/sa.json",
+        region="us-central1",
+        os_project="debian-cloud",
+        os_family="debian-12",
+        compute=fake,
+    )
     opts.update(kw)
     return GoogleCloudProvider(**opts)
 
@@ -163,11 +218,21 @@ def test_contract_instance_insert_is_exact():
         "name": jid,
         "machineType": "zones/us-central1-b/machineTypes/e2-standard-4",
         "disks": [{"boot": True, "autoDelete": True, "initializeParams": {"sourceImage": IMAGE}}],
-        "networkInterfaces": [{"network": "global/networks/default",
-                               "accessConfigs": [{"type": "ONE_TO_ONE_NAT", "name": "External NAT"}]}],
-        "serviceAccounts": [{"email": "default",
-                             "scopes": ["https://www.googleapis.com/auth/devstorage.read_write",
-                                        "https://www.googleapis.com/auth/logging.write"]}],
+        "networkInterfaces": [
+            {
+                "network": "global/networks/default",
+                "accessConfigs": [{"type": "ONE_TO_ONE_NAT", "name": "External NAT"}],
+            }
+        ],
+        "serviceAccounts": [
+            {
+                "email": "default",
+                "scopes": [
+                    "https://www.googleapis.com/auth/devstorage.read_write",
+                    "https://www.googleapis.com/auth/logging.write",
+                ],
+            }
+        ],
         "labels": {"parsl-block": jid},
         "metadata": {"items": [{"key": "startup-script", "value": script}]},
     }
@@ -197,7 +262,10 @@ def test_contract_cancel_deletes_and_vanished_is_missing():
     p = make(fake)
     a, b = p.submit("true", 1), p.submit("true", 1)
     assert p.cancel([a]) == [True]
-    assert fake.calls[-1] == ("instances.delete", {"project": PROJECT, "zone": "us-central1-b", "instance": a})
+    assert fake.calls[-1] == (
+        "instances.delete",
+        {"project": PROJECT, "zone": "us-central1-b", "instance": a},
+    )
     assert p.status([a])[0].state == JobState.CANCELLED
     del fake.instances_db[b]
     assert p.status([b, "parslauto-none"])[0].state == JobState.MISSING
@@ -206,7 +274,9 @@ def test_contract_cancel_deletes_and_vanished_is_missing():
 
 def test_contract_insert_error_raises_submit_exception():
     fake = FakeCompute()
-    fake.insert_error = {"errors": [{"code": "QUOTA_EXCEEDED", "message": "Quota 'CPUS' exceeded. Limit: 8.0"}]}
+    fake.insert_error = {
+        "errors": [{"code": "QUOTA_EXCEEDED", "message": "Quota 'CPUS' exceeded. Limit: 8.0"}]
+    }
     p = make(fake)
     with pytest.raises(SubmitException, match="QUOTA_EXCEEDED: Quota 'CPUS' exceeded"):
         p.submit("true", 1)

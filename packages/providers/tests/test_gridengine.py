@@ -3,12 +3,14 @@
 SGE's qsub conflicts with Slurm's Torque wrappers, so these tests run in the CI step
 .ci/after.d/50-gridengine.sh (``-m gridengine``); in the main run they are skipped.
 """
+
 from __future__ import annotations
 
 import subprocess
 
-import parsl
 import pytest
+
+import parsl
 from parsl.config import Config
 from parsl.jobs.states import JobState
 from parsl.providers import GridEngineProvider
@@ -55,8 +57,14 @@ def test_sge_cancel_with_one_qstat_for_all_jobs(sge, script_dir, wait):
     assert p.cancel(jobs) == [True, True]
     assert channel.commands[-1] == f"qdel {' '.join(jobs)}"
     assert [s.state for s in p.status(jobs)] == [JobState.CANCELLED] * 2
-    assert wait(lambda: not any(j in subprocess.run(["qstat"], capture_output=True, text=True).stdout.split()
-                                for j in jobs), 30)
+    assert wait(
+        lambda: (
+            not any(
+                j in subprocess.run(["qstat"], capture_output=True, text=True).stdout.split() for j in jobs
+            )
+        ),
+        30,
+    )
 
 
 def test_sge_submit_error(sge, script_dir):
@@ -73,12 +81,14 @@ def test_htex_on_grid_engine(sge, tmp_path):
     @parsl.python_app
     def job_id():
         import os
+
         return os.environ.get("JOB_ID")
 
     provider = GridEngineProvider(walltime="00:05:00", init_blocks=1, max_blocks=1)
     provider.status_polling_interval = 1
-    htex = HighThroughputExecutor(label="sge_htex", provider=provider, max_workers_per_node=1,
-                                  heartbeat_period=1, heartbeat_threshold=4)
+    htex = HighThroughputExecutor(
+        label="sge_htex", provider=provider, max_workers_per_node=1, heartbeat_period=1, heartbeat_threshold=4
+    )
     with parsl.load(Config(executors=[htex], run_dir=str(tmp_path / "runinfo"), strategy="none")):
         ids = {job_id().result(timeout=90) for _ in range(3)}
     assert ids == set(provider.resources)

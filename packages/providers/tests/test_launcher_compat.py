@@ -4,6 +4,7 @@ Every launcher takes ``script_dir`` (the fourth argument providers pass), writes
 file there (``SCRIPT_DIR``, falling back to the working directory), and WrappedLauncher
 warns in words that name what it ignores.
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,6 +12,7 @@ import os
 import subprocess
 
 import pytest
+
 from parsl.launchers import (
     AprunLauncher,
     GnuParallelLauncher,
@@ -25,8 +27,17 @@ from parsl.launchers import (
 )
 from parsl.launchers.errors import BadLauncher
 
-ALL = [SimpleLauncher, SingleNodeLauncher, GnuParallelLauncher, MpiExecLauncher, MpiRunLauncher,
-       SrunLauncher, SrunMPILauncher, AprunLauncher, JsrunLauncher]
+ALL = [
+    SimpleLauncher,
+    SingleNodeLauncher,
+    GnuParallelLauncher,
+    MpiExecLauncher,
+    MpiRunLauncher,
+    SrunLauncher,
+    SrunMPILauncher,
+    AprunLauncher,
+    JsrunLauncher,
+]
 FILE_WRITERS = ALL[2:]
 
 
@@ -61,15 +72,18 @@ def _write_part(script: str) -> str:
     """The lines of a launcher script up to writing its command file (nothing is launched)."""
     lines = script.splitlines()
     end = next(i for i, line in enumerate(lines) if line.startswith("chmod"))
-    return "\n".join(lines[:end + 1]) + '\necho "$CMDFILE"\n'
+    return "\n".join(lines[: end + 1]) + '\necho "$CMDFILE"\n'
 
 
-@pytest.mark.parametrize("given, env_dir, expect", [
-    ("scripts", "", "scripts"),          # script_dir given: used
-    ("", "envdir", "envdir"),           # else $PARSL_SCRIPT_DIR (this package's providers set it)
-    ("", "", "."),                      # else the working directory
-    ("missing", "", "."),               # a directory that does not exist: the working directory
-])
+@pytest.mark.parametrize(
+    "given, env_dir, expect",
+    [
+        ("scripts", "", "scripts"),  # script_dir given: used
+        ("", "envdir", "envdir"),  # else $PARSL_SCRIPT_DIR (this package's providers set it)
+        ("", "", "."),  # else the working directory
+        ("missing", "", "."),  # a directory that does not exist: the working directory
+    ],
+)
 def test_command_file_location_when_run(given, env_dir, expect, tmp_path):
     for d in ("scripts", "envdir"):
         (tmp_path / d).mkdir()
@@ -89,8 +103,13 @@ def test_script_dir_with_shell_characters_is_quoted(tmp_path):
     odd = tmp_path / 'a "b" $c `d`'
     odd.mkdir()
     script = _write_part(SrunLauncher()("echo hi", 1, 1, str(odd)))
-    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "JOBNAME": "j"})
+    done = subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "JOBNAME": "j"},
+    )
     assert done.returncode == 0, done.stderr
     assert (odd / "cmd_j.sh").exists()
 

@@ -5,6 +5,7 @@ script_dir)``, with the directory the job's scripts are in; a launcher written f
 The schedulers cannot run here (see test_contracts.py), so a fake channel answers their submit
 commands; the launchers and the scripts the providers write are real.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ import re
 import time
 
 import pytest
+
 from parsl.jobs.states import JobState
 from parsl.launchers import GnuParallelLauncher
 from parsl.providers import (
@@ -83,8 +85,11 @@ def test_an_old_three_argument_launcher_still_works_with_a_warning(script_dir):
         calls.append((command, tasks_per_node, nodes_per_block))
         return f"{command} # twice\n{command}"
 
-    provider = SlurmProvider(channel=FakeSubmitChannel(r"^sbatch ", "Submitted batch job 5\n"),
-                             move_files=False, launcher=old_style)
+    provider = SlurmProvider(
+        channel=FakeSubmitChannel(r"^sbatch ", "Submitted batch job 5\n"),
+        move_files=False,
+        launcher=old_style,
+    )
     provider.script_dir = script_dir
     with pytest.warns(DeprecationWarning, match="script_dir"):
         provider.submit("echo worker", 1)

@@ -4,6 +4,7 @@ mpiexec/mpirun are the real Open MPI when installed. aprun, jsrun and GNU parall
 exist here: small fakes on PATH (contract tests) start ``-n`` copies the way the real tools
 do, so the scripts still run end to end. srun runs for real in test_slurm.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from parsl.launchers import (
     AprunLauncher,
     GnuParallelLauncher,
@@ -30,8 +32,9 @@ COMMAND = 'echo "task rank=${OMPI_COMM_WORLD_RANK:-${FAKE_RANK:-0}} job=$JOBNAME
 
 def run(script: str, tmp_path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full = {**os.environ, "JOBNAME": "parsl.test.1", "PARSL_SCRIPT_DIR": str(tmp_path), **(env or {})}
-    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=full, cwd=tmp_path,
-                          timeout=60)
+    return subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=full, cwd=tmp_path, timeout=60
+    )
 
 
 @pytest.fixture
@@ -67,10 +70,13 @@ def ranks(out: str) -> list[str]:
     return sorted(line.split("rank=")[1].split()[0] for line in out.splitlines() if "task rank=" in line)
 
 
-@pytest.mark.parametrize("launcher, calls", [
-    (AprunLauncher(overrides="-cc none"), "aprun -n 4 -N 2 -cc none /bin/bash"),
-    (JsrunLauncher(overrides="--smpiargs=off"), "jsrun -n 4 -r 2 --smpiargs=off /bin/bash"),
-])
+@pytest.mark.parametrize(
+    "launcher, calls",
+    [
+        (AprunLauncher(overrides="-cc none"), "aprun -n 4 -N 2 -cc none /bin/bash"),
+        (JsrunLauncher(overrides="--smpiargs=off"), "jsrun -n 4 -r 2 --smpiargs=off /bin/bash"),
+    ],
+)
 def test_contract_aprun_jsrun_start_every_task(launcher, calls, fakebin, tmp_path):
     done = run(launcher(COMMAND, 2, 2), tmp_path)
     assert done.returncode == 0, done.stderr
@@ -135,8 +141,17 @@ def test_upstream_style_script_dir_argument(tmp_path, fakebin):
 
 
 def test_every_launcher_is_a_launcher():
-    for cls in (SimpleLauncher, SingleNodeLauncher, SrunLauncher, SrunMPILauncher, AprunLauncher,
-                JsrunLauncher, MpiExecLauncher, MpiRunLauncher, GnuParallelLauncher):
+    for cls in (
+        SimpleLauncher,
+        SingleNodeLauncher,
+        SrunLauncher,
+        SrunMPILauncher,
+        AprunLauncher,
+        JsrunLauncher,
+        MpiExecLauncher,
+        MpiRunLauncher,
+        GnuParallelLauncher,
+    ):
         assert isinstance(cls(), Launcher)
         assert repr(cls()).startswith(cls.__name__ + "(")
     assert repr(WrappedLauncher("time")) == "WrappedLauncher(prepend='time', debug=True)"

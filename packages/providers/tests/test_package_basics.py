@@ -1,4 +1,5 @@
 """The parsl-providers distribution: installed, versioned in lockstep, its plugin found by entry point."""
+
 from __future__ import annotations
 
 from importlib import metadata

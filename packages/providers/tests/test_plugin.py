@@ -1,22 +1,34 @@
 """Registration through the plugin hooks, Parsl's import paths, missing optional packages,
 and 0.9-era configurations."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
 import warnings
 
-import parsl_providers
 import pytest
+
+import parsl_providers
 from parsl_providers import plugin
 
 
 def test_hooks_register_every_scheduler_provider_and_launcher():
     from parsl.plugins import new_plugin_manager
+
     pm = new_plugin_manager()
     providers = pm.providers()
-    for name in ("SlurmProvider", "TorqueProvider", "PBSProProvider", "GridEngineProvider", "CondorProvider",
-                 "LSFProvider", "CobaltProvider", "AdHocProvider", "LocalProvider"):
+    for name in (
+        "SlurmProvider",
+        "TorqueProvider",
+        "PBSProProvider",
+        "GridEngineProvider",
+        "CondorProvider",
+        "LSFProvider",
+        "CobaltProvider",
+        "AdHocProvider",
+        "LocalProvider",
+    ):
         assert name in providers, name
     assert providers["SlurmProvider"] is parsl_providers.SlurmProvider
     launchers = pm.launchers()
@@ -32,6 +44,7 @@ def test_parsl_import_paths():
     from parsl.providers import CondorProvider, SlurmProvider
     from parsl.providers.condor.condor import CondorProvider as OldCondor
     from parsl.providers.slurm.slurm import SlurmProvider as OldSlurm
+
     assert SlurmProvider is OldSlurm is parsl_providers.slurm.SlurmProvider
     assert CondorProvider is OldCondor and SrunLauncher is OldSrun
     assert SSHChannel is OldSSH and issubclass(SSHInteractiveLoginChannel, SSHChannel)
@@ -66,6 +79,7 @@ def test_missing_optional_module_is_left_out(monkeypatch):
 def test_old_config_with_local_channel(tmp_path):
     from parsl.channels import LocalChannel
     from parsl.providers import SlurmProvider, TorqueProvider
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         channel = LocalChannel()
@@ -80,6 +94,7 @@ def test_old_config_with_local_channel(tmp_path):
 def test_bad_values_fail_at_construction():
     from parsl.errors import ConfigurationError
     from parsl.providers import SlurmProvider
+
     with pytest.raises(ValueError, match="walltime"):
         SlurmProvider(walltime="ten minutes")
     with pytest.raises(ConfigurationError, match="min_blocks"):
@@ -89,8 +104,10 @@ def test_bad_values_fail_at_construction():
 
 
 def test_import_is_lazy():
-    code = ("import sys, parsl_providers; assert 'parsl_providers.slurm' not in sys.modules; "
-            "assert 'paramiko' not in sys.modules; print(parsl_providers.SlurmProvider.__module__)")
+    code = (
+        "import sys, parsl_providers; assert 'parsl_providers.slurm' not in sys.modules; "
+        "assert 'paramiko' not in sys.modules; print(parsl_providers.SlurmProvider.__module__)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "parsl_providers.slurm"

@@ -1,10 +1,12 @@
 """Providers accept what Parsl's accept: a ``pathlib.Path`` as ``script_dir`` (set by Parsl's
 own tests and by scripts that build paths with pathlib), against the real Slurm of .ci/infra."""
+
 from __future__ import annotations
 
 import pathlib
 
 import pytest
+
 from parsl.jobs.states import JobState
 from parsl.providers import SlurmProvider
 

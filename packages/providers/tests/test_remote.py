@@ -1,10 +1,12 @@
 """Providers driving their scheduler through an SSH channel: Slurm on a "login node" (the
 test sshd on this host) and AdHocProvider's one block per host."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
+
 from parsl.jobs.states import JobState
 from parsl.providers import AdHocProvider, SlurmProvider
 from parsl.providers.errors import ScaleOutFailed
@@ -14,6 +16,7 @@ pytestmark = [pytest.mark.infra]
 
 def ssh_channel(sshd, **kw):
     from parsl.channels import SSHChannel
+
     args = {k: sshd[k] for k in ("hostname", "port", "username", "key_filename", "host_keys_filename")}
     return SSHChannel(**args, **kw)
 
@@ -39,8 +42,10 @@ def test_slurm_over_ssh_channel(slurm, sshd, tmp_path, wait):
         sleeper = p.submit("sleep 300", 1)
         assert wait(lambda: p.status([sleeper])[0].state == JobState.RUNNING, 30)
         assert p.cancel([sleeper]) == [True]
-        assert wait(lambda: channel.execute_wait(f"squeue -h -t all -j {sleeper} -o %t", 10)[1].strip()
-                    in ("CA", ""), 20)
+        assert wait(
+            lambda: channel.execute_wait(f"squeue -h -t all -j {sleeper} -o %t", 10)[1].strip() in ("CA", ""),
+            20,
+        )
     finally:
         channel.execute_wait(f"rm -rf /tmp/parsl-remote-{os.getpid()}", 10)
         channel.close()
@@ -81,15 +86,22 @@ def test_htex_with_slurm_over_ssh(slurm, sshd, tmp_path):
     @parsl.python_app
     def node():
         import os
+
         return os.environ.get("SLURMD_NODENAME")
 
     remote_dir = f"/tmp/parsl-remote-htex-{os.getpid()}"
     channel = ssh_channel(sshd, script_dir=remote_dir)
-    provider = SlurmProvider(partition="debug", channel=channel, walltime="00:05:00", exclusive=False,
-                             init_blocks=1, max_blocks=1)
+    provider = SlurmProvider(
+        partition="debug", channel=channel, walltime="00:05:00", exclusive=False, init_blocks=1, max_blocks=1
+    )
     provider.status_polling_interval = 1
-    htex = HighThroughputExecutor(label="ssh_slurm", provider=provider, max_workers_per_node=1,
-                                  heartbeat_period=1, heartbeat_threshold=4)
+    htex = HighThroughputExecutor(
+        label="ssh_slurm",
+        provider=provider,
+        max_workers_per_node=1,
+        heartbeat_period=1,
+        heartbeat_threshold=4,
+    )
     try:
         with parsl.load(Config(executors=[htex], run_dir=str(tmp_path / "runinfo"), strategy="none")):
             assert node().result(timeout=90) in slurm["nodes"]

@@ -3,6 +3,7 @@
 Both status paths run against it: sacct (accounting is on) and squeue (a ``sacct`` on PATH
 that answers like a cluster without accounting, as Parsl's probe expects).
 """
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,9 @@ import stat
 import subprocess
 import time
 
-import parsl
 import pytest
+
+import parsl
 from parsl.config import Config
 from parsl.jobs.states import JobState, JobStatus
 from parsl.launchers import SingleNodeLauncher, SrunLauncher
@@ -58,8 +60,9 @@ def make(script_dir, **kw):
 
 
 def squeue_state(job_id: str) -> str:
-    return subprocess.run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%t"], capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%t"], capture_output=True, text=True
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -69,8 +72,10 @@ def timeout_job(slurm, tmp_path_factory):
     d = str(tmp_path_factory.mktemp("walltime"))
     p = make(d, walltime="00:00:20", exclusive=False)
     job = p.submit("sleep 600", 1)
-    assert "TimeLimit=00:01:00" in subprocess.run(["scontrol", "show", "job", job], capture_output=True,
-                                                  text=True).stdout
+    assert (
+        "TimeLimit=00:01:00"
+        in subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+    )
     return p, job
 
 
@@ -99,8 +104,15 @@ def test_failed_job_reported(slurm, script_dir, wait, path, request):
     p = make(script_dir, exclusive=False, launcher=SingleNodeLauncher(fail_on_any=True))
     job = p.submit("echo doomed >&2; exit 3", 1)
     # on the sacct path the exit code arrives once slurmdbd has the job (squeue may see it end first)
-    status = wait(lambda: (s := p.status([job])[0]).terminal and (path == "squeue" or s.exit_code is not None)
-                  and s, 30) or p.status([job])[0]
+    status = (
+        wait(
+            lambda: (
+                (s := p.status([job])[0]).terminal and (path == "squeue" or s.exit_code is not None) and s
+            ),
+            30,
+        )
+        or p.status([job])[0]
+    )
     assert status.state == JobState.FAILED, status
     if path == "sacct":
         # the launcher's exit code: one worker failed
@@ -187,25 +199,36 @@ def test_user_written_launcher(slurm, script_dir, wait):
 # ----------------------------------------------------------------------------- HTEX on Slurm
 def _htex_config(run_dir, provider, **kw):
     from parsl.executors import HighThroughputExecutor
+
     provider.status_polling_interval = 1
-    htex = HighThroughputExecutor(label="slurm_htex", provider=provider, max_workers_per_node=1,
-                                  heartbeat_period=1, heartbeat_threshold=4, encrypted=True, **kw)
-    return Config(executors=[htex], run_dir=run_dir, strategy="htex_auto_scale", strategy_period=0.5,
-                  max_idletime=2)
+    htex = HighThroughputExecutor(
+        label="slurm_htex",
+        provider=provider,
+        max_workers_per_node=1,
+        heartbeat_period=1,
+        heartbeat_threshold=4,
+        encrypted=True,
+        **kw,
+    )
+    return Config(
+        executors=[htex], run_dir=run_dir, strategy="htex_auto_scale", strategy_period=0.5, max_idletime=2
+    )
 
 
 @parsl.python_app
 def where(seconds=0):
     import os
     import time
+
     time.sleep(seconds)
     return os.environ.get("SLURMD_NODENAME"), os.environ.get("SLURM_JOB_ID")
 
 
 @pytest.mark.slow
 def test_htex_blocks_scale_out_and_in(slurm, tmp_path, wait):
-    provider = SlurmProvider(partition="debug", init_blocks=1, min_blocks=0, max_blocks=2,
-                             walltime="00:05:00", exclusive=False)
+    provider = SlurmProvider(
+        partition="debug", init_blocks=1, min_blocks=0, max_blocks=2, walltime="00:05:00", exclusive=False
+    )
     with parsl.load(_htex_config(str(tmp_path / "runinfo"), provider)) as dfk:
         ex = dfk.executors["slurm_htex"]
         first = where().result(timeout=60)
@@ -224,8 +247,9 @@ def test_htex_blocks_scale_out_and_in(slurm, tmp_path, wait):
 
 @pytest.mark.slow
 def test_htex_block_killed_by_scancel(slurm, tmp_path, wait):
-    provider = SlurmProvider(partition="debug", init_blocks=1, min_blocks=1, max_blocks=1,
-                             walltime="00:05:00", exclusive=False)
+    provider = SlurmProvider(
+        partition="debug", init_blocks=1, min_blocks=1, max_blocks=1, walltime="00:05:00", exclusive=False
+    )
     with parsl.load(_htex_config(str(tmp_path / "runinfo"), provider)) as dfk:
         ex = dfk.executors["slurm_htex"]
         _, job = where().result(timeout=60)
@@ -244,8 +268,15 @@ def test_htex_block_killed_by_scancel(slurm, tmp_path, wait):
 
 @pytest.mark.slow
 def test_htex_srun_launcher_two_nodes(slurm, tmp_path):
-    provider = SlurmProvider(partition="debug", nodes_per_block=2, init_blocks=1, max_blocks=1,
-                             launcher=SrunLauncher(), walltime="00:05:00", exclusive=False)
+    provider = SlurmProvider(
+        partition="debug",
+        nodes_per_block=2,
+        init_blocks=1,
+        max_blocks=1,
+        launcher=SrunLauncher(),
+        walltime="00:05:00",
+        exclusive=False,
+    )
     with parsl.load(_htex_config(str(tmp_path / "runinfo"), provider)):
         results = {where(2) for _ in range(4)}
         results = {f.result(timeout=90) for f in results}

@@ -5,6 +5,7 @@ Key authentication, host-key checking, commands and SFTP run against the OpenSSH
 small paramiko SSH server started by this module on a free port (real SSH protocol,
 real commands), because that sshd refuses passwords by design.
 """
+
 from __future__ import annotations
 
 import os
@@ -96,6 +97,7 @@ def test_push_pull_makedirs(sshd, tmp_path):
         assert remote == f"{remote_dir}/payload.sh"
         rc, out, _ = ch.execute_wait(f"stat -c %a {remote}; sha256sum {remote}", 10)
         import hashlib
+
         assert out.split()[0] == "750" and out.split()[1] == hashlib.sha256(data).hexdigest()
         back = ch.pull_file(remote, str(tmp_path / "back"))
         assert open(back, "rb").read() == data
@@ -116,13 +118,17 @@ class _Server(paramiko.ServerInterface):
         self.command = None
 
     def check_channel_request(self, kind, chanid):
-        return paramiko.OPEN_SUCCEEDED if kind == "session" else paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        return (
+            paramiko.OPEN_SUCCEEDED if kind == "session" else paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        )
 
     def get_allowed_auths(self, username):
         return "password,keyboard-interactive"
 
     def check_auth_password(self, username, password):
-        return paramiko.AUTH_SUCCESSFUL if (username, password) == ("parsl", "s3cret") else paramiko.AUTH_FAILED
+        return (
+            paramiko.AUTH_SUCCESSFUL if (username, password) == ("parsl", "s3cret") else paramiko.AUTH_FAILED
+        )
 
     def check_auth_interactive(self, username, submethods):
         self.user = username
@@ -234,6 +240,7 @@ def test_oauth_channel_logs_in_with_the_token(password_server, monkeypatch):
     import types
 
     from parsl.channels import OAuthSSHChannel
+
     token_module = types.ModuleType("oauth_ssh.oauth_ssh_token")
     token_module.find_access_token = lambda host: {"127.0.0.1": "tok-123"}[host]
     monkeypatch.setitem(sys.modules, "oauth_ssh", types.ModuleType("oauth_ssh"))

@@ -6,6 +6,7 @@ not touch the network, and the first command must fail clearly, naming host and 
 Only loopback addresses are used: a listening socket that no one should connect to, and
 a closed port.
 """
+
 from __future__ import annotations
 
 import copy
@@ -63,12 +64,16 @@ def _nobody_connected(listener: socket.socket) -> bool:
     return False
 
 
-@pytest.mark.parametrize("make", [
-    lambda port: SSHChannel("127.0.0.1", username="u", port=port),
-    lambda port: SSHChannel(hostname="127.0.0.1", password="pw", port=port, script_dir="/tmp/x"),
-    lambda port: SSHInteractiveLoginChannel("127.0.0.1", username="u", port=port),
-    lambda port: OAuthSSHChannel("127.0.0.1", username="u", port=port),
-], ids=["ssh", "ssh-password", "interactive", "oauth"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda port: SSHChannel("127.0.0.1", username="u", port=port),
+        lambda port: SSHChannel(hostname="127.0.0.1", password="pw", port=port, script_dir="/tmp/x"),
+        lambda port: SSHInteractiveLoginChannel("127.0.0.1", username="u", port=port),
+        lambda port: OAuthSSHChannel("127.0.0.1", username="u", port=port),
+    ],
+    ids=["ssh", "ssh-password", "interactive", "oauth"],
+)
 def test_making_a_channel_opens_no_connection(make, listener, fake_oauth_ssh, monkeypatch):
     def no_prompt(prompt=""):
         raise AssertionError("prompted while making the channel")

@@ -1,10 +1,12 @@
 """TorqueProvider against Torque-style qsub/qstat/qdel: Slurm's wrappers (slurm-wlm-torque)
 on the real Slurm cluster of .ci/infra/slurm-up.sh."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
+
 from parsl.jobs.states import JobState
 from parsl.launchers import SingleNodeLauncher
 from parsl.providers import TorqueProvider
@@ -31,7 +33,9 @@ def test_torque_submit_status_output(torque, script_dir, wait):
     p = make(script_dir, worker_init="export GREETING=torque")
     job = p.submit("echo $GREETING job=$PBS_JOBID", 1)
     assert job.isdigit()
-    text = open(os.path.join(script_dir, next(f for f in os.listdir(script_dir) if f.endswith(".submit")))).read()
+    text = open(
+        os.path.join(script_dir, next(f for f in os.listdir(script_dir) if f.endswith(".submit")))
+    ).read()
     assert "#PBS -l walltime=00:05:00" in text and "#PBS -l nodes=1:ppn=1" in text
     status = wait(lambda: (s := p.status([job])[0]).terminal and s, 30) or p.status([job])[0]
     assert status.state == JobState.COMPLETED, status

@@ -9,6 +9,7 @@
 - ``load``: ``parsl.load`` a Config whose run directory is under the test's tmp_path; every
   DataFlowKernel is cleaned up afterwards. ``htex_config`` builds a small HTEX Config.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -49,8 +50,9 @@ class Server:
     """A test server subprocess; stopped by its own pid."""
 
     def __init__(self, args: list[str], what: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
         reader.start()
@@ -101,28 +103,41 @@ def tls_cert(tmp_path_factory) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "parsl-staging test")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     d = tmp_path_factory.mktemp("tls")
     cert_path, key_path = d / "cert.pem", d / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return str(cert_path), str(key_path)
 
 
 @pytest.fixture(scope="session")
 def https_server(http_root, tls_cert) -> str:
     cert, key = tls_cert
-    server = Server([str(HERE / "http_test_server.py"), str(http_root), "--cert", cert, "--key", key],
-                    "the HTTPS test server")
+    server = Server(
+        [str(HERE / "http_test_server.py"), str(http_root), "--cert", cert, "--key", key],
+        "the HTTPS test server",
+    )
     yield f"https://127.0.0.1:{server.port}"
     server.stop()
 
@@ -152,8 +167,10 @@ def ftp_port21(ftp_root) -> int:
     """The FTP test server on the default port 21 (we run as root)."""
     pytest.importorskip("pyftpdlib")
     try:
-        server = Server([str(HERE / "ftp_test_server.py"), str(ftp_root), "--port", "21"],
-                        "the FTP test server on port 21")
+        server = Server(
+            [str(HERE / "ftp_test_server.py"), str(ftp_root), "--port", "21"],
+            "the FTP test server on port 21",
+        )
     except RuntimeError as e:
         if os.environ.get("CI"):
             raise
@@ -166,8 +183,12 @@ def _ssh_ok() -> bool:
     if not os.path.exists(SSH_CONFIG):
         return False
     try:
-        out = subprocess.run(["ssh", "-F", SSH_CONFIG, "-o", "ConnectTimeout=3", "testhost", "echo ok"],
-                             capture_output=True, text=True, timeout=15)
+        out = subprocess.run(
+            ["ssh", "-F", SSH_CONFIG, "-o", "ConnectTimeout=3", "testhost", "echo ok"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return out.stdout.strip() == "ok"
@@ -180,8 +201,12 @@ def sshd() -> str:
         if os.environ.get("CI"):
             pytest.fail("sshd is not reachable: .ci/setup.d/10-sshd.sh should have started it")
         try:
-            subprocess.run(["bash", str(REPO / ".ci" / "infra" / "sshd-up.sh")], check=True,
-                           capture_output=True, timeout=300)
+            subprocess.run(
+                ["bash", str(REPO / ".ci" / "infra" / "sshd-up.sh")],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
         except (OSError, subprocess.SubprocessError) as e:
             pytest.skip(f"no sshd for the rsync tests and .ci/infra/sshd-up.sh could not start one: {e}")
         if not _ssh_ok():
@@ -212,8 +237,13 @@ def htex_config(run_dir):
     from parsl.providers import LocalProvider
 
     def make(**kw):
-        opts = dict(label="htex", max_workers_per_node=2, heartbeat_period=1, heartbeat_threshold=5,
-                    provider=LocalProvider(init_blocks=1, max_blocks=1))
+        opts = dict(
+            label="htex",
+            max_workers_per_node=2,
+            heartbeat_period=1,
+            heartbeat_threshold=5,
+            provider=LocalProvider(init_blocks=1, max_blocks=1),
+        )
         opts.update(kw)
         return Config(executors=[HighThroughputExecutor(**opts)], run_dir=run_dir, strategy="none")
 

@@ -3,6 +3,7 @@
 Anonymous users may read ROOT; the user ``--user``/``--password`` may also write. Prints
 ``PORT <n>`` once it listens on 127.0.0.1 (``--port 0`` picks a free port).
 """
+
 from __future__ import annotations
 
 import argparse

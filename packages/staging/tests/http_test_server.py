@@ -10,6 +10,7 @@ Prints ``PORT <n>`` once it listens on 127.0.0.1. Routes:
 - ``/slow/<name>``              sends headers, then nothing for 30 s
 - ``/gen/<name>``               ``content of <name>`` and a newline, for many distinct files
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,10 +1,12 @@
 """FTP staging against a real pyftpdlib server on loopback, through real workflows."""
+
 from __future__ import annotations
 
 import os
 
-import parsl
 import pytest
+
+import parsl
 from parsl.app.app import python_app
 from parsl.data_provider.files import File
 from parsl.dataflow.errors import DependencyError
@@ -30,8 +32,11 @@ def _threads(staging=None, **kw):
     return ThreadPoolExecutor(label="threads", max_threads=4, storage_access=staging, **kw)
 
 
-@pytest.mark.parametrize("staging", [None, [FTPSeparateTaskStaging()], [FTPInTaskStaging()]],
-                         ids=["default_staging", "separate_task", "in_task"])
+@pytest.mark.parametrize(
+    "staging",
+    [None, [FTPSeparateTaskStaging()], [FTPInTaskStaging()]],
+    ids=["default_staging", "separate_task", "in_task"],
+)
 def test_anonymous_download_with_the_port_from_the_url(load, ftp_server, staging):
     assert ftp_server != 21
     load(executors=[_threads(staging)])
@@ -91,6 +96,7 @@ def test_anonymous_upload_is_refused_and_the_password_is_not_shown(load, ftp_ser
 
 def test_connection_refused(load):
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -115,29 +121,35 @@ def test_tutorial_ftp_snippet_runs_unchanged(load, ftp_server, tmp_path):
 
     @python_app
     def convert(inputs=[], outputs=[]):
-        with open(inputs[0].filepath, 'r') as inp:
+        with open(inputs[0].filepath) as inp:
             content = inp.read()
-            with open(outputs[0].filepath, 'w') as out:
+            with open(outputs[0].filepath, "w") as out:
                 out.write(content.upper())
 
     # create an remote Parsl file
-    inp = File(f'ftp://127.0.0.1:{ftp_server}/pub/ARIN-STATS-FORMAT-CHANGE.txt')
+    inp = File(f"ftp://127.0.0.1:{ftp_server}/pub/ARIN-STATS-FORMAT-CHANGE.txt")
     # create a local Parsl file
-    out = File(f'file://{tmp_path}/ARIN-STATS-FORMAT-CHANGE.txt')
+    out = File(f"file://{tmp_path}/ARIN-STATS-FORMAT-CHANGE.txt")
     # call the convert app with the Parsl file
     f = convert(inputs=[inp], outputs=[out])
     f.result()
-    assert open(os.path.join(tmp_path, "ARIN-STATS-FORMAT-CHANGE.txt")).read() == \
-        "ARIN STATS FORMAT\nCHANGED LINES\n"
+    assert (
+        open(os.path.join(tmp_path, "ARIN-STATS-FORMAT-CHANGE.txt")).read()
+        == "ARIN STATS FORMAT\nCHANGED LINES\n"
+    )
 
 
 @pytest.mark.slow
 def test_htex_in_task_download_and_upload(htex_config, ftp_server, ftp_root, tmp_path):
     cfg = htex_config(storage_access=[FTPInTaskStaging()], working_dir=str(tmp_path / "wd"))
     with parsl.load(cfg):
-        assert read(inputs=[File(f"ftp://127.0.0.1:{ftp_server}/pub/readme.txt")]).result(timeout=60) \
+        assert (
+            read(inputs=[File(f"ftp://127.0.0.1:{ftp_server}/pub/readme.txt")]).result(timeout=60)
             == "hello over ftp\n"
-        fut = shout("from htex", outputs=[File(f"ftp://writer:s3cret@127.0.0.1:{ftp_server}/upload/htex.txt")])
+        )
+        fut = shout(
+            "from htex", outputs=[File(f"ftp://writer:s3cret@127.0.0.1:{ftp_server}/upload/htex.txt")]
+        )
         fut.outputs[0].result(timeout=60)
         assert (ftp_root / "upload" / "htex.txt").read_text() == "FROM HTEX"
         with pytest.raises(FTPStagingError, match="550"):
@@ -147,6 +159,7 @@ def test_htex_in_task_download_and_upload(htex_config, ftp_server, ftp_root, tmp
 @pytest.mark.parametrize("staging", [None, [FTPInTaskStaging()]], ids=["separate_task", "in_task"])
 def test_bash_app_stdout_uploaded_to_ftp(load, ftp_server, ftp_root, staging):
     from parsl.app.app import bash_app
+
     load(executors=[_threads(staging)])
 
     @bash_app

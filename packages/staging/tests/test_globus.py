@@ -5,6 +5,7 @@ on submission: each endpoint UUID maps to a local directory, and the fake copies
 between them, so real workflows read and write real files. Every test that talks to the
 fake service has ``fake_globus_service`` in its name.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,9 @@ import re
 import shutil
 import stat
 
-import parsl
 import pytest
+
+import parsl
 from parsl.app.app import python_app
 from parsl.data_provider.files import File
 from parsl.dataflow.errors import DependencyError
@@ -61,12 +63,28 @@ class FakeTransferService:
                 shutil.copyfile(src, dst)
             else:
                 self.statuses = [{"status": "FAILED", "nice_status": "FILE_NOT_FOUND"}]
-                self.events = [{"code": "FILE_NOT_FOUND", "is_error": True, "time": "t1",
-                                "description": "file not found",
-                                "details": f"{item['source_path']}: missing"}]
+                self.events = [
+                    {
+                        "code": "FILE_NOT_FOUND",
+                        "is_error": True,
+                        "time": "t1",
+                        "description": "file not found",
+                        "details": f"{item['source_path']}: missing",
+                    }
+                ]
         task_id = f"00000000-0000-0000-0000-{len(self.submitted):012d}"
-        return 202, {}, json.dumps({"DATA_TYPE": "transfer_result", "code": "Accepted", "task_id": task_id,
-                                    "submission_id": body.get("submission_id", "x")})
+        return (
+            202,
+            {},
+            json.dumps(
+                {
+                    "DATA_TYPE": "transfer_result",
+                    "code": "Accepted",
+                    "task_id": task_id,
+                    "submission_id": body.get("submission_id", "x"),
+                }
+            ),
+        )
 
     def on_get_task(self, request):
         self.get_task_calls += 1
@@ -75,8 +93,19 @@ class FakeTransferService:
         return 200, {}, json.dumps({"DATA_TYPE": "task", "task_id": task_id, **answer})
 
     def on_events(self, request):
-        return 200, {}, json.dumps({"DATA_TYPE": "event_list", "DATA": self.events, "limit": 10,
-                                    "offset": 0, "total": len(self.events)})
+        return (
+            200,
+            {},
+            json.dumps(
+                {
+                    "DATA_TYPE": "event_list",
+                    "DATA": self.events,
+                    "limit": 10,
+                    "offset": 0,
+                    "total": len(self.events),
+                }
+            ),
+        )
 
 
 @pytest.fixture
@@ -89,10 +118,12 @@ def fake_globus_service(tmp_path):
     try:
         sdk_testing.load_response("transfer.get_submission_id")
         responses.add_callback(responses.POST, f"{TRANSFER}/transfer", callback=fake.on_submit)
-        responses.add_callback(responses.GET, re.compile(rf"{TRANSFER}/task/[0-9a-f-]+$"),
-                               callback=fake.on_get_task)
-        responses.add_callback(responses.GET, re.compile(rf"{TRANSFER}/task/[0-9a-f-]+/event_list.*"),
-                               callback=fake.on_events)
+        responses.add_callback(
+            responses.GET, re.compile(rf"{TRANSFER}/task/[0-9a-f-]+$"), callback=fake.on_get_task
+        )
+        responses.add_callback(
+            responses.GET, re.compile(rf"{TRANSFER}/task/[0-9a-f-]+/event_list.*"), callback=fake.on_events
+        )
         yield fake
     finally:
         responses.stop()
@@ -107,10 +138,10 @@ def _staging(**kw):
 
 @python_app
 def sort_strings(inputs=[], outputs=[]):
-    with open(inputs[0].filepath, 'r') as u:
+    with open(inputs[0].filepath) as u:
         strs = u.readlines()
         strs.sort()
-        with open(outputs[0].filepath, 'w') as s:
+        with open(outputs[0].filepath, "w") as s:
             for e in strs:
                 s.write(e)
 
@@ -124,8 +155,8 @@ def read(inputs=()):
 def _docs_example(fake, tmp_path):
     (tmp_path / "remote" / "unsorted.txt").write_text("pear\napple\nfig\n")
     # the 0.9 docs' Globus example, unchanged
-    unsorted_file = File('globus://037f054a-15cf-11e8-b611-0ac6873fc732/unsorted.txt')
-    sorted_file = File('globus://ddb59aef-6d04-11e5-ba46-22000b92c6ec/sorted.txt')
+    unsorted_file = File("globus://037f054a-15cf-11e8-b611-0ac6873fc732/unsorted.txt")
+    sorted_file = File("globus://ddb59aef-6d04-11e5-ba46-22000b92c6ec/sorted.txt")
     f = sort_strings(inputs=[unsorted_file], outputs=[sorted_file])
     f.result()
     f.outputs[0].result(timeout=30)
@@ -140,9 +171,15 @@ def _docs_example(fake, tmp_path):
 
 def test_fake_globus_service_stage_in_and_out_with_the_docs_example(load, fake_globus_service, tmp_path):
     from parsl.data_provider.data_manager import default_staging
+
     wd = tmp_path / "work"
-    load(executors=[ThreadPoolExecutor(label="threads", working_dir=str(wd),
-                                       storage_access=default_staging + [_staging()])])
+    load(
+        executors=[
+            ThreadPoolExecutor(
+                label="threads", working_dir=str(wd), storage_access=default_staging + [_staging()]
+            )
+        ]
+    )
     stage_in, _ = _docs_example(fake_globus_service, tmp_path)
     assert stage_in["DATA"][0]["destination_path"].startswith(str(wd) + "/staging/")
 
@@ -151,24 +188,44 @@ def test_fake_globus_service_endpoint_path_mapping(load, fake_globus_service, tm
     """endpoint_path/local_path: the endpoint sees local_path's contents under endpoint_path."""
     fake_globus_service.roots[LOCAL_EP] = str(tmp_path / "home")  # the endpoint's "/" is tmp/home
     wd = tmp_path / "home" / "job"
-    load(executors=[ThreadPoolExecutor(label="threads", working_dir=str(wd), storage_access=[
-        _staging(endpoint_path="/", local_path=str(tmp_path / "home"))])])
+    load(
+        executors=[
+            ThreadPoolExecutor(
+                label="threads",
+                working_dir=str(wd),
+                storage_access=[_staging(endpoint_path="/", local_path=str(tmp_path / "home"))],
+            )
+        ]
+    )
     stage_in, stage_out = _docs_example(fake_globus_service, tmp_path)
     assert stage_in["DATA"][0]["destination_path"].startswith("/job/staging/")
     assert stage_out["DATA"][0]["source_path"].startswith("/job/staging/")
 
 
 def test_fake_globus_service_waits_for_an_active_transfer_and_reports_retries(
-        load, fake_globus_service, tmp_path, caplog):
+    load, fake_globus_service, tmp_path, caplog
+):
     fake = fake_globus_service
-    fake.statuses = [{"status": "ACTIVE", "nice_status": "Queued"},
-                     {"status": "ACTIVE", "nice_status": "PERMISSION_DENIED"},
-                     {"status": "ACTIVE", "nice_status": "PERMISSION_DENIED"}]
-    fake.events = [{"code": "PERMISSION_DENIED", "is_error": True, "time": "t0",
-                    "description": "permission denied", "details": "retrying"}]
+    fake.statuses = [
+        {"status": "ACTIVE", "nice_status": "Queued"},
+        {"status": "ACTIVE", "nice_status": "PERMISSION_DENIED"},
+        {"status": "ACTIVE", "nice_status": "PERMISSION_DENIED"},
+    ]
+    fake.events = [
+        {
+            "code": "PERMISSION_DENIED",
+            "is_error": True,
+            "time": "t0",
+            "description": "permission denied",
+            "details": "retrying",
+        }
+    ]
     (tmp_path / "remote" / "in.txt").write_text("slowly\n")
-    load(executors=[ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "w"),
-                                       storage_access=[_staging()])])
+    load(
+        executors=[
+            ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "w"), storage_access=[_staging()])
+        ]
+    )
     with caplog.at_level(logging.WARNING, logger="parsl_staging.globus"):
         assert read(inputs=[File(f"globus://{REMOTE_EP}/in.txt")]).result(timeout=30) == "slowly\n"
     assert fake.get_task_calls == 4
@@ -176,10 +233,14 @@ def test_fake_globus_service_waits_for_an_active_transfer_and_reports_retries(
     assert len(retry_logs) == 1 and "permission denied" in retry_logs[0].getMessage()
 
 
-def test_fake_globus_service_failed_transfer_fails_the_task_naming_the_url(load, fake_globus_service,
-                                                                          tmp_path):
-    load(executors=[ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "w"),
-                                       storage_access=[_staging()])])
+def test_fake_globus_service_failed_transfer_fails_the_task_naming_the_url(
+    load, fake_globus_service, tmp_path
+):
+    load(
+        executors=[
+            ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "w"), storage_access=[_staging()])
+        ]
+    )
     url = f"globus://{REMOTE_EP}/missing.txt"
     with pytest.raises(DependencyError) as info:
         read(inputs=[File(url)]).result(timeout=30)
@@ -189,11 +250,22 @@ def test_fake_globus_service_failed_transfer_fails_the_task_naming_the_url(load,
 
 
 def test_fake_globus_service_rejected_submission(load, fake_globus_service, tmp_path):
-    responses.replace(responses.POST, f"{TRANSFER}/transfer", status=403,
-                      json={"code": "PermissionDenied", "message": "No access to this endpoint",
-                            "request_id": "abc", "resource": "/transfer"})
-    load(executors=[ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "w"),
-                                       storage_access=[_staging()])])
+    responses.replace(
+        responses.POST,
+        f"{TRANSFER}/transfer",
+        status=403,
+        json={
+            "code": "PermissionDenied",
+            "message": "No access to this endpoint",
+            "request_id": "abc",
+            "resource": "/transfer",
+        },
+    )
+    load(
+        executors=[
+            ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "w"), storage_access=[_staging()])
+        ]
+    )
     url = f"globus://{REMOTE_EP}/x.txt"
     with pytest.raises(DependencyError) as info:
         read(inputs=[File(url)]).result(timeout=30)
@@ -203,9 +275,13 @@ def test_fake_globus_service_rejected_submission(load, fake_globus_service, tmp_
 
 
 def test_fake_globus_service_stage_out_runs_after_the_app_and_its_failure_propagates(
-        load, fake_globus_service, tmp_path):
-    load(executors=[ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "w"),
-                                       storage_access=[_staging()])])
+    load, fake_globus_service, tmp_path
+):
+    load(
+        executors=[
+            ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "w"), storage_access=[_staging()])
+        ]
+    )
 
     @python_app
     def broken(outputs=()):
@@ -228,16 +304,32 @@ def test_fake_globus_service_with_htex(htex_config, fake_globus_service, tmp_pat
 
 def test_fake_globus_service_login_cli_stores_tokens(tmp_path, monkeypatch, capsys, fake_globus_service):
     from parsl_staging import globus_auth
+
     token_file = tmp_path / "tokens" / "globus.json"
     monkeypatch.setenv("PARSL_GLOBUS_TOKEN_FILE", str(token_file))
     sdk_testing.RegisteredResponse(
-        service="auth", path="/v2/oauth2/token", method="POST",
-        json={"access_token": "openid-at", "scope": "openid", "expires_in": 3600, "token_type": "Bearer",
-              "resource_server": "auth.globus.org", "refresh_token": "openid-rt",
-              "other_tokens": [{"access_token": "transfer-at", "scope": globus_auth.TRANSFER_SCOPE,
-                                "expires_in": 3600, "token_type": "Bearer",
-                                "resource_server": "transfer.api.globus.org",
-                                "refresh_token": "transfer-rt"}]}).add()
+        service="auth",
+        path="/v2/oauth2/token",
+        method="POST",
+        json={
+            "access_token": "openid-at",
+            "scope": "openid",
+            "expires_in": 3600,
+            "token_type": "Bearer",
+            "resource_server": "auth.globus.org",
+            "refresh_token": "openid-rt",
+            "other_tokens": [
+                {
+                    "access_token": "transfer-at",
+                    "scope": globus_auth.TRANSFER_SCOPE,
+                    "expires_in": 3600,
+                    "token_type": "Bearer",
+                    "resource_server": "transfer.api.globus.org",
+                    "refresh_token": "transfer-rt",
+                }
+            ],
+        },
+    ).add()
     monkeypatch.setattr("builtins.input", lambda prompt="": "the-auth-code")
     assert globus_auth.main([]) == 0
     out = capsys.readouterr().out
@@ -263,14 +355,28 @@ def test_fake_globus_service_staging_with_the_stored_login(load, fake_globus_ser
 
     from parsl_staging import globus as globus_module
     from parsl_staging import globus_auth
+
     monkeypatch.setenv("PARSL_GLOBUS_TOKEN_FILE", str(tmp_path / "t.json"))
     monkeypatch.setattr(globus_module, "_shared", None)
-    globus_auth.save_tokens({"transfer.api.globus.org": {
-        "access_token": "stored-at", "refresh_token": "stored-rt",
-        "expires_at_seconds": int(time.time()) + 3600}})
+    globus_auth.save_tokens(
+        {
+            "transfer.api.globus.org": {
+                "access_token": "stored-at",
+                "refresh_token": "stored-rt",
+                "expires_at_seconds": int(time.time()) + 3600,
+            }
+        }
+    )
     (tmp_path / "remote" / "s.txt").write_text("stored login\n")
-    load(executors=[ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "w"),
-                                       storage_access=[GlobusStaging(LOCAL_EP, poll_period=0.01)])])
+    load(
+        executors=[
+            ThreadPoolExecutor(
+                label="threads",
+                working_dir=str(tmp_path / "w"),
+                storage_access=[GlobusStaging(LOCAL_EP, poll_period=0.01)],
+            )
+        ]
+    )
     assert read(inputs=[File(f"globus://{REMOTE_EP}/s.txt")]).result(timeout=30) == "stored login\n"
     submit = [c for c in responses.calls if c.request.url.endswith("/transfer")][0]
     assert submit.request.headers["Authorization"] == "Bearer stored-at"
@@ -278,19 +384,23 @@ def test_fake_globus_service_staging_with_the_stored_login(load, fake_globus_ser
 
 def test_no_stored_login_and_not_interactive(tmp_path, monkeypatch):
     from parsl_staging import globus_auth
+
     monkeypatch.setenv("PARSL_GLOBUS_TOKEN_FILE", str(tmp_path / "none.json"))
     with pytest.raises(RuntimeError, match="parsl-globus-auth"):
         globus_auth.get_authorizer(interactive=False)
 
 
-@pytest.mark.parametrize("args, match", [
-    ((None,), "endpoint_uuid"),
-    (("",), "endpoint_uuid"),
-    (("my-endpoint",), "not a UUID"),
-    ((LOCAL_EP, "/"), "together"),
-    ((LOCAL_EP, None, "/home"), "together"),
-    ((LOCAL_EP, "relative", "/home"), "absolute"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((None,), "endpoint_uuid"),
+        (("",), "endpoint_uuid"),
+        (("my-endpoint",), "not a UUID"),
+        ((LOCAL_EP, "/"), "together"),
+        ((LOCAL_EP, None, "/home"), "together"),
+        ((LOCAL_EP, "relative", "/home"), "absolute"),
+    ],
+)
 def test_globus_staging_bad_arguments_raise_at_construction(args, match):
     with pytest.raises(ValueError, match=match):
         GlobusStaging(*args)
@@ -302,15 +412,22 @@ def test_globus_staging_needs_an_endpoint():
 
 
 def test_working_dir_outside_local_path_raises_at_the_call(load, tmp_path):
-    load(executors=[ThreadPoolExecutor(label="threads", working_dir=str(tmp_path / "elsewhere"),
-                                       storage_access=[_staging(endpoint_path="/",
-                                                                local_path="/nonexistent")])])
+    load(
+        executors=[
+            ThreadPoolExecutor(
+                label="threads",
+                working_dir=str(tmp_path / "elsewhere"),
+                storage_access=[_staging(endpoint_path="/", local_path="/nonexistent")],
+            )
+        ]
+    )
     with pytest.raises(ValueError, match="does not contain"):
         read(inputs=[File(f"globus://{REMOTE_EP}/x.txt")])
 
 
 def test_missing_globus_sdk_names_the_extra(monkeypatch):
     import sys
+
     monkeypatch.setitem(sys.modules, "globus_sdk", None)
     with pytest.raises(ImportError, match=r"pip install 'parslcore\[globus\]'"):
         GlobusStaging(LOCAL_EP)
@@ -320,6 +437,7 @@ def test_parsl_globus_auth_console_script_logout(tmp_path):
     import shutil
     import subprocess
     import sys
+
     token_file = tmp_path / "tokens.json"
     token_file.write_text('{"transfer.api.globus.org": {"refresh_token": "rt"}}')
     script = shutil.which("parsl-globus-auth", path=os.path.dirname(sys.executable))

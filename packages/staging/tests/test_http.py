@@ -1,10 +1,12 @@
 """HTTP and HTTPS staging against real servers on loopback, through real workflows."""
+
 from __future__ import annotations
 
 import os
 
-import parsl
 import pytest
+
+import parsl
 from parsl.app.app import bash_app, python_app
 from parsl.data_provider.files import File
 from parsl.dataflow.errors import DependencyError
@@ -34,8 +36,11 @@ def _threads(staging=None, **kw):
     return ThreadPoolExecutor(label="threads", max_threads=4, storage_access=staging, **kw)
 
 
-@pytest.mark.parametrize("staging", [None, [HTTPSeparateTaskStaging()], [HTTPInTaskStaging()]],
-                         ids=["default_staging", "separate_task", "in_task"])
+@pytest.mark.parametrize(
+    "staging",
+    [None, [HTTPSeparateTaskStaging()], [HTTPInTaskStaging()]],
+    ids=["default_staging", "separate_task", "in_task"],
+)
 def test_http_file_is_staged_in_before_the_app(load, http_server, staging):
     load(executors=[_threads(staging)])
     path, text = read_with_path(inputs=[File(f"{http_server}/files/hello.txt")]).result(timeout=30)
@@ -125,6 +130,7 @@ def test_truncated_body_is_an_error_and_leaves_no_file(load, http_server, tmp_pa
 
 def test_unreachable_server_names_the_url(load):
     import socket
+
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -141,8 +147,9 @@ def test_read_timeout(load, http_server):
         read(inputs=[File(f"{http_server}/slow/s.txt")]).result(timeout=30)
 
 
-def test_https_with_a_self_signed_certificate_trusted_through_ssl_cert_file(load, https_server, tls_cert,
-                                                                            monkeypatch):
+def test_https_with_a_self_signed_certificate_trusted_through_ssl_cert_file(
+    load, https_server, tls_cert, monkeypatch
+):
     monkeypatch.setenv("SSL_CERT_FILE", tls_cert[0])
     load()
     assert read(inputs=[File(f"{https_server}/files/hello.txt")]).result(timeout=30) == "hello over http\n"
@@ -199,6 +206,7 @@ def test_positional_and_keyword_file_arguments_are_staged(load, http_server):
 
 def test_http_output_has_no_provider(load, http_server):
     from parsl.data_provider.data_manager import NoStagingProviderError
+
     load()
 
     @python_app
@@ -216,12 +224,12 @@ def test_tutorial_remote_file_snippet_runs_unchanged(load, http_server):
 
     @python_app
     def sort_numbers(inputs=[]):
-        with open(inputs[0].filepath, 'r') as f:
+        with open(inputs[0].filepath) as f:
             strs = [n.strip() for n in f.readlines()]
             strs.sort()
             return strs
 
-    unsorted_file = File(f'{http_server}/files/numbers.txt')
+    unsorted_file = File(f"{http_server}/files/numbers.txt")
     f = sort_numbers(inputs=[unsorted_file])
     assert f.result(timeout=30) == ["1", "3", "5", "7", "9"]
 
@@ -232,8 +240,10 @@ def test_htex_stages_http_files(htex_config, http_server, https_server, tls_cert
     cls = HTTPInTaskStaging if staging == "in_task" else HTTPSeparateTaskStaging
     cfg = htex_config(storage_access=[cls(verify=tls_cert[0])], working_dir=str(tmp_path / "wd"))
     with parsl.load(cfg):
-        futs = [read_with_path(inputs=[File(f"{http_server}/files/a/data.txt")]),
-                read_with_path(inputs=[File(f"{https_server}/files/b/data.txt")])]
+        futs = [
+            read_with_path(inputs=[File(f"{http_server}/files/a/data.txt")]),
+            read_with_path(inputs=[File(f"{https_server}/files/b/data.txt")]),
+        ]
         results = [f.result(timeout=60) for f in futs]
         assert [t for _, t in results] == ["from a\n", "from b\n"]
         assert results[0][0] != results[1][0]

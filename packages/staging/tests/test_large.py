@@ -2,6 +2,7 @@
 
 Both are slow tests; each prints its figures (run pytest with ``-s`` to see them).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +14,7 @@ import textwrap
 import time
 
 import pytest
+
 from parsl.app.app import python_app
 from parsl.data_provider.files import File
 from parsl.executors.threads import ThreadPoolExecutor
@@ -23,7 +25,7 @@ GIB = 1 << 30
 #: the block http_test_server.py repeats for /stream/ (same seed)
 BLOCK = random.Random(1234).randbytes(1 << 20)
 
-WORKFLOW = textwrap.dedent('''
+WORKFLOW = textwrap.dedent("""
     import hashlib, json, os, resource, sys, time
     import parsl
     from parsl.app.app import python_app
@@ -60,7 +62,7 @@ WORKFLOW = textwrap.dedent('''
     peak = peak_rss_kib()
     print(json.dumps({"size": size, "sha256": sha, "seconds": seconds,
                       "peak_rss_kib": peak, "rss_before_kib": before}))
-''')
+""")
 
 
 def test_one_gib_over_http_streams_with_flat_memory(http_server, tmp_path):
@@ -70,17 +72,23 @@ def test_one_gib_over_http_streams_with_flat_memory(http_server, tmp_path):
         expected.update(BLOCK)
     script = tmp_path / "big.py"
     script.write_text(WORKFLOW)
-    out = subprocess.run([sys.executable, str(script), f"{http_server}/stream/{GIB}/big.bin",
-                          str(tmp_path / "runinfo")],
-                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, str(script), f"{http_server}/stream/{GIB}/big.bin", str(tmp_path / "runinfo")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     assert figures["size"] == GIB
     assert figures["sha256"] == expected.hexdigest()
     peak_mib = figures["peak_rss_kib"] / 1024
-    print(f"\n1 GiB over HTTP: staged and hashed in {figures['seconds']:.1f} s "
-          f"({GIB / figures['seconds'] / 1e6:.0f} MB/s); workflow process peak RSS {peak_mib:.0f} MiB "
-          f"(at start {figures['rss_before_kib'] / 1024:.0f} MiB)")
+    print(
+        f"\n1 GiB over HTTP: staged and hashed in {figures['seconds']:.1f} s "
+        f"({GIB / figures['seconds'] / 1e6:.0f} MB/s); workflow process peak RSS {peak_mib:.0f} MiB "
+        f"(at start {figures['rss_before_kib'] / 1024:.0f} MiB)"
+    )
     assert peak_mib < 200, f"peak RSS {peak_mib:.0f} MiB: the download is not streamed"
 
 
@@ -99,5 +107,7 @@ def test_ten_thousand_small_files_through_a_workflow(load, http_server):
     results = [f.result(timeout=600) for f in futs]
     seconds = time.monotonic() - t0
     assert results == [f"content of f{i}.txt\n" for i in range(n)]
-    print(f"\n{n} files over HTTP (separate staging tasks, 8 threads): {seconds:.1f} s in all, "
-          f"{submitted:.1f} s to submit, {n / seconds:.0f} files/s")
+    print(
+        f"\n{n} files over HTTP (separate staging tasks, 8 threads): {seconds:.1f} s in all, "
+        f"{submitted:.1f} s to submit, {n / seconds:.0f} files/s"
+    )

@@ -1,4 +1,5 @@
 """The parsl-staging distribution: installed, versioned in lockstep, its plugin found by entry point."""
+
 from __future__ import annotations
 
 from importlib import metadata

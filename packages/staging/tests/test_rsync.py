@@ -1,10 +1,12 @@
 """rsync staging over a real sshd (127.0.0.1:2222, Host ``testhost``), through real workflows."""
+
 from __future__ import annotations
 
 import os
 
-import parsl
 import pytest
+
+import parsl
 from parsl.app.app import bash_app, python_app
 from parsl.data_provider.files import File
 from parsl.executors.threads import ThreadPoolExecutor
@@ -37,8 +39,13 @@ def test_stage_in_and_out_with_threads(load, sshd, tmp_path):
     src.write_text("rsync me\n")
     dst = tmp_path / "results" / "out.txt"
     dst.parent.mkdir()
-    load(executors=[ThreadPoolExecutor(label="threads", storage_access=[_rsync(sshd)],
-                                       working_dir=str(tmp_path / "worker"))])
+    load(
+        executors=[
+            ThreadPoolExecutor(
+                label="threads", storage_access=[_rsync(sshd)], working_dir=str(tmp_path / "worker")
+            )
+        ]
+    )
     fut = upper(inputs=[File(str(src))], outputs=[File(str(dst))])
     in_path, out_path = fut.result(timeout=60)
     # the app worked on copies in the worker's directory, not on the originals
@@ -86,11 +93,14 @@ def test_output_the_app_did_not_write(load, sshd, tmp_path):
 def test_htex_with_the_docs_storage_access_list(htex_config, sshd, http_server, tmp_path):
     """The docs' rsync configuration: HTTP and FTP in-task, rsync for local files."""
     from parsl_staging.ftp import FTPInTaskStaging
+
     src = tmp_path / "words.txt"
     src.write_text("b\na\nc\n")
     out = tmp_path / "sorted.txt"
-    cfg = htex_config(storage_access=[HTTPInTaskStaging(), FTPInTaskStaging(), _rsync(sshd)],
-                      working_dir=str(tmp_path / "htex-work"))
+    cfg = htex_config(
+        storage_access=[HTTPInTaskStaging(), FTPInTaskStaging(), _rsync(sshd)],
+        working_dir=str(tmp_path / "htex-work"),
+    )
 
     @bash_app
     def sort_words(inputs=(), outputs=()):

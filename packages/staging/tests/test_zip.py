@@ -1,10 +1,12 @@
 """Core's zip: staging, end to end: stage out into archives, stage in from them (threads and HTEX)."""
+
 from __future__ import annotations
 
 import zipfile
 
-import parsl
 import pytest
+
+import parsl
 from parsl.app.app import bash_app, python_app
 from parsl.data_provider.files import File
 
@@ -40,8 +42,9 @@ def _roundtrip(tmp_path, n):
     assert back == [f"member {i}\n" for i in range(n)]
     assert read(inputs=[File(f"zip:{archive}/dir/m1.txt")]).result(timeout=60) == "member 1\n"
     # a bash app reading from one archive and writing into another
-    counted = count_chars(inputs=[File(f"zip:{archive}/dir/m2.txt")],
-                          outputs=[File(f"zip:{tmp_path}/counts.zip/m2.count")])
+    counted = count_chars(
+        inputs=[File(f"zip:{archive}/dir/m2.txt")], outputs=[File(f"zip:{tmp_path}/counts.zip/m2.count")]
+    )
     counted.outputs[0].result(timeout=60)
     with zipfile.ZipFile(tmp_path / "counts.zip") as z:
         assert z.read("m2.count").strip() == b"9"

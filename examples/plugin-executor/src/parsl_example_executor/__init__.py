@@ -2,6 +2,7 @@
 
 See the README of ``examples/plugin-executor`` for how the pieces fit together.
 """
+
 from __future__ import annotations
 
 from parsl_example_executor.executor import SubprocessExecutor, WorkerLost

@@ -5,6 +5,7 @@ writes it to its worker's stdin and waits for the result on the worker's stdout 
 :mod:`parsl_example_executor.worker`). A worker that dies fails the task it was running with
 :class:`WorkerLost`; the next task that thread takes starts a fresh worker.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,9 +14,10 @@ import pickle
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from queue import SimpleQueue
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import cloudpickle
 
@@ -41,8 +43,9 @@ class WorkerLost(Exception):
         self.slot, self.pid, self.returncode = slot, pid, returncode
 
     def __str__(self) -> str:
-        return (f"worker {self.slot} (pid {self.pid}) exited with code {self.returncode} "
-                f"while running the task")
+        return (
+            f"worker {self.slot} (pid {self.pid}) exited with code {self.returncode} while running the task"
+        )
 
 
 class SubprocessExecutor(ParslExecutor, RepresentationMixin):
@@ -58,11 +61,19 @@ class SubprocessExecutor(ParslExecutor, RepresentationMixin):
 
     PLUGIN_NAME = "subprocess"
 
-    def __init__(self, label: str = "subprocess", workers: int = 2, python: str | None = None,
-                 storage_access: Sequence[Any] | None = None, working_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        label: str = "subprocess",
+        workers: int = 2,
+        python: str | None = None,
+        storage_access: Sequence[Any] | None = None,
+        working_dir: str | None = None,
+    ) -> None:
         super().__init__()
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ConfigurationError(f"SubprocessExecutor(workers={workers!r}): use a positive int, e.g. workers=4")
+            raise ConfigurationError(
+                f"SubprocessExecutor(workers={workers!r}): use a positive int, e.g. workers=4"
+            )
         self.label = label
         self.workers = workers
         self.python = python or sys.executable
@@ -83,17 +94,20 @@ class SubprocessExecutor(ParslExecutor, RepresentationMixin):
         self._log_dir = log_dir
         for slot in range(self.workers):
             self._procs[slot] = self._spawn(slot)
-            t = threading.Thread(target=self._serve, args=(slot,), daemon=True,
-                                 name=f"SubprocessExecutor-{self.label}-{slot}")
+            t = threading.Thread(
+                target=self._serve, args=(slot,), daemon=True, name=f"SubprocessExecutor-{self.label}-{slot}"
+            )
             t.start()
             self._threads.append(t)
 
-    def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any],
-               *args: Any, **kwargs: Any) -> Future:
+    def submit(
+        self, func: Callable[..., Any], resource_specification: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Future:
         if resource_specification:
             raise InvalidResourceSpecification(
                 set(resource_specification),
-                "SubprocessExecutor takes no parsl_resource_specification; remove it from the app call")
+                "SubprocessExecutor takes no parsl_resource_specification; remove it from the app call",
+            )
         if self._shutdown:
             raise RuntimeError(f"SubprocessExecutor {self.label!r} has been shut down")
         payload = cloudpickle.dumps((func, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
@@ -125,9 +139,15 @@ class SubprocessExecutor(ParslExecutor, RepresentationMixin):
     def _spawn(self, slot: int) -> subprocess.Popen:
         env = dict(os.environ, PARSL_WORKER_RANK=str(slot), PARSL_WORKER_COUNT=str(self.workers))
         with open(os.path.join(self._log_dir, f"worker_{slot}.stderr"), "ab") as err:
-            proc = subprocess.Popen([self.python, "-m", "parsl_example_executor.worker"],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                                    cwd=self.working_dir, env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                [self.python, "-m", "parsl_example_executor.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                cwd=self.working_dir,
+                env=env,
+                start_new_session=True,
+            )
         logger.debug("SubprocessExecutor %s started worker %d (pid %d)", self.label, slot, proc.pid)
         return proc
 
@@ -142,8 +162,9 @@ class SubprocessExecutor(ParslExecutor, RepresentationMixin):
                 if not fut.set_running_or_notify_cancel():
                     continue  # cancelled while queued
                 if self._abandon:
-                    fut.set_exception(RuntimeError(f"SubprocessExecutor {self.label!r} was shut down "
-                                                   f"before the task ran"))
+                    fut.set_exception(
+                        RuntimeError(f"SubprocessExecutor {self.label!r} was shut down before the task ran")
+                    )
                     continue
                 self._run_one(slot, task_id, fut, payload)
                 del item, fut, payload
@@ -198,7 +219,7 @@ def remote_exception(wrapper: RemoteExceptionWrapper) -> BaseException:
     """
     try:
         wrapper.reraise()
-    except BaseException as e:  # noqa: BLE001 - the task's exception, whatever it is
+    except BaseException as e:
         exc = e
     else:  # pragma: no cover - reraise always raises
         raise AssertionError("RemoteExceptionWrapper.reraise() returned")

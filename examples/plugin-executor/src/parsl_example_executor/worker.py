@@ -11,6 +11,7 @@ Before serving, the worker moves its result stream to a private descriptor and p
 at stderr, so a task that prints cannot corrupt the stream. It imports ``parsl`` only when a
 task fails (or when unpickling a task needs it), so it starts fast.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,6 +44,7 @@ def write_frame(stream: IO[bytes], task_id: int, payload: bytes) -> None:
 
 def _dumps(obj: Any) -> bytes:
     import cloudpickle
+
     return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -66,13 +68,14 @@ def run_task(payload: bytes) -> bytes:
     try:
         func, args, kwargs = pickle.loads(payload)
         result = func(*args, **kwargs)
-    except BaseException as e:  # noqa: BLE001 - every failure belongs to the task
+    except BaseException as e:
         return pack_exception(e)
     try:
         return _dumps((True, result))
     except Exception as e:
-        return pack_exception(TypeError(f"the result of type {type(result).__qualname__} could not be "
-                                        f"pickled: {e}"))
+        return pack_exception(
+            TypeError(f"the result of type {type(result).__qualname__} could not be pickled: {e}")
+        )
 
 
 def main() -> int:

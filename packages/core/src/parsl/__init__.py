@@ -3,6 +3,7 @@
 Decorate functions with :func:`python_app`, :func:`bash_app` or :func:`join_app`, load a
 :class:`Config` with :func:`load`, and call the apps to get futures.
 """
+
 from __future__ import annotations
 
 from parsl._coexist import check_at_import as _check_install
@@ -26,10 +27,24 @@ __version__ = VERSION
 AUTO_LOGNAME = 1
 
 __all__ = [
-    "python_app", "bash_app", "join_app", "load", "clear", "dfk", "wait_for_current_tasks",
-    "Config", "File", "DataFlowKernel", "DataFlowKernelLoader", "ThreadPoolExecutor",
-    "HighThroughputExecutor", "set_stream_logger", "set_file_logger", "AUTO_LOGNAME",
-    "hookimpl", "__version__",
+    "AUTO_LOGNAME",
+    "Config",
+    "DataFlowKernel",
+    "DataFlowKernelLoader",
+    "File",
+    "HighThroughputExecutor",
+    "ThreadPoolExecutor",
+    "__version__",
+    "bash_app",
+    "clear",
+    "dfk",
+    "hookimpl",
+    "join_app",
+    "load",
+    "python_app",
+    "set_file_logger",
+    "set_stream_logger",
+    "wait_for_current_tasks",
 ]
 
 load = DataFlowKernelLoader.load
@@ -42,5 +57,3 @@ __getattr__ = lazy_module_getattr(__name__, {"HighThroughputExecutor": htex("Hig
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-

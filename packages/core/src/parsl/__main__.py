@@ -1,5 +1,6 @@
 """``python -m parsl``: command-line tools (``plugins`` lists installed plugins, ``doctor``
 checks the installation)."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,6 +17,7 @@ def _refuse_if_mixed() -> bool:
     ``__init__`` and only leftovers such as this file are parslcore's: say so before using them.
     """
     from parsl._coexist import find_conflict
+
     conflict = find_conflict()
     if conflict:
         print(f"error: {conflict}", file=sys.stderr)
@@ -27,17 +29,23 @@ def _doctor(args: argparse.Namespace) -> int:
 
     import parsl
     from parsl._coexist import diagnose, find_conflict
+
     problems = diagnose()
-    print(f"parsl {getattr(parsl, '__version__', '?')} imported from {os.path.dirname(parsl.__file__ or '?')}")
+    print(
+        f"parsl {getattr(parsl, '__version__', '?')} imported from {os.path.dirname(parsl.__file__ or '?')}"
+    )
     if find_conflict() is None:  # parsl.plugins is parslcore's; with upstream mixed in it may be a leftover
         from importlib.metadata import entry_points
 
         from parsl.plugins import default_plugin_manager, entry_point_plugins
+
         loaded = {name for name, _dist, _plugin in entry_point_plugins()}
         for ep in entry_points(group="parsl"):
             if ep.name not in loaded:
-                problems.append(f"the plugin entry point {ep.name} = {ep.value} does not load "
-                                f"(run `python -m parsl plugins` with logging, or reinstall its package)")
+                problems.append(
+                    f"the plugin entry point {ep.name} = {ep.value} does not load "
+                    f"(run `python -m parsl plugins` with logging, or reinstall its package)"
+                )
         names = ", ".join(row["name"] for row in default_plugin_manager().describe())
         print(f"plugins: {names}")
     for problem in problems:
@@ -52,6 +60,7 @@ def _plugins(args: argparse.Namespace) -> int:
     if _refuse_if_mixed():
         return 1
     from parsl.plugins import default_plugin_manager
+
     rows = default_plugin_manager().describe()
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -61,8 +70,11 @@ def _plugins(args: argparse.Namespace) -> int:
         for kind, names in row["provides"].items():
             if names:
                 print(f"    {kind}: {', '.join(names)}")
-        lifecycle = [h for h in row["hooks"]
-                     if h in ("parsl_dfk_started", "parsl_task_state_changed", "parsl_dfk_stopped")]
+        lifecycle = [
+            h
+            for h in row["hooks"]
+            if h in ("parsl_dfk_started", "parsl_task_state_changed", "parsl_dfk_stopped")
+        ]
         if lifecycle:
             print(f"    hooks: {', '.join(lifecycle)}")
     return 0
@@ -75,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("plugins", help="list installed plugins and what each provides")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_plugins)
-    d = sub.add_parser("doctor", help="check the installation: upstream parsl mixed in, sibling versions, "
-                                      "plugins that do not load")
+    d = sub.add_parser(
+        "doctor",
+        help="check the installation: upstream parsl mixed in, sibling versions, plugins that do not load",
+    )
     d.set_defaults(func=_doctor)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

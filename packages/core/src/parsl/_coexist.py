@@ -11,6 +11,7 @@ metadata folder sits there does it read any metadata. :func:`diagnose` is the th
 behind ``python -m parsl doctor``, which also catches the reverse order (upstream installed
 over parslcore), where parslcore's ``__init__`` is gone and cannot speak for itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,14 +20,28 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: this module runs first in `import parsl`
     from typing import Any
 
-__all__ = ["ConflictingInstallError", "FIX", "check_at_import", "conflict_message", "diagnose", "find_conflict"]
+__all__ = [
+    "FIX",
+    "ConflictingInstallError",
+    "check_at_import",
+    "conflict_message",
+    "diagnose",
+    "find_conflict",
+]
 
 #: the command that repairs a mixed installation
 FIX = "pip uninstall -y parsl parslcore && pip install parslcore"
 
 #: first-party distributions released in lockstep with parslcore
-SIBLINGS = frozenset({"parsl-executor-htex", "parsl-providers", "parsl-monitoring", "parsl-staging",
-                      "parsl-executor-globus-compute"})
+SIBLINGS = frozenset(
+    {
+        "parsl-executor-htex",
+        "parsl-providers",
+        "parsl-monitoring",
+        "parsl-staging",
+        "parsl-executor-globus-compute",
+    }
+)
 
 #: set to 1 to turn the import-time error into a warning (for an environment you repair later)
 IGNORE_ENV = "PARSL_IGNORE_INSTALL_CONFLICT"
@@ -57,12 +72,14 @@ def _upstream_info(site_dir: str, names: list[str]) -> tuple[str, str] | None:
         listing = os.path.join(meta_dir, "RECORD" if name.endswith(".dist-info") else "installed-files.txt")
         try:
             with open(listing, encoding="utf-8") as f:
-                owned = any(line.strip().replace("\\", "/").split(",", 1)[0].endswith("parsl/__init__.py")
-                            for line in f)
+                owned = any(
+                    line.strip().replace("\\", "/").split(",", 1)[0].endswith("parsl/__init__.py")
+                    for line in f
+                )
         except OSError:
             owned = True  # metadata without a file list: pip still believes parsl is installed here
         if owned:
-            stem = name[len("parsl-"):].removesuffix(".dist-info").removesuffix(".egg-info")
+            stem = name[len("parsl-") :].removesuffix(".dist-info").removesuffix(".egg-info")
             return stem.split("-", 1)[0], meta_dir
     return None
 
@@ -83,6 +100,7 @@ def check_at_import(package_dir: str, core_version: str) -> None:
     message = conflict_message(found[0], core_version, site_dir)
     if os.environ.get(IGNORE_ENV, "").strip() not in ("", "0"):
         import warnings
+
         warnings.warn(message, RuntimeWarning, stacklevel=3)
         return
     raise ConflictingInstallError(message, name="parsl")
@@ -108,7 +126,8 @@ def diagnose() -> list[str]:
                 name = dist.metadata["Name"]
                 problems.append(
                     f"{name} {dist.version} does not match parslcore {core.version}: sibling packages "
-                    f"move in lockstep. Fix: pip install '{name}=={core.version}'")
+                    f"move in lockstep. Fix: pip install '{name}=={core.version}'"
+                )
     return problems
 
 
@@ -158,11 +177,15 @@ def _conflict(upstream: Any, core: Any) -> str | None:
         if live is not None and os.path.exists(live):
             with open(live, "rb") as fh:
                 actual = base64.urlsafe_b64encode(hashlib.sha256(fh.read()).digest()).rstrip(b"=").decode()
-            owner = {up_hash: f"upstream parsl {upstream.version}",
-                     core_hash: f"parslcore {core.version}"}.get(actual)
+            owner = {
+                up_hash: f"upstream parsl {upstream.version}",
+                core_hash: f"parslcore {core.version}",
+            }.get(actual)
             if owner:
                 message += f" 'import parsl' currently runs the __init__.py of {owner}."
         return message
-    return (f"Upstream Parsl ('parsl' {upstream.version}) and parslcore ({core.version}) are both "
-            f"installed, in different places; 'import parsl' loads {live}, which shadows the other, "
-            f"and the other's metadata misleads pip and other tools. Fix: {FIX}")
+    return (
+        f"Upstream Parsl ('parsl' {upstream.version}) and parslcore ({core.version}) are both "
+        f"installed, in different places; 'import parsl' loads {live}, which shadows the other, "
+        f"and the other's metadata misleads pip and other tools. Fix: {FIX}"
+    )

@@ -4,10 +4,12 @@ Core modules such as ``parsl.executors`` declare which names come from which
 plugin distribution; the first attribute access imports it, and a missing
 package raises ImportError carrying the exact ``pip install`` line to run.
 """
+
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["OptionalName", "lazy_module_getattr", "missing_extra_error"]
 
@@ -15,7 +17,7 @@ __all__ = ["OptionalName", "lazy_module_getattr", "missing_extra_error"]
 class OptionalName:
     """Where an optional name lives: import package, attribute and the extra that installs it."""
 
-    __slots__ = ("module", "attr", "extra", "distribution")
+    __slots__ = ("attr", "distribution", "extra", "module")
 
     def __init__(self, module: str, attr: str, extra: str, distribution: str):
         self.module = module
@@ -26,8 +28,10 @@ class OptionalName:
 
 def missing_extra_error(name: str, where: OptionalName, cause: BaseException | None = None) -> ImportError:
     """Build the ImportError raised when an optional plugin package is not installed."""
-    msg = (f"{name} is provided by the optional package {where.distribution!r}, which is not installed. "
-           f"Install it with: pip install 'parslcore[{where.extra}]'")
+    msg = (
+        f"{name} is provided by the optional package {where.distribution!r}, which is not installed. "
+        f"Install it with: pip install 'parslcore[{where.extra}]'"
+    )
     err = ImportError(msg, name=where.module)
     if cause is not None:
         err.__cause__ = cause
@@ -40,15 +44,17 @@ def load_optional(name: str, where: OptionalName) -> Any:
         module = importlib.import_module(where.module)
     except ModuleNotFoundError as e:
         top = where.module.split(".")[0]
-        if e.name is not None and (e.name == top or where.module.startswith(e.name + ".")
-                                   or e.name.startswith(top)):
+        if e.name is not None and (
+            e.name == top or where.module.startswith(e.name + ".") or e.name.startswith(top)
+        ):
             raise missing_extra_error(name, where, e) from e
         raise
     return getattr(module, where.attr)
 
 
-def lazy_module_getattr(module_name: str, table: dict[str, OptionalName],
-                        plugin_kind: str | None = None) -> Callable[[str], Any]:
+def lazy_module_getattr(
+    module_name: str, table: dict[str, OptionalName], plugin_kind: str | None = None
+) -> Callable[[str], Any]:
     """Return a module-level ``__getattr__`` resolving names in ``table`` on first use.
 
     With ``plugin_kind`` (``"providers"``, ``"launchers"``, ...) a name that is not in the
@@ -63,6 +69,7 @@ def lazy_module_getattr(module_name: str, table: dict[str, OptionalName],
             value = None
             if plugin_kind is not None and not name.startswith("_"):
                 from parsl.plugins import default_plugin_manager
+
                 value = getattr(default_plugin_manager(), plugin_kind)().get(name)
             if value is None:
                 raise AttributeError(f"module {module_name!r} has no attribute {name!r}")

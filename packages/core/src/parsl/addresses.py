@@ -4,6 +4,7 @@ Which one gives an address that workers can reach depends on the network, so
 several are offered. None of them hangs: network look-ups are bounded by a
 timeout and fail with a clear error.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -16,7 +17,8 @@ import struct
 import sys
 import threading
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 try:
     import fcntl
@@ -26,10 +28,10 @@ except ImportError:  # not on Windows
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "address_by_route",
-    "address_by_query",
     "address_by_hostname",
     "address_by_interface",
+    "address_by_query",
+    "address_by_route",
     "get_all_addresses",
     "get_any_address",
     "tcp_url",
@@ -75,11 +77,16 @@ def address_by_route() -> str:
             s.connect(_ROUTE_TARGET)
             addr = s.getsockname()[0]
     except OSError as e:
-        raise OSError(e.errno, f"No route to the internet from this host ({e.strerror or e}); use "
-                      "address_by_interface('<name>') or address_by_hostname() instead") from e
+        raise OSError(
+            e.errno,
+            f"No route to the internet from this host ({e.strerror or e}); use "
+            "address_by_interface('<name>') or address_by_hostname() instead",
+        ) from e
     if not addr or addr == "0.0.0.0":
-        raise OSError("The routing table gave no source address for the internet route; use "
-                      "address_by_interface('<name>') or address_by_hostname() instead")
+        raise OSError(
+            "The routing table gave no source address for the internet route; use "
+            "address_by_interface('<name>') or address_by_hostname() instead"
+        )
     logger.debug("Address by route: %s", addr)
     return addr
 
@@ -138,16 +145,20 @@ def address_by_interface(ifname: str) -> str:
     if not isinstance(ifname, str):
         raise TypeError(f"ifname must be an interface name (str), not {type(ifname).__name__}")
     if fcntl is None:
-        raise OSError("address_by_interface needs fcntl, which this platform lacks; "
-                      "use address_by_hostname() or address_by_route()")
+        raise OSError(
+            "address_by_interface needs fcntl, which this platform lacks; "
+            "use address_by_hostname() or address_by_route()"
+        )
     request = struct.pack("256s", ifname[:15].encode())
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             answer = fcntl.ioctl(s.fileno(), _SIOCGIFADDR, request)
     except OSError as e:
         known = ", ".join(_interface_names()) or "none found"
-        raise OSError(e.errno, f"No IPv4 address for interface {ifname!r} ({e.strerror}); "
-                      f"interfaces on this host: {known}") from e
+        raise OSError(
+            e.errno,
+            f"No IPv4 address for interface {ifname!r} ({e.strerror}); interfaces on this host: {known}",
+        ) from e
     return socket.inet_ntoa(answer[20:24])
 
 
@@ -226,8 +237,10 @@ def get_any_address() -> str:
     try:
         return address_by_hostname()
     except Exception as e:
-        raise RuntimeError("Cannot find address of the local machine: no interface has an IPv4 "
-                           "address and the host name does not resolve") from e
+        raise RuntimeError(
+            "Cannot find address of the local machine: no interface has an IPv4 "
+            "address and the host name does not resolve"
+        ) from e
 
 
 def tcp_url(address: str, port: int | str | None = None) -> str:

@@ -8,11 +8,13 @@ a value of the wrong type, or not one of a field's fixed choices, raises its sub
 :class:`parsl.errors.TypeCheckError` (also a ``typeguard.TypeCheckError`` and a ``TypeError``,
 as Parsl's typeguard-checked ``Config`` raises).
 """
+
 from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from parsl.errors import ConfigurationError, type_check_error
 from parsl.utils import RepresentationMixin
@@ -28,7 +30,8 @@ _PERIOD_RE = re.compile(r"^\d+:\d{1,2}:\d{1,2}$")
 def _check_type(field: str, value: Any, types: type | tuple[type, ...], fix: str) -> None:
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
         raise type_check_error(
-            f"Config({field}={value!r}): expected {_type_names(types)}, got {type(value).__name__}. {fix}")
+            f"Config({field}={value!r}): expected {_type_names(types)}, got {type(value).__name__}. {fix}"
+        )
 
 
 def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -54,39 +57,42 @@ class Config(RepresentationMixin):
     ``data_management_max_threads``.
     """
 
-    def __init__(self,
-                 executors: Iterable[Any] | None = None,
-                 app_cache: bool = True,
-                 checkpoint_files: Sequence[str] | None = None,
-                 checkpoint_mode: str | None = None,
-                 checkpoint_period: str | None = None,
-                 dependency_resolver: Any = None,
-                 exit_mode: str = "cleanup",
-                 garbage_collect: bool = True,
-                 internal_tasks_max_threads: int = 10,
-                 retries: int = 0,
-                 retry_handler: Callable[..., float] | None = None,
-                 run_dir: str = "runinfo",
-                 std_autopath: Callable[..., Any] | None = None,
-                 strategy: str | None = "simple",
-                 strategy_period: float | int = 5,
-                 max_idletime: float = 120.0,
-                 monitoring: Any = None,
-                 usage_tracking: int | bool = 0,
-                 project_name: str | None = None,
-                 initialize_logging: Any = True,
-                 memoizer: Any = None,
-                 observers: Sequence[Any] | None = None,
-                 lazy_errors: bool = True,
-                 data_management_max_threads: int | None = None,
-                 ) -> None:
+    def __init__(
+        self,
+        executors: Iterable[Any] | None = None,
+        app_cache: bool = True,
+        checkpoint_files: Sequence[str] | None = None,
+        checkpoint_mode: str | None = None,
+        checkpoint_period: str | None = None,
+        dependency_resolver: Any = None,
+        exit_mode: str = "cleanup",
+        garbage_collect: bool = True,
+        internal_tasks_max_threads: int = 10,
+        retries: int = 0,
+        retry_handler: Callable[..., float] | None = None,
+        run_dir: str = "runinfo",
+        std_autopath: Callable[..., Any] | None = None,
+        strategy: str | None = "simple",
+        strategy_period: float = 5,
+        max_idletime: float = 120.0,
+        monitoring: Any = None,
+        usage_tracking: int | bool = 0,
+        project_name: str | None = None,
+        initialize_logging: Any = True,
+        memoizer: Any = None,
+        observers: Sequence[Any] | None = None,
+        lazy_errors: bool = True,
+        data_management_max_threads: int | None = None,
+    ) -> None:
         if executors is None:
             from parsl.executors.threads import ThreadPoolExecutor
+
             executors = [ThreadPoolExecutor()]
         if isinstance(executors, (str, bytes)) or not isinstance(executors, Iterable):
             raise type_check_error(
                 f"Config(executors={executors!r}): expected a list of executors, "
-                f"e.g. executors=[ThreadPoolExecutor()]")
+                f"e.g. executors=[ThreadPoolExecutor()]"
+            )
         executors = list(executors)
         self._executors: Sequence[Any] = executors
         self._validate_executors(executors)
@@ -98,39 +104,46 @@ class Config(RepresentationMixin):
             if isinstance(checkpoint_files, (str, bytes)) or not isinstance(checkpoint_files, Iterable):
                 raise type_check_error(
                     f"Config(checkpoint_files={checkpoint_files!r}): expected a list of checkpoint "
-                    f"directories, e.g. checkpoint_files=get_all_checkpoints()")
+                    f"directories, e.g. checkpoint_files=get_all_checkpoints()"
+                )
             checkpoint_files = list(checkpoint_files)
         self.checkpoint_files = checkpoint_files
 
         if checkpoint_mode not in _CHECKPOINT_MODES:
             raise type_check_error(
                 f"Config(checkpoint_mode={checkpoint_mode!r}) is not a checkpoint mode; use one of "
-                f"'task_exit', 'periodic', 'dfk_exit', 'manual' or None")
+                f"'task_exit', 'periodic', 'dfk_exit', 'manual' or None"
+            )
         self.checkpoint_mode = checkpoint_mode
         if checkpoint_period is not None:
             if checkpoint_mode != "periodic":
                 raise ConfigurationError(
                     f"Config(checkpoint_period={checkpoint_period!r}) only applies with "
-                    f"checkpoint_mode='periodic' (got checkpoint_mode={checkpoint_mode!r})")
+                    f"checkpoint_mode='periodic' (got checkpoint_mode={checkpoint_mode!r})"
+                )
             if not isinstance(checkpoint_period, str) or not _PERIOD_RE.match(checkpoint_period):
                 raise ConfigurationError(
                     f"Config(checkpoint_period={checkpoint_period!r}): use an 'HH:MM:SS' string, "
-                    f"e.g. checkpoint_period='00:30:00'")
+                    f"e.g. checkpoint_period='00:30:00'"
+                )
         elif checkpoint_mode == "periodic":
             checkpoint_period = "00:30:00"
         self.checkpoint_period = checkpoint_period
 
         self.dependency_resolver = dependency_resolver
         if dependency_resolver is not None and not (
-                hasattr(dependency_resolver, "traverse_to_gather")
-                and hasattr(dependency_resolver, "traverse_to_unwrap")):
+            hasattr(dependency_resolver, "traverse_to_gather")
+            and hasattr(dependency_resolver, "traverse_to_unwrap")
+        ):
             raise type_check_error(
                 f"Config(dependency_resolver={dependency_resolver!r}) is not a DependencyResolver; use "
-                f"parsl.dataflow.dependency_resolvers.DEEP_DEPENDENCY_RESOLVER or SHALLOW_DEPENDENCY_RESOLVER")
+                f"parsl.dataflow.dependency_resolvers.DEEP_DEPENDENCY_RESOLVER or SHALLOW_DEPENDENCY_RESOLVER"
+            )
 
         if exit_mode not in _EXIT_MODES:
             raise type_check_error(
-                f"Config(exit_mode={exit_mode!r}) is not an exit mode; use 'cleanup', 'skip' or 'wait'")
+                f"Config(exit_mode={exit_mode!r}) is not an exit mode; use 'cleanup', 'skip' or 'wait'"
+            )
         self.exit_mode = exit_mode
 
         _check_type("garbage_collect", garbage_collect, bool, "Use True or False.")
@@ -138,7 +151,8 @@ class Config(RepresentationMixin):
         _check_type("internal_tasks_max_threads", internal_tasks_max_threads, int, "Use a positive int.")
         if internal_tasks_max_threads < 1:
             raise ConfigurationError(
-                f"Config(internal_tasks_max_threads={internal_tasks_max_threads}) must be at least 1")
+                f"Config(internal_tasks_max_threads={internal_tasks_max_threads}) must be at least 1"
+            )
         self.internal_tasks_max_threads = internal_tasks_max_threads
 
         _check_type("retries", retries, int, "Use the number of times to retry a failed task, e.g. 2.")
@@ -147,20 +161,23 @@ class Config(RepresentationMixin):
         self.retries = retries
         if retry_handler is not None and not callable(retry_handler):
             raise type_check_error(
-                f"Config(retry_handler={retry_handler!r}) must be a callable (exception, task_record) -> cost")
+                f"Config(retry_handler={retry_handler!r}) must be a callable (exception, task_record) -> cost"
+            )
         self.retry_handler = retry_handler
 
         _check_type("run_dir", run_dir, str, "Use a directory path such as 'runinfo'.")
         self.run_dir = run_dir
         if std_autopath is not None and not callable(std_autopath):
             raise type_check_error(
-                f"Config(std_autopath={std_autopath!r}) must be a callable (task_record, kind) -> path")
+                f"Config(std_autopath={std_autopath!r}) must be a callable (task_record, kind) -> path"
+            )
         self.std_autopath = std_autopath
 
         if strategy not in _STRATEGIES:
             raise type_check_error(
                 f"Config(strategy={strategy!r}) is not a scaling strategy; use 'simple', "
-                f"'htex_auto_scale' or 'none'")
+                f"'htex_auto_scale' or 'none'"
+            )
         self.strategy = strategy
         _check_type("strategy_period", strategy_period, (int, float), "Use a number of seconds.")
         if strategy_period <= 0:
@@ -180,21 +197,25 @@ class Config(RepresentationMixin):
             _check_type("project_name", project_name, str, "Use a short name for your project.")
         self.project_name = project_name
         if not isinstance(initialize_logging, bool) and not callable(
-                getattr(initialize_logging, "initialize_logging", None)):
+            getattr(initialize_logging, "initialize_logging", None)
+        ):
             raise type_check_error(
                 f"Config(initialize_logging={initialize_logging!r}): use True, False or a log "
-                f"configuration object with an initialize_logging(log_dir=, log_name=) method")
+                f"configuration object with an initialize_logging(log_dir=, log_name=) method"
+            )
         self.initialize_logging = initialize_logging
 
         if memoizer is not None:
             if not hasattr(memoizer, "check_memo") or not hasattr(memoizer, "update_memo"):
                 raise type_check_error(
                     f"Config(memoizer={memoizer!r}) is not a Memoizer; use "
-                    f"parsl.dataflow.memoization.BasicMemoizer(...)")
+                    f"parsl.dataflow.memoization.BasicMemoizer(...)"
+                )
             if checkpoint_mode is not None or checkpoint_files is not None:
                 raise ConfigurationError(
                     "Config(memoizer=...) and Config(checkpoint_mode=/checkpoint_files=) both set "
-                    "checkpointing; move the checkpoint settings into BasicMemoizer(...)")
+                    "checkpointing; move the checkpoint settings into BasicMemoizer(...)"
+                )
         self.memoizer = memoizer
 
         if observers is None:
@@ -202,41 +223,53 @@ class Config(RepresentationMixin):
         elif isinstance(observers, (str, bytes)) or not isinstance(observers, Iterable):
             raise type_check_error(
                 f"Config(observers={observers!r}): expected a list of plugin objects, "
-                f"e.g. observers=[MyObserver()]")
+                f"e.g. observers=[MyObserver()]"
+            )
         observers = list(observers)
         self.observers = observers
 
         _check_type("lazy_errors", lazy_errors, bool, "Use True or False.")
         if not lazy_errors:
-            warnings.warn("Config(lazy_errors=False) has no effect: errors are always delivered "
-                          "through the app's future", DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "Config(lazy_errors=False) has no effect: errors are always delivered "
+                "through the app's future",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         self.lazy_errors = lazy_errors
         if data_management_max_threads is not None:
-            _check_type("data_management_max_threads", data_management_max_threads, int, "Use a positive int.")
+            _check_type(
+                "data_management_max_threads", data_management_max_threads, int, "Use a positive int."
+            )
         self.data_management_max_threads = data_management_max_threads
 
     @staticmethod
     def _validate_executors(executors: Sequence[Any]) -> None:
         from parsl.executors.base import ParslExecutor
+
         labels: set[str] = set()
         for i, ex in enumerate(executors):
             if isinstance(ex, type):
                 raise type_check_error(
                     f"Config(executors=[...]) item {i} is the class {ex.__name__}, not an instance; "
-                    f"write {ex.__name__}() instead")
+                    f"write {ex.__name__}() instead"
+                )
             if not isinstance(ex, ParslExecutor):
                 raise type_check_error(
                     f"Config(executors=[...]) item {i} is {ex!r} ({type(ex).__name__}), not an executor; "
-                    f"use e.g. ThreadPoolExecutor() or HighThroughputExecutor()")
+                    f"use e.g. ThreadPoolExecutor() or HighThroughputExecutor()"
+                )
             if ex.label in labels:
                 raise ConfigurationError(
                     f"Config(executors=[...]) has two executors labelled {ex.label!r}; "
-                    f"give each a unique label=")
+                    f"give each a unique label="
+                )
             labels.add(ex.label)
             if ex.label == "_parsl_internal":
                 raise ConfigurationError(
                     f"Config(executors=[...]) item {i} uses the reserved label '_parsl_internal'; "
-                    f"choose another label=")
+                    f"choose another label="
+                )
 
     @property
     def executors(self) -> Sequence[Any]:
@@ -249,4 +282,7 @@ class Config(RepresentationMixin):
         self._executors = executors
 
     def get_usage_information(self) -> dict[str, Any]:
-        return {"executors_len": len(self.executors), "dependency_resolver": self.dependency_resolver is not None}
+        return {
+            "executors_len": len(self.executors),
+            "dependency_resolver": self.dependency_resolver is not None,
+        }

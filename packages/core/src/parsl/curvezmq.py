@@ -7,6 +7,7 @@ package installs). Importing this module puts that module in its place, so
 tests do) reaches the contexts. Without the package, the import fails with the
 ``pip install`` line to run.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,16 +1,17 @@
 """Top-level Parsl exceptions (``parsl.errors``)."""
+
 from __future__ import annotations
 
 from typing import Any
 
 __all__ = [
-    "ParslError",
     "ConfigurationError",
+    "InternalConsistencyError",
     "NoDataFlowKernelError",
     "OptionalModuleMissing",
-    "InternalConsistencyError",
-    "UnsupportedFeatureError",
+    "ParslError",
     "TypeCheckError",  # noqa: F822  (built on first use by __getattr__)
+    "UnsupportedFeatureError",
     "type_check_error",
 ]
 
@@ -36,8 +37,10 @@ class OptionalModuleMissing(ParslError):
         self.reason = reason
 
     def __str__(self) -> str:
-        return f"The functionality requested requires missing optional modules {self.module_names}, " \
-               f"because: {self.reason}"
+        return (
+            f"The functionality requested requires missing optional modules {self.module_names}, "
+            f"because: {self.reason}"
+        )
 
 
 class InternalConsistencyError(ParslError):
@@ -55,8 +58,10 @@ class UnsupportedFeatureError(ParslError):
 
     def __str__(self) -> str:
         if self.target_executor:
-            return (f"The {self.feature} feature is not supported in {self.current_executor}. "
-                    f"Use {self.target_executor} instead.")
+            return (
+                f"The {self.feature} feature is not supported in {self.current_executor}. "
+                f"Use {self.target_executor} instead."
+            )
         return f"The {self.feature} feature is not supported in {self.current_executor}."
 
 
@@ -64,6 +69,7 @@ def _make_type_check_error() -> type:
     # typeguard takes ~0.2 s to import, so the class is built on first use (an error path).
     try:
         from typeguard import TypeCheckError as _TypeguardTypeCheckError
+
         bases: tuple[type, ...] = (ConfigurationError, _TypeguardTypeCheckError, TypeError)
     except ImportError:  # pragma: no cover - typeguard is a dependency
         bases = (ConfigurationError, TypeError)
@@ -71,14 +77,18 @@ def _make_type_check_error() -> type:
     def __str__(self: BaseException) -> str:
         return str(self.args[0]) if self.args else ""
 
-    return type("TypeCheckError", bases, {
-        "__doc__": "A configuration value has the wrong type (or is not one of the allowed choices).\n\n"
-                   "Also a ``typeguard.TypeCheckError`` and a ``TypeError``, so code written for\n"
-                   "Parsl's typeguard-checked signatures catches it; the message names the field and the fix.",
-        "__module__": __name__,
-        "__qualname__": "TypeCheckError",
-        "__str__": __str__,
-    })
+    return type(
+        "TypeCheckError",
+        bases,
+        {
+            "__doc__": "A configuration value has the wrong type (or is not one of the allowed choices).\n\n"
+            "Also a ``typeguard.TypeCheckError`` and a ``TypeError``, so code written for\n"
+            "Parsl's typeguard-checked signatures catches it; the message names the field and the fix.",
+            "__module__": __name__,
+            "__qualname__": "TypeCheckError",
+            "__str__": __str__,
+        },
+    )
 
 
 def __getattr__(name: str) -> Any:

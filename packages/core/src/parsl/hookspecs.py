@@ -8,6 +8,7 @@ naming it in ``Config(observers=[...])`` / ``Config(monitoring=...)``.
 Hooks only ever gain arguments, never lose or rename them; an implementation may accept
 fewer arguments than the spec lists.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -24,17 +25,17 @@ hookspec = pluggy.HookspecMarker("parsl")
 
 __all__ = [
     "hookspec",
-    "parsl_register_executors",
-    "parsl_register_providers",
-    "parsl_register_launchers",
-    "parsl_register_staging_providers",
-    "parsl_register_serializers",
     "parsl_default_staging",
     "parsl_dfk_started",
-    "parsl_task_state_changed",
     "parsl_dfk_stopped",
-    "parsl_task_launching",
     "parsl_executor_messages",
+    "parsl_register_executors",
+    "parsl_register_launchers",
+    "parsl_register_providers",
+    "parsl_register_serializers",
+    "parsl_register_staging_providers",
+    "parsl_task_launching",
+    "parsl_task_state_changed",
 ]
 
 # ---------------------------------------------------------------------------
@@ -91,7 +92,7 @@ def parsl_register_serializers() -> list[type]:
 
 
 @hookspec
-def parsl_default_staging() -> list["Staging"]:
+def parsl_default_staging() -> list[Staging]:
     """Return staging provider *instances* to add to ``default_staging``.
 
     ``default_staging`` is what an executor uses when its ``storage_access`` is None. The
@@ -106,7 +107,7 @@ def parsl_default_staging() -> list["Staging"]:
 
 
 @hookspec
-def parsl_dfk_started(dfk: "DataFlowKernel") -> None:
+def parsl_dfk_started(dfk: DataFlowKernel) -> None:
     """Called once a DataFlowKernel has started its executors and before any task runs.
 
     :param dfk: the DataFlowKernel (``dfk.run_id``, ``dfk.run_dir``, ``dfk.config``).
@@ -114,8 +115,9 @@ def parsl_dfk_started(dfk: "DataFlowKernel") -> None:
 
 
 @hookspec
-def parsl_task_state_changed(dfk: "DataFlowKernel", task: "TaskRecord",
-                             old_state: "States", new_state: "States") -> None:
+def parsl_task_state_changed(
+    dfk: DataFlowKernel, task: TaskRecord, old_state: States, new_state: States
+) -> None:
     """Called on every task state change, in the thread that made it.
 
     Implementations must be quick: they run on the task's hot path. When no plugin
@@ -129,18 +131,15 @@ def parsl_task_state_changed(dfk: "DataFlowKernel", task: "TaskRecord",
 
 
 @hookspec
-def parsl_dfk_stopped(dfk: "DataFlowKernel") -> None:
+def parsl_dfk_stopped(dfk: DataFlowKernel) -> None:
     """Called once at the end of ``DataFlowKernel.cleanup()``, after executors shut down.
 
     :param dfk: the DataFlowKernel that stopped.
     """
 
 
-
-
 @hookspec
-def parsl_task_launching(dfk: "DataFlowKernel", task: "TaskRecord", func: Any,
-                         kwargs: dict[str, Any]) -> Any:
+def parsl_task_launching(dfk: DataFlowKernel, task: TaskRecord, func: Any, kwargs: dict[str, Any]) -> Any:
     """Called just before each try of a task is handed to its executor; may wrap the function.
 
     Return a replacement callable (called with the task's arguments instead of ``func``) or
@@ -160,7 +159,7 @@ def parsl_task_launching(dfk: "DataFlowKernel", task: "TaskRecord", func: Any,
 
 
 @hookspec
-def parsl_executor_messages(dfk: "DataFlowKernel", executor: str, messages: list[dict[str, Any]]) -> None:
+def parsl_executor_messages(dfk: DataFlowKernel, executor: str, messages: list[dict[str, Any]]) -> None:
     """Telemetry reported by an executor: block status, worker pools, task events from workers.
 
     Executors call ``self.send_monitoring_messages([...])``; the DataFlowKernel routes the

@@ -1,15 +1,18 @@
 """Logging set-up helpers: ``parsl.set_stream_logger`` and ``parsl.set_file_logger``."""
+
 from __future__ import annotations
 
 import io
 import logging
-from typing import Callable
+from collections.abc import Callable
 
-__all__ = ["set_stream_logger", "set_file_logger", "DEFAULT_FORMAT"]
+__all__ = ["DEFAULT_FORMAT", "set_file_logger", "set_stream_logger"]
 
 #: each line starts with the epoch time in seconds (easy to sort and subtract), then a readable date
-DEFAULT_FORMAT = ("%(created)f %(asctime)s.%(msecs)03d %(name)s:%(lineno)d %(processName)s(%(process)d) "
-                  "%(threadName)s %(funcName)s %(levelname)s: %(message)s")
+DEFAULT_FORMAT = (
+    "%(created)f %(asctime)s.%(msecs)03d %(name)s:%(lineno)d %(processName)s(%(process)d) "
+    "%(threadName)s %(funcName)s %(levelname)s: %(message)s"
+)
 
 
 def _attach(handler: logging.Handler, name: str, level: int, format_string: str | None) -> Callable[[], None]:
@@ -34,8 +37,12 @@ def _attach(handler: logging.Handler, name: str, level: int, format_string: str 
     return remove
 
 
-def set_stream_logger(name: str = "parsl", level: int = logging.DEBUG, format_string: str | None = None,
-                      stream: io.TextIOBase | None = None) -> Callable[[], None]:
+def set_stream_logger(
+    name: str = "parsl",
+    level: int = logging.DEBUG,
+    format_string: str | None = None,
+    stream: io.TextIOBase | None = None,
+) -> Callable[[], None]:
     """Send Parsl's log records at ``level`` and above to ``stream`` (default stderr).
 
     Returns a function that removes the handler again.
@@ -43,8 +50,9 @@ def set_stream_logger(name: str = "parsl", level: int = logging.DEBUG, format_st
     return _attach(logging.StreamHandler(stream), name, level, format_string)
 
 
-def set_file_logger(filename: str, name: str = "parsl", level: int = logging.DEBUG,
-                    format_string: str | None = None) -> Callable[[], None]:
+def set_file_logger(
+    filename: str, name: str = "parsl", level: int = logging.DEBUG, format_string: str | None = None
+) -> Callable[[], None]:
     """Append Parsl's log records at ``level`` and above to ``filename``.
 
     Returns a function that removes the handler again.

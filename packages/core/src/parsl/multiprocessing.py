@@ -1,5 +1,6 @@
 """Multiprocessing helpers shared by executors and monitoring: spawn/fork contexts and
 ``join_terminate_close_proc`` to end a child process without leaking it."""
+
 from __future__ import annotations
 
 import logging
@@ -7,8 +8,14 @@ import multiprocessing
 import multiprocessing.process
 from typing import Any
 
-__all__ = ["ForkContext", "SpawnContext", "SpawnProcess", "SpawnEvent", "SpawnQueue",
-           "join_terminate_close_proc"]
+__all__ = [
+    "ForkContext",
+    "SpawnContext",
+    "SpawnEvent",
+    "SpawnProcess",
+    "SpawnQueue",
+    "join_terminate_close_proc",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -6,15 +6,17 @@ published under the ``parsl`` entry-point group are loaded once per process (blo
 ``PARSL_DISABLE_PLUGINS=1``, or selectively with ``PARSL_DISABLE_PLUGINS=name1,name2``);
 observers named in a Config are registered only with that DataFlowKernel's manager.
 """
+
 from __future__ import annotations
 
 import importlib
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -24,14 +26,14 @@ if TYPE_CHECKING:
     from parsl.data_provider.staging import Staging
 
 __all__ = [
-    "hookimpl",
     "DEFAULT_PLUGINS",
-    "ENTRY_POINT_GROUP",
     "DISABLE_ENV",
+    "ENTRY_POINT_GROUP",
     "ParslPlugins",
-    "new_plugin_manager",
     "default_plugin_manager",
     "entry_point_plugins",
+    "hookimpl",
+    "new_plugin_manager",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ DISABLE_ENV = "PARSL_DISABLE_PLUGINS"
 
 _ep_lock = threading.Lock()
 _ep_cache: list[tuple[str, str, Any]] | None = None
-_default: "ParslPlugins | None" = None
+_default: ParslPlugins | None = None
 
 
 def _disabled_names() -> tuple[bool, set[str]]:
@@ -85,8 +87,13 @@ class ParslPlugins:
 
     def refresh(self) -> None:
         """Recompute the per-hook call lists after plugins were (un)registered."""
-        for name in ("parsl_dfk_started", "parsl_task_state_changed", "parsl_dfk_stopped",
-                     "parsl_task_launching", "parsl_executor_messages"):
+        for name in (
+            "parsl_dfk_started",
+            "parsl_task_state_changed",
+            "parsl_dfk_stopped",
+            "parsl_task_launching",
+            "parsl_executor_messages",
+        ):
             caller = getattr(self.hook, name)
             impls = []
             for impl in reversed(caller.get_hookimpls()):
@@ -135,7 +142,7 @@ class ParslPlugins:
         found = self._flatten(self.hook.parsl_register_serializers())
         return sorted(found, key=lambda c: -getattr(c, "priority", 0))
 
-    def default_staging(self) -> list["Staging"]:
+    def default_staging(self) -> list[Staging]:
         return self._flatten(reversed(self.hook.parsl_default_staging()))
 
     # -- lifecycle hooks ---------------------------------------------------
@@ -201,17 +208,28 @@ class ParslPlugins:
         dists = {id(p): d for _, d, p in entry_point_plugins()}
         for name, plugin in self.pm.list_name_plugin():
             provides: dict[str, list[str]] = {}
-            for impl_name in ("parsl_register_executors", "parsl_register_providers",
-                              "parsl_register_launchers", "parsl_register_staging_providers",
-                              "parsl_register_serializers"):
+            for impl_name in (
+                "parsl_register_executors",
+                "parsl_register_providers",
+                "parsl_register_launchers",
+                "parsl_register_staging_providers",
+                "parsl_register_serializers",
+            ):
                 fn = getattr(plugin, impl_name, None)
                 if fn is not None:
                     kind = impl_name.removeprefix("parsl_register_")
                     provides[kind] = [c.__name__ for c in (fn() or [])]
             hooks = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []))
-            rows.append({"name": name, "distribution": dists.get(id(plugin), "parslcore (builtin)"
-                                                                  if name in DEFAULT_PLUGINS else "?"),
-                         "provides": provides, "hooks": hooks})
+            rows.append(
+                {
+                    "name": name,
+                    "distribution": dists.get(
+                        id(plugin), "parslcore (builtin)" if name in DEFAULT_PLUGINS else "?"
+                    ),
+                    "provides": provides,
+                    "hooks": hooks,
+                }
+            )
         return rows
 
 

@@ -1,9 +1,11 @@
 """``wrap_with_logs``: log how a long-lived function (a thread or process body) ended."""
+
 from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 __all__ = ["wrap_with_logs"]
 
@@ -26,6 +28,7 @@ def wrap_with_logs(fn: Callable[..., Any] | None = None, *, target: str | None =
     named ``target`` (default: the logger of ``fn``'s module). Usable as ``@wrap_with_logs``
     or ``@wrap_with_logs(target="parsl.process")``.
     """
+
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         log = logging.getLogger(target or getattr(func, "__module__", None) or __name__)
         name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))

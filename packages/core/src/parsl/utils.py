@@ -1,5 +1,6 @@
 """Small utilities users import from ``parsl.utils``: checkpoint discovery,
 ``RepresentationMixin`` and a few helpers shared by the kernel and plugins."""
+
 from __future__ import annotations
 
 import contextlib
@@ -11,31 +12,33 @@ import shlex
 import subprocess
 import threading
 import time
-from typing import IO, Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
 
 __all__ = [
+    "AtomicIDCounter",
+    "AutoCancelTimer",
     "RepresentationMixin",
+    "Timer",
+    "execute_wait",
     "get_all_checkpoints",
     "get_last_checkpoint",
     "get_std_fname_mode",
-    "Timer",
-    "wait_for",
     "get_version",
-    "wait_for_file",
-    "time_limited_open",
-    "wtime_to_minutes",
-    "AtomicIDCounter",
-    "AutoCancelTimer",
-    "setproctitle",
     "sanitize_dns_label_rfc1123",
     "sanitize_dns_subdomain_rfc1123",
-    "execute_wait",
+    "setproctitle",
+    "time_limited_open",
+    "wait_for",
+    "wait_for_file",
+    "wtime_to_minutes",
 ]
 
 
 def get_version() -> str:
     """Return the installed parslcore version."""
     from parsl.version import VERSION
+
     return VERSION
 
 
@@ -81,17 +84,20 @@ def get_std_fname_mode(fdname: str, stdfspec: Any) -> tuple[str, str]:
         if len(stdfspec) != 2:
             raise type_check_error(
                 f"{fdname}={stdfspec!r} has {len(stdfspec)} elements; use a path or a (path, mode) "
-                f"tuple, for example {fdname}=('out.txt', 'w')")
+                f"tuple, for example {fdname}=('out.txt', 'w')"
+            )
         fname, mode = stdfspec
         if not isinstance(fname, (str, os.PathLike)) or not isinstance(mode, str):
             raise type_check_error(
                 f"{fdname}={stdfspec!r}: a (path, mode) tuple needs a str path and a str mode, "
-                f"for example {fdname}=('out.txt', 'w')")
+                f"for example {fdname}=('out.txt', 'w')"
+            )
         return os.fspath(fname), mode
     hint = " (a list: use a tuple)" if isinstance(stdfspec, list) else ""
     raise type_check_error(
         f"{fdname}={stdfspec!r} is a {type(stdfspec).__name__}{hint}; use a path, a File, "
-        f"a (path, mode) tuple or parsl.AUTO_LOGNAME")
+        f"a (path, mode) tuple or parsl.AUTO_LOGNAME"
+    )
 
 
 class RepresentationMixin:
@@ -122,7 +128,8 @@ class RepresentationMixin:
                     continue
                 raise AttributeError(
                     f"{type(self).__name__} has no attribute {name!r}: RepresentationMixin needs "
-                    f"every __init__ argument stored under the same name")
+                    f"every __init__ argument stored under the same name"
+                )
             parts.append(f"{name}={getattr(self, name)!r}")
         one_line = f"{type(self).__name__}({', '.join(parts)})"
         if len(one_line) <= self.__max_width__:
@@ -162,15 +169,17 @@ def wait_for(predicate: Callable[[], bool], timeout: float, period: float = 0.01
         time.sleep(period)
 
 
-def execute_wait(cmd: str, walltime: float | None = None, env: dict | None = None,
-                 cwd: str | None = None) -> tuple[int, str, str]:
+def execute_wait(
+    cmd: str, walltime: float | None = None, env: dict | None = None, cwd: str | None = None
+) -> tuple[int, str, str]:
     """Run a shell command and return (exit code, stdout, stderr)."""
     full_env = None
     if env:
         full_env = dict(os.environ)
         full_env.update(env)
-    proc = subprocess.run(["/bin/bash", "-c", cmd], capture_output=True, text=True,
-                          timeout=walltime, env=full_env, cwd=cwd)
+    proc = subprocess.run(
+        ["/bin/bash", "-c", cmd], capture_output=True, text=True, timeout=walltime, env=full_env, cwd=cwd
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -225,11 +234,11 @@ def setproctitle(title: str) -> None:
 class AutoCancelTimer(threading.Timer):
     """A ``threading.Timer`` to use as a context manager: started on entry, cancelled on exit."""
 
-    def __enter__(self) -> "AutoCancelTimer":
+    def __enter__(self) -> AutoCancelTimer:
         self.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.cancel()
 
 

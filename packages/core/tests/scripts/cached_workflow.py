@@ -7,6 +7,7 @@ Restores every checkpoint under RUN_DIR, runs ``square(i)`` for i < N and prints
 RUN_DIR/computed.log, so a test can tell computed results from memoized ones. STYLE is
 ``config`` (Config(checkpoint_mode=...)) or ``memoizer`` (Config(memoizer=BasicMemoizer(...))).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,12 +43,21 @@ period = "00:00:01" if mode == "periodic" else None
 checkpoints = get_all_checkpoints(run_dir)
 executors = [ThreadPoolExecutor(max_threads=4)]
 if style == "config":
-    config = Config(executors=executors, run_dir=run_dir, checkpoint_mode=mode, checkpoint_period=period,
-                    checkpoint_files=checkpoints, strategy="none")
+    config = Config(
+        executors=executors,
+        run_dir=run_dir,
+        checkpoint_mode=mode,
+        checkpoint_period=period,
+        checkpoint_files=checkpoints,
+        strategy="none",
+    )
 else:
-    config = Config(executors=executors, run_dir=run_dir, strategy="none",
-                    memoizer=BasicMemoizer(checkpoint_mode=mode, checkpoint_period=period,
-                                           checkpoint_files=checkpoints))
+    config = Config(
+        executors=executors,
+        run_dir=run_dir,
+        strategy="none",
+        memoizer=BasicMemoizer(checkpoint_mode=mode, checkpoint_period=period, checkpoint_files=checkpoints),
+    )
 
 with parsl.load(config) as dfk:
     print("START", flush=True)

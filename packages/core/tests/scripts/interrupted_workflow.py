@@ -6,6 +6,7 @@ Runs five cached tasks, then a Python task and a bash task that would each take 
 prints RUNNING and blocks on them. The bash command records its bash's PID and the PID of
 the ``sleep`` it started, so the test can check that nothing is left running.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,9 @@ def main() -> None:
         f.result()
 
 
-config = Config(executors=[ThreadPoolExecutor(max_threads=4)], run_dir=run_dir, strategy="none",
-                checkpoint_mode=mode)
+config = Config(
+    executors=[ThreadPoolExecutor(max_threads=4)], run_dir=run_dir, strategy="none", checkpoint_mode=mode
+)
 if style == "with":
     with parsl.load(config):
         main()

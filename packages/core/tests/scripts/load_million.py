@@ -6,6 +6,7 @@ Works with parslcore and upstream parsl alike. Tasks are submitted in chunks of 
 each chunk's futures are dropped once done, as a long workflow would, so memory should stay
 flat: anything the kernel keeps per finished task shows up as growth here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,14 +61,23 @@ def main() -> None:
             if done % opts.step == 0 or done == opts.n:
                 now = time.perf_counter()
                 cur, peak = rss_mb()
-                rows.append({"tasks": done, "seconds": round(now - t0, 2),
-                             "rate": round(opts.step / (now - last)), "rss_mb": round(cur, 1),
-                             "peak_rss_mb": round(peak, 1)})
+                rows.append(
+                    {
+                        "tasks": done,
+                        "seconds": round(now - t0, 2),
+                        "rate": round(opts.step / (now - last)),
+                        "rss_mb": round(cur, 1),
+                        "peak_rss_mb": round(peak, 1),
+                    }
+                )
                 last = now
                 if not opts.json:
                     r = rows[-1]
-                    print(f"{r['tasks']:>9,} tasks {r['seconds']:>8.1f}s {r['rate']:>8,} tasks/s "
-                          f"rss {r['rss_mb']:>7.1f} MB peak {r['peak_rss_mb']:>7.1f} MB", flush=True)
+                    print(
+                        f"{r['tasks']:>9,} tasks {r['seconds']:>8.1f}s {r['rate']:>8,} tasks/s "
+                        f"rss {r['rss_mb']:>7.1f} MB peak {r['peak_rss_mb']:>7.1f} MB",
+                        flush=True,
+                    )
     if opts.json:
         print(json.dumps({"parsl": parsl.__version__, "python": sys.version.split()[0], "rows": rows}))
 

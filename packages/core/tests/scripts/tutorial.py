@@ -4,6 +4,7 @@ test_tutorial_script.py runs this file unchanged in a fresh interpreter (in an e
 working directory) and compares what it prints with the expected output. Nothing here
 is specific to parslcore: the same script runs under upstream Parsl.
 """
+
 import os
 
 import parsl
@@ -43,13 +44,13 @@ def echo_hello(stdout="echo-hello.stdout", stderr="echo-hello.stderr"):
 
 
 echo_hello().result()
-with open("echo-hello.stdout", "r") as f:
+with open("echo-hello.stdout") as f:
     print(f.read().strip())
 
 # ------------------------------------------------------------ passing data
 for i in range(3):
-    with open(os.path.join(os.getcwd(), "hello-{}.txt".format(i)), "w") as f:
-        f.write("hello {}\n".format(i))
+    with open(os.path.join(os.getcwd(), f"hello-{i}.txt"), "w") as f:
+        f.write(f"hello {i}\n")
 
 
 @bash_app
@@ -57,9 +58,11 @@ def cat(inputs=[], outputs=[]):
     return "cat {} > {}".format(" ".join([str(i) for i in inputs]), outputs[0])
 
 
-concat = cat(inputs=[File(os.path.join(os.getcwd(), "hello-{}.txt".format(i))) for i in range(3)],
-             outputs=[File(os.path.join(os.getcwd(), "all_hellos.txt"))])
-with open(concat.outputs[0].result(), "r") as f:
+concat = cat(
+    inputs=[File(os.path.join(os.getcwd(), f"hello-{i}.txt")) for i in range(3)],
+    outputs=[File(os.path.join(os.getcwd(), "all_hellos.txt"))],
+)
+with open(concat.outputs[0].result()) as f:
     print(f.read().replace("\n", "|"))
 
 
@@ -67,14 +70,15 @@ with open(concat.outputs[0].result(), "r") as f:
 @python_app
 def slow_hello():
     import time
+
     time.sleep(0.3)
     return "Hello World!"
 
 
 app_future = slow_hello()
-print("Done: {}".format(app_future.done()))
-print("Result: {}".format(app_future.result()))
-print("Done: {}".format(app_future.done()))
+print(f"Done: {app_future.done()}")
+print(f"Result: {app_future.result()}")
+print(f"Done: {app_future.done()}")
 
 
 @bash_app
@@ -84,9 +88,9 @@ def slowecho(message, outputs=[]):
 
 hello_fut = slowecho("Hello World!", outputs=[File(os.path.join(os.getcwd(), "hello-world.txt"))])
 print("outputs:", len(hello_fut.outputs), type(hello_fut.outputs[0]).__name__)
-with open(hello_fut.outputs[0].result().filepath, "r") as f:
+with open(hello_fut.outputs[0].result().filepath) as f:
     print(f.read().strip())
-print("Done: {}".format(hello_fut.done()))
+print(f"Done: {hello_fut.done()}")
 
 
 # ------------------------------------------------------------ files
@@ -100,7 +104,7 @@ with open(os.path.join(os.getcwd(), "cat-in.txt"), "w") as f:
 parsl_infile = File(os.path.join(os.getcwd(), "cat-in.txt"))
 parsl_outfile = File(os.path.join(os.getcwd(), "cat-out.txt"))
 copy_future = copy(inputs=[parsl_infile], outputs=[parsl_outfile])
-with open(copy_future.outputs[0].result(), "r") as f:
+with open(copy_future.outputs[0].result()) as f:
     print("copied:", f.read().strip())
 
 
@@ -108,12 +112,13 @@ with open(copy_future.outputs[0].result(), "r") as f:
 @python_app
 def pi(num_points):
     from random import random
+
     inside = 0
     for i in range(num_points):
         x, y = random(), random()
-        if x ** 2 + y ** 2 < 1:
+        if x**2 + y**2 < 1:
             inside += 1
-    return (inside * 4 / num_points)
+    return inside * 4 / num_points
 
 
 @python_app
@@ -121,7 +126,7 @@ def mean(a, b, c):
     return (a + b + c) / 3
 
 
-a, b, c = pi(10 ** 4), pi(10 ** 4), pi(10 ** 4)
+a, b, c = pi(10**4), pi(10**4), pi(10**4)
 mean_pi = mean(a, b, c)
 print("python pi close:", abs(mean_pi.result() - 3.14159) < 0.15)
 
@@ -129,14 +134,16 @@ print("python pi close:", abs(mean_pi.result() - 3.14159) < 0.15)
 # ------------------------------------------------------------ pi, bash + python
 @bash_app
 def sample_points(seed, n, outputs=[]):
-    return ("awk -v seed=%d -v n=%d 'BEGIN { srand(seed); for (i = 0; i < n; i++) "
-            "print rand(), rand() }' > %s" % (seed, n, outputs[0]))
+    return (
+        "awk -v seed=%d -v n=%d 'BEGIN { srand(seed); for (i = 0; i < n; i++) "
+        "print rand(), rand() }' > %s" % (seed, n, outputs[0])
+    )
 
 
 @python_app
 def count_inside(inputs=[]):
     inside = total = 0
-    with open(inputs[0], "r") as f:
+    with open(inputs[0]) as f:
         for line in f:
             x, y = map(float, line.split())
             total += 1
@@ -149,8 +156,10 @@ def average(inputs=[]):
     return sum(inputs) / len(inputs)
 
 
-samples = [sample_points(seed, 5000, outputs=[File(os.path.join(os.getcwd(), "points-%d.txt" % seed))])
-           for seed in range(1, 5)]
+samples = [
+    sample_points(seed, 5000, outputs=[File(os.path.join(os.getcwd(), "points-%d.txt" % seed))])
+    for seed in range(1, 5)
+]
 estimates = [count_inside(inputs=[s.outputs[0]]) for s in samples]
 bash_pi = average(inputs=estimates)
 print("bash+python pi close:", abs(bash_pi.result() - 3.14159) < 0.15)
@@ -170,7 +179,7 @@ def concat_files(inputs=[], outputs=[]):
 @python_app
 def total(inputs=[]):
     total = 0
-    with open(inputs[0], "r") as f:
+    with open(inputs[0]) as f:
         for line in f:
             total += int(line)
     return total
@@ -179,8 +188,9 @@ def total(inputs=[]):
 output_files = []
 for i in range(5):
     output_files.append(generate(i, outputs=[File(os.path.join(os.getcwd(), "random-%s.txt" % i))]))
-cc = concat_files(inputs=[i.outputs[0] for i in output_files],
-                  outputs=[File(os.path.join(os.getcwd(), "all.txt"))])
+cc = concat_files(
+    inputs=[i.outputs[0] for i in output_files], outputs=[File(os.path.join(os.getcwd(), "all.txt"))]
+)
 print("total:", total(inputs=[cc.outputs[0]]).result())
 
 
@@ -265,12 +275,14 @@ two_pools = Config(
 @python_app(executors=["fast"])
 def where_fast():
     import threading
+
     return threading.current_thread().name.split("_")[0]
 
 
 @python_app(executors=["slow"])
 def where_slow():
     import threading
+
     return threading.current_thread().name.split("_")[0]
 
 

@@ -3,6 +3,7 @@
 ``from parsl.executors import GlobusComputeExecutor`` resolves here when this package is
 installed (``pip install 'parslcore[globus-compute]'``).
 """
+
 from __future__ import annotations
 
 __version__ = "2026.11.21"

@@ -11,14 +11,16 @@ whose message carries the remote traceback.
 The SDK is imported when an executor is made, not when this module is: listing plugins or
 resolving other names must not pay for it (importing it also starts an SDK thread).
 """
+
 from __future__ import annotations
 
 import copy
 import importlib
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from parsl.errors import ConfigurationError, OptionalModuleMissing, type_check_error
 from parsl.executors.base import ParslExecutor
@@ -27,7 +29,7 @@ from parsl.utils import RepresentationMixin
 if TYPE_CHECKING:
     from globus_compute_sdk import Executor as SDKExecutor
 
-__all__ = ["GlobusComputeExecutor", "INSTALL_HINT", "USER_ENDPOINT_CONFIG"]
+__all__ = ["INSTALL_HINT", "USER_ENDPOINT_CONFIG", "GlobusComputeExecutor"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ def sdk_executor_class() -> type:
         raise OptionalModuleMissing(
             ["globus-compute-sdk"],
             f"GlobusComputeExecutor drives a globus_compute_sdk.Executor and the Globus Compute SDK "
-            f"cannot be imported ({e}). Install it with: {INSTALL_HINT}") from e
+            f"cannot be imported ({e}). Install it with: {INSTALL_HINT}",
+        ) from e
     return Executor
 
 
@@ -69,24 +72,33 @@ class GlobusComputeExecutor(ParslExecutor, RepresentationMixin):
 
     PLUGIN_NAME = "globus_compute"
 
-    def __init__(self, executor: SDKExecutor, label: str = "GlobusComputeExecutor",
-                 storage_access: Sequence[Any] | None = None, working_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        executor: SDKExecutor,
+        label: str = "GlobusComputeExecutor",
+        storage_access: Sequence[Any] | None = None,
+        working_dir: str | None = None,
+    ) -> None:
         sdk_class = sdk_executor_class()
         if not isinstance(executor, sdk_class):
             raise type_check_error(
                 f"GlobusComputeExecutor(executor={executor!r}): expected a globus_compute_sdk.Executor, "
                 f"got {type(executor).__qualname__}. Pass one bound to your endpoint: "
-                f"GlobusComputeExecutor(executor=globus_compute_sdk.Executor(endpoint_id='<endpoint uuid>'))")
+                f"GlobusComputeExecutor(executor=globus_compute_sdk.Executor(endpoint_id='<endpoint uuid>'))"
+            )
         if not isinstance(label, str) or not label:
             raise type_check_error(f"GlobusComputeExecutor(label={label!r}): use a non-empty string")
-        if storage_access is not None and (isinstance(storage_access, (str, bytes))
-                                           or not isinstance(storage_access, Sequence)):
+        if storage_access is not None and (
+            isinstance(storage_access, (str, bytes)) or not isinstance(storage_access, Sequence)
+        ):
             raise type_check_error(
                 f"GlobusComputeExecutor(storage_access={storage_access!r}): use a list of staging "
-                f"providers, e.g. storage_access=[HTTPInTaskStaging()], or None")
+                f"providers, e.g. storage_access=[HTTPInTaskStaging()], or None"
+            )
         if working_dir is not None and not isinstance(working_dir, str):
             raise type_check_error(
-                f"GlobusComputeExecutor(working_dir={working_dir!r}): use a path string or None")
+                f"GlobusComputeExecutor(working_dir={working_dir!r}): use a path string or None"
+            )
         super().__init__()
         self.executor = executor
         self.label = label
@@ -108,20 +120,24 @@ class GlobusComputeExecutor(ParslExecutor, RepresentationMixin):
             raise ConfigurationError(
                 f"GlobusComputeExecutor {self.label!r}: its globus_compute_sdk.Executor has been shut "
                 f"down (a Config is loaded once per executor); make a new globus_compute_sdk.Executor "
-                f"and GlobusComputeExecutor for this Config")
+                f"and GlobusComputeExecutor for this Config"
+            )
         if getattr(self.executor, "endpoint_id", None) is None:
             raise ConfigurationError(
                 f"GlobusComputeExecutor {self.label!r}: its globus_compute_sdk.Executor has no "
                 f"endpoint_id, so no task could run; create it with "
-                f"globus_compute_sdk.Executor(endpoint_id='<endpoint uuid>')")
+                f"globus_compute_sdk.Executor(endpoint_id='<endpoint uuid>')"
+            )
         logger.debug("GlobusComputeExecutor %s started with %r", self.label, self.executor)
 
-    def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any],
-               *args: Any, **kwargs: Any) -> Future:
+    def submit(
+        self, func: Callable[..., Any], resource_specification: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Future:
         """Submit ``func(*args, **kwargs)`` to the endpoint; returns the SDK's ComputeFuture."""
         if self._shut_down:
             raise RuntimeError(
-                f"GlobusComputeExecutor {self.label!r} has been shut down; no task can be submitted")
+                f"GlobusComputeExecutor {self.label!r} has been shut down; no task can be submitted"
+            )
         spec = copy.deepcopy(resource_specification or self.resource_specification)
         endpoint_config = self.user_endpoint_config
         if isinstance(spec, dict):
@@ -136,7 +152,8 @@ class GlobusComputeExecutor(ParslExecutor, RepresentationMixin):
                     raise TypeError(
                         f"GlobusComputeExecutor {self.label!r}: parsl_resource_specification="
                         f"{resource_specification!r} cannot be sent to Globus Compute ({e}); use a dict "
-                        f"of JSON values, with user_endpoint_config (if any) a dict too") from e
+                        f"of JSON values, with user_endpoint_config (if any) a dict too"
+                    ) from e
                 return sdk.submit(func, *args, **kwargs)
             finally:
                 sdk.resource_specification = self.resource_specification

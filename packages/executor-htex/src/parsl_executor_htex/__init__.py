@@ -3,6 +3,7 @@
 ``from parsl.executors import HighThroughputExecutor`` resolves here when this package is
 installed (``pip install 'parslcore[htex]'``).
 """
+
 from __future__ import annotations
 
 __version__ = "2026.11.21"
@@ -12,10 +13,17 @@ from typing import Any
 # Names resolve on first use (PEP 562): the interchange, pools and workers import submodules
 # of this package and should not pay for the executor (and the whole parsl kernel) at startup.
 _WHERE = {
-    "CommandClientBadError": "errors", "CommandClientTimeoutError": "errors", "ManagerLost": "errors",
-    "VersionMismatch": "errors", "WorkerLost": "errors", "HighThroughputExecutor": "executor",
-    "BlockIdManagerSelector": "manager_selector", "ManagerSelector": "manager_selector",
-    "RandomManagerSelector": "manager_selector", "MPIExecutor": "mpi_executor", "MPINodesUnavailable": "mpi",
+    "CommandClientBadError": "errors",
+    "CommandClientTimeoutError": "errors",
+    "ManagerLost": "errors",
+    "VersionMismatch": "errors",
+    "WorkerLost": "errors",
+    "HighThroughputExecutor": "executor",
+    "BlockIdManagerSelector": "manager_selector",
+    "ManagerSelector": "manager_selector",
+    "RandomManagerSelector": "manager_selector",
+    "MPIExecutor": "mpi_executor",
+    "MPINodesUnavailable": "mpi",
 }
 
 
@@ -24,6 +32,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
+
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
@@ -34,10 +43,10 @@ __all__ = [
     "CommandClientBadError",
     "CommandClientTimeoutError",
     "HighThroughputExecutor",
-    "ManagerLost",
-    "ManagerSelector",
     "MPIExecutor",
     "MPINodesUnavailable",
+    "ManagerLost",
+    "ManagerSelector",
     "RandomManagerSelector",
     "VersionMismatch",
     "WorkerLost",

@@ -13,6 +13,7 @@ command socket (one at a time, from any number of threads):
 Anything else is logged and answered with ``None``, as Parsl's interchange does. A command
 that gets no answer within ``timeout_s`` raises ``CommandClientTimeoutError``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,12 @@ __all__ = ["CommandClient"]
 logger = logging.getLogger(__name__)
 
 #: Parsl's command names -> ours (sent as they are, without arguments)
-_PLAIN = {"CONNECTED_BLOCKS": "connected_blocks", "MANAGERS": "connected_managers",
-          "MANAGERS_PACKAGES": "connected_managers_packages", "WORKER_BINDS": "worker_port"}
+_PLAIN = {
+    "CONNECTED_BLOCKS": "connected_blocks",
+    "MANAGERS": "connected_managers",
+    "MANAGERS_PACKAGES": "connected_managers_packages",
+    "WORKER_BINDS": "worker_port",
+}
 #: how long a command waits for its answer when the caller gives no timeout
 DEFAULT_TIMEOUT_S = 60.0
 

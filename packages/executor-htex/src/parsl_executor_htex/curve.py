@@ -4,6 +4,7 @@ The executor writes a server and a client key pair into a private certificate di
 the interchange is the CURVE server on every socket it binds and authenticates clients
 (the executor and the worker pools) against the public keys in that directory.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,10 @@ def create_certificates(cert_dir: str | os.PathLike[str], overwrite: bool = Fals
     Existing key pairs are kept unless ``overwrite``.
     """
     if not zmq.has("curve"):
-        raise RuntimeError("this libzmq has no CURVE support: pass encrypted=False to the "
-                           "HighThroughputExecutor or install a pyzmq built with libsodium")
+        raise RuntimeError(
+            "this libzmq has no CURVE support: pass encrypted=False to the "
+            "HighThroughputExecutor or install a pyzmq built with libsodium"
+        )
     cert_dir = os.fspath(cert_dir)
     os.makedirs(cert_dir, mode=0o700, exist_ok=True)
     os.chmod(cert_dir, 0o700)
@@ -39,8 +42,10 @@ def load_certificate(cert_dir: str | os.PathLike[str], name: str) -> tuple[bytes
     a certificate) and ValueError if the file holds no secret key.
     """
     if os.stat(cert_dir).st_mode & 0o777 != 0o700:
-        raise OSError(f"The certificates directory must be private: {os.fspath(cert_dir)} is readable "
-                      f"by others; run chmod 700 on it")
+        raise OSError(
+            f"The certificates directory must be private: {os.fspath(cert_dir)} is readable "
+            f"by others; run chmod 700 on it"
+        )
     path = os.path.join(cert_dir, f"{name}.key_secret")
     public, secret = zmq.auth.load_certificate(path)
     if secret is None:
@@ -68,6 +73,7 @@ def make_client(sock: zmq.Socket, cert_dir: str) -> None:
 def start_authenticator(ctx: zmq.Context, cert_dir: str) -> Any:
     """Accept only clients whose public key is in ``cert_dir``; returns the authenticator to stop."""
     from zmq.auth.thread import ThreadAuthenticator
+
     auth = ThreadAuthenticator(ctx)
     auth.start()
     auth.configure_curve(domain="*", location=cert_dir)

@@ -12,6 +12,7 @@ contexts here load. Programs and tests written for Parsl use it directly::
 HighThroughputExecutor itself sets its sockets up with :mod:`parsl_executor_htex.curve`,
 which reads the same key files.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,9 @@ def _set_keys(sock: zmq.Socket, **keys: bytes) -> None:
     except zmq.ZMQError as e:
         sock.close(linger=0)
         # the same text for server and client sockets, whichever key libzmq refused
-        raise ValueError(f"Invalid CurveZMQ key format ({e}): recreate the keys with "
-                         f"create_certificates()") from e
+        raise ValueError(
+            f"Invalid CurveZMQ key format ({e}): recreate the keys with create_certificates()"
+        ) from e
 
 
 class BaseContext(metaclass=ABCMeta):

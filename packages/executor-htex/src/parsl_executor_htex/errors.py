@@ -1,4 +1,5 @@
 """Errors raised by the HighThroughputExecutor, importable from ``parsl.executors.high_throughput.errors``."""
+
 from __future__ import annotations
 
 from parsl.errors import ParslError
@@ -55,9 +56,11 @@ class VersionMismatch(HighThroughputExecutorError):
         self.manager_version = manager_version
 
     def __str__(self) -> str:
-        return (f"Manager version info {self.manager_version} does not match interchange version info "
-                f"{self.interchange_version}, causing a critical failure; install the same versions "
-                f"on the workers as in the workflow's environment")
+        return (
+            f"Manager version info {self.manager_version} does not match interchange version info "
+            f"{self.interchange_version}, causing a critical failure; install the same versions "
+            f"on the workers as in the workflow's environment"
+        )
 
 
 class CommandClientTimeoutError(HighThroughputExecutorError):

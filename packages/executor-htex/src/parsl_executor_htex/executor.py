@@ -13,6 +13,7 @@ when the pipe drains, so a done-callback that submits (a chain) from the receive
 cannot deadlock against results that are still flowing. Commands (``connected_managers``...)
 use a REQ socket on an ``ipc://`` endpoint in a private 0700 directory.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -38,11 +39,11 @@ from concurrent.futures import Future
 from typing import Any
 
 import zmq
+
 from parsl.executors.errors import BadStateException, InvalidResourceSpecification
 from parsl.executors.status_handling import BlockProviderExecutor
 from parsl.jobs.states import JobState, JobStatus
 from parsl.utils import RepresentationMixin
-
 from parsl_executor_htex import messages as m
 from parsl_executor_htex.errors import CommandClientBadError, CommandClientTimeoutError, InterchangeStartError
 from parsl_executor_htex.manager_selector import ManagerSelector, RandomManagerSelector
@@ -56,14 +57,16 @@ __all__ = ["DEFAULT_INTERCHANGE_LAUNCH_CMD", "DEFAULT_LAUNCH_CMD", "HighThroughp
 #: ``{block_id}`` per block (``{ipc_host}`` is ours, see ``_local_pools``). A leading
 #: ``process_worker_pool.py`` is run as ``<this interpreter> -m parsl_executor_htex.process_worker_pool``
 #: so blocks need no PATH set up (a batch job's PATH rarely holds an unactivated environment).
-DEFAULT_LAUNCH_CMD = ("process_worker_pool.py {debug} {max_workers_per_node} "
-                      "-a {addresses} -p {prefetch_capacity} -c {cores_per_worker} -m {mem_per_worker} "
-                      "--poll {poll_period} --port={worker_port} --cert_dir {cert_dir} --logdir={logdir} "
-                      "--logconf={logconf} --block_id={{block_id}} --hb_period={heartbeat_period} "
-                      "{address_probe_timeout_string} {ipc_host} "
-                      "--hb_threshold={heartbeat_threshold} --drain_period={drain_period} "
-                      "--cpu-affinity {cpu_affinity} {enable_mpi_mode} --mpi-launcher={mpi_launcher} "
-                      "--available-accelerators {accelerators}")
+DEFAULT_LAUNCH_CMD = (
+    "process_worker_pool.py {debug} {max_workers_per_node} "
+    "-a {addresses} -p {prefetch_capacity} -c {cores_per_worker} -m {mem_per_worker} "
+    "--poll {poll_period} --port={worker_port} --cert_dir {cert_dir} --logdir={logdir} "
+    "--logconf={logconf} --block_id={{block_id}} --hb_period={heartbeat_period} "
+    "{address_probe_timeout_string} {ipc_host} "
+    "--hb_threshold={heartbeat_threshold} --drain_period={drain_period} "
+    "--cpu-affinity {cpu_affinity} {enable_mpi_mode} --mpi-launcher={mpi_launcher} "
+    "--available-accelerators {accelerators}"
+)
 
 #: the interchange command, as in Parsl; left as it is, it runs our interchange with this
 #: interpreter (``python -m parsl_executor_htex.interchange``), whatever PATH holds
@@ -88,46 +91,50 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
     #: the dotted name Parsl users know this class by (the kernel logs it when starting one)
     PARSL_PUBLIC_PATH = "parsl.executors.high_throughput.executor.HighThroughputExecutor"
 
-    def __init__(self,
-                 label: str = "HighThroughputExecutor",
-                 provider: Any = None,
-                 launch_cmd: str | None = None,
-                 interchange_launch_cmd: Sequence[str] | None = None,
-                 address: str | None = None,
-                 loopback_address: str = "127.0.0.1",
-                 worker_port: int | None = None,
-                 worker_ports: tuple[int, int] | None = None,
-                 worker_port_range: tuple[int, int] | None = (54000, 55000),
-                 interchange_port_range: tuple[int, int] | None = (55000, 56000),
-                 storage_access: list[Any] | None = None,
-                 working_dir: str | None = None,
-                 worker_debug: bool = False,
-                 cores_per_worker: float = 1.0,
-                 mem_per_worker: float | None = None,
-                 max_workers_per_node: float | None = None,
-                 cpu_affinity: str = "none",
-                 available_accelerators: int | Sequence[str] = (),
-                 prefetch_capacity: int = 0,
-                 heartbeat_threshold: int = 120,
-                 heartbeat_period: int = 30,
-                 drain_period: int | None = None,
-                 poll_period: int = 10,
-                 address_probe_timeout: int | None = None,
-                 worker_logdir_root: str | None = None,
-                 manager_selector: ManagerSelector | None = None,
-                 block_error_handler: bool | Callable[..., None] = True,
-                 encrypted: bool = True,
-                 max_workers: float | None = None,
-                 enable_mpi_mode: bool = False,
-                 mpi_launcher: str = "mpiexec",
-                 remote_monitoring_radio: Any = None):
+    def __init__(
+        self,
+        label: str = "HighThroughputExecutor",
+        provider: Any = None,
+        launch_cmd: str | None = None,
+        interchange_launch_cmd: Sequence[str] | None = None,
+        address: str | None = None,
+        loopback_address: str = "127.0.0.1",
+        worker_port: int | None = None,
+        worker_ports: tuple[int, int] | None = None,
+        worker_port_range: tuple[int, int] | None = (54000, 55000),
+        interchange_port_range: tuple[int, int] | None = (55000, 56000),
+        storage_access: list[Any] | None = None,
+        working_dir: str | None = None,
+        worker_debug: bool = False,
+        cores_per_worker: float = 1.0,
+        mem_per_worker: float | None = None,
+        max_workers_per_node: float | None = None,
+        cpu_affinity: str = "none",
+        available_accelerators: int | Sequence[str] = (),
+        prefetch_capacity: int = 0,
+        heartbeat_threshold: int = 120,
+        heartbeat_period: int = 30,
+        drain_period: int | None = None,
+        poll_period: int = 10,
+        address_probe_timeout: int | None = None,
+        worker_logdir_root: str | None = None,
+        manager_selector: ManagerSelector | None = None,
+        block_error_handler: bool | Callable[..., None] = True,
+        encrypted: bool = True,
+        max_workers: float | None = None,
+        enable_mpi_mode: bool = False,
+        mpi_launcher: str = "mpiexec",
+        remote_monitoring_radio: Any = None,
+    ):
         if provider is None:
             from parsl.providers import LocalProvider
+
             provider = LocalProvider()
         super().__init__(provider=provider, block_error_handler=block_error_handler, label=label)
         if max_workers is not None:
-            warnings.warn("max_workers is deprecated; use max_workers_per_node", DeprecationWarning,
-                          stacklevel=2)
+            warnings.warn(
+                "max_workers is deprecated; use max_workers_per_node", DeprecationWarning, stacklevel=2
+            )
             if max_workers_per_node is None:
                 max_workers_per_node = max_workers
         if max_workers_per_node is not None and max_workers_per_node <= 0:
@@ -146,6 +153,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         # own connection to the interchange whatever the radio
         if remote_monitoring_radio is None:
             from parsl.monitoring.radios.htex import HTEXRadio
+
             remote_monitoring_radio = HTEXRadio()
         self.remote_monitoring_radio = remote_monitoring_radio
         self.address = address
@@ -177,6 +185,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self.mpi_launcher = mpi_launcher
         if enable_mpi_mode:
             from parsl_executor_htex.mpi import check_launcher
+
             check_launcher(mpi_launcher)
         self.tasks: dict[int, Future] = {}
         self._funcs: dict[int, Any] = {}
@@ -221,11 +230,13 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         os.makedirs(self.logdir, exist_ok=True)
         if self.encrypted:
             from parsl_executor_htex.curve import create_certificates
+
             self.cert_dir = create_certificates(os.path.join(self.logdir, "certificates"))
         if self.cert_dir and len(self.cert_dir) + 20 < _IPC_PATH_MAX:
             self.ipc_dir = self.cert_dir
         else:  # no private folder, or its path is too long for a unix socket: a fresh 0700 one
             import tempfile
+
             self.ipc_dir = tempfile.mkdtemp(prefix="htex-")
             self._own_ipc_dir = True
         self._fill_launch_cmd({"workers": 0})  # a bad launch_cmd fails here, before any process starts
@@ -242,28 +253,39 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             self._threads.append(t)
 
     def _start_interchange(self) -> None:
-        config = {"loopback_address": self.loopback_address,
-                  "interchange_port_range": self.interchange_port_range,
-                  "worker_ports": self.worker_ports, "worker_port_range": self.worker_port_range,
-                  "heartbeat_period": self.heartbeat_period, "heartbeat_threshold": self.heartbeat_threshold,
-                  "poll_period": self.poll_period, "logdir": self.logdir, "debug": self.worker_debug,
-                  "manager_selector": self.manager_selector, "encrypted": self.encrypted,
-                  "cert_dir": self.cert_dir, "ipc_dir": self.ipc_dir,
-                  "worker_ipc": os.path.join(self.cert_dir, m.WORKER_IPC) if self._local_pools() else None,
-                  "executor_pipes": True,
-                  # monitoring consumers learn which pool holds which tasks at every dispatch
-                  "node_updates": self.monitoring_messages is not None,
-                  "check_versions": bool(self._check_python_mismatch)}
+        config = {
+            "loopback_address": self.loopback_address,
+            "interchange_port_range": self.interchange_port_range,
+            "worker_ports": self.worker_ports,
+            "worker_port_range": self.worker_port_range,
+            "heartbeat_period": self.heartbeat_period,
+            "heartbeat_threshold": self.heartbeat_threshold,
+            "poll_period": self.poll_period,
+            "logdir": self.logdir,
+            "debug": self.worker_debug,
+            "manager_selector": self.manager_selector,
+            "encrypted": self.encrypted,
+            "cert_dir": self.cert_dir,
+            "ipc_dir": self.ipc_dir,
+            "worker_ipc": os.path.join(self.cert_dir, m.WORKER_IPC) if self._local_pools() else None,
+            "executor_pipes": True,
+            # monitoring consumers learn which pool holds which tasks at every dispatch
+            "node_updates": self.monitoring_messages is not None,
+            "check_versions": bool(self._check_python_mismatch),
+        }
         cmd = self._interchange_command()
         err_path = os.path.join(self.logdir, "interchange.stderr")
         with open(err_path, "ab") as err:
             # its own session: a Ctrl-C in the terminal reaches the workflow, which shuts it down
             try:
-                self._ix_proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                                                 start_new_session=True)
+                self._ix_proc = subprocess.Popen(
+                    cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, start_new_session=True
+                )
             except OSError as e:
-                raise InterchangeStartError(f"cannot run interchange_launch_cmd={cmd!r}: {e}; it must start "
-                                            f"parsl.executors.high_throughput.interchange (or leave it unset)") from e
+                raise InterchangeStartError(
+                    f"cannot run interchange_launch_cmd={cmd!r}: {e}; it must start "
+                    f"parsl.executors.high_throughput.interchange (or leave it unset)"
+                ) from e
         body = m.pack(config)
         assert self._ix_proc.stdin is not None and self._ix_proc.stdout is not None
         self._ix_proc.stdin.write(struct.pack("<Q", len(body)) + body)
@@ -281,6 +303,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
     @staticmethod
     def _read_ready_line(proc: subprocess.Popen, timeout: float) -> str:
         import select
+
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         deadline = time.monotonic() + timeout
@@ -306,8 +329,11 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             return False
         from parsl.launchers import SingleNodeLauncher
         from parsl.providers import LocalProvider
+
         launcher = getattr(self.provider, "launcher", None)
-        return type(self.provider) is LocalProvider and (launcher is None or type(launcher) is SingleNodeLauncher)
+        return type(self.provider) is LocalProvider and (
+            launcher is None or type(launcher) is SingleNodeLauncher
+        )
 
     def _client(self, kind: int, name: str) -> zmq.Socket:
         assert self._ctx is not None
@@ -321,8 +347,13 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self._command = self._client(zmq.REQ, "command")
 
     # ------------------------------------------------------------------ submit
-    def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any] | None,
-               *args: Any, **kwargs: Any) -> Future:
+    def submit(
+        self,
+        func: Callable[..., Any],
+        resource_specification: dict[str, Any] | None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Future:
         """Queue ``func(*args, **kwargs)``; return a Future for its result."""
         # the specification first, as in Parsl: a wrong one is reported even on a broken executor
         priority, mpi_spec = self._check_spec(resource_specification)
@@ -341,7 +372,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                 del self.tasks[tid], self._funcs[tid]
                 raise submit_error(func, "the function", e) from e
             try:
-                self._send(m.encode(m.TASKS, ([(tid, fid, priority)], {fid: fbytes} if new else {}, [payload])))
+                self._send(
+                    m.encode(m.TASKS, ([(tid, fid, priority)], {fid: fbytes} if new else {}, [payload]))
+                )
             except BaseException:
                 self.tasks.pop(tid, None)
                 self._funcs.pop(tid, None)
@@ -358,6 +391,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         """A task id and its registered future; ``payload`` wrapped for MPI mode when it asks."""
         if mpi_spec is not None:
             from parsl_executor_htex.mpi import MPITask
+
             payload = MPITask(mpi_spec, payload)
         tid = next(self._ids)
         if tid > self._last_tid:
@@ -370,13 +404,16 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         """``(priority, MPI specification)`` of a task; InvalidResourceSpecification if it is wrong."""
         if self.enable_mpi_mode:  # nodes and ranks per task (see mpi.py)
             from parsl_executor_htex.mpi import validate_resource_spec
+
             return None, validate_resource_spec(resource_specification)
         if not resource_specification:
             return None, None
         unknown = set(resource_specification) - {"priority"}
         if unknown:
             raise InvalidResourceSpecification(
-                unknown, "HighThroughputExecutor only understands parsl_resource_specification={'priority': n}")
+                unknown,
+                "HighThroughputExecutor only understands parsl_resource_specification={'priority': n}",
+            )
         return resource_specification.get("priority"), None
 
     def validate_resource_spec(self, resource_specification: dict[str, Any] | None) -> Any:
@@ -393,26 +430,35 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         if self._bad_state is not None:
             raise self._bad_state
         if not isinstance(context, dict):
-            raise TypeError(f"submit_payload: context must be a dict (e.g. {{'task_executor': {{'f': "
-                            f"'module.function'}}}}), not {type(context).__name__}")
+            raise TypeError(
+                f"submit_payload: context must be a dict (e.g. {{'task_executor': {{'f': "
+                f"'module.function'}}}}), not {type(context).__name__}"
+            )
         spec = context.get("task_executor")
-        if spec is not None and not (isinstance(spec, dict) and isinstance(spec.get("f"), str) and "." in spec["f"]):
-            raise ValueError(f"submit_payload: context['task_executor']={spec!r} must be a dict whose 'f' is "
-                             f"the dotted import path of a function (e.g. 'my_package.run_task'), with optional "
-                             f"'a' (a tuple of arguments) and 'k' (a dict of keyword arguments)")
+        if spec is not None and not (
+            isinstance(spec, dict) and isinstance(spec.get("f"), str) and "." in spec["f"]
+        ):
+            raise ValueError(
+                f"submit_payload: context['task_executor']={spec!r} must be a dict whose 'f' is "
+                f"the dotted import path of a function (e.g. 'my_package.run_task'), with optional "
+                f"'a' (a tuple of arguments) and 'k' (a dict of keyword arguments)"
+            )
         priority, mpi_spec = self._check_spec(context.get("resource_spec"))
         if isinstance(buffer, (bytearray, memoryview)):
             buffer = bytes(buffer)
         # usually bytes; anything picklable is passed on as it is, as in Parsl
-        payload: Any = m.PayloadTask(context, m.Blob(buffer) if type(buffer) is bytes and len(buffer) >= BIG else buffer)
+        payload: Any = m.PayloadTask(
+            context, m.Blob(buffer) if type(buffer) is bytes and len(buffer) >= BIG else buffer
+        )
         tid, fut, payload = self._new_task(payload, mpi_spec)
         with self._submit_lock:
             try:
                 frames = m.encode(m.TASKS, ([(tid, m.PAYLOAD_FID, priority)], {}, [payload]))
             except Exception as e:
                 del self.tasks[tid]
-                raise submit_error((context.get("task_executor") or {}).get("f", "submit_payload"),
-                                   "the context", e) from e
+                raise submit_error(
+                    (context.get("task_executor") or {}).get("f", "submit_payload"), "the context", e
+                ) from e
             try:
                 self._send(frames)
             except BaseException:
@@ -446,6 +492,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
     def _send_loop(self) -> None:
         """Finish writes the interchange's stdin pipe could not take at once."""
         import select
+
         out, lock, wake = self._out, self._submit_lock, self._wake_sender
         assert out is not None
         while True:
@@ -477,9 +524,13 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     code = proc.wait(timeout=2)
                 except subprocess.TimeoutExpired:
                     code = None
-                self.set_bad_state_and_fail_all(BadStateException(
-                    self, f"the interchange exited unexpectedly with code {code}; "
-                          f"see {self.logdir}/interchange.log"))
+                self.set_bad_state_and_fail_all(
+                    BadStateException(
+                        self,
+                        f"the interchange exited unexpectedly with code {code}; "
+                        f"see {self.logdir}/interchange.log",
+                    )
+                )
                 return
             for msg, extra in messages:
                 self._on_message(msg, extra)
@@ -512,6 +563,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     ok, value = unpack_result(frame)
                 except Exception as e:
                     from parsl.executors.errors import DeserializationError
+
                     err = DeserializationError(f"result of task {tid}: {type(e).__name__}: {e}")
                     err.__cause__ = e
                     ok, value = False, err
@@ -572,6 +624,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         """Parsl's command channel: ``command_client.run("MANAGERS")`` and the other commands
         Parsl's interchange answers (see ``parsl_executor_htex.command_client``)."""
         from parsl_executor_htex.command_client import CommandClient
+
         return CommandClient(self)
 
     def hold_worker(self, worker_id: str) -> bool:
@@ -599,6 +652,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             return
         try:
             from parsl_executor_htex.tagged import tag_messages
+
             for tagged in tag_messages(messages, self.run_id, self.label):
                 sink.put(tagged)
         except Exception:
@@ -626,6 +680,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         if self.address:
             return self.address
         from parsl.addresses import get_all_addresses
+
         try:
             found = sorted(get_all_addresses())
         except Exception:
@@ -639,23 +694,40 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         return {
             "python": shlex.quote(sys.executable),
             "debug": "--debug" if self.worker_debug else "",
-            "max_workers_per_node": ("" if self.max_workers_per_node == math.inf
-                                     else f"--max_workers_per_node={self.max_workers_per_node}"),
-            "max_workers": ("" if self.max_workers_per_node == math.inf
-                            else f"--max_workers_per_node={self.max_workers_per_node}"),
-            "addresses": self._addresses(), "prefetch_capacity": self.prefetch_capacity,
-            "cores_per_worker": self.cores_per_worker, "mem_per_worker": self.mem_per_worker,
-            "poll_period": self.poll_period, "worker_port": ports["workers"],
-            "task_port": ports["workers"], "result_port": ports["workers"], "task_url": url, "result_url": url,
+            "max_workers_per_node": (
+                ""
+                if self.max_workers_per_node == math.inf
+                else f"--max_workers_per_node={self.max_workers_per_node}"
+            ),
+            "max_workers": (
+                ""
+                if self.max_workers_per_node == math.inf
+                else f"--max_workers_per_node={self.max_workers_per_node}"
+            ),
+            "addresses": self._addresses(),
+            "prefetch_capacity": self.prefetch_capacity,
+            "cores_per_worker": self.cores_per_worker,
+            "mem_per_worker": self.mem_per_worker,
+            "poll_period": self.poll_period,
+            "worker_port": ports["workers"],
+            "task_port": ports["workers"],
+            "result_port": ports["workers"],
+            "task_url": url,
+            "result_url": url,
             "cert_dir": shlex.quote(self.cert_dir) if self.cert_dir else "None",
-            "logdir": shlex.quote(self.worker_logdir), "logconf": "None",
-            "block_id": "{block_id}", "heartbeat_period": self.heartbeat_period,
-            "heartbeat_threshold": self.heartbeat_threshold, "drain_period": self.drain_period,
-            "address_probe_timeout_string": (f"--address_probe_timeout={self.address_probe_timeout}"
-                                             if self.address_probe_timeout else ""),
+            "logdir": shlex.quote(self.worker_logdir),
+            "logconf": "None",
+            "block_id": "{block_id}",
+            "heartbeat_period": self.heartbeat_period,
+            "heartbeat_threshold": self.heartbeat_threshold,
+            "drain_period": self.drain_period,
+            "address_probe_timeout_string": (
+                f"--address_probe_timeout={self.address_probe_timeout}" if self.address_probe_timeout else ""
+            ),
             "cpu_affinity": self.cpu_affinity,
             "enable_mpi_mode": "--enable_mpi_mode" if self.enable_mpi_mode else "",
-            "mpi_launcher": self.mpi_launcher, "nodes_per_block": getattr(self.provider, "nodes_per_block", 1),
+            "mpi_launcher": self.mpi_launcher,
+            "nodes_per_block": getattr(self.provider, "nodes_per_block", 1),
             "accelerators": " ".join(self.available_accelerators),
             "ipc_host": f"--ipc_host={shlex.quote(socket.gethostname())}" if self._local_pools() else "",
         }
@@ -666,9 +738,11 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         try:
             return _pool_command(template.format(**self._launch_values(ports)))
         except (KeyError, IndexError, ValueError) as e:
-            raise ValueError(f"launch_cmd={template!r} of executor {self.label!r} is not a valid template "
-                             f"({type(e).__name__}: {e}): its fields are {sorted(self._launch_values(ports))}, "
-                             f"and a literal brace is written twice ({{{{ or }}}})") from e
+            raise ValueError(
+                f"launch_cmd={template!r} of executor {self.label!r} is not a valid template "
+                f"({type(e).__name__}: {e}): its fields are {sorted(self._launch_values(ports))}, "
+                f"and a literal brace is written twice ({{{{ or }}}})"
+            ) from e
 
     def _compose_launch_cmd(self) -> None:
         """As Parsl does at start: ``launch_cmd`` becomes the command blocks run, all filled in but
@@ -717,8 +791,12 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         """As in Parsl, a block that ended without a worker pool of it ever connecting is
         MISSING (its workers never registered: a bad ``worker_init``, a launch that failed),
         whatever state the provider reports for it; its message says where to look."""
-        if status.terminal and status.state not in (JobState.SCALED_IN, JobState.MISSING) \
-                and self._started and not self._stopped:
+        if (
+            status.terminal
+            and status.state not in (JobState.SCALED_IN, JobState.MISSING)
+            and self._started
+            and not self._stopped
+        ):
             try:
                 ever = self.connected_blocks()
             except Exception:
@@ -726,9 +804,11 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             if ever is not None and block_id not in ever:
                 status.state = JobState.MISSING
                 if status.message is None:
-                    status.message = ("the block ended without its workers ever registering with the "
-                                      "interchange: see the stdout/stderr files of its job in the "
-                                      "submit_scripts directory")
+                    status.message = (
+                        "the block ended without its workers ever registering with the "
+                        "interchange: see the stdout/stderr files of its job in the "
+                        "submit_scripts directory"
+                    )
         return status
 
     def _before_cancel(self, block_ids: list[str]) -> None:
@@ -828,7 +908,9 @@ def _shutdown_at_exit(ref: weakref.ref[HighThroughputExecutor]) -> None:
 
 def _culprit(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """Which argument will not serialize, with its type (only called once serializing failed)."""
-    named = [(f"argument {i}", a) for i, a in enumerate(args)] + [(f"argument {k!r}", v) for k, v in kwargs.items()]
+    named = [(f"argument {i}", a) for i, a in enumerate(args)] + [
+        (f"argument {k!r}", v) for k, v in kwargs.items()
+    ]
     for label, value in named:
         try:
             dumps(value)

@@ -31,6 +31,7 @@ start in priority order, which only holds if the interchange keeps them until a 
 Its stdin stays open for the executor's lifetime: end of file means the workflow process is
 gone, and the interchange stops its managers and exits.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -108,12 +109,19 @@ class ManagerRecord:
         return self.capacity + self.extra - len(self.tasks) if self.active and not self.draining else 0
 
     def describe(self) -> dict[str, Any]:
-        return {"manager": self.ident.decode(errors="replace"), "block_id": self.block_id,
-                "hostname": self.hostname, "worker_count": self.worker_count, "tasks": len(self.tasks),
-                "idle_duration": (time.time() - self.idle_since) if self.idle_since else 0.0,
-                "active": self.active, "draining": self.draining,
-                "python_version": self.info.get("python"), "parsl_version": self.info.get("parsl_v"),
-                "timestamp": self.registered}
+        return {
+            "manager": self.ident.decode(errors="replace"),
+            "block_id": self.block_id,
+            "hostname": self.hostname,
+            "worker_count": self.worker_count,
+            "tasks": len(self.tasks),
+            "idle_duration": (time.time() - self.idle_since) if self.idle_since else 0.0,
+            "active": self.active,
+            "draining": self.draining,
+            "python_version": self.info.get("python"),
+            "parsl_version": self.info.get("parsl_v"),
+            "timestamp": self.registered,
+        }
 
 
 class LocalPool:
@@ -168,6 +176,7 @@ class Interchange:
         cert_dir = config.get("cert_dir") if config.get("encrypted") else None
         if cert_dir:
             from parsl_executor_htex.curve import start_authenticator
+
             self.auth = start_authenticator(self.ctx, cert_dir)
         ipc_dir = config["ipc_dir"]
         # the executor link: our stdin/stdout pipes (see run()), or, for a driver that asks
@@ -181,8 +190,12 @@ class Interchange:
             self.result_out = self._bind_ipc(zmq.PUSH, f"{ipc_dir}/results")
         self.command = self._bind_ipc(zmq.REP, f"{ipc_dir}/command")
         ports = config.get("worker_ports")
-        self.workers = self._bind(zmq.ROUTER, config.get("worker_interface", "*"),
-                                  config["worker_port_range"], fixed=ports[0] if ports else None)
+        self.workers = self._bind(
+            zmq.ROUTER,
+            config.get("worker_interface", "*"),
+            config["worker_port_range"],
+            fixed=ports[0] if ports else None,
+        )
         self.workers.setsockopt(zmq.ROUTER_HANDOVER, 1)
         # pools on this host: a plain unix stream socket in the 0700 certificate directory
         # (no ZeroMQ I/O threads, no CURVE); see LocalPool and process_worker_pool.py
@@ -207,12 +220,14 @@ class Interchange:
         sock.bind(f"ipc://{path}")
         return sock
 
-    def _bind(self, kind: int, interface: str, port_range: tuple[int, int], fixed: int | None = None
-              ) -> zmq.Socket:
+    def _bind(
+        self, kind: int, interface: str, port_range: tuple[int, int], fixed: int | None = None
+    ) -> zmq.Socket:
         sock = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         if self.config.get("encrypted"):
             from parsl_executor_htex.curve import make_server
+
             make_server(sock, self.config["cert_dir"])
         # IPv6 as well as IPv4: "*" binds both (libzmq falls back to IPv4 alone on a host
         # without IPv6), so pools reach us at any of our addresses, bracketed IPv6 ones included
@@ -472,12 +487,20 @@ class Interchange:
     def _register(self, ident: bytes, info: dict[str, Any]) -> None:
         theirs = info.get("version_info", {})
         if theirs != self.version and not self.check_versions:
-            logger.warning("Worker pool %r has versions %s, the interchange has %s: accepted, as the "
-                           "executor's _check_python_mismatch is off", ident, theirs, self.version)
+            logger.warning(
+                "Worker pool %r has versions %s, the interchange has %s: accepted, as the "
+                "executor's _check_python_mismatch is off",
+                ident,
+                theirs,
+                self.version,
+            )
         elif theirs != self.version:
             from parsl_executor_htex.errors import VersionMismatch  # imports parsl: only when needed
-            where = f"worker pool {ident.decode(errors='replace')} of block {info.get('block_id')} on host " \
-                    f"{info.get('hostname', '?')}"
+
+            where = (
+                f"worker pool {ident.decode(errors='replace')} of block {info.get('block_id')} on host "
+                f"{info.get('hostname', '?')}"
+            )
             logger.error("%s has versions %s, the interchange has %s", where, theirs, self.version)
             err = VersionMismatch(_versions(self.version), f"{_versions(theirs)} ({where})")
             self._send(ident, m.encode(m.REJECT, str(err)))
@@ -491,22 +514,40 @@ class Interchange:
             self.block_history.append(rec.block_id)
         self._update_ready(rec)
         self._send(ident, [m.ACCEPT])
-        logger.info("Registered manager %r of block %s on %s with %d workers", ident, rec.block_id,
-                    rec.hostname, rec.worker_count)
+        logger.info(
+            "Registered manager %r of block %s on %s with %d workers",
+            ident,
+            rec.block_id,
+            rec.hostname,
+            rec.worker_count,
+        )
         self._node_message(rec, "registered")
 
     def _node_message(self, rec: ManagerRecord, event: str) -> None:
         """Tell the executor (and so monitoring) about a worker pool: ``event`` is "registered",
         "dispatched" (it was given tasks), "held" or "lost"; ``tasks`` are the ids it holds."""
         info, now = rec.info, time.time()
-        node = {"type": "node", "event": event, "uid": str(info.get("uid") or rec.ident.decode(errors="replace")),
-                "manager": rec.ident.decode(errors="replace"), "hostname": rec.hostname, "block_id": rec.block_id,
-                "cpu_count": int(info.get("cpu_count") or 0), "total_memory": int(info.get("total_memory") or 0),
-                "worker_count": rec.worker_count, "max_capacity": rec.capacity,
-                "active": rec.active and event != "lost", "draining": rec.draining,
-                "python_v": str(info.get("python", "")), "parsl_v": str(info.get("parsl_v", "")),
-                "tasks": list(rec.tasks), "idle_since": rec.idle_since, "start_time": info.get("start_time"),
-                "timestamp": now, "last_heartbeat": now - (time.monotonic() - rec.last_seen)}
+        node = {
+            "type": "node",
+            "event": event,
+            "uid": str(info.get("uid") or rec.ident.decode(errors="replace")),
+            "manager": rec.ident.decode(errors="replace"),
+            "hostname": rec.hostname,
+            "block_id": rec.block_id,
+            "cpu_count": int(info.get("cpu_count") or 0),
+            "total_memory": int(info.get("total_memory") or 0),
+            "worker_count": rec.worker_count,
+            "max_capacity": rec.capacity,
+            "active": rec.active and event != "lost",
+            "draining": rec.draining,
+            "python_v": str(info.get("python", "")),
+            "parsl_v": str(info.get("parsl_v", "")),
+            "tasks": list(rec.tasks),
+            "idle_since": rec.idle_since,
+            "start_time": info.get("start_time"),
+            "timestamp": now,
+            "last_heartbeat": now - (time.monotonic() - rec.last_seen),
+        }
         self._to_executor(m.encode(m.MONITOR, [pickle.dumps([node], protocol=5)]))
 
     def _lose(self, rec: ManagerRecord, reason: str) -> None:
@@ -514,9 +555,15 @@ class Interchange:
             self._node_message(rec, "lost")
         self.ready.pop(rec.ident, None)
         if rec.tasks:
-            logger.warning("Manager %r of block %s lost (%s) with %d tasks", rec.ident, rec.block_id,
-                           reason, len(rec.tasks))
+            logger.warning(
+                "Manager %r of block %s lost (%s) with %d tasks",
+                rec.ident,
+                rec.block_id,
+                reason,
+                len(rec.tasks),
+            )
             from parsl_executor_htex.errors import ManagerLost  # imports parsl: only when needed
+
             err = ManagerLost(rec.ident.decode(errors="replace"), rec.hostname, reason)
             payload = pack_exception(err)
             tids = list(rec.tasks)
@@ -591,7 +638,10 @@ class Interchange:
         return [r.describe() for r in self.managers.values()]
 
     def cmd_connected_managers_packages(self) -> dict[str, dict[str, str]]:
-        return {r.ident.decode(errors="replace"): dict(r.info.get("packages") or {}) for r in self.managers.values()}
+        return {
+            r.ident.decode(errors="replace"): dict(r.info.get("packages") or {})
+            for r in self.managers.values()
+        }
 
     def cmd_connected_blocks(self) -> list[str]:
         """Every block a worker pool ever registered from, connected now or not (Parsl's history)."""
@@ -710,9 +760,13 @@ def _setup_logging(config: dict[str, Any]) -> None:
         handler = logging.FileHandler(os.path.join(logdir, "interchange.log"))
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s.%(msecs)03d %(name)s:%(lineno)d %(processName)s(%(process)d) "
-        "%(threadName)s %(funcName)s [%(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s.%(msecs)03d %(name)s:%(lineno)d %(processName)s(%(process)d) "
+            "%(threadName)s %(funcName)s [%(levelname)s] %(message)s",
+            "%Y-%m-%d %H:%M:%S",
+        )
+    )
     root = logging.getLogger("parsl_executor_htex")
     root.addHandler(handler)
     root.setLevel(level)

@@ -4,10 +4,11 @@ A :class:`~parsl_executor_htex.manager_selector.ManagerSelector` written for Par
 ``ready_managers``, ``{manager id: record}``, and annotates the records with this type. The
 interchange keeps its own record objects and hands selectors dict views with these keys.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional, TypedDict
+from typing import Any, TypedDict
 
 __all__ = ["ManagerRecord"]
 
@@ -15,7 +16,7 @@ __all__ = ["ManagerRecord"]
 class ManagerRecord(TypedDict, total=False):
     """One worker pool, as selectors see it: every key may be absent."""
 
-    block_id: Optional[str]
+    block_id: str | None
     start_time: float
     tasks: list[Any]
     worker_count: int
@@ -25,7 +26,7 @@ class ManagerRecord(TypedDict, total=False):
     drain_time: float
     hostname: str
     last_heartbeat: float
-    idle_since: Optional[float]
+    idle_since: float | None
     timestamp: datetime
     parsl_version: str
     python_version: str

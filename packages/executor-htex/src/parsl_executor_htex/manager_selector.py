@@ -10,6 +10,7 @@ Our interchange instead calls ``sort_managers(records)`` with its own record obj
 expects them back in service order. The builtin selectors answer both calls; a subclass that
 implements only Parsl's two-argument form is adapted automatically (see ``__init_subclass__``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -52,8 +53,9 @@ def _adapt(parsl_style: Callable[..., list[bytes]]) -> Callable[..., Any]:
     """Let a Parsl-style ``sort_managers(ready_managers, manager_list)`` answer the interchange."""
 
     @functools.wraps(parsl_style)
-    def sort_managers(self: ManagerSelector, ready_managers: Any,
-                      manager_list: Set[bytes] | None = None) -> Any:
+    def sort_managers(
+        self: ManagerSelector, ready_managers: Any, manager_list: Set[bytes] | None = None
+    ) -> Any:
         if manager_list is not None:
             return parsl_style(self, ready_managers, manager_list)
         by_id = {rec.ident: rec for rec in ready_managers}
@@ -82,13 +84,17 @@ class ManagerSelector(metaclass=ABCMeta):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("sort_managers")
-        if own is not None and not getattr(own, "__isabstractmethod__", False) \
-                and not getattr(own, _RECORDS_AWARE, False):
+        if (
+            own is not None
+            and not getattr(own, "__isabstractmethod__", False)
+            and not getattr(own, _RECORDS_AWARE, False)
+        ):
             cls.sort_managers = _adapt(own)  # type: ignore[method-assign]
 
     @abstractmethod
-    def sort_managers(self, ready_managers: Mapping[bytes, Mapping[str, Any]],
-                      manager_list: Set[bytes]) -> list[bytes]:
+    def sort_managers(
+        self, ready_managers: Mapping[bytes, Mapping[str, Any]], manager_list: Set[bytes]
+    ) -> list[bytes]:
         """Order ``manager_list``; the last id returned is the first to get tasks."""
 
 

@@ -12,6 +12,7 @@ Result batches (``RESULTS``) carry their task ids in a fixed header before the p
 interchange learns which tasks finished without unpickling anything, and forwards the frames
 to the executor byte for byte.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,18 +62,18 @@ __all__ = [
 # interchange -> manager:  T (meta [(tid, fid)], defs, [payload])
 # manager -> worker:       T (tid, fid, function bytes or None, payload)
 TASKS = b"T"
-FORGET = b"F"      # F [fid...]: the function is gone; drop its cached bytes
-STOP = b"S"        # S: shut down now (or, from a manager: I am leaving)
+FORGET = b"F"  # F [fid...]: the function is gone; drop its cached bytes
+STOP = b"S"  # S: shut down now (or, from a manager: I am leaving)
 # manager -> interchange -> executor: R + RESULTS_HEADER + tids + ([payload...], mean task seconds)
 # worker -> manager: R + WORKER_RESULT + payload head (+ blob frames)
 RESULTS = b"R"
-ERROR = b"E"       # interchange -> executor: E exception: the executor is unusable
-REGISTER = b"G"    # manager -> interchange: G info
-HEARTBEAT = b"H"   # both ways between manager and interchange
-DRAIN = b"D"       # manager -> interchange: take no more tasks; interchange -> manager: none will come
-ACCEPT = b"A"      # interchange -> manager: registration accepted
-REJECT = b"X"      # interchange -> manager: X reason (version mismatch)
-READY = b"Y"       # worker -> manager: Y + rank
+ERROR = b"E"  # interchange -> executor: E exception: the executor is unusable
+REGISTER = b"G"  # manager -> interchange: G info
+HEARTBEAT = b"H"  # both ways between manager and interchange
+DRAIN = b"D"  # manager -> interchange: take no more tasks; interchange -> manager: none will come
+ACCEPT = b"A"  # interchange -> manager: registration accepted
+REJECT = b"X"  # interchange -> manager: X reason (version mismatch)
+READY = b"Y"  # worker -> manager: Y + rank
 # Monitoring messages from inside tasks and about worker pools (see the parsl_executor_messages hook):
 # worker -> manager:       M + WORKER_RESULT + pickled [dict, ...]
 # manager -> interchange:  M [pickled [dict, ...], ...]   (batched with results, sent first)
@@ -90,8 +91,12 @@ WORKER_IPC = "workers.ipc"
 def version_info() -> dict[str, str]:
     """What must match between the workflow's side and the worker pools."""
     from parsl_executor_htex import __version__
-    return {"python": "{}.{}".format(*sys.version_info[:2]), "parsl-executor-htex": __version__,
-            "platform": platform.system()}
+
+    return {
+        "python": "{}.{}".format(*sys.version_info[:2]),
+        "parsl-executor-htex": __version__,
+        "platform": platform.system(),
+    }
 
 
 class Blob:
@@ -165,8 +170,14 @@ RESULTS_HEADER = struct.Struct("<Id")
 def encode_results(tids: list[int], payloads: list[Any], mean_seconds: float = -1.0) -> list[Any]:
     """A RESULTS message: the task ids and ``mean_seconds`` in a fixed header, the payloads pickled."""
     frames: list[Any] = [b""]
-    frames[0] = b"".join((RESULTS, RESULTS_HEADER.pack(len(tids), mean_seconds),
-                          array("q", tids).tobytes(), pickle.dumps(payloads, protocol=5, buffer_callback=frames.append)))
+    frames[0] = b"".join(
+        (
+            RESULTS,
+            RESULTS_HEADER.pack(len(tids), mean_seconds),
+            array("q", tids).tobytes(),
+            pickle.dumps(payloads, protocol=5, buffer_callback=frames.append),
+        )
+    )
     return frames
 
 
@@ -174,15 +185,15 @@ def result_ids(msg: bytes) -> tuple[list[int], float]:
     """The task ids and mean task seconds of a RESULTS message, read without unpickling."""
     n, mean = RESULTS_HEADER.unpack_from(msg, 1)
     start = 1 + RESULTS_HEADER.size
-    return array("q", msg[start:start + 8 * n]).tolist(), mean
+    return array("q", msg[start : start + 8 * n]).tolist(), mean
 
 
 def decode_results(msg: Any, extra: list[Any] | None = None) -> tuple[list[int], list[Any]]:
     """``(tids, payloads)`` of a RESULTS message."""
     (n, _) = RESULTS_HEADER.unpack_from(msg, 1)
     start = 1 + RESULTS_HEADER.size
-    tids = array("q", msg[start:start + 8 * n]).tolist()
-    return tids, pickle.loads(memoryview(msg)[start + 8 * n:], buffers=extra)
+    tids = array("q", msg[start : start + 8 * n]).tolist()
+    return tids, pickle.loads(memoryview(msg)[start + 8 * n :], buffers=extra)
 
 
 #: worker -> manager result header after the tag: rank, task id; the result payload follows
@@ -221,7 +232,7 @@ def _read_exact(fd: int, n: int) -> Any:
         raise EOFError
     buf = bytearray(n)
     view = memoryview(buf)
-    view[:len(data)] = data
+    view[: len(data)] = data
     got = len(data)
     while got < n:
         k = os.readv(fd, [view[got:]])
@@ -311,14 +322,14 @@ class FrameReader:
                 need = 8 * (cur[0] - 1)
                 if end - pos < need:
                     break
-                sizes = cur[2] = array("Q", bytes(memoryview(buf)[pos:pos + need])).tolist()
+                sizes = cur[2] = array("Q", bytes(memoryview(buf)[pos : pos + need])).tolist()
                 pos += need
             frames = cur[3]
             while len(frames) < cur[0]:
                 size = cur[1] if not frames else sizes[len(frames) - 1]
                 have = end - pos
                 if have >= size:
-                    frames.append(bytes(memoryview(buf)[pos:pos + size]))
+                    frames.append(bytes(memoryview(buf)[pos : pos + size]))
                     pos += size
                 elif size >= BIG_FRAME:
                     target = bytearray(size)

@@ -15,6 +15,7 @@ block has fails at once with :class:`MPINodesUnavailable`. The worker runs the t
 This module is imported by the interchange, the pools and the workers (to unpickle
 :class:`MPITask`): it must not import parsl or ZeroMQ at module level.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,9 +30,22 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LEGAL_KEYS", "VALID_LAUNCHERS", "MPINodesUnavailable", "MPITask", "NodeScheduler",
-           "check_launcher", "compose_prefixes", "discover_nodes", "expand_hostlist", "mpiexec_flavor", "restore",
-           "run_with_environment", "task_environment", "validate_resource_spec"]
+__all__ = [
+    "LEGAL_KEYS",
+    "VALID_LAUNCHERS",
+    "MPINodesUnavailable",
+    "MPITask",
+    "NodeScheduler",
+    "check_launcher",
+    "compose_prefixes",
+    "discover_nodes",
+    "expand_hostlist",
+    "mpiexec_flavor",
+    "restore",
+    "run_with_environment",
+    "task_environment",
+    "validate_resource_spec",
+]
 
 VALID_LAUNCHERS = ("srun", "aprun", "mpiexec")
 LEGAL_KEYS = frozenset({"num_nodes", "ranks_per_node", "num_ranks", "launcher_options"})
@@ -48,9 +62,11 @@ class MPINodesUnavailable(Exception):
 
     def __str__(self) -> str:
         listed = f" ({','.join(self.nodes)})" if self.nodes else ""
-        return (f"MPINodesUnavailable(requested={self.requested} available={self.available}): the task asks for "
-                f"num_nodes={self.requested} but its block has {self.available} node(s){listed}; ask for at most "
-                f"{self.available}, or give the provider a larger nodes_per_block")
+        return (
+            f"MPINodesUnavailable(requested={self.requested} available={self.available}): the task asks for "
+            f"num_nodes={self.requested} but its block has {self.available} node(s){listed}; ask for at most "
+            f"{self.available}, or give the provider a larger nodes_per_block"
+        )
 
 
 class MPITask:
@@ -75,12 +91,15 @@ def check_launcher(mpi_launcher: str) -> None:
 
 def _positive_int(key: str, value: Any) -> int:
     from parsl.executors.errors import InvalidResourceSpecification
+
     try:
         n = int(value)
         if n != float(value) or n < 1:
             raise ValueError
     except (TypeError, ValueError):
-        raise InvalidResourceSpecification({key}, f"{key}={value!r} must be a positive whole number") from None
+        raise InvalidResourceSpecification(
+            {key}, f"{key}={value!r} must be a positive whole number"
+        ) from None
     return n
 
 
@@ -94,11 +113,16 @@ def validate_resource_spec(resource_spec: dict[str, Any] | None) -> dict[str, An
     from parsl.executors.errors import InvalidResourceSpecification
 
     if not resource_spec:
-        raise InvalidResourceSpecification(set(), "MPI mode needs parsl_resource_specification={'num_nodes': N, "
-                                                  "'ranks_per_node': R} (or 'num_ranks') on every task")
+        raise InvalidResourceSpecification(
+            set(),
+            "MPI mode needs parsl_resource_specification={'num_nodes': N, "
+            "'ranks_per_node': R} (or 'num_ranks') on every task",
+        )
     unknown = set(resource_spec) - LEGAL_KEYS
     if unknown:
-        raise InvalidResourceSpecification(unknown, f"MPI mode accepts only the keys {', '.join(sorted(LEGAL_KEYS))}")
+        raise InvalidResourceSpecification(
+            unknown, f"MPI mode accepts only the keys {', '.join(sorted(LEGAL_KEYS))}"
+        )
     nodes = _positive_int("num_nodes", resource_spec.get("num_nodes", 1))
     rpn = resource_spec.get("ranks_per_node")
     ranks = resource_spec.get("num_ranks")
@@ -111,8 +135,9 @@ def validate_resource_spec(resource_spec: dict[str, Any] | None) -> dict[str, An
     if ranks is None:
         ranks = nodes * rpn
     if ranks > nodes * rpn:
-        raise InvalidResourceSpecification({"num_ranks"}, f"num_ranks={ranks} does not fit on num_nodes={nodes} "
-                                                          f"with ranks_per_node={rpn}")
+        raise InvalidResourceSpecification(
+            {"num_ranks"}, f"num_ranks={ranks} does not fit on num_nodes={nodes} with ranks_per_node={rpn}"
+        )
     spec = {"num_nodes": nodes, "ranks_per_node": rpn, "num_ranks": ranks}
     options = resource_spec.get("launcher_options")
     if options:
@@ -148,7 +173,7 @@ def _expand_one(pattern: str) -> list[str]:
     if start < 0:
         return [pattern]
     end = pattern.index("]", start)
-    head, body, tail = pattern[:start], pattern[start + 1:end], pattern[end + 1:]
+    head, body, tail = pattern[:start], pattern[start + 1 : end], pattern[end + 1 :]
     out: list[str] = []
     for item in body.split(","):
         match = _RANGE.match(item.strip())
@@ -196,15 +221,15 @@ def mpiexec_flavor(command: str = "mpiexec") -> str:
     return "openmpi" if ("Open MPI" in text or "OpenRTE" in text) else "mpich"
 
 
-def compose_prefixes(mpi_launcher: str, spec: dict[str, Any], nodes: list[str],
-                     flavor: str = "mpich") -> dict[str, str]:
+def compose_prefixes(
+    mpi_launcher: str, spec: dict[str, Any], nodes: list[str], flavor: str = "mpich"
+) -> dict[str, str]:
     """The launch prefixes for a task placed on ``nodes``; ``PARSL_MPI_PREFIX`` is the chosen one."""
     ranks, rpn = spec["num_ranks"], spec["ranks_per_node"]
     extra = spec.get("launcher_options", "")
     hosts = ",".join(nodes)
     if flavor == "openmpi":
-        mpiexec = (f"mpiexec -n {ranks} --map-by ppr:{rpn}:node "
-                   f"--host {','.join(f'{n}:{rpn}' for n in nodes)}")
+        mpiexec = f"mpiexec -n {ranks} --map-by ppr:{rpn}:node --host {','.join(f'{n}:{rpn}' for n in nodes)}"
     else:
         mpiexec = f"mpiexec -n {ranks} -ppn {rpn} -hosts {hosts}"
     prefixes = {
@@ -218,8 +243,9 @@ def compose_prefixes(mpi_launcher: str, spec: dict[str, Any], nodes: list[str],
     return prefixes
 
 
-def task_environment(mpi_launcher: str, spec: dict[str, Any], nodes: list[str], nodefile: str,
-                     flavor: str = "mpich") -> dict[str, str]:
+def task_environment(
+    mpi_launcher: str, spec: dict[str, Any], nodes: list[str], nodefile: str, flavor: str = "mpich"
+) -> dict[str, str]:
     """Every variable a task placed on ``nodes`` runs with."""
     env = {f"PARSL_{k.upper()}": str(v) for k, v in spec.items()}
     env.update(PARSL_MPI_NODELIST=",".join(nodes), PARSL_NODEFILE=nodefile)
@@ -249,8 +275,14 @@ class NodeScheduler:
         self.workdir = workdir or tempfile.mkdtemp(prefix="parsl-mpi-")
         os.makedirs(self.workdir, exist_ok=True)
         self.flavor = mpiexec_flavor() if mpi_launcher == "mpiexec" else "mpich"
-        logger.info("MPI mode: %d node(s) from %s: %s; launcher %s (%s)", len(self.nodes), source,
-                    ",".join(self.nodes), mpi_launcher, self.flavor)
+        logger.info(
+            "MPI mode: %d node(s) from %s: %s; launcher %s (%s)",
+            len(self.nodes),
+            source,
+            ",".join(self.nodes),
+            mpi_launcher,
+            self.flavor,
+        )
 
     def place(self, tid: int, spec: dict[str, Any]) -> dict[str, str] | None:
         """Take nodes for task ``tid``; return its environment, or None if they are not free now.

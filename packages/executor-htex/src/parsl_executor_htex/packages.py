@@ -9,6 +9,7 @@ Read from the ``Name:`` and ``Version:`` headers of each ``*.dist-info/METADATA`
 hundred distributions, where parsing every METADATA file with ``importlib.metadata`` takes
 hundreds, which a pool would spend before it can register.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,11 +1,11 @@
 """Hook implementations registering the HighThroughputExecutor and the cloudpickle serializer."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from parsl import hookimpl
 from parsl.serialize.base import SerializerBase
-
 from parsl_executor_htex.serialize import dumps, loads
 
 
@@ -27,6 +27,7 @@ class CloudpickleSerializer(SerializerBase):
 def parsl_register_executors() -> list[type]:
     from parsl_executor_htex.executor import HighThroughputExecutor
     from parsl_executor_htex.mpi_executor import MPIExecutor
+
     return [HighThroughputExecutor, MPIExecutor]
 
 

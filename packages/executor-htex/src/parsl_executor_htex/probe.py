@@ -1,4 +1,5 @@
 """Find which of the interchange's candidate addresses a worker pool can reach."""
+
 from __future__ import annotations
 
 import socket
@@ -21,7 +22,9 @@ def probe_addresses(addresses: list[str], port: int, timeout: float | None = 30)
     def attempt(addr: str) -> None:
         while time.monotonic() < deadline and not done.is_set():
             try:
-                with socket.create_connection((addr, port), timeout=min(2.0, max(0.1, deadline - time.monotonic()))):
+                with socket.create_connection(
+                    (addr, port), timeout=min(2.0, max(0.1, deadline - time.monotonic()))
+                ):
                     found[addr] = True
                     done.set()
                     return

@@ -22,6 +22,7 @@ the provider keeps in the block's stderr file): no interchange address answered 
 interchange never acknowledged the registration within ``--address_probe_timeout`` seconds
 (2: wrong port, or CurveZMQ keys that do not match), or it refused the pool's versions (3).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,17 @@ LOCAL_SOCKET_BUFFER = 1 << 20
 
 logger = logging.getLogger("parsl_executor_htex.process_worker_pool")
 
-__all__ = ["EXIT_NOT_ACCEPTED", "EXIT_NO_ADDRESS", "EXIT_REJECTED", "VERSION_ENV", "Manager", "main",
-           "make_parser", "tcp_url", "unbracket"]
+__all__ = [
+    "EXIT_NOT_ACCEPTED",
+    "EXIT_NO_ADDRESS",
+    "EXIT_REJECTED",
+    "VERSION_ENV",
+    "Manager",
+    "main",
+    "make_parser",
+    "tcp_url",
+    "unbracket",
+]
 
 EXIT_NO_ADDRESS = 1
 EXIT_NOT_ACCEPTED = 2
@@ -90,14 +100,20 @@ class WorkerProc:
 class Manager:
     """State and event loop of one worker pool."""
 
-    def __init__(self, args: argparse.Namespace, address: str, url: str | None = None,
-                 local: socket.socket | None = None):
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        address: str,
+        url: str | None = None,
+        local: socket.socket | None = None,
+    ):
         self.args = args
         self.pool_id = args.uid or uuid.uuid4().hex[:12]
         self.block_id = str(args.block_id)
         self.hostname = socket.gethostname()
-        self.count = worker_count(args.max_workers_per_node, args.cores_per_worker, args.mem_per_worker,
-                                  args.available_accelerators)
+        self.count = worker_count(
+            args.max_workers_per_node, args.cores_per_worker, args.mem_per_worker, args.available_accelerators
+        )
         self.hb_period = float(args.hb_period)
         self.hb_threshold = float(args.hb_threshold)
         self.poll_ms = max(1, int(args.poll))
@@ -126,6 +142,7 @@ class Manager:
                 url = tcp_url(address, args.port)
                 if args.cert_dir and args.cert_dir != "None":
                     from parsl_executor_htex.curve import make_client
+
                     make_client(self.ix, args.cert_dir)
             self.ix.connect(url)
             self.poller.register(self.ix, zmq.POLLIN)
@@ -151,13 +168,20 @@ class Manager:
         self.mpi = None  # MPI mode: lends the batch job's nodes to tasks (see mpi.py)
         if args.enable_mpi_mode:
             from parsl_executor_htex.mpi import NodeScheduler
+
             self.mpi = NodeScheduler(args.mpi_launcher, workdir=args.logdir)
 
     # --------------------------------------------------------------- workers
     def _spawn(self, rank: int) -> None:
         env = dict(os.environ)
-        env.update({"PARSL_WORKER_RANK": str(rank), "PARSL_WORKER_COUNT": str(self.count),
-                    "PARSL_WORKER_POOL_ID": self.pool_id, "PARSL_WORKER_BLOCK_ID": self.block_id})
+        env.update(
+            {
+                "PARSL_WORKER_RANK": str(rank),
+                "PARSL_WORKER_COUNT": str(self.count),
+                "PARSL_WORKER_POOL_ID": self.pool_id,
+                "PARSL_WORKER_BLOCK_ID": self.block_id,
+            }
+        )
         env.update(accelerator_env(self.args.available_accelerators, rank))
         cpus = affinity_for(self.args.cpu_affinity, rank, self.count)
         if cpus:
@@ -165,7 +189,7 @@ class Manager:
         preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         log = None
         if self.args.debug and self.args.logdir:
-            log = open(os.path.join(self.args.logdir, f"worker_{rank}.log"), "ab")  # noqa: SIM115
+            log = open(os.path.join(self.args.logdir, f"worker_{rank}.log"), "ab")
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
         for fd in (task_w, result_w):  # fewer wake-ups per bulk message than the default 64 KiB
@@ -174,10 +198,15 @@ class Manager:
             except (AttributeError, OSError):
                 pass
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "parsl_executor_htex.worker", str(task_r),
-                                     str(result_w), str(rank)],
-                                    env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    preexec_fn=preexec, pass_fds=(task_r, result_w))
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "parsl_executor_htex.worker", str(task_r), str(result_w), str(rank)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=preexec,
+                pass_fds=(task_r, result_w),
+            )
         finally:
             os.close(task_r)
             os.close(result_w)
@@ -213,6 +242,7 @@ class Manager:
             logger.warning("Worker %d (pid %d) exited with code %s", w.rank, w.proc.pid, rc)
             if w.task is not None:
                 from parsl_executor_htex.errors import WorkerLost  # imports parsl: only when needed
+
                 err = WorkerLost(w.rank, self.hostname, f"worker process exited with code {rc}")
                 self.results_tids.append(w.task)
                 self.results.append(pack_exception(err))
@@ -234,12 +264,22 @@ class Manager:
         version = m.version_info()
         if os.environ.get(VERSION_ENV):
             version["parsl-executor-htex"] = os.environ[VERSION_ENV]
-        info = {"version_info": version, "hostname": self.hostname, "block_id": self.block_id,
-                "worker_count": self.count, "prefetch_capacity": self.args.prefetch_capacity,
-                "python": sys.version.split()[0], "pid": os.getpid(), "version": version,
-                "parsl_v": version["parsl-executor-htex"], "start_time": time.time(),
-                "uid": self.pool_id, "cpu_count": os.cpu_count() or 1, "total_memory": _total_memory(),
-                "packages": installed_packages()}
+        info = {
+            "version_info": version,
+            "hostname": self.hostname,
+            "block_id": self.block_id,
+            "worker_count": self.count,
+            "prefetch_capacity": self.args.prefetch_capacity,
+            "python": sys.version.split()[0],
+            "pid": os.getpid(),
+            "version": version,
+            "parsl_v": version["parsl-executor-htex"],
+            "start_time": time.time(),
+            "uid": self.pool_id,
+            "cpu_count": os.cpu_count() or 1,
+            "total_memory": _total_memory(),
+            "packages": installed_packages(),
+        }
         self._send(m.encode(m.REGISTER, info))
         self.last_sent = started = time.monotonic()
         poller = self.poller
@@ -257,17 +297,22 @@ class Manager:
                 next_check = now + 0.05
                 self._check_workers()
                 if not self.accepted and now - started > self.accept_timeout:
-                    self._fail(EXIT_NOT_ACCEPTED,
-                               f"the interchange at {self.address}:{self.args.port} did not accept this pool's "
-                               f"registration within {self.accept_timeout:g} s (wrong address or port, or "
-                               f"CurveZMQ keys that do not match the interchange's)")
+                    self._fail(
+                        EXIT_NOT_ACCEPTED,
+                        f"the interchange at {self.address}:{self.args.port} did not accept this pool's "
+                        f"registration within {self.accept_timeout:g} s (wrong address or port, or "
+                        f"CurveZMQ keys that do not match the interchange's)",
+                    )
                 elif now - self.last_heard > self.hb_threshold:
                     logger.error("No message from the interchange for %.0f s: exiting", now - self.last_heard)
                     self.stopping = True
                 if self.drain_at is not None and now >= self.drain_at:
                     self._drain()
-                if (self._drain_acked and not self.queue
-                        and all(w.task is None for w in self.workers.values())):
+                if (
+                    self._drain_acked
+                    and not self.queue
+                    and all(w.task is None for w in self.workers.values())
+                ):
                     self.stopping = True
             if self.results or self.monitor:
                 self._flush()
@@ -387,7 +432,14 @@ class Manager:
         if self.mpi is not None:
             self.mpi.assign(self)
             return
-        queue, idle, functions, encode, write, TASKS = self.queue, self.idle, self.functions, m.encode, self._write, m.TASKS
+        queue, idle, functions, encode, write, TASKS = (
+            self.queue,
+            self.idle,
+            self.functions,
+            m.encode,
+            self._write,
+            m.TASKS,
+        )
         now = time.monotonic()
         while queue and idle:
             w = idle.popleft()
@@ -417,6 +469,7 @@ class Manager:
     def _finish_local(self, timeout: float) -> None:
         """Give what is still queued for the interchange up to ``timeout`` seconds to leave."""
         import select
+
         deadline = time.monotonic() + timeout
         w = self.writer
         while w.pending and self.local_fd >= 0:
@@ -499,9 +552,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--task_url", help="old spelling: tcp://HOST:PORT of the interchange")
     p.add_argument("--result_url", help="accepted for old launch commands; unused")
     p.add_argument("--cert_dir", default="None", help="CurveZMQ certificate directory, or None")
-    p.add_argument("--ipc_host", default=None,
-                   help="the interchange's host name: on that host, connect through the ipc endpoint "
-                        "in --cert_dir instead of TCP")
+    p.add_argument(
+        "--ipc_host",
+        default=None,
+        help="the interchange's host name: on that host, connect through the ipc endpoint "
+        "in --cert_dir instead of TCP",
+    )
     p.add_argument("-l", "--logdir", default=None, help="directory for the pool's logs")
     p.add_argument("-L", "--logconf", default=None, help="accepted for compatibility; unused")
     p.add_argument("-u", "--uid", default=None, help="pool id (default: random)")
@@ -546,6 +602,7 @@ def _local_socket(args: argparse.Namespace) -> socket.socket | None:
     path = os.path.join(args.cert_dir, m.WORKER_IPC)
     try:
         import stat
+
         if not stat.S_ISSOCK(os.stat(path).st_mode):
             return None
     except OSError:
@@ -587,17 +644,28 @@ def main(argv: list[str] | None = None) -> None:
         handler: logging.Handler = logging.FileHandler(os.path.join(args.logdir, "manager.log"))
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s:%(lineno)d %(process)d [%(levelname)s] "
-                                           "%(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(name)s:%(lineno)d %(process)d [%(levelname)s] %(message)s")
+    )
     root.addHandler(handler)
     local = _local_socket(args)
-    address = "localhost" if local is not None else probe_addresses(addresses, args.port,
-                                                                   args.address_probe_timeout)
+    address = (
+        "localhost"
+        if local is not None
+        else probe_addresses(addresses, args.port, args.address_probe_timeout)
+    )
     if address is None:
-        logger.critical("None of the interchange addresses %s answered on port %s within %s s",
-                        args.addresses, args.port, args.address_probe_timeout)
-        print(f"process_worker_pool: cannot reach the interchange at any of {args.addresses} port "
-              f"{args.port} within {args.address_probe_timeout:g} s", file=sys.stderr)
+        logger.critical(
+            "None of the interchange addresses %s answered on port %s within %s s",
+            args.addresses,
+            args.port,
+            args.address_probe_timeout,
+        )
+        print(
+            f"process_worker_pool: cannot reach the interchange at any of {args.addresses} port "
+            f"{args.port} within {args.address_probe_timeout:g} s",
+            file=sys.stderr,
+        )
         raise SystemExit(EXIT_NO_ADDRESS)
     manager = Manager(args, address, local=local)
 

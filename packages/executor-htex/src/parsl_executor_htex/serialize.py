@@ -18,6 +18,7 @@ The worker side imports nothing from ``parsl``, so the worker processes start wi
 the kernel (only :func:`unpack_result`, on the workflow's side, does);
 :class:`CloudpickleSerializer` (registered with ``parsl.serialize``) lives in ``plugin.py``.
 """
+
 from __future__ import annotations
 
 import io
@@ -54,7 +55,6 @@ PROTOCOL = pickle.HIGHEST_PROTOCOL
 loads = pickle.loads
 
 
-
 #: buffers at least this large travel as their own zero-copy frames
 BIG = 64 * 1024
 _PLAIN = frozenset({int, float, str, bool, type(None), complex})
@@ -82,8 +82,9 @@ class _Pickler(cloudpickle.Pickler):
     dispatch_table = ChainMap({types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table)
 
 
-def _cloudpickle(obj: Any, protocol: int,
-                 buffer_callback: Callable[[pickle.PickleBuffer], Any] | None = None) -> bytes:
+def _cloudpickle(
+    obj: Any, protocol: int, buffer_callback: Callable[[pickle.PickleBuffer], Any] | None = None
+) -> bytes:
     with io.BytesIO() as f:
         _Pickler(f, protocol=protocol, buffer_callback=buffer_callback).dump(obj)
         return f.getvalue()
@@ -158,6 +159,7 @@ def loads_payload(payload: Any) -> Any:
 def __getattr__(name: str) -> Any:
     if name == "CloudpickleSerializer":  # defined with the plugin hooks; imports parsl
         from parsl_executor_htex.plugin import CloudpickleSerializer
+
         return CloudpickleSerializer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -175,22 +177,27 @@ def _name(func: Any) -> str:
 def submit_error(func: Any, what: str, exc: BaseException) -> Exception:
     """SerializationError for a function or its arguments that will not serialize, naming the cause."""
     from parsl.serialize.errors import SerializationError
+
     return SerializationError(f"{_name(func)} ({what} could not be serialized: {type(exc).__name__}: {exc})")
 
 
 def result_error(func: Any, value: Any, exc: BaseException) -> Exception:
     """SerializationError for a task result that will not serialize, naming its type."""
     from parsl.serialize.errors import SerializationError
-    return SerializationError(f"{_name(func)} (its result of type {type(value).__module__}."
-                              f"{type(value).__qualname__} could not be serialized: {type(exc).__name__}: {exc})")
+
+    return SerializationError(
+        f"{_name(func)} (its result of type {type(value).__module__}."
+        f"{type(value).__qualname__} could not be serialized: {type(exc).__name__}: {exc})"
+    )
 
 
 def _frames(tb: Any) -> tuple[tuple[str, int, str], ...]:
     return tuple((f.f_code.co_filename, n, f.f_code.co_name) for f, n in traceback.walk_tb(tb))
 
 
-def _chain(exc: BaseException, seen: dict[int, BaseException],
-           stand_in: Callable[[BaseException], BaseException]) -> Any:
+def _chain(
+    exc: BaseException, seen: dict[int, BaseException], stand_in: Callable[[BaseException], BaseException]
+) -> Any:
     """``exc``'s chain record, in the form ``parsl.app.remote_traceback.restore_chain`` reads.
 
     Built here, not imported, so workers never load ``parsl``. ``stand_in`` replaces each
@@ -239,7 +246,8 @@ def _picklable(exc: BaseException, memo: dict[int, BaseException]) -> BaseExcept
             sub = exc
         except Exception as e:
             sub = RuntimeError(
-                f"{type(exc).__name__}: {exc} (unpicklable exception: {type(e).__name__}: {e})")
+                f"{type(exc).__name__}: {exc} (unpicklable exception: {type(e).__name__}: {e})"
+            )
         memo[id(exc)] = sub
     return sub
 
@@ -251,6 +259,7 @@ def unpack_result(payload: Any) -> tuple[bool, Any]:
         return True, body
     record, where = body
     from parsl.app.remote_traceback import restore_chain  # the workflow's side: parsl is loaded
+
     exc = restore_chain(record)
     if where and logger.isEnabledFor(logging.DEBUG):
         logger.debug("Task failed on %s: %s: %s", where, type(exc).__name__, exc)

@@ -1,4 +1,5 @@
 """How many workers a pool runs, and each worker's CPUs and accelerator."""
+
 from __future__ import annotations
 
 import math
@@ -26,11 +27,17 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def worker_count(max_workers_per_node: float, cores_per_worker: float, mem_per_worker: float | None,
-                 accelerators: list[str]) -> int:
+def worker_count(
+    max_workers_per_node: float,
+    cores_per_worker: float,
+    mem_per_worker: float | None,
+    accelerators: list[str],
+) -> int:
     """Workers that fit this node: the smallest of the cap, cores, memory and accelerators."""
-    counts = [max_workers_per_node if max_workers_per_node else math.inf,
-              math.floor(_cpus() / cores_per_worker) if cores_per_worker > 0 else math.inf]
+    counts = [
+        max_workers_per_node if max_workers_per_node else math.inf,
+        math.floor(_cpus() / cores_per_worker) if cores_per_worker > 0 else math.inf,
+    ]
     if mem_per_worker:
         mem = available_memory_gb()
         if mem is not None:
@@ -60,10 +67,10 @@ def affinity_for(mode: str, rank: int, count: int) -> set[int] | None:
         return _cpu_list(groups[rank % len(groups)])
     per = max(1, len(cpus) // max(1, count))
     if mode == "block":
-        return set(cpus[rank * per:(rank + 1) * per]) or None
+        return set(cpus[rank * per : (rank + 1) * per]) or None
     if mode == "block-reverse":
         rank = count - rank - 1
-        return set(cpus[rank * per:(rank + 1) * per]) or None
+        return set(cpus[rank * per : (rank + 1) * per]) or None
     if mode == "alternating":
         return set(cpus[rank::count]) or None
     raise ValueError(f"cpu_affinity={mode!r}: use none, block, alternating, block-reverse or list:...")
@@ -72,8 +79,11 @@ def affinity_for(mode: str, rank: int, count: int) -> set[int] | None:
 def affinity_env(cpus: set[int]) -> dict[str, str]:
     """OpenMP settings that keep a worker's threads on its own CPUs."""
     listed = ",".join(str(c) for c in sorted(cpus))
-    return {"OMP_NUM_THREADS": str(len(cpus)), "GOMP_CPU_AFFINITY": listed,
-            "KMP_AFFINITY": f"explicit,proclist=[{listed}]"}
+    return {
+        "OMP_NUM_THREADS": str(len(cpus)),
+        "GOMP_CPU_AFFINITY": listed,
+        "KMP_AFFINITY": f"explicit,proclist=[{listed}]",
+    }
 
 
 def accelerator_env(accelerators: list[str], rank: int) -> dict[str, str]:
@@ -81,5 +91,9 @@ def accelerator_env(accelerators: list[str], rank: int) -> dict[str, str]:
     if not accelerators:
         return {}
     dev = accelerators[rank % len(accelerators)]
-    return {"CUDA_VISIBLE_DEVICES": dev, "ROCR_VISIBLE_DEVICES": dev, "ZE_AFFINITY_MASK": dev,
-            "ZE_ENABLE_PCI_ID_DEVICE_ORDER": "1"}
+    return {
+        "CUDA_VISIBLE_DEVICES": dev,
+        "ROCR_VISIBLE_DEVICES": dev,
+        "ZE_AFFINITY_MASK": dev,
+        "ZE_ENABLE_PCI_ID_DEVICE_ORDER": "1",
+    }

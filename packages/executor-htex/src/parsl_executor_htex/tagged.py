@@ -9,6 +9,7 @@ the pool holds), ``block`` -> one ``BLOCK_INFO`` whose body lists the blocks, ``
 ``task_running_ended`` -> ``WORKER_TASK_INFO``, ``resource`` -> ``RESOURCE_INFO``. Timestamps
 become ``datetime`` objects, as in Parsl's messages; every body carries ``run_id``.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -34,7 +35,9 @@ def _body(msg: dict[str, Any], run_id: str | None) -> dict[str, Any]:
     return body
 
 
-def tag_messages(messages: list[dict[str, Any]], run_id: str | None, label: str) -> list[TaggedMonitoringMessage]:
+def tag_messages(
+    messages: list[dict[str, Any]], run_id: str | None, label: str
+) -> list[TaggedMonitoringMessage]:
     """Parsl's tagged form of a batch of telemetry dicts (see the module docstring); messages of
     a type Parsl has no kind for are left out."""
     out: list[TaggedMonitoringMessage] = []

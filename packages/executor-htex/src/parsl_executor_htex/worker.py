@@ -8,6 +8,7 @@ the exception. Functions are deserialized once and cached by id. The worker exit
 manager says stop or when the manager is gone (end of file on the task pipe). It imports
 neither ZeroMQ nor the rest of the executor, so it starts quickly.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -34,7 +35,9 @@ def _execute_packed(buffer: bytes) -> Any:
     return func(*args, **kwargs)
 
 
-def run_payload(task: m.PayloadTask, executors: dict[str, Callable[..., Any]]) -> tuple[Callable[..., Any], Any]:
+def run_payload(
+    task: m.PayloadTask, executors: dict[str, Callable[..., Any]]
+) -> tuple[Callable[..., Any], Any]:
     """Run a ``submit_payload`` task: ``f(buffer, *a, **k)`` for ``context["task_executor"] =
     {"f": "module.function", "a": a, "k": k}`` (``f`` imported once, kept in ``executors``).
     Returns the function and its return value, which is the task's result."""
@@ -94,7 +97,9 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
                     if func is None:
                         func = loads(fbytes)
                         cache[fid] = func
-                        if hasattr(func, "parsl_monitoring_send"):  # a monitoring wrapper: give it our channel
+                        if hasattr(
+                            func, "parsl_monitoring_send"
+                        ):  # a monitoring wrapper: give it our channel
                             func.parsl_monitoring_send = send_monitoring
                     args, kwargs = loads_payload(payload)
                     value = func(*args, **kwargs)

@@ -21,6 +21,7 @@ def hello():
 @python_app
 def square(x):
     import os
+
     return x * x, os.environ.get("PARSL_WORKER_RANK") is not None
 
 

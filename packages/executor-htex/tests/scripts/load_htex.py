@@ -10,6 +10,7 @@ as a long workflow would, so memory should stay flat: whatever the workflow proc
 interchange keeps per finished task shows up as growth. Reported per step: throughput, RSS
 and peak RSS (VmHWM) of this process and of the interchange process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,9 +71,15 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     opts = ap.parse_args()
     run_dir = os.environ.get("LOAD_RUN_DIR", "runinfo")
-    config = Config(executors=[HighThroughputExecutor(
-        label="htex", max_workers_per_node=2, provider=LocalProvider(init_blocks=1, max_blocks=1))],
-        run_dir=run_dir, strategy="none")
+    config = Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex", max_workers_per_node=2, provider=LocalProvider(init_blocks=1, max_blocks=1)
+            )
+        ],
+        run_dir=run_dir,
+        strategy="none",
+    )
     rows = []
     with parsl.load(config):
         noop().result()
@@ -91,16 +98,26 @@ def main() -> None:
                 now = time.perf_counter()
                 cur, peak = rss_mb()
                 ix_cur, ix_peak = rss_mb(ix) if ix else (0.0, 0.0)
-                rows.append({"tasks": done, "seconds": round(now - t0, 2),
-                             "rate": round(opts.step / (now - last)), "rss_mb": round(cur, 1),
-                             "peak_rss_mb": round(peak, 1), "ix_rss_mb": round(ix_cur, 1),
-                             "ix_peak_rss_mb": round(ix_peak, 1)})
+                rows.append(
+                    {
+                        "tasks": done,
+                        "seconds": round(now - t0, 2),
+                        "rate": round(opts.step / (now - last)),
+                        "rss_mb": round(cur, 1),
+                        "peak_rss_mb": round(peak, 1),
+                        "ix_rss_mb": round(ix_cur, 1),
+                        "ix_peak_rss_mb": round(ix_peak, 1),
+                    }
+                )
                 last = now
                 if not opts.json:
                     r = rows[-1]
-                    print(f"{r['tasks']:>9,} tasks {r['seconds']:>7.1f}s {r['rate']:>7,} tasks/s  workflow rss "
-                          f"{r['rss_mb']:>6.1f} MB peak {r['peak_rss_mb']:>6.1f} MB  interchange rss "
-                          f"{r['ix_rss_mb']:>6.1f} MB peak {r['ix_peak_rss_mb']:>6.1f} MB", flush=True)
+                    print(
+                        f"{r['tasks']:>9,} tasks {r['seconds']:>7.1f}s {r['rate']:>7,} tasks/s  workflow rss "
+                        f"{r['rss_mb']:>6.1f} MB peak {r['peak_rss_mb']:>6.1f} MB  interchange rss "
+                        f"{r['ix_rss_mb']:>6.1f} MB peak {r['ix_peak_rss_mb']:>6.1f} MB",
+                        flush=True,
+                    )
     if opts.json:
         print(json.dumps({"parsl": parsl.__version__, "python": sys.version.split()[0], "rows": rows}))
 

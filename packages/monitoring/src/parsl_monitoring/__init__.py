@@ -4,6 +4,7 @@
 (``pip install 'parslcore[monitoring]'``). The hub records workflows in a database
 (:mod:`parsl_monitoring.db`), and ``parsl-visualize`` (extra ``visualize``) shows them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,6 +18,7 @@ def __getattr__(name: str) -> Any:
     # Lazy: workers import this package to run monitored tasks and need none of the hub.
     if name == "MonitoringHub":
         from parsl_monitoring.hub import MonitoringHub
+
         globals()[name] = MonitoringHub
         return MonitoringHub
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

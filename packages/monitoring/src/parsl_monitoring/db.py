@@ -15,17 +15,31 @@ and ``parsl-visualize`` work on either:
 - ``node``: one row per worker-pool (manager) registration or status change.
 - ``block``: one row per status change of a block of workers.
 """
+
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData,
-                        PrimaryKeyConstraint, Table, Text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
 
-__all__ = ["metadata", "WORKFLOW", "TASK", "TRY", "STATUS", "RESOURCE", "NODE", "BLOCK", "TABLES"]
+__all__ = ["BLOCK", "NODE", "RESOURCE", "STATUS", "TABLES", "TASK", "TRY", "WORKFLOW", "metadata"]
 
 metadata = MetaData()
 
 WORKFLOW = Table(
-    "workflow", metadata,
+    "workflow",
+    metadata,
     Column("run_id", Text, nullable=False, primary_key=True),
     Column("workflow_name", Text, nullable=True),
     Column("workflow_version", Text, nullable=True),
@@ -39,7 +53,8 @@ WORKFLOW = Table(
 )
 
 STATUS = Table(
-    "status", metadata,
+    "status",
+    metadata,
     Column("task_id", Integer, nullable=False),
     Column("task_status_name", Text, nullable=False),
     Column("timestamp", DateTime, nullable=False),
@@ -49,7 +64,8 @@ STATUS = Table(
 )
 
 TASK = Table(
-    "task", metadata,
+    "task",
+    metadata,
     Column("task_id", Integer, nullable=False),
     Column("run_id", Text, nullable=False),
     Column("task_depends", Text, nullable=True),
@@ -69,7 +85,8 @@ TASK = Table(
 )
 
 TRY = Table(
-    "try", metadata,
+    "try",
+    metadata,
     Column("try_id", Integer, nullable=False),
     Column("task_id", Integer, nullable=False),
     Column("run_id", Text, nullable=False),
@@ -85,7 +102,8 @@ TRY = Table(
 )
 
 NODE = Table(
-    "node", metadata,
+    "node",
+    metadata,
     Column("id", Integer, nullable=False, primary_key=True, autoincrement=True),
     Column("run_id", Text, nullable=False),
     Column("hostname", Text, nullable=False),
@@ -101,7 +119,8 @@ NODE = Table(
 )
 
 BLOCK = Table(
-    "block", metadata,
+    "block",
+    metadata,
     Column("run_id", Text, nullable=False),
     Column("executor_label", Text, nullable=False),
     Column("block_id", Text, nullable=False),
@@ -112,7 +131,8 @@ BLOCK = Table(
 )
 
 RESOURCE = Table(
-    "resource", metadata,
+    "resource",
+    metadata,
     Column("try_id", Integer, nullable=False),
     Column("task_id", Integer, nullable=False),
     Column("run_id", Text, ForeignKey("workflow.run_id"), nullable=False),

@@ -15,6 +15,7 @@ manager only. It implements four kernel hooks, all in the workflow process:
 One :class:`~parsl_monitoring.writer.DatabaseWriter` thread turns the queue into batched
 SQLAlchemy writes. Monitoring problems are logged and never fail or hang the workflow.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,18 +23,17 @@ import os
 import threading
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from parsl import hookimpl
 from parsl.dataflow.states import States
 from parsl.utils import RepresentationMixin
-
 from parsl_monitoring.remote import TASK_KEY, MonitoredFunction
 
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
     from parsl.dataflow.taskrecord import TaskRecord
-
     from parsl_monitoring.writer import DatabaseWriter
 
 __all__ = ["MonitoringHub"]
@@ -41,8 +41,16 @@ __all__ = ["MonitoringHub"]
 logger = logging.getLogger("parsl.monitoring")
 
 # Arguments of earlier Parsl versions that no longer do anything: accepted with a warning.
-_DEPRECATED = ("hub_address", "hub_port", "hub_port_range", "client_address", "client_port_range",
-               "logging_level", "logdir", "workflow_id")
+_DEPRECATED = (
+    "hub_address",
+    "hub_port",
+    "hub_port_range",
+    "client_address",
+    "client_port_range",
+    "logging_level",
+    "logdir",
+    "workflow_id",
+)
 
 #: how long cleanup waits for the last rows to be written before giving up (seconds)
 FLUSH_TIMEOUT = 30.0
@@ -61,31 +69,56 @@ class MonitoringHub(RepresentationMixin):
         0 takes no resource samples at all, as in Parsl.
     """
 
-    def __init__(self, hub_address: Any = None, hub_port_range: Any = None, hub_port: Any = None,
-                 workflow_name: str | None = None, workflow_version: str | None = None,
-                 logging_endpoint: str | None = None, monitoring_debug: bool = False,
-                 resource_monitoring_enabled: bool = True, resource_monitoring_interval: float = 30,
-                 **old: Any) -> None:
+    def __init__(
+        self,
+        hub_address: Any = None,
+        hub_port_range: Any = None,
+        hub_port: Any = None,
+        workflow_name: str | None = None,
+        workflow_version: str | None = None,
+        logging_endpoint: str | None = None,
+        monitoring_debug: bool = False,
+        resource_monitoring_enabled: bool = True,
+        resource_monitoring_interval: float = 30,
+        **old: Any,
+    ) -> None:
         unknown = sorted(set(old) - set(_DEPRECATED))
         if unknown:
-            raise TypeError(f"MonitoringHub() got unexpected keyword argument(s) {', '.join(unknown)}; "
-                            f"see the MonitoringHub documentation for the accepted parameters")
-        given = [n for n, v in (("hub_address", hub_address), ("hub_port_range", hub_port_range),
-                                ("hub_port", hub_port), *old.items()) if v is not None]
+            raise TypeError(
+                f"MonitoringHub() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                f"see the MonitoringHub documentation for the accepted parameters"
+            )
+        given = [
+            n
+            for n, v in (
+                ("hub_address", hub_address),
+                ("hub_port_range", hub_port_range),
+                ("hub_port", hub_port),
+                *old.items(),
+            )
+            if v is not None
+        ]
         if given:
-            warnings.warn(f"MonitoringHub: {', '.join(given)} no longer do anything (monitoring messages "
-                          f"travel over each executor's own connection) and can be removed",
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                f"MonitoringHub: {', '.join(given)} no longer do anything (monitoring messages "
+                f"travel over each executor's own connection) and can be removed",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         if logging_endpoint is not None:
             _check_url(logging_endpoint)
         try:
             interval = float(resource_monitoring_interval)
         except (TypeError, ValueError):
-            raise ValueError(f"MonitoringHub: resource_monitoring_interval must be a number of seconds, "
-                             f"not {resource_monitoring_interval!r}") from None
+            raise ValueError(
+                f"MonitoringHub: resource_monitoring_interval must be a number of seconds, "
+                f"not {resource_monitoring_interval!r}"
+            ) from None
         if interval < 0:
-            raise ValueError(f"MonitoringHub: resource_monitoring_interval must be 0 (no resource samples) "
-                             f"or a positive number of seconds, not {interval}")
+            raise ValueError(
+                f"MonitoringHub: resource_monitoring_interval must be 0 (no resource samples) "
+                f"or a positive number of seconds, not {interval}"
+            )
         self.hub_address = hub_address
         self.hub_port = hub_port
         self.hub_port_range = hub_port_range
@@ -106,7 +139,7 @@ class MonitoringHub(RepresentationMixin):
             logger.setLevel(logging.DEBUG)
 
     # ----------------------------------------------------------------- start
-    def _start(self, dfk: "DataFlowKernel") -> "DatabaseWriter | None":
+    def _start(self, dfk: DataFlowKernel) -> DatabaseWriter | None:
         """Open the database and start the writer, once, on the first hook call."""
         if self._writer is not None or self._failed:
             return self._writer
@@ -117,14 +150,16 @@ class MonitoringHub(RepresentationMixin):
             from parsl_monitoring.writer import DatabaseWriter
 
             if self._close_log is None:
-                self._close_log = open_monitoring_log(dfk.run_dir, getattr(dfk.config, "initialize_logging", None),
-                                                      self.monitoring_debug)
+                self._close_log = open_monitoring_log(
+                    dfk.run_dir, getattr(dfk.config, "initialize_logging", None), self.monitoring_debug
+                )
             url = self.logging_endpoint or default_url(dfk)
             try:
                 writer = DatabaseWriter(url, dfk.run_id)
             except Exception:
-                logger.exception("Monitoring could not open its database %s; this workflow is not monitored",
-                                 _safe(url))
+                logger.exception(
+                    "Monitoring could not open its database %s; this workflow is not monitored", _safe(url)
+                )
                 self._failed = True
                 return None
             self._dfk = dfk
@@ -134,7 +169,7 @@ class MonitoringHub(RepresentationMixin):
             logger.info("Monitoring workflow %s into %s", dfk.run_id, _safe(url))
             return writer
 
-    def _workflow_row(self, dfk: "DataFlowKernel") -> dict[str, Any]:
+    def _workflow_row(self, dfk: DataFlowKernel) -> dict[str, Any]:
         import getpass
         import socket
         import sys
@@ -149,27 +184,37 @@ class MonitoringHub(RepresentationMixin):
             user = getpass.getuser()
         except Exception:
             user = str(os.getuid()) if hasattr(os, "getuid") else "?"
-        return {"run_id": dfk.run_id, "workflow_name": name,
-                "workflow_version": self.workflow_version or str(datetime.fromtimestamp(began)),
-                "time_began": began, "time_completed": None, "host": socket.gethostname(), "user": user,
-                "rundir": os.path.abspath(dfk.run_dir), "tasks_failed_count": 0, "tasks_completed_count": 0}
+        return {
+            "run_id": dfk.run_id,
+            "workflow_name": name,
+            "workflow_version": self.workflow_version or str(datetime.fromtimestamp(began)),
+            "time_began": began,
+            "time_completed": None,
+            "host": socket.gethostname(),
+            "user": user,
+            "rundir": os.path.abspath(dfk.run_dir),
+            "tasks_failed_count": 0,
+            "tasks_completed_count": 0,
+        }
 
     # ----------------------------------------------------------------- hooks
     @hookimpl
-    def parsl_dfk_started(self, dfk: "DataFlowKernel") -> None:
+    def parsl_dfk_started(self, dfk: DataFlowKernel) -> None:
         self._start(dfk)
 
     @hookimpl
-    def parsl_task_state_changed(self, dfk: "DataFlowKernel", task: "TaskRecord", old_state: States,
-                                 new_state: States) -> None:
+    def parsl_task_state_changed(
+        self, dfk: DataFlowKernel, task: TaskRecord, old_state: States, new_state: States
+    ) -> None:
         writer = self._writer or self._start(dfk)
         if writer is not None:
             # depends is captured now: with garbage_collect the kernel clears it when the task ends
             writer.events.append((task, new_state, time.time(), task.try_id, task.depends))
 
     @hookimpl
-    def parsl_task_launching(self, dfk: "DataFlowKernel", task: "TaskRecord", func: Any,
-                             kwargs: dict[str, Any]) -> Any:
+    def parsl_task_launching(
+        self, dfk: DataFlowKernel, task: TaskRecord, func: Any, kwargs: dict[str, Any]
+    ) -> Any:
         writer = self._writer or self._start(dfk)
         if writer is None:
             return None
@@ -177,8 +222,12 @@ class MonitoringHub(RepresentationMixin):
         if sample is None:
             ex = dfk.executors.get(task.executor)
             # as in Parsl, an interval of 0 turns resource sampling off
-            sample = bool(self.resource_monitoring_enabled and self.resource_monitoring_interval > 0
-                          and ex is not None and ex.monitor_resources())
+            sample = bool(
+                self.resource_monitoring_enabled
+                and self.resource_monitoring_interval > 0
+                and ex is not None
+                and ex.monitor_resources()
+            )
             self._sample[task.executor] = sample
         interval = self.resource_monitoring_interval if sample else None
         key = (id(func), interval)
@@ -194,15 +243,16 @@ class MonitoringHub(RepresentationMixin):
         return wrapper
 
     @hookimpl
-    def parsl_executor_messages(self, dfk: "DataFlowKernel", executor: str,
-                                messages: list[dict[str, Any]]) -> None:
+    def parsl_executor_messages(
+        self, dfk: DataFlowKernel, executor: str, messages: list[dict[str, Any]]
+    ) -> None:
         writer = self._writer or self._start(dfk)
         if writer is not None:
             writer.events.append(("messages", executor, messages))
             writer.wake()
 
     @hookimpl
-    def parsl_dfk_stopped(self, dfk: "DataFlowKernel") -> None:
+    def parsl_dfk_stopped(self, dfk: DataFlowKernel) -> None:
         try:
             self._stop_writer(dfk)
         finally:
@@ -210,26 +260,30 @@ class MonitoringHub(RepresentationMixin):
             if close_log is not None:
                 close_log()
 
-    def _stop_writer(self, dfk: "DataFlowKernel") -> None:
+    def _stop_writer(self, dfk: DataFlowKernel) -> None:
         writer = self._writer
         if writer is None:
             return
-        writer.workflow_finished({
-            "time_completed": dfk.time_completed or time.time(),
-            # Parsl's meanings: tasks that ran and succeeded / ran and failed (not memo hits,
-            # not dependency failures)
-            "tasks_completed_count": dfk.tasks_completed_count,
-            "tasks_failed_count": dfk.tasks_failed_count,
-        })
+        writer.workflow_finished(
+            {
+                "time_completed": dfk.time_completed or time.time(),
+                # Parsl's meanings: tasks that ran and succeeded / ran and failed (not memo hits,
+                # not dependency failures)
+                "tasks_completed_count": dfk.tasks_completed_count,
+                "tasks_failed_count": dfk.tasks_failed_count,
+            }
+        )
         if not writer.close(FLUSH_TIMEOUT):
-            logger.warning("Monitoring database writes did not finish within %ss; some rows may be missing",
-                           FLUSH_TIMEOUT)
+            logger.warning(
+                "Monitoring database writes did not finish within %ss; some rows may be missing",
+                FLUSH_TIMEOUT,
+            )
         self._writer = None
         self._wrappers.clear()
 
     # --------------------------------------------------------------- helpers
     @staticmethod
-    def _local_sink(writer: "DatabaseWriter") -> Callable[[list[dict[str, Any]]], None]:
+    def _local_sink(writer: DatabaseWriter) -> Callable[[list[dict[str, Any]]], None]:
         events = writer.events
 
         def sink(messages: list[dict[str, Any]]) -> None:
@@ -245,7 +299,7 @@ class MonitoringHub(RepresentationMixin):
         return default_url(self._dfk) if self._dfk is not None else None
 
 
-def default_url(dfk: "DataFlowKernel") -> str:
+def default_url(dfk: DataFlowKernel) -> str:
     """``sqlite:///<Config.run_dir>/monitoring.db``: one database for all runs under run_dir."""
     base = getattr(dfk.config, "run_dir", None) or os.path.dirname(os.path.abspath(dfk.run_dir))
     return f"sqlite:///{os.path.abspath(base)}/monitoring.db"
@@ -258,15 +312,18 @@ def _check_url(url: str) -> None:
     try:
         make_url(url)
     except ArgumentError as e:
-        raise ValueError(f"MonitoringHub: logging_endpoint {url!r} is not a database URL "
-                         f"(expected e.g. 'sqlite:////path/monitoring.db' or "
-                         f"'postgresql://user:password@host/dbname'): {e}") from None
+        raise ValueError(
+            f"MonitoringHub: logging_endpoint {url!r} is not a database URL "
+            f"(expected e.g. 'sqlite:////path/monitoring.db' or "
+            f"'postgresql://user:password@host/dbname'): {e}"
+        ) from None
 
 
 def _safe(url: str) -> str:
     """The URL without its password, for logs."""
     try:
         from sqlalchemy.engine import make_url
+
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<database URL>"

@@ -6,17 +6,21 @@ for the kernel's lifetime. Its form follows ``Config.initialize_logging``: a ``J
 gives JSON lines in ``database_manager.jsonlog``, a ``NoopLogging`` gives no file, anything
 else (True, False, another log configuration) a plain ``database_manager.log``.
 """
+
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["LOG_NAME", "open_monitoring_log"]
 
 #: the file's name without its extension, as in Parsl
 LOG_NAME = "database_manager"
-_FORMAT = "%(asctime)s.%(msecs)03d %(name)s:%(lineno)d [%(levelname)s] [%(threadName)s %(thread)d] %(message)s"
+_FORMAT = (
+    "%(asctime)s.%(msecs)03d %(name)s:%(lineno)d [%(levelname)s] [%(threadName)s %(thread)d] %(message)s"
+)
 
 
 def open_monitoring_log(run_dir: str, log_config: Any, debug: bool) -> Callable[[], None] | None:

@@ -4,4 +4,5 @@ It registers nothing globally: a ``MonitoringHub`` observes only the DataFlowKer
 ``Config(monitoring=...)`` names it, by being registered with that kernel's plugin manager.
 Listing this module makes ``python -m parsl plugins`` show the package as installed.
 """
+
 from __future__ import annotations

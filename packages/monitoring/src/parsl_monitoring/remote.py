@@ -13,15 +13,17 @@ nobody set it, messages are dropped and the task runs as usual.
 
 Imports nothing heavy at module level: workers unpickle this module for every monitored task.
 """
+
 from __future__ import annotations
 
 import os
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["MonitoredFunction", "TASK_KEY", "sample_process"]
+__all__ = ["TASK_KEY", "MonitoredFunction", "sample_process"]
 
 #: the private keyword argument carrying ``(task_id, try_id)`` to the wrapper
 TASK_KEY = "_parsl_monitoring_task"
@@ -39,8 +41,16 @@ def _hostname() -> str:
 class MonitoredFunction:
     """Runs an app function and reports when it ran (and, optionally, what it used)."""
 
-    __slots__ = ("func", "run_id", "interval", "parsl_monitoring_send", "local", "__name__", "__qualname__",
-                 "__wrapped__")
+    __slots__ = (
+        "__name__",
+        "__qualname__",
+        "__wrapped__",
+        "func",
+        "interval",
+        "local",
+        "parsl_monitoring_send",
+        "run_id",
+    )
 
     def __init__(self, func: Callable[..., Any], run_id: str, interval: float | None) -> None:
         self.func = func
@@ -67,8 +77,13 @@ class MonitoredFunction:
         if send is None or task_id is None:
             return self.func(*args, **kwargs)
         ident = {"run_id": self.run_id, "task_id": task_id, "try_id": try_id}
-        running = {"type": "task_running", **ident, "timestamp": time.time(), "hostname": _hostname(),
-                   "block_id": os.environ.get("PARSL_WORKER_BLOCK_ID")}
+        running = {
+            "type": "task_running",
+            **ident,
+            "timestamp": time.time(),
+            "hostname": _hostname(),
+            "block_id": os.environ.get("PARSL_WORKER_BLOCK_ID"),
+        }
         sampler = None if self.local else _sampler()
         if sampler is None:
             _send(send, [running])
@@ -143,15 +158,20 @@ def sample_process(proc: Any, base: dict[str, float], interval: float) -> dict[s
     except (psutil.Error, AttributeError):
         cpu_num = None
     return {
-        "type": "resource", "timestamp": time.time(), "resource_monitoring_interval": interval,
-        "psutil_process_pid": proc.pid, "psutil_process_memory_percent": mem_pct,
+        "type": "resource",
+        "timestamp": time.time(),
+        "resource_monitoring_interval": interval,
+        "psutil_process_pid": proc.pid,
+        "psutil_process_memory_percent": mem_pct,
         "psutil_process_children_count": float(len(procs) - 1),
         "psutil_process_time_user": user - base.get("user", 0.0),
         "psutil_process_time_system": system - base.get("system", 0.0),
-        "psutil_process_memory_virtual": vms, "psutil_process_memory_resident": rss,
+        "psutil_process_memory_virtual": vms,
+        "psutil_process_memory_resident": rss,
         "psutil_process_disk_read": rd - base.get("read", 0.0),
         "psutil_process_disk_write": wr - base.get("write", 0.0),
-        "psutil_process_status": status, "psutil_cpu_num": cpu_num,
+        "psutil_process_status": status,
+        "psutil_cpu_num": cpu_num,
         "psutil_process_num_ctx_switches_voluntary": vol - base.get("vol", 0.0),
         "psutil_process_num_ctx_switches_involuntary": invol - base.get("invol", 0.0),
     }
@@ -204,8 +224,14 @@ def _baseline(proc: Any) -> dict[str, float]:
                 rd, wr = float(io.read_bytes), float(io.write_bytes)
             except (psutil.Error, AttributeError):
                 rd = wr = 0.0
-            return {"user": t.user, "system": t.system, "read": rd, "write": wr,
-                    "vol": float(cs.voluntary), "invol": float(cs.involuntary)}
+            return {
+                "user": t.user,
+                "system": t.system,
+                "read": rd,
+                "write": wr,
+                "vol": float(cs.voluntary),
+                "invol": float(cs.involuntary),
+            }
     except psutil.Error:
         return {}
 
@@ -238,9 +264,16 @@ def _self_counters() -> dict[str, float] | None:
     except (OSError, ValueError):
         return None
     page = _PAGE_SIZE
-    return {"user": ru.ru_utime, "system": ru.ru_stime, "read": rd, "write": wr,
-            "vol": float(ru.ru_nvcsw), "invol": float(ru.ru_nivcsw),
-            "rss": float(rss_pages) * page, "vms": float(vms_pages) * page}
+    return {
+        "user": ru.ru_utime,
+        "system": ru.ru_stime,
+        "read": rd,
+        "write": wr,
+        "vol": float(ru.ru_nvcsw),
+        "invol": float(ru.ru_nivcsw),
+        "rss": float(rss_pages) * page,
+        "vms": float(vms_pages) * page,
+    }
 
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -262,16 +295,20 @@ def _fast_sample(base: dict[str, float], interval: float) -> dict[str, Any] | No
         except (ValueError, OSError, AttributeError):
             _TOTAL_MEMORY = 0.0
     return {
-        "type": "resource", "timestamp": time.time(), "resource_monitoring_interval": interval,
+        "type": "resource",
+        "timestamp": time.time(),
+        "resource_monitoring_interval": interval,
         "psutil_process_pid": os.getpid(),
         "psutil_process_memory_percent": 100.0 * now["rss"] / _TOTAL_MEMORY if _TOTAL_MEMORY else None,
         "psutil_process_children_count": 0.0,
         "psutil_process_time_user": now["user"] - base.get("user", 0.0),
         "psutil_process_time_system": now["system"] - base.get("system", 0.0),
-        "psutil_process_memory_virtual": now["vms"], "psutil_process_memory_resident": now["rss"],
+        "psutil_process_memory_virtual": now["vms"],
+        "psutil_process_memory_resident": now["rss"],
         "psutil_process_disk_read": now["read"] - base.get("read", 0.0),
         "psutil_process_disk_write": now["write"] - base.get("write", 0.0),
-        "psutil_process_status": "running", "psutil_cpu_num": _cpu_num(),
+        "psutil_process_status": "running",
+        "psutil_cpu_num": _cpu_num(),
         "psutil_process_num_ctx_switches_voluntary": now["vol"] - base.get("vol", 0.0),
         "psutil_process_num_ctx_switches_involuntary": now["invol"] - base.get("invol", 0.0),
     }
@@ -303,6 +340,7 @@ class _Sampler:
         self.proc: Any = None
         try:
             import psutil
+
             self.proc = psutil.Process(os.getpid())
         except Exception:  # no psutil here: running/ended messages only
             self.proc = None
@@ -312,8 +350,13 @@ class _Sampler:
         self.thread = threading.Thread(target=self._run, name="parsl-monitoring-sampler", daemon=True)
         self.thread.start()
 
-    def begin(self, ident: dict[str, Any], running: dict[str, Any], interval: float | None,
-              send: Callable[..., None]) -> None:
+    def begin(
+        self,
+        ident: dict[str, Any],
+        running: dict[str, Any],
+        interval: float | None,
+        send: Callable[..., None],
+    ) -> None:
         if self.proc is None:
             interval = None
         base: dict[str, float] = {}

@@ -10,6 +10,7 @@ Being the only writer (and SQLite in WAL mode with a busy timeout, so ``parsl-vi
 read at the same time) is what keeps "database is locked" away. A batch that fails is logged
 and retried once, then dropped: monitoring never stops the workflow.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,9 @@ __all__ = ["DatabaseWriter"]
 logger = logging.getLogger("parsl.monitoring.writer")
 
 FLUSH_PERIOD = 0.5
-_RETURNED = frozenset((States.exec_done, States.failed, States.dep_fail, States.memo_done,
-                       States.fail_retryable))
+_RETURNED = frozenset(
+    (States.exec_done, States.failed, States.dep_fail, States.memo_done, States.fail_retryable)
+)
 _FINAL = frozenset((States.exec_done, States.failed, States.dep_fail, States.memo_done))
 
 
@@ -59,6 +61,7 @@ class DatabaseWriter(threading.Thread):
             _ensure_sqlite_dir(url)
         self.engine = create_engine(url, **kwargs)
         if self.sqlite:
+
             @event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
                 cur = dbapi_conn.cursor()
@@ -66,9 +69,10 @@ class DatabaseWriter(threading.Thread):
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA busy_timeout=60000")
                 cur.close()
+
         metadata.create_all(self.engine)  # checkfirst: an existing database is reused
         # row state across batches
-        self._task_rows: dict[int, dict[str, Any]] = {}    # pending writes, by task id
+        self._task_rows: dict[int, dict[str, Any]] = {}  # pending writes, by task id
         self._tasks_in_db: set[int] = set()
         self._try_rows: dict[tuple[int, int], dict[str, Any]] = {}
         self._tries_in_db: set[tuple[int, int]] = set()
@@ -134,14 +138,24 @@ class DatabaseWriter(threading.Thread):
                     time.sleep(0.5)
                 else:
                     self.batches_failed += 1
-                    logger.exception("Monitoring dropped a batch of %d rows",
-                                     sum(len(v) for v in batch.values()))
+                    logger.exception(
+                        "Monitoring dropped a batch of %d rows", sum(len(v) for v in batch.values())
+                    )
 
     def _collect(self) -> dict[str, list[dict[str, Any]]]:
         """Drain the events into rows per table (and per insert/update for tasks and tries)."""
         out: dict[str, list[dict[str, Any]]] = {
-            "workflow": [], "workflow_end": [], "task_insert": [], "task_update": [], "try_insert": [],
-            "try_update": [], "status": [], "resource": [], "node": [], "block": []}
+            "workflow": [],
+            "workflow_end": [],
+            "task_insert": [],
+            "task_update": [],
+            "try_insert": [],
+            "try_update": [],
+            "status": [],
+            "resource": [],
+            "node": [],
+            "block": [],
+        }
         if self._workflow_start is not None:
             out["workflow"].append(self._workflow_start)
             self._workflow_start = None
@@ -177,7 +191,9 @@ class DatabaseWriter(threading.Thread):
             elif state in _RETURNED:
                 key = (tid, try_id)
                 if key in self._try_rows or key in self._tries_in_db:
-                    trow = self._try_rows.setdefault(key, {"try_id": try_id, "task_id": tid, "run_id": run_id})
+                    trow = self._try_rows.setdefault(
+                        key, {"try_id": try_id, "task_id": tid, "run_id": run_id}
+                    )
                     trow["task_try_time_returned"] = ts
                     if task.fail_history:
                         trow["task_fail_history"] = ",".join(str(f) for f in task.fail_history)
@@ -209,8 +225,13 @@ class DatabaseWriter(threading.Thread):
             self._workflow_end = None
         return out
 
-    def _messages(self, executor: str | None, messages: list[dict[str, Any]], out: dict[str, list[Any]],
-                  touched_tries: set[tuple[int, int]]) -> None:
+    def _messages(
+        self,
+        executor: str | None,
+        messages: list[dict[str, Any]],
+        out: dict[str, list[Any]],
+        touched_tries: set[tuple[int, int]],
+    ) -> None:
         run_id = self.run_id
         for msg in messages:
             kind = msg.get("type")
@@ -222,7 +243,9 @@ class DatabaseWriter(threading.Thread):
                 out["status"].append((tid, state, ts, run_id, try_id))
                 if kind == "task_running":
                     key = (tid, try_id)
-                    trow = self._try_rows.setdefault(key, {"try_id": try_id, "task_id": tid, "run_id": run_id})
+                    trow = self._try_rows.setdefault(
+                        key, {"try_id": try_id, "task_id": tid, "run_id": run_id}
+                    )
                     trow["task_try_time_running"] = ts
                     trow["hostname"] = msg.get("hostname")
                     trow["block_id"] = msg.get("block_id")
@@ -238,18 +261,32 @@ class DatabaseWriter(threading.Thread):
                 if msg.get("event") == "dispatched":
                     # a pool was given tasks: no new row (the task's try row has its block and host)
                     continue
-                out["node"].append({
-                    "run_id": run_id, "hostname": msg.get("hostname") or "?", "uid": str(msg.get("uid")),
-                    "block_id": str(msg.get("block_id")), "cpu_count": int(msg.get("cpu_count") or 0),
-                    "total_memory": int(msg.get("total_memory") or 0), "active": bool(msg.get("active")),
-                    "worker_count": int(msg.get("worker_count") or 0), "python_v": str(msg.get("python_v", "")),
-                    "timestamp": msg.get("timestamp") or time.time(),
-                    "last_heartbeat": msg.get("last_heartbeat") or msg.get("timestamp") or time.time()})
+                out["node"].append(
+                    {
+                        "run_id": run_id,
+                        "hostname": msg.get("hostname") or "?",
+                        "uid": str(msg.get("uid")),
+                        "block_id": str(msg.get("block_id")),
+                        "cpu_count": int(msg.get("cpu_count") or 0),
+                        "total_memory": int(msg.get("total_memory") or 0),
+                        "active": bool(msg.get("active")),
+                        "worker_count": int(msg.get("worker_count") or 0),
+                        "python_v": str(msg.get("python_v", "")),
+                        "timestamp": msg.get("timestamp") or time.time(),
+                        "last_heartbeat": msg.get("last_heartbeat") or msg.get("timestamp") or time.time(),
+                    }
+                )
             elif kind == "block":
-                out["block"].append({
-                    "run_id": run_id, "executor_label": executor or msg.get("executor_label") or "?",
-                    "block_id": str(msg.get("block_id")), "job_id": _str_or_none(msg.get("job_id")),
-                    "timestamp": msg.get("timestamp") or time.time(), "status": str(msg.get("status"))})
+                out["block"].append(
+                    {
+                        "run_id": run_id,
+                        "executor_label": executor or msg.get("executor_label") or "?",
+                        "block_id": str(msg.get("block_id")),
+                        "job_id": _str_or_none(msg.get("job_id")),
+                        "timestamp": msg.get("timestamp") or time.time(),
+                        "status": str(msg.get("status")),
+                    }
+                )
 
     def _write(self, batch: dict[str, list[dict[str, Any]]]) -> None:
         from parsl_monitoring.db import BLOCK, NODE, RESOURCE, STATUS, TASK, TRY, WORKFLOW
@@ -275,8 +312,9 @@ class DatabaseWriter(threading.Thread):
         compiled = self._compiled.get(key)
         if compiled is None:
             cols = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
-            compiled = self._compiled[key] = self._compile(self._insert(table).values(
-                {c: bindparam(c) for c in cols}))
+            compiled = self._compiled[key] = self._compile(
+                self._insert(table).values({c: bindparam(c) for c in cols})
+            )
         self._run(conn, compiled, table, rows)
 
     def _update_many(self, conn: Any, table: Any, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
@@ -290,8 +328,11 @@ class DatabaseWriter(threading.Thread):
             key = ("update", table.name, cols)
             compiled = self._compiled.get(key)
             if compiled is None:
-                stmt = table.update().where(and_(*[table.c[k] == bindparam("k_" + k) for k in keys])).values(
-                    {c: bindparam(c) for c in cols})
+                stmt = (
+                    table.update()
+                    .where(and_(*[table.c[k] == bindparam("k_" + k) for k in keys]))
+                    .values({c: bindparam(c) for c in cols})
+                )
                 compiled = self._compiled[key] = self._compile(stmt)
             self._run(conn, compiled, table, [{**r, **{"k_" + k: r[k] for k in keys}} for r in group])
 
@@ -300,8 +341,9 @@ class DatabaseWriter(threading.Thread):
         positional = getattr(c, "positiontup", None) if self.engine.dialect.positional else None
         return c.string, (tuple(positional) if positional else None)
 
-    def _run(self, conn: Any, compiled: tuple[str, tuple[str, ...] | None], table: Any,
-             rows: list[Any]) -> None:
+    def _run(
+        self, conn: Any, compiled: tuple[str, tuple[str, ...] | None], table: Any, rows: list[Any]
+    ) -> None:
         """Execute ``compiled`` for ``rows``: dicts by column name, or (status rows) tuples in
         the table's column order. Timestamps, kept as floats until here, are converted."""
         sql, order = compiled
@@ -336,7 +378,8 @@ class DatabaseWriter(threading.Thread):
         cols = self._dt_columns.get(table.name)
         if cols is None:
             cols = self._dt_columns[table.name] = frozenset(
-                c.name for c in table.columns if isinstance(c.type, DateTime))
+                c.name for c in table.columns if isinstance(c.type, DateTime)
+            )
         return cols
 
     def _time_value(self, v: Any) -> Any:
@@ -363,19 +406,33 @@ class DatabaseWriter(threading.Thread):
         name = self.engine.dialect.name
         if name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
+
             return insert(table).on_conflict_do_nothing()
         if name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
+
             return pg_insert(table).on_conflict_do_nothing()
         return table.insert()
 
 
 _RESOURCE_COLUMNS = (
-    "try_id", "task_id", "resource_monitoring_interval", "psutil_process_pid", "psutil_process_memory_percent",
-    "psutil_process_children_count", "psutil_process_time_user", "psutil_process_time_system",
-    "psutil_process_memory_virtual", "psutil_process_memory_resident", "psutil_process_disk_read",
-    "psutil_process_disk_write", "psutil_process_status", "psutil_cpu_num",
-    "psutil_process_num_ctx_switches_voluntary", "psutil_process_num_ctx_switches_involuntary")
+    "try_id",
+    "task_id",
+    "resource_monitoring_interval",
+    "psutil_process_pid",
+    "psutil_process_memory_percent",
+    "psutil_process_children_count",
+    "psutil_process_time_user",
+    "psutil_process_time_system",
+    "psutil_process_memory_virtual",
+    "psutil_process_memory_resident",
+    "psutil_process_disk_read",
+    "psutil_process_disk_write",
+    "psutil_process_status",
+    "psutil_cpu_num",
+    "psutil_process_num_ctx_switches_voluntary",
+    "psutil_process_num_ctx_switches_involuntary",
+)
 
 
 def _str_or_none(v: Any) -> str | None:

@@ -5,6 +5,7 @@ provider whose optional dependency is missing (``paramiko``, ``boto3``, ``kubern
 does not stop the others from loading. Parsl scripts import these classes from
 ``parsl.providers``, ``parsl.launchers`` and ``parsl.channels``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -39,9 +40,14 @@ _WHERE: dict[str, str] = {
 }
 
 #: the extra of parslcore that installs a name's third-party dependency
-_EXTRA = {"SSHChannel": "ssh", "SSHInteractiveLoginChannel": "ssh", "OAuthSSHChannel": "ssh",
-          "AWSProvider": "aws", "KubernetesProvider": "kubernetes",
-          "GoogleCloudProvider": "providers"}
+_EXTRA = {
+    "SSHChannel": "ssh",
+    "SSHInteractiveLoginChannel": "ssh",
+    "OAuthSSHChannel": "ssh",
+    "AWSProvider": "aws",
+    "KubernetesProvider": "kubernetes",
+    "GoogleCloudProvider": "providers",
+}
 
 __all__ = [
     "AWSProvider",
@@ -69,7 +75,6 @@ __all__ = [
 ]
 
 
-
 def __getattr__(name: str) -> Any:
     module_name = _WHERE.get(name)
     if module_name is None:
@@ -79,8 +84,11 @@ def __getattr__(name: str) -> Any:
     except ModuleNotFoundError as e:
         if e.name and not e.name.startswith("parsl"):
             extra = _EXTRA.get(name, "providers")
-            raise ImportError(f"{name} needs the Python package {e.name!r}, which is not installed. "
-                              f"Install it with: pip install 'parslcore[{extra}]'", name=e.name) from e
+            raise ImportError(
+                f"{name} needs the Python package {e.name!r}, which is not installed. "
+                f"Install it with: pip install 'parslcore[{extra}]'",
+                name=e.name,
+            ) from e
         raise
     value = getattr(module, name)
     globals()[name] = value

@@ -1,4 +1,5 @@
 """``AdHocProvider``: a fixed set of hosts reached through channels, one block per host."""
+
 from __future__ import annotations
 
 import logging
@@ -46,13 +47,21 @@ class AdHocProvider(ExecutionProvider, RepresentationMixin):
         Wraps the command (default ``SimpleLauncher()``).
     """
 
-    def __init__(self, channels: list[Any] | None = None, worker_init: str = "", cmd_timeout: int = 30,
-                 parallelism: float = 1, move_files: bool | None = None,
-                 launcher: Any = SimpleLauncher()):  # noqa: B008 (shared default, as upstream)
+    def __init__(
+        self,
+        channels: list[Any] | None = None,
+        worker_init: str = "",
+        cmd_timeout: int = 30,
+        parallelism: float = 1,
+        move_files: bool | None = None,
+        launcher: Any = SimpleLauncher(),
+    ):
         if not channels:
             from parsl.errors import ConfigurationError
-            raise ConfigurationError("AdHocProvider needs channels=[SSHChannel(hostname=...), ...], one "
-                                     "per host")
+
+            raise ConfigurationError(
+                "AdHocProvider needs channels=[SSHChannel(hostname=...), ...], one per host"
+            )
         self.channels = list(channels)
         self.worker_init = worker_init
         self.cmd_timeout = cmd_timeout
@@ -104,42 +113,61 @@ class AdHocProvider(ExecutionProvider, RepresentationMixin):
         with self._lock:
             channel = self._free_channel()
             if channel is None:
-                raise ScaleOutFailed(self.label, f"every one of the {len(self.channels)} hosts already "
-                                     "runs a block; AdHocProvider runs one block per host")
+                raise ScaleOutFailed(
+                    self.label,
+                    f"every one of the {len(self.channels)} hosts already "
+                    "runs a block; AdHocProvider runs one block per host",
+                )
             job_name = f"{job_name}.{time.time()}"
             local = os.path.join(self._local_script_dir(), job_name + ".sh")
             try:
                 remote_dir = self._remote_dir(channel)
             except Exception as e:
-                raise SubmitException(job_name, f"could not make the script directory on "
-                                      f"{self._host(channel)}: {e}") from e
+                raise SubmitException(
+                    job_name, f"could not make the script directory on {self._host(channel)}: {e}"
+                ) from e
             launch = wrap_command(self.launcher, command, tasks_per_node, 1, remote_dir)
             with open(local, "w") as f:
                 f.write(f"{self.worker_init}\nexport JOBNAME={shlex.quote(job_name)}\n{launch}\n")
             try:
                 remote = channel.push_file(local, remote_dir)
             except Exception as e:
-                raise SubmitException(job_name, f"could not copy the block script to "
-                                      f"{self._host(channel)}: {e}") from e
+                raise SubmitException(
+                    job_name, f"could not copy the block script to {self._host(channel)}: {e}"
+                ) from e
             q = shlex.quote
             out, err, ec = remote + ".stdout", remote + ".stderr", remote + ".ec"
             # The background job must hold none of the session's pipes, or the command never ends.
-            start = (f"cd {q(os.path.dirname(remote))} || exit 1; nohup setsid bash -c "
-                     f"{q(f'bash {q(remote)}; echo $? > {q(ec)}')} > {q(out)} 2> {q(err)} < /dev/null & "
-                     "echo $!")
+            start = (
+                f"cd {q(os.path.dirname(remote))} || exit 1; nohup setsid bash -c "
+                f"{q(f'bash {q(remote)}; echo $? > {q(ec)}')} > {q(out)} 2> {q(err)} < /dev/null & "
+                "echo $!"
+            )
             try:
                 rc, stdout, stderr = channel.execute_wait(start, self.cmd_timeout)
             except Exception as e:
-                raise SubmitException(job_name, f"could not start the block on {self._host(channel)}: {e}"
-                                      ) from e
+                raise SubmitException(
+                    job_name, f"could not start the block on {self._host(channel)}: {e}"
+                ) from e
             pid = (stdout or "").strip().splitlines()[-1:] if rc == 0 else []
             if not pid or not pid[0].isdigit():
-                raise SubmitException(job_name, f"starting the block on {self._host(channel)} failed",
-                                      stdout=stdout, stderr=stderr, retcode=rc)
+                raise SubmitException(
+                    job_name,
+                    f"starting the block on {self._host(channel)} failed",
+                    stdout=stdout,
+                    stderr=stderr,
+                    retcode=rc,
+                )
             job_id = f"{self._host(channel)}:{pid[0]}"
-            self.resources[job_id] = {"job_id": job_id, "channel": channel, "pid": int(pid[0]),
-                                      "ec_path": ec, "status": JobStatus(JobState.RUNNING),
-                                      "remote_stdout": out, "remote_stderr": err}
+            self.resources[job_id] = {
+                "job_id": job_id,
+                "channel": channel,
+                "pid": int(pid[0]),
+                "ec_path": ec,
+                "status": JobStatus(JobState.RUNNING),
+                "remote_stdout": out,
+                "remote_stderr": err,
+            }
             logger.info("AdHocProvider started block %s", job_id)
             return job_id
 
@@ -155,7 +183,8 @@ class AdHocProvider(ExecutionProvider, RepresentationMixin):
             probes = "; ".join(
                 f"if kill -0 {r['pid']} 2>/dev/null; then echo {r['pid']} R; "
                 f"else echo {r['pid']} E $(cat {shlex.quote(r['ec_path'])} 2>/dev/null); fi"
-                for r in records)
+                for r in records
+            )
             try:
                 _, out, _ = channel.execute_wait(probes, self.cmd_timeout)
             except Exception as e:
@@ -170,10 +199,15 @@ class AdHocProvider(ExecutionProvider, RepresentationMixin):
                 if code == 0:
                     r["status"] = JobStatus(JobState.COMPLETED, exit_code=0)
                 else:
-                    r["status"] = JobStatus(JobState.FAILED, exit_code=code,
-                                            message=f"block exited with code {code}")
-        return [self.resources[j]["status"] if j in self.resources
-                else JobStatus(JobState.MISSING, message=f"unknown job id {j!r}") for j in job_ids]
+                    r["status"] = JobStatus(
+                        JobState.FAILED, exit_code=code, message=f"block exited with code {code}"
+                    )
+        return [
+            self.resources[j]["status"]
+            if j in self.resources
+            else JobStatus(JobState.MISSING, message=f"unknown job id {j!r}")
+            for j in job_ids
+        ]
 
     def cancel(self, job_ids: list[Any]) -> list[bool]:
         """Kill each block's process group (TERM, then KILL after 2 s)."""
@@ -184,8 +218,10 @@ class AdHocProvider(ExecutionProvider, RepresentationMixin):
                 results.append(False)
                 continue
             pid = record["pid"]
-            cmd = (f"kill -TERM -- -{pid} 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do "
-                   f"kill -0 -- -{pid} 2>/dev/null || exit 0; sleep 0.2; done; kill -KILL -- -{pid} 2>/dev/null; true")
+            cmd = (
+                f"kill -TERM -- -{pid} 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                f"kill -0 -- -{pid} 2>/dev/null || exit 0; sleep 0.2; done; kill -KILL -- -{pid} 2>/dev/null; true"
+            )
             try:
                 rc, _, _ = record["channel"].execute_wait(cmd, self.cmd_timeout)
             except Exception as e:

@@ -7,6 +7,7 @@ with one command. Commands run locally, or on a login node through an SSH channe
 (``channel=SSHChannel(...)``), in which case scripts are copied to the channel's
 ``script_dir`` first.
 """
+
 from __future__ import annotations
 
 import logging
@@ -79,6 +80,7 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
         if self.move_files is not None:
             return bool(self.move_files)
         from parsl.channels.local.local import LocalChannel
+
         return not isinstance(self.channel, LocalChannel)
 
     def _job_dir(self) -> str:
@@ -89,8 +91,7 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
         channel = self.channel
         if not self._remote_dir_ready:
             if not getattr(channel, "script_dir", None):
-                channel.script_dir = channel.abspath(os.path.join(".parsl_scripts",
-                                                                  _run_name(local)))
+                channel.script_dir = channel.abspath(os.path.join(".parsl_scripts", _run_name(local)))
             channel.makedirs(channel.script_dir, exist_ok=True)
             self._remote_dir_ready = True
         return channel.script_dir
@@ -100,8 +101,12 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
         local = os.path.abspath(os.path.join(self._local_script_dir(), job_name + suffix))
         remote_dir = self._job_dir()
         remote = os.path.join(remote_dir, job_name + suffix)
-        return {"local_script": local, "script": remote,
-                "stdout": remote + ".stdout", "stderr": remote + ".stderr"}
+        return {
+            "local_script": local,
+            "script": remote,
+            "stdout": remote + ".stdout",
+            "stderr": remote + ".stderr",
+        }
 
     def _stage(self, local_path: str) -> str:
         """Make ``local_path`` visible to the scheduler; return the path to give it."""
@@ -109,8 +114,9 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
             return local_path
         return self.channel.push_file(local_path, self._job_dir())
 
-    def _write_script(self, template: str, files: dict[str, str], job_name: str,
-                      configs: dict[str, Any]) -> str:
+    def _write_script(
+        self, template: str, files: dict[str, str], job_name: str, configs: dict[str, Any]
+    ) -> str:
         """Fill ``template``, write it locally, stage it; return the scheduler-side path."""
         self._write_submit_script(template, files["local_script"], job_name, configs)
         os.chmod(files["local_script"], 0o755)
@@ -129,15 +135,21 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
         try:
             rc, out, err = self.execute_wait(cmd)
         except subprocess.TimeoutExpired as e:
-            raise SubmitException(job_name, f"{cmd!r} did not finish within {self.cmd_timeout} s "
-                                  "(cmd_timeout)") from e
+            raise SubmitException(
+                job_name, f"{cmd!r} did not finish within {self.cmd_timeout} s (cmd_timeout)"
+            ) from e
         except Exception as e:
             raise SubmitException(job_name, f"{cmd!r} could not be run: {e}") from e
         out, err = out or "", err or ""
         if rc != 0:
             logger.error("%s submit failed: %r rc=%s stderr=%s", self.label, cmd, rc, err.strip())
-            raise SubmitException(job_name, f"{cmd!r} failed with exit code {rc}: {err.strip()}",
-                                  stdout=out, stderr=err, retcode=rc)
+            raise SubmitException(
+                job_name,
+                f"{cmd!r} failed with exit code {rc}: {err.strip()}",
+                stdout=out,
+                stderr=err,
+                retcode=rc,
+            )
         return out, err
 
     def _query(self, cmd: str) -> tuple[int, str, str] | None:
@@ -146,8 +158,9 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
         try:
             rc, out, err = self.execute_wait(cmd)
         except subprocess.TimeoutExpired:
-            logger.warning("%s: %r did not finish within %s s; job states not updated", self.label,
-                           cmd, self.cmd_timeout)
+            logger.warning(
+                "%s: %r did not finish within %s s; job states not updated", self.label, cmd, self.cmd_timeout
+            )
             return None
         except Exception as e:
             logger.warning("%s: %r could not be run: %s", self.label, cmd, e)
@@ -158,18 +171,26 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
     def _record(self, job_id: str, files: dict[str, str], **extra: Any) -> None:
         local = not self._moves_files()
         self.resources[job_id] = {
-            "job_id": job_id, "submitted": time.monotonic(),
+            "job_id": job_id,
+            "submitted": time.monotonic(),
             "job_stdout_path": files["stdout"] if local else None,
             "job_stderr_path": files["stderr"] if local else None,
-            "status": JobStatus(JobState.PENDING), **extra}
+            "status": JobStatus(JobState.PENDING),
+            **extra,
+        }
         self._update(job_id, JobState.PENDING)
 
-    def _update(self, job_id: str, state: JobState, message: str | None = None,
-                exit_code: int | None = None) -> None:
+    def _update(
+        self, job_id: str, state: JobState, message: str | None = None, exit_code: int | None = None
+    ) -> None:
         record = self.resources[job_id]
-        record["status"] = JobStatus(state, message=message, exit_code=exit_code,
-                                     stdout_path=record.get("job_stdout_path"),
-                                     stderr_path=record.get("job_stderr_path"))
+        record["status"] = JobStatus(
+            state,
+            message=message,
+            exit_code=exit_code,
+            stdout_path=record.get("job_stdout_path"),
+            stderr_path=record.get("job_stderr_path"),
+        )
 
     def _report(self, job_id: str, state: JobState, raw: str, exit_code: int | None = None) -> None:
         """Record a state the scheduler printed as ``raw`` (kept as the message once it ends)."""
@@ -228,8 +249,12 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
         done = self._query(cmd)
         ok = done is not None and done[0] == 0
         if not ok:
-            logger.warning("%s: cancel failed: %r -> %s", self.label, cmd,
-                           "timeout" if done is None else f"rc={done[0]} {done[2].strip()}")
+            logger.warning(
+                "%s: cancel failed: %r -> %s",
+                self.label,
+                cmd,
+                "timeout" if done is None else f"rc={done[0]} {done[2].strip()}",
+            )
         for jid in job_ids:
             if ok and str(jid) in self.resources:
                 self._update(str(jid), JobState.CANCELLED, "cancelled by the provider")
@@ -246,4 +271,5 @@ def _run_name(local_dir: str) -> str:
 
 def _sh_quote(text: str | os.PathLike[str]) -> str:
     import shlex
+
     return shlex.quote(os.fspath(text))  # script_dir may be a pathlib.Path

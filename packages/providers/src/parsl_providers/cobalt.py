@@ -1,4 +1,5 @@
 """``CobaltProvider``: blocks are Cobalt jobs (ALCF; ``qsub --mode script``, ``qstat``, ``qdel``)."""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,6 @@ from typing import Any
 from parsl.jobs.states import JobState
 from parsl.providers.errors import SubmitException
 from parsl.utils import wtime_to_minutes
-
 from parsl_providers.batch import BatchProvider
 from parsl_providers.launchers import AprunLauncher
 
@@ -18,9 +18,15 @@ __all__ = ["COBALT_STATES", "CobaltProvider"]
 
 #: Cobalt ``qstat`` State column (lower-cased) -> JobState.
 COBALT_STATES: dict[str, JobState] = {
-    "queued": JobState.PENDING, "starting": JobState.PENDING, "user_hold": JobState.HELD,
-    "admin_hold": JobState.HELD, "dep_hold": JobState.HELD, "dep_fail": JobState.FAILED,
-    "running": JobState.RUNNING, "exiting": JobState.COMPLETED, "killing": JobState.CANCELLED,
+    "queued": JobState.PENDING,
+    "starting": JobState.PENDING,
+    "user_hold": JobState.HELD,
+    "admin_hold": JobState.HELD,
+    "dep_hold": JobState.HELD,
+    "dep_fail": JobState.FAILED,
+    "running": JobState.RUNNING,
+    "exiting": JobState.COMPLETED,
+    "killing": JobState.CANCELLED,
 }
 
 _TEMPLATE = """#!/bin/bash -e
@@ -51,24 +57,36 @@ class CobaltProvider(BatchProvider):
     ``SlurmProvider``.
     """
 
-    def __init__(self,
-                 nodes_per_block: int = 1,
-                 init_blocks: int = 0,
-                 min_blocks: int = 0,
-                 max_blocks: int = 1,
-                 parallelism: float = 1,
-                 walltime: str = "00:10:00",
-                 account: str | None = None,
-                 queue: str | None = None,
-                 scheduler_options: str = "",
-                 worker_init: str = "",
-                 launcher: Any = AprunLauncher(),  # noqa: B008 (shared default, as upstream)
-                 cmd_timeout: int = 10,
-                 *,
-                 channel: Any = None,
-                 move_files: bool | None = None):
-        super().__init__("cobalt", nodes_per_block, init_blocks, min_blocks, max_blocks, parallelism,
-                         walltime, launcher, cmd_timeout=cmd_timeout, channel=channel)
+    def __init__(
+        self,
+        nodes_per_block: int = 1,
+        init_blocks: int = 0,
+        min_blocks: int = 0,
+        max_blocks: int = 1,
+        parallelism: float = 1,
+        walltime: str = "00:10:00",
+        account: str | None = None,
+        queue: str | None = None,
+        scheduler_options: str = "",
+        worker_init: str = "",
+        launcher: Any = AprunLauncher(),  # noqa: B008 (shared default, as upstream)
+        cmd_timeout: int = 10,
+        *,
+        channel: Any = None,
+        move_files: bool | None = None,
+    ):
+        super().__init__(
+            "cobalt",
+            nodes_per_block,
+            init_blocks,
+            min_blocks,
+            max_blocks,
+            parallelism,
+            walltime,
+            launcher,
+            cmd_timeout=cmd_timeout,
+            channel=channel,
+        )
         wtime_to_minutes(walltime)
         self.account = account
         self.queue = queue
@@ -82,8 +100,11 @@ class CobaltProvider(BatchProvider):
         files = self._job_files(job_name, ".submit")
         prefix = files["script"][: -len(".submit")]
         files["stdout"], files["stderr"] = prefix + ".output", prefix + ".error"
-        configs = {"scheduler_options": self.scheduler_options, "worker_init": self.worker_init,
-                   "user_script": self._launch(command, tasks_per_node)}
+        configs = {
+            "scheduler_options": self.scheduler_options,
+            "worker_init": self.worker_init,
+            "user_script": self._launch(command, tasks_per_node),
+        }
         path = self._write_script(_TEMPLATE, files, job_name, configs)
         options = f"-n {self.nodes_per_block} -t {wtime_to_minutes(self.walltime)}"
         if self.queue:
@@ -93,8 +114,9 @@ class CobaltProvider(BatchProvider):
         out, err = self._submit_command(f"qsub {options} -O {prefix} --mode script {path}", job_name)
         lines = [line.strip() for line in out.splitlines() if line.strip()]
         if not lines or not lines[-1].isdigit():
-            raise SubmitException(job_name, "could not read the job id from qsub's output",
-                                  stdout=out, stderr=err, retcode=0)
+            raise SubmitException(
+                job_name, "could not read the job id from qsub's output", stdout=out, stderr=err, retcode=0
+            )
         job_id = lines[-1]
         self._record(job_id, files)
         return job_id

@@ -1,4 +1,5 @@
 """``CondorProvider``: blocks are HTCondor jobs (``condor_submit``, ``condor_q``, ``condor_rm``)."""
+
 from __future__ import annotations
 
 import logging
@@ -10,7 +11,6 @@ from typing import Any
 from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
 from parsl.providers.errors import ScaleOutFailed, SubmitException
-
 from parsl_providers.batch import BatchProvider, chunks
 
 logger = logging.getLogger(__name__)
@@ -19,13 +19,13 @@ __all__ = ["CONDOR_STATES", "CondorProvider"]
 
 #: HTCondor ``JobStatus`` numbers -> JobState.
 CONDOR_STATES: dict[str, JobState] = {
-    "1": JobState.PENDING,     # Idle
-    "2": JobState.RUNNING,     # Running
-    "3": JobState.CANCELLED,   # Removed
-    "4": JobState.COMPLETED,   # Completed
-    "5": JobState.HELD,        # Held
-    "6": JobState.FAILED,      # Transferring output (after a failure)
-    "7": JobState.HELD,        # Suspended
+    "1": JobState.PENDING,  # Idle
+    "2": JobState.RUNNING,  # Running
+    "3": JobState.CANCELLED,  # Removed
+    "4": JobState.COMPLETED,  # Completed
+    "5": JobState.HELD,  # Held
+    "6": JobState.FAILED,  # Transferring output (after a failure)
+    "7": JobState.HELD,  # Suspended
 }
 
 _TEMPLATE = """universe                = vanilla
@@ -70,29 +70,41 @@ class CondorProvider(BatchProvider):
     ``cmd_chunk_size``; ``channel`` and ``move_files`` as for ``SlurmProvider``.
     """
 
-    def __init__(self,
-                 nodes_per_block: int = 1,
-                 cores_per_slot: int | None = None,
-                 mem_per_slot: float | None = None,
-                 init_blocks: int = 1,
-                 min_blocks: int = 0,
-                 max_blocks: int = 1,
-                 parallelism: float = 1,
-                 environment: dict[str, str] | None = None,
-                 project: str = "",
-                 scheduler_options: str = "",
-                 transfer_input_files: list[str] | None = None,
-                 walltime: str = "00:10:00",
-                 worker_init: str = "",
-                 launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
-                 requirements: str = "",
-                 cmd_timeout: int = 60,
-                 cmd_chunk_size: int = 100,
-                 *,
-                 channel: Any = None,
-                 move_files: bool | None = None):
-        super().__init__("condor", nodes_per_block, init_blocks, min_blocks, max_blocks, parallelism,
-                         walltime, launcher, cmd_timeout=cmd_timeout, channel=channel)
+    def __init__(
+        self,
+        nodes_per_block: int = 1,
+        cores_per_slot: int | None = None,
+        mem_per_slot: float | None = None,
+        init_blocks: int = 1,
+        min_blocks: int = 0,
+        max_blocks: int = 1,
+        parallelism: float = 1,
+        environment: dict[str, str] | None = None,
+        project: str = "",
+        scheduler_options: str = "",
+        transfer_input_files: list[str] | None = None,
+        walltime: str = "00:10:00",
+        worker_init: str = "",
+        launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
+        requirements: str = "",
+        cmd_timeout: int = 60,
+        cmd_chunk_size: int = 100,
+        *,
+        channel: Any = None,
+        move_files: bool | None = None,
+    ):
+        super().__init__(
+            "condor",
+            nodes_per_block,
+            init_blocks,
+            min_blocks,
+            max_blocks,
+            parallelism,
+            walltime,
+            launcher,
+            cmd_timeout=cmd_timeout,
+            channel=channel,
+        )
         self.cores_per_slot = cores_per_slot
         self.mem_per_slot = mem_per_slot
         # To Parsl a slot is a node.
@@ -123,14 +135,20 @@ class CondorProvider(BatchProvider):
             f.write(f"{worker_init}\n{self._launch(command, tasks_per_node)}\n")
         script_path = self._stage(script["local_script"])
         environment = {**self.environment, "JOBNAME": f"'{job_name}'"}
-        configs = {"nodes": self.nodes_per_block, "tasks_per_node": tasks_per_node,
-                   "input_files": ",".join([script_path, *self.transfer_input_files]),
-                   "job_script": os.path.basename(script_path), "project": self.project,
-                   "requirements": self.requirements, "scheduler_options": "\n".join(options),
-                   "environment": " ".join(f"{k}={v}" for k, v in environment.items()),
-                   "job_stdout_path": files["stdout"], "job_stderr_path": files["stderr"],
-                   "job_log_path": os.path.splitext(files["script"])[0] + ".log",
-                   "submit_script_dir": self._job_dir()}
+        configs = {
+            "nodes": self.nodes_per_block,
+            "tasks_per_node": tasks_per_node,
+            "input_files": ",".join([script_path, *self.transfer_input_files]),
+            "job_script": os.path.basename(script_path),
+            "project": self.project,
+            "requirements": self.requirements,
+            "scheduler_options": "\n".join(options),
+            "environment": " ".join(f"{k}={v}" for k, v in environment.items()),
+            "job_stdout_path": files["stdout"],
+            "job_stderr_path": files["stderr"],
+            "job_log_path": os.path.splitext(files["script"])[0] + ".log",
+            "submit_script_dir": self._job_dir(),
+        }
         path = self._write_script(_TEMPLATE, files, job_name, configs)
         try:
             out, _ = self._submit_command(f"condor_submit {path}", job_name)
@@ -163,8 +181,11 @@ class CondorProvider(BatchProvider):
                 code = int(parts[2]) if len(parts) > 2 and parts[2].lstrip("-").isdigit() else None
                 if state == JobState.COMPLETED and code:
                     state = JobState.FAILED
-                message = None if state in (JobState.PENDING, JobState.RUNNING) else (
-                    f"JobStatus={parts[1]} ExitCode={code}")
+                message = (
+                    None
+                    if state in (JobState.PENDING, JobState.RUNNING)
+                    else (f"JobStatus={parts[1]} ExitCode={code}")
+                )
                 self._update(parts[0], state, message, code if state.terminal else None)
                 seen.add(parts[0])
             self._mark_left_queue(batch, seen)
@@ -175,6 +196,7 @@ class CondorProvider(BatchProvider):
         for batch in chunks([str(j) for j in job_ids], max(1, self.cmd_chunk_size)):
             ids = " ".join(batch)
             # -forcex only matters for jobs already in the X state; its own failure is not ours.
-            results += self._cancel_with(f"condor_rm {ids} && {{ condor_rm -forcex {ids} >/dev/null 2>&1; "
-                                         "true; }", batch)
+            results += self._cancel_with(
+                f"condor_rm {ids} && {{ condor_rm -forcex {ids} >/dev/null 2>&1; true; }}", batch
+            )
         return results

@@ -1,4 +1,5 @@
 """``GridEngineProvider``: blocks are (Son of) Grid Engine jobs (``qsub -terse``, ``qstat``, ``qdel``)."""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,6 @@ from typing import Any
 from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
 from parsl.providers.errors import SubmitException
-
 from parsl_providers.batch import BatchProvider
 
 logger = logging.getLogger(__name__)
@@ -17,12 +17,28 @@ __all__ = ["SGE_STATES", "GridEngineProvider"]
 
 #: ``qstat`` state column (lower-cased) -> JobState.
 SGE_STATES: dict[str, JobState] = {
-    "qw": JobState.PENDING, "hqw": JobState.PENDING, "hrwq": JobState.PENDING, "w": JobState.PENDING,
-    "t": JobState.RUNNING, "r": JobState.RUNNING, "rr": JobState.RUNNING, "rt": JobState.RUNNING,
-    "s": JobState.HELD, "ts": JobState.HELD, "ss": JobState.HELD, "st": JobState.HELD,
-    "eqw": JobState.FAILED, "ehqw": JobState.FAILED, "ehrqw": JobState.FAILED, "er": JobState.FAILED,
-    "d": JobState.COMPLETED, "dr": JobState.COMPLETED, "dt": JobState.COMPLETED,
-    "drt": JobState.COMPLETED, "ds": JobState.COMPLETED, "drs": JobState.COMPLETED,
+    "qw": JobState.PENDING,
+    "hqw": JobState.PENDING,
+    "hrwq": JobState.PENDING,
+    "w": JobState.PENDING,
+    "t": JobState.RUNNING,
+    "r": JobState.RUNNING,
+    "rr": JobState.RUNNING,
+    "rt": JobState.RUNNING,
+    "s": JobState.HELD,
+    "ts": JobState.HELD,
+    "ss": JobState.HELD,
+    "st": JobState.HELD,
+    "eqw": JobState.FAILED,
+    "ehqw": JobState.FAILED,
+    "ehrqw": JobState.FAILED,
+    "er": JobState.FAILED,
+    "d": JobState.COMPLETED,
+    "dr": JobState.COMPLETED,
+    "dt": JobState.COMPLETED,
+    "drt": JobState.COMPLETED,
+    "ds": JobState.COMPLETED,
+    "drs": JobState.COMPLETED,
 }
 
 # "$$" is a literal "$" for string.Template: Grid Engine directives start with "#$".
@@ -58,49 +74,71 @@ class GridEngineProvider(BatchProvider):
     ``queue``; ``channel`` and ``move_files`` as for ``SlurmProvider``.
     """
 
-    def __init__(self,
-                 nodes_per_block: int = 1,
-                 init_blocks: int = 1,
-                 min_blocks: int = 0,
-                 max_blocks: int = 1,
-                 parallelism: float = 1,
-                 walltime: str = "00:10:00",
-                 scheduler_options: str = "",
-                 worker_init: str = "",
-                 launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
-                 cmd_timeout: int = 60,
-                 queue: str | None = None,
-                 *,
-                 channel: Any = None,
-                 move_files: bool | None = None):
-        super().__init__("grid_engine", nodes_per_block, init_blocks, min_blocks, max_blocks,
-                         parallelism, walltime, launcher, cmd_timeout=cmd_timeout, channel=channel)
+    def __init__(
+        self,
+        nodes_per_block: int = 1,
+        init_blocks: int = 1,
+        min_blocks: int = 0,
+        max_blocks: int = 1,
+        parallelism: float = 1,
+        walltime: str = "00:10:00",
+        scheduler_options: str = "",
+        worker_init: str = "",
+        launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
+        cmd_timeout: int = 60,
+        queue: str | None = None,
+        *,
+        channel: Any = None,
+        move_files: bool | None = None,
+    ):
+        super().__init__(
+            "grid_engine",
+            nodes_per_block,
+            init_blocks,
+            min_blocks,
+            max_blocks,
+            parallelism,
+            walltime,
+            launcher,
+            cmd_timeout=cmd_timeout,
+            channel=channel,
+        )
         self.scheduler_options = scheduler_options
         self.worker_init = worker_init
         self.queue = queue
         self.move_files = move_files
 
-    def get_configs(self, command: str, tasks_per_node: int, files: dict[str, str] | None = None
-                    ) -> dict[str, Any]:
+    def get_configs(
+        self, command: str, tasks_per_node: int, files: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """The values filled into the submit script."""
         files = files or self._job_files("parsl.sge", ".submit")
-        return {"nodes": self.nodes_per_block, "tasks_per_node": tasks_per_node,
-                "walltime": self.walltime, "scheduler_options": self.scheduler_options,
-                "worker_init": self.worker_init, "submit_script_dir": self._job_dir(),
-                "job_stdout_path": files["stdout"], "job_stderr_path": files["stderr"],
-                "user_script": self._launch(command, tasks_per_node)}
+        return {
+            "nodes": self.nodes_per_block,
+            "tasks_per_node": tasks_per_node,
+            "walltime": self.walltime,
+            "scheduler_options": self.scheduler_options,
+            "worker_init": self.worker_init,
+            "submit_script_dir": self._job_dir(),
+            "job_stdout_path": files["stdout"],
+            "job_stderr_path": files["stderr"],
+            "user_script": self._launch(command, tasks_per_node),
+        }
 
     def submit(self, command: str, tasks_per_node: int, job_name: str = "parsl.sge") -> str:
         """Write the qsub script for one block and submit it; return the job id."""
         job_name = f"{job_name}.{time.time()}"
         files = self._job_files(job_name, ".submit")
-        path = self._write_script(_TEMPLATE, files, job_name, self.get_configs(command, tasks_per_node, files))
+        path = self._write_script(
+            _TEMPLATE, files, job_name, self.get_configs(command, tasks_per_node, files)
+        )
         queue = f"-q {self.queue} " if self.queue else ""
         out, err = self._submit_command(f"qsub {queue}-terse {path}", job_name)
         lines = [line.strip() for line in out.splitlines() if line.strip()]
         if not lines:
-            raise SubmitException(job_name, "qsub -terse printed no job id", stdout=out, stderr=err,
-                                  retcode=0)
+            raise SubmitException(
+                job_name, "qsub -terse printed no job id", stdout=out, stderr=err, retcode=0
+            )
         job_id = lines[0].split(".")[0]  # array jobs print "ID.1-10:1"
         self._record(job_id, files)
         logger.info("GridEngineProvider submitted job %s (%s)", job_id, files["local_script"])

@@ -15,6 +15,7 @@ Any callable with that signature works as a launcher; subclass
         def __call__(self, command, tasks_per_node, nodes_per_block, script_dir=""):
             return f"time {command}"
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,7 +41,7 @@ _EOF = "PARSL_LAUNCHER_CMD_EOF"
 
 def _double_quoted(text: str) -> str:
     """``text`` escaped for the inside of a bash double-quoted string."""
-    for c in ('\\', '"', "$", "`"):
+    for c in ("\\", '"', "$", "`"):
         text = text.replace(c, "\\" + c)
     return text
 
@@ -81,14 +82,21 @@ class SrunLauncher(_MultiNodeLauncher):
     ``overrides`` is added to the ``srun`` line (e.g. ``'--cpu-bind=none'``).
     """
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int,
-                 script_dir: str = "") -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         tasks = int(tasks_per_node) * int(nodes_per_block)
-        header = ["export CORES=$SLURM_CPUS_ON_NODE", "export NODES=$SLURM_JOB_NUM_NODES",
-                  *self._say("Found cores : $CORES"), *self._say("Found nodes : $NODES"),
-                  f"WORKERCOUNT={tasks}"]
-        body = [(f'srun --ntasks {tasks} --ntasks-per-node {int(tasks_per_node)} -l {self.overrides} '
-                 'bash "$CMDFILE"')]
+        header = [
+            "export CORES=$SLURM_CPUS_ON_NODE",
+            "export NODES=$SLURM_JOB_NUM_NODES",
+            *self._say("Found cores : $CORES"),
+            *self._say("Found nodes : $NODES"),
+            f"WORKERCOUNT={tasks}",
+        ]
+        body = [
+            (
+                f"srun --ntasks {tasks} --ntasks-per-node {int(tasks_per_node)} -l {self.overrides} "
+                'bash "$CMDFILE"'
+            )
+        ]
         return self._script(command, script_dir, header, body)
 
 
@@ -99,17 +107,20 @@ class SrunMPILauncher(_MultiNodeLauncher):
     each pool gets ``nodes / pools`` whole nodes (``--exclusive``).
     """
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int,
-                 script_dir: str = "") -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         blocks = int(tasks_per_node) * int(nodes_per_block)
-        header = ["export CORES=$SLURM_CPUS_ON_NODE", "export NODES=$SLURM_JOB_NUM_NODES",
-                  *self._say("Found cores : $CORES"), *self._say("Found nodes : $NODES"),
-                  f"TASKBLOCKS={blocks}"]
+        header = [
+            "export CORES=$SLURM_CPUS_ON_NODE",
+            "export NODES=$SLURM_JOB_NUM_NODES",
+            *self._say("Found cores : $CORES"),
+            *self._say("Found nodes : $NODES"),
+            f"TASKBLOCKS={blocks}",
+        ]
         ov = self.overrides
         body = [
             'if [ "$TASKBLOCKS" -gt "$NODES" ]; then',
             "    CORES_PER_BLOCK=$(( NODES * CORES / TASKBLOCKS ))",
-            "    [ \"$CORES_PER_BLOCK\" -ge 1 ] || CORES_PER_BLOCK=1",
+            '    [ "$CORES_PER_BLOCK" -ge 1 ] || CORES_PER_BLOCK=1',
             "    for blk in $(seq 1 $TASKBLOCKS); do",
             f'        srun --ntasks $CORES_PER_BLOCK -l {ov} bash "$CMDFILE" &',
             "    done",
@@ -127,24 +138,20 @@ class SrunMPILauncher(_MultiNodeLauncher):
 class AprunLauncher(_MultiNodeLauncher):
     """Start the command with Cray's ``aprun -n <tasks> -N <tasks_per_node>``."""
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int,
-                 script_dir: str = "") -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         tasks = int(tasks_per_node) * int(nodes_per_block)
         header = [f"WORKERCOUNT={tasks}"]
-        body = [f'aprun -n {tasks} -N {int(tasks_per_node)} {self.overrides} /bin/bash "$CMDFILE" &',
-                "wait"]
+        body = [f'aprun -n {tasks} -N {int(tasks_per_node)} {self.overrides} /bin/bash "$CMDFILE" &', "wait"]
         return self._script(command, script_dir, header, body)
 
 
 class JsrunLauncher(_MultiNodeLauncher):
     """Start the command with IBM's ``jsrun -n <tasks> -r <tasks_per_node>`` (LSF, Summit)."""
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int,
-                 script_dir: str = "") -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         tasks = int(tasks_per_node) * int(nodes_per_block)
         header = [f"WORKERCOUNT={tasks}"]
-        body = [f'jsrun -n {tasks} -r {int(tasks_per_node)} {self.overrides} /bin/bash "$CMDFILE" &',
-                "wait"]
+        body = [f'jsrun -n {tasks} -r {int(tasks_per_node)} {self.overrides} /bin/bash "$CMDFILE" &', "wait"]
         return self._script(command, script_dir, header, body)
 
 
@@ -178,12 +185,16 @@ class MpiExecLauncher(_MultiNodeLauncher):
         super().__init__(debug=debug, overrides=overrides)
         self.bind_cmd = bind_cmd
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int,
-                 script_dir: str = "") -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         tasks = int(tasks_per_node) * int(nodes_per_block)
-        body = [*_HOSTFILE, *self._say("Found hosts: $(tr '\\n' ' ' < \"$HOSTFILE\")"),
-                (f"mpiexec {self.bind_cmd} none {self.overrides} -n {tasks} --hostfile \"$HOSTFILE\" "
-                 'bash "$CMDFILE"')]
+        body = [
+            *_HOSTFILE,
+            *self._say("Found hosts: $(tr '\\n' ' ' < \"$HOSTFILE\")"),
+            (
+                f'mpiexec {self.bind_cmd} none {self.overrides} -n {tasks} --hostfile "$HOSTFILE" '
+                'bash "$CMDFILE"'
+            ),
+        ]
         return self._script(command, script_dir, [f"WORKERCOUNT={tasks}"], body)
 
 
@@ -194,8 +205,7 @@ class MpiRunLauncher(_MultiNodeLauncher):
         super().__init__(debug=debug, overrides=overrides)
         self.bash_location = bash_location
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int,
-                 script_dir: str = "") -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         tasks = int(tasks_per_node) * int(nodes_per_block)
         body = [f'mpirun -np {tasks} {self.overrides} {self.bash_location} "$CMDFILE"']
         return self._script(command, script_dir, [f"WORKERCOUNT={tasks}"], body)
@@ -211,8 +221,7 @@ class GnuParallelLauncher(_MultiNodeLauncher):
     def __init__(self, debug: bool = True):
         super().__init__(debug=debug)
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int,
-                 script_dir: str = "") -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         tasks = int(tasks_per_node) * int(nodes_per_block)
         body = [
             *_HOSTFILE,
@@ -222,8 +231,10 @@ class GnuParallelLauncher(_MultiNodeLauncher):
             '    echo "bash $CMDFILE" >> "$TASKS"',
             "done",
             *self._say("Found hosts: $(tr '\\n' ' ' < \"$HOSTFILE\")"),
-            (f'parallel --env _ --joblog "$CMDFILE.parallel.log" --sshloginfile "$HOSTFILE" '
-             f'--jobs {int(tasks_per_node)} < "$TASKS"'),
+            (
+                f'parallel --env _ --joblog "$CMDFILE.parallel.log" --sshloginfile "$HOSTFILE" '
+                f'--jobs {int(tasks_per_node)} < "$TASKS"'
+            ),
         ]
         return self._script(command, script_dir, [f"WORKERCOUNT={tasks}"], body)
 
@@ -238,13 +249,17 @@ class WrappedLauncher(Launcher):
         super().__init__(debug=debug)
         self.prepend = prepend
 
-    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int,
-                 script_dir: str = "") -> str:
+    def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         if int(tasks_per_node) > 1:
-            logger.warning("WrappedLauncher starts the command once, whatever the number of tasks per "
-                           "node (%s): there may be fewer workers than you expect", tasks_per_node)
+            logger.warning(
+                "WrappedLauncher starts the command once, whatever the number of tasks per "
+                "node (%s): there may be fewer workers than you expect",
+                tasks_per_node,
+            )
         if int(nodes_per_block) > 1:
-            logger.warning("WrappedLauncher starts the command on one node, whatever the number of "
-                           "nodes per block (%s): there may be fewer workers than you expect",
-                           nodes_per_block)
+            logger.warning(
+                "WrappedLauncher starts the command on one node, whatever the number of "
+                "nodes per block (%s): there may be fewer workers than you expect",
+                nodes_per_block,
+            )
         return f"{self.prepend} {command}"

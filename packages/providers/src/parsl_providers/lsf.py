@@ -1,4 +1,5 @@
 """``LSFProvider``: blocks are IBM Spectrum LSF jobs (``bsub``, ``bjobs``, ``bkill``)."""
+
 from __future__ import annotations
 
 import logging
@@ -12,7 +13,6 @@ from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
 from parsl.providers.errors import SubmitException
 from parsl.utils import wtime_to_minutes
-
 from parsl_providers.batch import BatchProvider
 
 logger = logging.getLogger(__name__)
@@ -21,10 +21,17 @@ __all__ = ["LSF_STATES", "LSFProvider"]
 
 #: ``bjobs`` STAT column -> JobState.
 LSF_STATES: dict[str, JobState] = {
-    "PEND": JobState.PENDING, "WAIT": JobState.PENDING, "PROV": JobState.PENDING,
-    "RUN": JobState.RUNNING, "DONE": JobState.COMPLETED, "EXIT": JobState.FAILED,
-    "PSUSP": JobState.HELD, "USUSP": JobState.HELD, "SSUSP": JobState.HELD,
-    "UNKWN": JobState.UNKNOWN, "ZOMBI": JobState.FAILED,
+    "PEND": JobState.PENDING,
+    "WAIT": JobState.PENDING,
+    "PROV": JobState.PENDING,
+    "RUN": JobState.RUNNING,
+    "DONE": JobState.COMPLETED,
+    "EXIT": JobState.FAILED,
+    "PSUSP": JobState.HELD,
+    "USUSP": JobState.HELD,
+    "SSUSP": JobState.HELD,
+    "UNKWN": JobState.UNKNOWN,
+    "ZOMBI": JobState.FAILED,
 }
 
 _TEMPLATE = """#!/bin/bash
@@ -62,35 +69,48 @@ class LSFProvider(BatchProvider):
     ``launcher``; ``channel`` and ``move_files`` as for ``SlurmProvider``.
     """
 
-    def __init__(self,
-                 nodes_per_block: int = 1,
-                 cores_per_block: int | None = None,
-                 cores_per_node: int | None = None,
-                 init_blocks: int = 1,
-                 min_blocks: int = 0,
-                 max_blocks: int = 1,
-                 parallelism: float = 1,
-                 walltime: str = "00:10:00",
-                 scheduler_options: str = "",
-                 worker_init: str = "",
-                 project: str | None = None,
-                 queue: str | None = None,
-                 cmd_timeout: int = 120,
-                 bsub_redirection: bool = False,
-                 request_by_nodes: bool = True,
-                 launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
-                 *,
-                 channel: Any = None,
-                 move_files: bool | None = None):
+    def __init__(
+        self,
+        nodes_per_block: int = 1,
+        cores_per_block: int | None = None,
+        cores_per_node: int | None = None,
+        init_blocks: int = 1,
+        min_blocks: int = 0,
+        max_blocks: int = 1,
+        parallelism: float = 1,
+        walltime: str = "00:10:00",
+        scheduler_options: str = "",
+        worker_init: str = "",
+        project: str | None = None,
+        queue: str | None = None,
+        cmd_timeout: int = 120,
+        bsub_redirection: bool = False,
+        request_by_nodes: bool = True,
+        launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
+        *,
+        channel: Any = None,
+        move_files: bool | None = None,
+    ):
         if not request_by_nodes:
             if not cores_per_block or not cores_per_node:
                 raise ConfigurationError(
                     "LSFProvider: request_by_nodes=False requests cores, so both cores_per_block and "
-                    f"cores_per_node must be positive (got {cores_per_block!r} and {cores_per_node!r})")
+                    f"cores_per_node must be positive (got {cores_per_block!r} and {cores_per_node!r})"
+                )
             # The strategy counts nodes: derive them from the cores asked for.
             nodes_per_block = math.ceil(cores_per_block / cores_per_node)
-        super().__init__("LSF", nodes_per_block, init_blocks, min_blocks, max_blocks, parallelism,
-                         walltime, launcher, cmd_timeout=cmd_timeout, channel=channel)
+        super().__init__(
+            "LSF",
+            nodes_per_block,
+            init_blocks,
+            min_blocks,
+            max_blocks,
+            parallelism,
+            walltime,
+            launcher,
+            cmd_timeout=cmd_timeout,
+            channel=channel,
+        )
         wtime_to_minutes(walltime)
         self.cores_per_block = cores_per_block
         self.cores_per_node = cores_per_node
@@ -117,18 +137,25 @@ class LSFProvider(BatchProvider):
         """Write the bsub script for one block and submit it; return the LSF job id."""
         job_name = f"{job_name}.{time.time()}"
         files = self._job_files(job_name, ".submit")
-        configs = {"nodes": self.nodes_per_block, "tasks_per_node": tasks_per_node,
-                   "walltime": wtime_to_minutes(self.walltime), "scheduler_options": self._directives,
-                   "worker_init": self.worker_init, "job_stdout_path": files["stdout"],
-                   "job_stderr_path": files["stderr"], "submit_script_dir": self._job_dir(),
-                   "user_script": self._launch(command, tasks_per_node)}
+        configs = {
+            "nodes": self.nodes_per_block,
+            "tasks_per_node": tasks_per_node,
+            "walltime": wtime_to_minutes(self.walltime),
+            "scheduler_options": self._directives,
+            "worker_init": self.worker_init,
+            "job_stdout_path": files["stdout"],
+            "job_stderr_path": files["stderr"],
+            "submit_script_dir": self._job_dir(),
+            "user_script": self._launch(command, tasks_per_node),
+        }
         path = self._write_script(_TEMPLATE, files, job_name, configs)
         cmd = f"bsub < {path}" if self.bsub_redirection else f"bsub {path}"
         out, err = self._submit_command(cmd, job_name)
         match = _SUBMITTED.search(out)
         if not match:
-            raise SubmitException(job_name, "could not read the job id from bsub's output",
-                                  stdout=out, stderr=err, retcode=0)
+            raise SubmitException(
+                job_name, "could not read the job id from bsub's output", stdout=out, stderr=err, retcode=0
+            )
         job_id = match.group(1)
         self._record(job_id, files)
         logger.info("LSFProvider submitted job %s (%s)", job_id, files["local_script"])

@@ -3,6 +3,7 @@
 The token comes from the ``oauth-ssh`` package (``find_access_token(hostname)``, after
 ``oauth-ssh login``) and answers the server's keyboard-interactive prompts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,10 @@ def _token_finder(hostname: str) -> Any:
     try:
         from oauth_ssh.oauth_ssh_token import find_access_token
     except ImportError as e:
-        raise ImportError("OAuthSSHChannel needs the 'oauth-ssh' package: pip install oauth-ssh, then "
-                          f"run 'oauth-ssh login {hostname}'") from e
+        raise ImportError(
+            "OAuthSSHChannel needs the 'oauth-ssh' package: pip install oauth-ssh, then "
+            f"run 'oauth-ssh login {hostname}'"
+        ) from e
     return find_access_token
 
 
@@ -34,14 +37,28 @@ class OAuthSSHChannel(SSHChannel):
     is reported when the channel is made.
     """
 
-    def __init__(self, hostname: str, username: str | None = None, script_dir: str | None = None,
-                 envs: dict[str, str] | None = None, port: int = 22, host_keys_filename: str | None = None):
-        super().__init__(hostname, username=username, script_dir=script_dir, envs=envs, port=port,
-                         host_keys_filename=host_keys_filename)
+    def __init__(
+        self,
+        hostname: str,
+        username: str | None = None,
+        script_dir: str | None = None,
+        envs: dict[str, str] | None = None,
+        port: int = 22,
+        host_keys_filename: str | None = None,
+    ):
+        super().__init__(
+            hostname,
+            username=username,
+            script_dir=script_dir,
+            envs=envs,
+            port=port,
+            host_keys_filename=host_keys_filename,
+        )
         _token_finder(hostname)  # no network: only checks that oauth-ssh is installed
 
     def _authenticate(self, client: paramiko.SSHClient) -> None:
         import getpass
+
         token = _token_finder(self.hostname)(self.hostname)
         transport = paramiko.Transport((self.hostname, self.port))
         transport.start_client(timeout=30)

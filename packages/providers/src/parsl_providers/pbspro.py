@@ -1,4 +1,5 @@
 """``PBSProProvider``: blocks are PBS Pro / OpenPBS jobs (``qsub``, ``qstat -f -F json``, ``qdel``)."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,6 @@ from typing import Any
 
 from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
-
 from parsl_providers.torque import TORQUE_STATES, TorqueProvider
 
 logger = logging.getLogger(__name__)
@@ -45,27 +45,42 @@ class PBSProProvider(TorqueProvider):
 
     _label = "pbspro"
 
-    def __init__(self,
-                 account: str | None = None,
-                 queue: str | None = None,
-                 scheduler_options: str = "",
-                 select_options: str = "",
-                 worker_init: str = "",
-                 nodes_per_block: int = 1,
-                 cpus_per_node: int = 1,
-                 init_blocks: int = 1,
-                 min_blocks: int = 0,
-                 max_blocks: int = 1,
-                 parallelism: float = 1,
-                 launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
-                 walltime: str = "00:20:00",
-                 cmd_timeout: int = 120,
-                 *,
-                 channel: Any = None,
-                 move_files: bool | None = None):
-        super().__init__(account, queue, scheduler_options, worker_init, nodes_per_block, init_blocks,
-                         min_blocks, max_blocks, parallelism, launcher, walltime, cmd_timeout,
-                         channel=channel, move_files=move_files)
+    def __init__(
+        self,
+        account: str | None = None,
+        queue: str | None = None,
+        scheduler_options: str = "",
+        select_options: str = "",
+        worker_init: str = "",
+        nodes_per_block: int = 1,
+        cpus_per_node: int = 1,
+        init_blocks: int = 1,
+        min_blocks: int = 0,
+        max_blocks: int = 1,
+        parallelism: float = 1,
+        launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
+        walltime: str = "00:20:00",
+        cmd_timeout: int = 120,
+        *,
+        channel: Any = None,
+        move_files: bool | None = None,
+    ):
+        super().__init__(
+            account,
+            queue,
+            scheduler_options,
+            worker_init,
+            nodes_per_block,
+            init_blocks,
+            min_blocks,
+            max_blocks,
+            parallelism,
+            launcher,
+            walltime,
+            cmd_timeout,
+            channel=channel,
+            move_files=move_files,
+        )
         self.select_options = select_options
         self.cpus_per_node = cpus_per_node
         self.template_string = _TEMPLATE
@@ -88,8 +103,9 @@ class PBSProProvider(TorqueProvider):
         try:
             jobs = json.loads(out).get("Jobs", {}) if out.strip() else {}
         except ValueError:
-            logger.warning("qstat -F json printed something that is not JSON (rc=%s): %s %s", rc,
-                           out[:200], err.strip())
+            logger.warning(
+                "qstat -F json printed something that is not JSON (rc=%s): %s %s", rc, out[:200], err.strip()
+            )
             return
         if rc != 0 and not jobs and "Unknown Job" not in err:
             logger.warning("qstat failed (rc=%s): %s", rc, err.strip())
@@ -105,8 +121,11 @@ class PBSProProvider(TorqueProvider):
             if state == JobState.COMPLETED and isinstance(exit_status, int) and exit_status != 0:
                 # Negative codes are PBS's own (e.g. -11 walltime exceeded, -4 killed).
                 state = JobState.TIMEOUT if exit_status == -11 else JobState.FAILED
-            message = None if state in (JobState.PENDING, JobState.RUNNING) else (
-                f"job_state={letter} Exit_status={exit_status}")
+            message = (
+                None
+                if state in (JobState.PENDING, JobState.RUNNING)
+                else (f"job_state={letter} Exit_status={exit_status}")
+            )
             self._update(jid, state, message, exit_status if state.terminal else None)
             seen.add(jid)
         self._mark_left_queue(live, seen)

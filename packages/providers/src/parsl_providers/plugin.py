@@ -3,6 +3,7 @@
 Each class is imported on its own: a provider whose optional dependency is missing (or a
 module that is not there yet) is left out and logged, the others still register.
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,15 +12,34 @@ from parsl import hookimpl
 
 logger = logging.getLogger(__name__)
 
-PROVIDERS = ("SlurmProvider", "TorqueProvider", "PBSProProvider", "GridEngineProvider", "CondorProvider",
-             "LSFProvider", "CobaltProvider", "AdHocProvider", "AWSProvider", "KubernetesProvider",
-             "GoogleCloudProvider")
-LAUNCHERS = ("SrunLauncher", "SrunMPILauncher", "AprunLauncher", "JsrunLauncher", "MpiExecLauncher",
-             "MpiRunLauncher", "GnuParallelLauncher", "WrappedLauncher")
+PROVIDERS = (
+    "SlurmProvider",
+    "TorqueProvider",
+    "PBSProProvider",
+    "GridEngineProvider",
+    "CondorProvider",
+    "LSFProvider",
+    "CobaltProvider",
+    "AdHocProvider",
+    "AWSProvider",
+    "KubernetesProvider",
+    "GoogleCloudProvider",
+)
+LAUNCHERS = (
+    "SrunLauncher",
+    "SrunMPILauncher",
+    "AprunLauncher",
+    "JsrunLauncher",
+    "MpiExecLauncher",
+    "MpiRunLauncher",
+    "GnuParallelLauncher",
+    "WrappedLauncher",
+)
 
 
 def _load(names: tuple[str, ...]) -> list[type]:
     import parsl_providers
+
     found = []
     for name in names:
         try:

@@ -1,4 +1,5 @@
 """``SlurmProvider``: blocks are Slurm batch jobs (``sbatch``, ``sacct``/``squeue``, ``scancel``)."""
+
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,6 @@ from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
 from parsl.providers.errors import SubmitException
 from parsl.utils import wtime_to_minutes
-
 from parsl_providers.batch import BatchProvider, chunks
 
 logger = logging.getLogger(__name__)
@@ -20,24 +20,56 @@ __all__ = ["SACCT_STATES", "SQUEUE_STATES", "SlurmProvider"]
 
 #: ``sacct`` state names (the first word: ``CANCELLED by 0`` is CANCELLED) -> JobState.
 SACCT_STATES: dict[str, JobState] = {
-    "PENDING": JobState.PENDING, "REQUEUED": JobState.PENDING, "REQUEUE_FED": JobState.PENDING,
-    "REQUEUE_HOLD": JobState.HELD, "RESIZING": JobState.RUNNING, "CONFIGURING": JobState.PENDING,
-    "RUNNING": JobState.RUNNING, "COMPLETING": JobState.RUNNING, "SIGNALING": JobState.RUNNING,
-    "STAGE_OUT": JobState.RUNNING, "SUSPENDED": JobState.HELD, "STOPPED": JobState.HELD,
-    "COMPLETED": JobState.COMPLETED, "CANCELLED": JobState.CANCELLED,
-    "FAILED": JobState.FAILED, "NODE_FAIL": JobState.FAILED, "BOOT_FAIL": JobState.FAILED,
-    "OUT_OF_MEMORY": JobState.FAILED, "REVOKED": JobState.FAILED, "SPECIAL_EXIT": JobState.FAILED,
-    "TIMEOUT": JobState.TIMEOUT, "DEADLINE": JobState.TIMEOUT, "PREEMPTED": JobState.TIMEOUT,
+    "PENDING": JobState.PENDING,
+    "REQUEUED": JobState.PENDING,
+    "REQUEUE_FED": JobState.PENDING,
+    "REQUEUE_HOLD": JobState.HELD,
+    "RESIZING": JobState.RUNNING,
+    "CONFIGURING": JobState.PENDING,
+    "RUNNING": JobState.RUNNING,
+    "COMPLETING": JobState.RUNNING,
+    "SIGNALING": JobState.RUNNING,
+    "STAGE_OUT": JobState.RUNNING,
+    "SUSPENDED": JobState.HELD,
+    "STOPPED": JobState.HELD,
+    "COMPLETED": JobState.COMPLETED,
+    "CANCELLED": JobState.CANCELLED,
+    "FAILED": JobState.FAILED,
+    "NODE_FAIL": JobState.FAILED,
+    "BOOT_FAIL": JobState.FAILED,
+    "OUT_OF_MEMORY": JobState.FAILED,
+    "REVOKED": JobState.FAILED,
+    "SPECIAL_EXIT": JobState.FAILED,
+    "TIMEOUT": JobState.TIMEOUT,
+    "DEADLINE": JobState.TIMEOUT,
+    "PREEMPTED": JobState.TIMEOUT,
 }
 
 #: ``squeue`` compact state codes (``%t``) -> JobState.
 SQUEUE_STATES: dict[str, JobState] = {
-    "PD": JobState.PENDING, "CF": JobState.PENDING, "RQ": JobState.PENDING, "RF": JobState.PENDING,
-    "RH": JobState.HELD, "S": JobState.HELD, "ST": JobState.HELD, "RS": JobState.RUNNING,
-    "R": JobState.RUNNING, "CG": JobState.RUNNING, "SI": JobState.RUNNING, "SO": JobState.RUNNING,
-    "CD": JobState.COMPLETED, "CA": JobState.CANCELLED, "F": JobState.FAILED,
-    "NF": JobState.FAILED, "BF": JobState.FAILED, "OOM": JobState.FAILED, "RV": JobState.FAILED,
-    "SE": JobState.FAILED, "TO": JobState.TIMEOUT, "DL": JobState.TIMEOUT, "PR": JobState.TIMEOUT,
+    "PD": JobState.PENDING,
+    "CF": JobState.PENDING,
+    "RQ": JobState.PENDING,
+    "RF": JobState.PENDING,
+    "RH": JobState.HELD,
+    "S": JobState.HELD,
+    "ST": JobState.HELD,
+    "RS": JobState.RUNNING,
+    "R": JobState.RUNNING,
+    "CG": JobState.RUNNING,
+    "SI": JobState.RUNNING,
+    "SO": JobState.RUNNING,
+    "CD": JobState.COMPLETED,
+    "CA": JobState.CANCELLED,
+    "F": JobState.FAILED,
+    "NF": JobState.FAILED,
+    "BF": JobState.FAILED,
+    "OOM": JobState.FAILED,
+    "RV": JobState.FAILED,
+    "SE": JobState.FAILED,
+    "TO": JobState.TIMEOUT,
+    "DL": JobState.TIMEOUT,
+    "PR": JobState.TIMEOUT,
 }
 
 _TEMPLATE = """#!/bin/bash
@@ -78,34 +110,46 @@ class SlurmProvider(BatchProvider):
     any channel but ``LocalChannel``).
     """
 
-    def __init__(self,
-                 partition: str | None = None,
-                 account: str | None = None,
-                 qos: str | None = None,
-                 constraint: str | None = None,
-                 clusters: str | None = None,
-                 nodes_per_block: int = 1,
-                 cores_per_node: int | None = None,
-                 mem_per_node: float | None = None,
-                 gpus_per_node: int | None = None,
-                 gres: str | None = None,
-                 init_blocks: int = 1,
-                 min_blocks: int = 0,
-                 max_blocks: int = 1,
-                 parallelism: float = 1,
-                 walltime: str = "00:10:00",
-                 scheduler_options: str = "",
-                 regex_job_id: str = r"Submitted batch job (?P<id>\S*)",
-                 worker_init: str = "",
-                 cmd_timeout: int = 10,
-                 status_batch_size: int = 50,
-                 exclusive: bool = True,
-                 launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
-                 *,
-                 channel: Any = None,
-                 move_files: bool | None = None):
-        super().__init__("slurm", nodes_per_block, init_blocks, min_blocks, max_blocks, parallelism,
-                         walltime, launcher, cmd_timeout=cmd_timeout, channel=channel)
+    def __init__(
+        self,
+        partition: str | None = None,
+        account: str | None = None,
+        qos: str | None = None,
+        constraint: str | None = None,
+        clusters: str | None = None,
+        nodes_per_block: int = 1,
+        cores_per_node: int | None = None,
+        mem_per_node: float | None = None,
+        gpus_per_node: int | None = None,
+        gres: str | None = None,
+        init_blocks: int = 1,
+        min_blocks: int = 0,
+        max_blocks: int = 1,
+        parallelism: float = 1,
+        walltime: str = "00:10:00",
+        scheduler_options: str = "",
+        regex_job_id: str = r"Submitted batch job (?P<id>\S*)",
+        worker_init: str = "",
+        cmd_timeout: int = 10,
+        status_batch_size: int = 50,
+        exclusive: bool = True,
+        launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
+        *,
+        channel: Any = None,
+        move_files: bool | None = None,
+    ):
+        super().__init__(
+            "slurm",
+            nodes_per_block,
+            init_blocks,
+            min_blocks,
+            max_blocks,
+            parallelism,
+            walltime,
+            launcher,
+            cmd_timeout=cmd_timeout,
+            channel=channel,
+        )
         wtime_to_minutes(walltime)  # a malformed walltime fails here, not at the first submit
         self.partition = partition
         self.account = account
@@ -139,9 +183,15 @@ class SlurmProvider(BatchProvider):
 
     def _sbatch_directives(self) -> str:
         lines = [self.scheduler_options.rstrip("\n")] if self.scheduler_options else []
-        for flag, value in (("partition", self.partition), ("account", self.account), ("qos", self.qos),
-                            ("constraint", self.constraint), ("clusters", self.clusters),
-                            ("gpus-per-node", self.gpus_per_node), ("gres", self.gres)):
+        for flag, value in (
+            ("partition", self.partition),
+            ("account", self.account),
+            ("qos", self.qos),
+            ("constraint", self.constraint),
+            ("clusters", self.clusters),
+            ("gpus-per-node", self.gpus_per_node),
+            ("gres", self.gres),
+        ):
             if value:
                 lines.append(f"#SBATCH --{flag}={value}")
         if self.exclusive:
@@ -161,10 +211,16 @@ class SlurmProvider(BatchProvider):
             per_task = max(1, math.floor(self.cores_per_node / max(1, tasks_per_node)))
             options.append(f"#SBATCH --cpus-per-task={per_task}")
             worker_init += f"\nexport PARSL_CORES={per_task}"
-        configs = {"nodes": self.nodes_per_block, "tasks_per_node": tasks_per_node,
-                   "walltime": wtime_to_minutes(self.walltime), "scheduler_options": "\n".join(options),
-                   "worker_init": worker_init, "job_stdout_path": files["stdout"],
-                   "job_stderr_path": files["stderr"], "user_script": self._launch(command, tasks_per_node)}
+        configs = {
+            "nodes": self.nodes_per_block,
+            "tasks_per_node": tasks_per_node,
+            "walltime": wtime_to_minutes(self.walltime),
+            "scheduler_options": "\n".join(options),
+            "worker_init": worker_init,
+            "job_stdout_path": files["stdout"],
+            "job_stderr_path": files["stderr"],
+            "user_script": self._launch(command, tasks_per_node),
+        }
         path = self._write_script(_TEMPLATE, files, job_name, configs)
         out, err = self._submit_command(f"sbatch {path}", job_name)
         for line in out.splitlines():
@@ -174,8 +230,13 @@ class SlurmProvider(BatchProvider):
                 self._record(job_id, files)
                 logger.info("SlurmProvider submitted job %s (%s)", job_id, files["local_script"])
                 return job_id
-        raise SubmitException(job_name, "could not read the job id from sbatch's output "
-                              f"(regex_job_id={self.regex_job_id!r})", stdout=out, stderr=err, retcode=0)
+        raise SubmitException(
+            job_name,
+            f"could not read the job id from sbatch's output (regex_job_id={self.regex_job_id!r})",
+            stdout=out,
+            stderr=err,
+            retcode=0,
+        )
 
     #: how long a job that squeue saw finish is asked of sacct again for its exit code
     SACCT_GRACE = 30.0
@@ -184,8 +245,13 @@ class SlurmProvider(BatchProvider):
         """A job squeue saw end before slurmdbd recorded it: ask sacct again, for a while, so
         its final state and exit code come from accounting."""
         r = self.resources.get(job_id)
-        return (r is not None and self._use_sacct and r["status"].terminal and r["status"].exit_code is None
-                and time.monotonic() - r.get("awaiting_sacct", -1e9) < self.SACCT_GRACE)
+        return (
+            r is not None
+            and self._use_sacct
+            and r["status"].terminal
+            and r["status"].exit_code is None
+            and time.monotonic() - r.get("awaiting_sacct", -1e9) < self.SACCT_GRACE
+        )
 
     def _live_ids(self) -> list[str]:
         return super()._live_ids() + [jid for jid in self.resources if self._awaiting_sacct(jid)]
@@ -237,8 +303,9 @@ class SlurmProvider(BatchProvider):
             exit_code = _exit_code(fields[2]) if len(fields) > 2 else None
             terminal_code = exit_code if state.terminal else None
             self.resources[jid].pop("awaiting_sacct", None)
-            self._update(jid, state, None if state in (JobState.PENDING, JobState.RUNNING) else raw,
-                         terminal_code)
+            self._update(
+                jid, state, None if state in (JobState.PENDING, JobState.RUNNING) else raw, terminal_code
+            )
             seen.add(jid)
         return seen
 

@@ -8,6 +8,7 @@ hosts that may not be reachable from where the module is imported. ``SSHInteract
 answers keyboard-interactive prompts (passwords, one-time codes) on the terminal.
 Channels were dropped by current Parsl; they are kept here for 0.9-era configurations.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -22,6 +23,7 @@ import time
 from typing import Any
 
 import paramiko
+
 from parsl.channels.base import Channel
 from parsl.channels.errors import (
     AuthException,
@@ -65,10 +67,19 @@ class SSHChannel(Channel, RepresentationMixin):
         rejected with ``BadHostKeyException``.
     """
 
-    def __init__(self, hostname: str, username: str | None = None, password: str | None = None,
-                 script_dir: str | None = None, envs: dict[str, str] | None = None,
-                 gssapi_auth: bool = False, skip_auth: bool = False, port: int = 22,
-                 key_filename: str | list[str] | None = None, host_keys_filename: str | None = None):
+    def __init__(
+        self,
+        hostname: str,
+        username: str | None = None,
+        password: str | None = None,
+        script_dir: str | None = None,
+        envs: dict[str, str] | None = None,
+        gssapi_auth: bool = False,
+        skip_auth: bool = False,
+        port: int = 22,
+        key_filename: str | list[str] | None = None,
+        host_keys_filename: str | None = None,
+    ):
         self.hostname = hostname
         self.username = username
         self.password = password
@@ -85,8 +96,10 @@ class SSHChannel(Channel, RepresentationMixin):
 
     # The repr must not show the password.
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(hostname={self.hostname!r}, username={self.username!r}, "
-                f"port={self.port!r}, script_dir={self._script_dir!r})")
+        return (
+            f"{type(self).__name__}(hostname={self.hostname!r}, username={self.username!r}, "
+            f"port={self.port!r}, script_dir={self._script_dir!r})"
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -148,10 +161,19 @@ class SSHChannel(Channel, RepresentationMixin):
         if self.gssapi_auth:
             # paramiko 5 dropped GSS-API; older releases still take these arguments.
             options = {"gss_auth": True, "gss_kex": True}
-        client.connect(self.hostname, port=self.port, username=self.username, password=self.password,
-                       key_filename=self.key_filename, allow_agent=self.password is None,
-                       look_for_keys=self.password is None or self.key_filename is not None,
-                       timeout=30, banner_timeout=30, auth_timeout=30, **options)
+        client.connect(
+            self.hostname,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            key_filename=self.key_filename,
+            allow_agent=self.password is None,
+            look_for_keys=self.password is None or self.key_filename is not None,
+            timeout=30,
+            banner_timeout=30,
+            auth_timeout=30,
+            **options,
+        )
 
     def _check_host_key(self, client: paramiko.SSHClient, transport: paramiko.Transport) -> None:
         key = transport.get_remote_server_key()
@@ -193,8 +215,9 @@ class SSHChannel(Channel, RepresentationMixin):
         exports = "".join(f"export {k}={shlex.quote(str(v))}; " for k, v in env.items())
         return exports + cmd
 
-    def execute_wait(self, cmd: str, walltime: float | None = None,
-                     envs: dict[str, str] = {}) -> tuple[int, str, str]:  # noqa: B006
+    def execute_wait(
+        self, cmd: str, walltime: float | None = None, envs: dict[str, str] = {}
+    ) -> tuple[int, str, str]:
         """Run ``cmd`` remotely; return ``(exit_code, stdout, stderr)``.
 
         ``walltime`` seconds (None or 0: no limit) bound the whole command; past it the
@@ -225,8 +248,9 @@ class SSHChannel(Channel, RepresentationMixin):
         finally:
             chan.close()
 
-    def execute_no_wait(self, cmd: str, walltime: float | None = None,
-                        envs: dict[str, str] = {}) -> tuple[None, Any, Any]:  # noqa: B006
+    def execute_no_wait(
+        self, cmd: str, walltime: float | None = None, envs: dict[str, str] = {}
+    ) -> tuple[None, Any, Any]:
         """Start ``cmd`` remotely and return ``(None, stdout, stderr)`` file objects at once."""
         self._transport()
         client: Any = self._client
@@ -308,11 +332,25 @@ class SSHInteractiveLoginChannel(SSHChannel):
     on the terminal and read with ``getpass``. Host keys are checked as for ``SSHChannel``.
     """
 
-    def __init__(self, hostname: str, username: str | None = None, password: str | None = None,
-                 script_dir: str | None = None, envs: dict[str, str] | None = None,
-                 port: int = 22, host_keys_filename: str | None = None):
-        super().__init__(hostname, username=username, password=password, script_dir=script_dir,
-                         envs=envs, port=port, host_keys_filename=host_keys_filename)
+    def __init__(
+        self,
+        hostname: str,
+        username: str | None = None,
+        password: str | None = None,
+        script_dir: str | None = None,
+        envs: dict[str, str] | None = None,
+        port: int = 22,
+        host_keys_filename: str | None = None,
+    ):
+        super().__init__(
+            hostname,
+            username=username,
+            password=password,
+            script_dir=script_dir,
+            envs=envs,
+            port=port,
+            host_keys_filename=host_keys_filename,
+        )
 
     def _authenticate(self, client: paramiko.SSHClient) -> None:
         transport = paramiko.Transport((self.hostname, self.port))

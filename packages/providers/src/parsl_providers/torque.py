@@ -1,4 +1,5 @@
 """``TorqueProvider``: blocks are Torque/PBS jobs (``qsub``, ``qstat``, ``qdel``)."""
+
 from __future__ import annotations
 
 import logging
@@ -7,7 +8,6 @@ from typing import Any
 
 from parsl.jobs.states import JobState
 from parsl.providers.errors import SubmitException
-
 from parsl_providers.batch import BatchProvider
 from parsl_providers.launchers import AprunLauncher
 
@@ -17,10 +17,19 @@ __all__ = ["TORQUE_STATES", "TorqueProvider"]
 
 #: ``qstat`` state letters (Torque and PBS Pro) -> JobState.
 TORQUE_STATES: dict[str, JobState] = {
-    "Q": JobState.PENDING, "W": JobState.PENDING, "T": JobState.PENDING, "M": JobState.PENDING,
-    "R": JobState.RUNNING, "B": JobState.RUNNING, "E": JobState.COMPLETED,
-    "C": JobState.COMPLETED, "F": JobState.COMPLETED, "X": JobState.COMPLETED,
-    "H": JobState.HELD, "S": JobState.HELD, "U": JobState.HELD,
+    "Q": JobState.PENDING,
+    "W": JobState.PENDING,
+    "T": JobState.PENDING,
+    "M": JobState.PENDING,
+    "R": JobState.RUNNING,
+    "B": JobState.RUNNING,
+    "E": JobState.COMPLETED,
+    "C": JobState.COMPLETED,
+    "F": JobState.COMPLETED,
+    "X": JobState.COMPLETED,
+    "H": JobState.HELD,
+    "S": JobState.HELD,
+    "U": JobState.HELD,
 }
 
 _TEMPLATE = """#!/bin/bash
@@ -59,24 +68,36 @@ class TorqueProvider(BatchProvider):
 
     _label = "torque"
 
-    def __init__(self,
-                 account: str | None = None,
-                 queue: str | None = None,
-                 scheduler_options: str = "",
-                 worker_init: str = "",
-                 nodes_per_block: int = 1,
-                 init_blocks: int = 1,
-                 min_blocks: int = 0,
-                 max_blocks: int = 1,
-                 parallelism: float = 1,
-                 launcher: Any = AprunLauncher(),  # noqa: B008 (shared default, as upstream)
-                 walltime: str = "00:20:00",
-                 cmd_timeout: int = 120,
-                 *,
-                 channel: Any = None,
-                 move_files: bool | None = None):
-        super().__init__(type(self)._label, nodes_per_block, init_blocks, min_blocks, max_blocks,
-                         parallelism, walltime, launcher, cmd_timeout=cmd_timeout, channel=channel)
+    def __init__(
+        self,
+        account: str | None = None,
+        queue: str | None = None,
+        scheduler_options: str = "",
+        worker_init: str = "",
+        nodes_per_block: int = 1,
+        init_blocks: int = 1,
+        min_blocks: int = 0,
+        max_blocks: int = 1,
+        parallelism: float = 1,
+        launcher: Any = AprunLauncher(),  # noqa: B008 (shared default, as upstream)
+        walltime: str = "00:20:00",
+        cmd_timeout: int = 120,
+        *,
+        channel: Any = None,
+        move_files: bool | None = None,
+    ):
+        super().__init__(
+            type(self)._label,
+            nodes_per_block,
+            init_blocks,
+            min_blocks,
+            max_blocks,
+            parallelism,
+            walltime,
+            launcher,
+            cmd_timeout=cmd_timeout,
+            channel=channel,
+        )
         self.account = account
         self.queue = queue
         self.scheduler_options = scheduler_options
@@ -85,12 +106,19 @@ class TorqueProvider(BatchProvider):
         self.template_string = _TEMPLATE
 
     def _job_config(self, command: str, tasks_per_node: int, files: dict[str, str]) -> dict[str, Any]:
-        return {"nodes": self.nodes_per_block, "nodes_per_block": self.nodes_per_block,
-                "task_blocks": self.nodes_per_block * tasks_per_node, "tasks_per_node": tasks_per_node,
-                "walltime": self.walltime, "scheduler_options": self.scheduler_options,
-                "worker_init": self.worker_init, "job_stdout_path": files["stdout"],
-                "job_stderr_path": files["stderr"], "submit_script_dir": self._job_dir(),
-                "user_script": self._launch(command, tasks_per_node)}
+        return {
+            "nodes": self.nodes_per_block,
+            "nodes_per_block": self.nodes_per_block,
+            "task_blocks": self.nodes_per_block * tasks_per_node,
+            "tasks_per_node": tasks_per_node,
+            "walltime": self.walltime,
+            "scheduler_options": self.scheduler_options,
+            "worker_init": self.worker_init,
+            "job_stdout_path": files["stdout"],
+            "job_stderr_path": files["stderr"],
+            "submit_script_dir": self._job_dir(),
+            "user_script": self._launch(command, tasks_per_node),
+        }
 
     def _qsub_options(self, files: dict[str, str]) -> str:
         options = ""
@@ -104,8 +132,9 @@ class TorqueProvider(BatchProvider):
         """Write the qsub script for one block and submit it; return the job id qsub printed."""
         job_name = f"parsl.{job_name}.{time.time()}"
         files = self._job_files(job_name, ".submit")
-        path = self._write_script(self.template_string, files, job_name,
-                                  self._job_config(command, tasks_per_node, files))
+        path = self._write_script(
+            self.template_string, files, job_name, self._job_config(command, tasks_per_node, files)
+        )
         out, err = self._submit_command(f"qsub{self._qsub_options(files)} {path}", job_name)
         lines = [line.strip() for line in out.splitlines() if line.strip()]
         if not lines:

@@ -4,6 +4,7 @@ Scripts import the providers from Parsl's paths (``parsl.data_provider.http`` an
 they are also importable from here. HTTP and FTP join ``default_staging`` when this
 package is installed.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -12,19 +13,37 @@ from typing import Any
 __version__ = "2026.11.21"
 
 __all__ = [
-    "HTTPSeparateTaskStaging", "HTTPInTaskStaging", "FTPSeparateTaskStaging", "FTPInTaskStaging",
-    "RSyncStaging", "GlobusStaging", "Globus", "get_globus", "cli_run",
-    "StagingError", "HTTPStagingError", "FTPStagingError",
-    "RSyncStagingError", "GlobusTransferError",
+    "FTPInTaskStaging",
+    "FTPSeparateTaskStaging",
+    "FTPStagingError",
+    "Globus",
+    "GlobusStaging",
+    "GlobusTransferError",
+    "HTTPInTaskStaging",
+    "HTTPSeparateTaskStaging",
+    "HTTPStagingError",
+    "RSyncStaging",
+    "RSyncStagingError",
+    "StagingError",
+    "cli_run",
+    "get_globus",
 ]
 
 _WHERE = {
-    "HTTPSeparateTaskStaging": "http", "HTTPInTaskStaging": "http",
-    "FTPSeparateTaskStaging": "ftp", "FTPInTaskStaging": "ftp",
-    "RSyncStaging": "rsync", "GlobusStaging": "globus", "Globus": "globus", "get_globus": "globus",
+    "HTTPSeparateTaskStaging": "http",
+    "HTTPInTaskStaging": "http",
+    "FTPSeparateTaskStaging": "ftp",
+    "FTPInTaskStaging": "ftp",
+    "RSyncStaging": "rsync",
+    "GlobusStaging": "globus",
+    "Globus": "globus",
+    "get_globus": "globus",
     "cli_run": "globus",
-    "StagingError": "errors", "HTTPStagingError": "errors", "FTPStagingError": "errors",
-    "RSyncStagingError": "errors", "GlobusTransferError": "errors",
+    "StagingError": "errors",
+    "HTTPStagingError": "errors",
+    "FTPStagingError": "errors",
+    "RSyncStagingError": "errors",
+    "GlobusTransferError": "errors",
 }
 
 

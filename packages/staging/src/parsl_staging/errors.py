@@ -1,12 +1,19 @@
 """Errors raised when a staging transfer fails; each names the URL and the reason."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
 from parsl.errors import ParslError
 
-__all__ = ["StagingError", "HTTPStagingError", "FTPStagingError", "RSyncStagingError",
-           "GlobusTransferError", "redact_url"]
+__all__ = [
+    "FTPStagingError",
+    "GlobusTransferError",
+    "HTTPStagingError",
+    "RSyncStagingError",
+    "StagingError",
+    "redact_url",
+]
 
 
 def redact_url(url: str) -> str:

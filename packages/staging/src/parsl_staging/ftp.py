@@ -7,6 +7,7 @@ anonymous. Transfers are binary, passive mode, streamed in 1 MiB blocks. A File 
 exist on the server). Failures raise :class:`~parsl_staging.errors.FTPStagingError` naming
 the URL (password hidden).
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from parsl.data_provider.files import File
-
 from parsl_staging.errors import FTPStagingError
 from parsl_staging.transfer import TransferStaging
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from parsl.data_provider.data_manager import DataManager
 
-__all__ = ["FTPSeparateTaskStaging", "FTPInTaskStaging", "download", "upload"]
+__all__ = ["FTPInTaskStaging", "FTPSeparateTaskStaging", "download", "upload"]
 
 BLOCK_SIZE = 1 << 20
 
@@ -34,6 +34,7 @@ def _credentials(host: str, user: str | None, password: str | None) -> tuple[str
         return unquote(user), unquote(password or "")
     try:
         import netrc
+
         found = netrc.netrc().authenticators(host)
     except Exception:  # no ~/.netrc, or one that does not parse: anonymous
         found = None
@@ -42,9 +43,10 @@ def _credentials(host: str, user: str | None, password: str | None) -> tuple[str
     return "anonymous", "anonymous@"
 
 
-def _connect(url: str, timeout: float) -> tuple["ftplib.FTP", str, str]:
+def _connect(url: str, timeout: float) -> tuple[ftplib.FTP, str, str]:
     """Log in to the URL's server; return the connection, the directory and the file name."""
     import ftplib
+
     parts = urlsplit(url)
     host = parts.hostname
     if not host:
@@ -70,7 +72,7 @@ def _connect(url: str, timeout: float) -> tuple["ftplib.FTP", str, str]:
     return ftp, directory, name
 
 
-def _close(ftp: "ftplib.FTP") -> None:
+def _close(ftp: ftplib.FTP) -> None:
     try:
         ftp.quit()
     except Exception:
@@ -80,6 +82,7 @@ def _close(ftp: "ftplib.FTP") -> None:
 def download(file: File, timeout: float = 60.0) -> None:
     """Fetch ``file.url`` into ``file.local_path``; remove the partial file on failure."""
     import ftplib
+
     dest = file.local_path
     assert dest is not None
     try:
@@ -100,6 +103,7 @@ def download(file: File, timeout: float = 60.0) -> None:
 def upload(file: File, timeout: float = 60.0) -> None:
     """Store ``file.local_path`` at ``file.url``."""
     import ftplib
+
     src = file.local_path
     assert src is not None
     try:
@@ -137,10 +141,10 @@ class _FTPStaging(TransferStaging):
             raise ValueError(f"timeout= must be a positive number of seconds, not {timeout!r}")
         self.timeout = timeout
 
-    def fetcher(self, dm: "DataManager", executor: str, file: File) -> Any:
+    def fetcher(self, dm: DataManager, executor: str, file: File) -> Any:
         return functools.partial(download, timeout=self.timeout)
 
-    def sender(self, dm: "DataManager", executor: str, file: File) -> Any:
+    def sender(self, dm: DataManager, executor: str, file: File) -> Any:
         return functools.partial(upload, timeout=self.timeout)
 
 

@@ -9,6 +9,7 @@ ends without succeeding fails the File's task with
 :class:`~parsl_staging.errors.GlobusTransferError`. Needs ``pip install 'parslcore[globus]'``
 and a login (``parsl-globus-auth``), or an ``authorizer=`` of your own.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,12 +17,12 @@ import os
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from parsl.data_provider.files import File
 from parsl.data_provider.staging import Staging
 from parsl.utils import RepresentationMixin
-
 from parsl_staging.errors import GlobusTransferError
 from parsl_staging.globus_auth import get_authorizer, import_globus_sdk, main
 from parsl_staging.local_paths import assign_local_path, staging_root
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from parsl.app.futures import DataFuture
     from parsl.data_provider.data_manager import DataManager
 
-__all__ = ["GlobusStaging", "Globus", "get_globus", "cli_run"]
+__all__ = ["Globus", "GlobusStaging", "cli_run", "get_globus"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,21 +59,24 @@ class Globus:
             self._client = import_globus_sdk().TransferClient(authorizer=self.authorizer)
         return self._client
 
-    def transfer_file(self, src_ep: str, dst_ep: str, src_path: str, dst_path: str,
-                      url: str | None = None) -> None:
+    def transfer_file(
+        self, src_ep: str, dst_ep: str, src_path: str, dst_path: str, url: str | None = None
+    ) -> None:
         """Copy one file between endpoints; return when it succeeded, raise if it did not."""
         globus_sdk = import_globus_sdk()
         url = url or f"globus://{src_ep}{src_path}"
         route = f"globus://{src_ep}{src_path} -> globus://{dst_ep}{dst_path}"
         tc = self._transfer_client()
-        data = globus_sdk.TransferData(source_endpoint=src_ep, destination_endpoint=dst_ep,
-                                       label="parsl staging")
+        data = globus_sdk.TransferData(
+            source_endpoint=src_ep, destination_endpoint=dst_ep, label="parsl staging"
+        )
         data.add_item(src_path, dst_path)
         try:
             task_id = tc.submit_transfer(data)["task_id"]
         except globus_sdk.GlobusAPIError as e:
-            raise GlobusTransferError(url, f"the transfer {route} was rejected: {e.http_status} "
-                                           f"{e.code}: {e.message}") from e
+            raise GlobusTransferError(
+                url, f"the transfer {route} was rejected: {e.http_status} {e.code}: {e.message}"
+            ) from e
         except globus_sdk.GlobusError as e:
             raise GlobusTransferError(url, f"cannot submit the transfer {route}: {e}") from e
         logger.debug("Globus task %s: %s", task_id, route)
@@ -90,8 +94,13 @@ class Globus:
                         key = f"{event.get('time')} {event.get('code')}"
                         if key not in reported:
                             reported.add(key)
-                            logger.warning("Globus task %s (%s) is retrying after: %s %s", task_id, route,
-                                           event.get("description"), event.get("details"))
+                            logger.warning(
+                                "Globus task %s (%s) is retrying after: %s %s",
+                                task_id,
+                                route,
+                                event.get("description"),
+                                event.get("details"),
+                            )
                 time.sleep(self.poll_period)
         except globus_sdk.GlobusError as e:
             raise GlobusTransferError(url, f"lost track of Globus task {task_id} ({route}): {e}") from e
@@ -104,8 +113,11 @@ class Globus:
                 detail = f": {errors[0].get('description')} {errors[0].get('details') or ''}".rstrip()
         except globus_sdk.GlobusError:
             pass
-        raise GlobusTransferError(url, f"Globus task {task_id} ({route}) ended {status}"
-                                       f"{detail or ' (' + str(task.get('nice_status')) + ')'}")
+        raise GlobusTransferError(
+            url,
+            f"Globus task {task_id} ({route}) ended {status}"
+            f"{detail or ' (' + str(task.get('nice_status')) + ')'}",
+        )
 
     @staticmethod
     def _errors(tc: Any, task_id: str) -> list[dict[str, Any]]:
@@ -126,13 +138,14 @@ def get_globus() -> Globus:
         return _shared
 
 
-def _globus_stage_in(provider: "GlobusStaging", dst_path: str, parent_fut: Any = None,
-                     outputs: Any = ()) -> None:
+def _globus_stage_in(
+    provider: GlobusStaging, dst_path: str, parent_fut: Any = None, outputs: Any = ()
+) -> None:
     file = outputs[0]
     provider.globus().transfer_file(file.netloc, provider.endpoint_uuid, file.path, dst_path, url=file.url)
 
 
-def _globus_stage_out(provider: "GlobusStaging", src_path: str, file: File) -> None:
+def _globus_stage_out(provider: GlobusStaging, src_path: str, file: File) -> None:
     provider.globus().transfer_file(provider.endpoint_uuid, file.netloc, src_path, file.path, url=file.url)
 
 
@@ -163,20 +176,33 @@ class GlobusStaging(Staging, RepresentationMixin):
 
     PLUGIN_NAME = "globus"
 
-    def __init__(self, endpoint_uuid: str, endpoint_path: str | None = None, local_path: str | None = None,
-                 *, authorizer: Any = None, poll_period: float = 10.0) -> None:
+    def __init__(
+        self,
+        endpoint_uuid: str,
+        endpoint_path: str | None = None,
+        local_path: str | None = None,
+        *,
+        authorizer: Any = None,
+        poll_period: float = 10.0,
+    ) -> None:
         if not isinstance(endpoint_uuid, (str, uuid.UUID)) or not str(endpoint_uuid).strip():
-            raise ValueError(f"GlobusStaging needs endpoint_uuid, the UUID of the Globus endpoint that "
-                             f"sees the executor's files, not {endpoint_uuid!r}")
+            raise ValueError(
+                f"GlobusStaging needs endpoint_uuid, the UUID of the Globus endpoint that "
+                f"sees the executor's files, not {endpoint_uuid!r}"
+            )
         try:
             uuid.UUID(str(endpoint_uuid))
         except ValueError:
-            raise ValueError(f"GlobusStaging endpoint_uuid={endpoint_uuid!r} is not a UUID; copy the "
-                             f"endpoint's UUID from the Globus web app's collection page") from None
+            raise ValueError(
+                f"GlobusStaging endpoint_uuid={endpoint_uuid!r} is not a UUID; copy the "
+                f"endpoint's UUID from the Globus web app's collection page"
+            ) from None
         if (endpoint_path is None) != (local_path is None):
-            raise ValueError("GlobusStaging takes endpoint_path and local_path together (the endpoint's "
-                             "name for a local directory); give both or neither, got "
-                             f"endpoint_path={endpoint_path!r}, local_path={local_path!r}")
+            raise ValueError(
+                "GlobusStaging takes endpoint_path and local_path together (the endpoint's "
+                "name for a local directory); give both or neither, got "
+                f"endpoint_path={endpoint_path!r}, local_path={local_path!r}"
+            )
         for name, value in (("endpoint_path", endpoint_path), ("local_path", local_path)):
             if value is not None and (not isinstance(value, str) or not value.startswith("/")):
                 raise ValueError(f"GlobusStaging {name}= must be an absolute path, not {value!r}")
@@ -216,7 +242,7 @@ class GlobusStaging(Staging, RepresentationMixin):
     def can_stage_out(self, file: File) -> bool:
         return file.scheme == "globus"
 
-    def _local_path(self, file: File, dm: "DataManager", executor: str) -> str:
+    def _local_path(self, file: File, dm: DataManager, executor: str) -> str:
         if file.local_path is None and not os.path.isabs(staging_root(dm, executor)):
             file.local_path = os.path.abspath(assign_local_path(file, dm, executor))
         return assign_local_path(file, dm, executor)
@@ -228,26 +254,32 @@ class GlobusStaging(Staging, RepresentationMixin):
             return local
         root = os.path.normpath(self.local_path)
         if os.path.commonpath([root, local]) != root:
-            raise ValueError(f"GlobusStaging local_path={self.local_path!r} does not contain {local!r}, "
-                             f"where the file is staged; set the executor's working_dir under "
-                             f"{self.local_path!r}")
+            raise ValueError(
+                f"GlobusStaging local_path={self.local_path!r} does not contain {local!r}, "
+                f"where the file is staged; set the executor's working_dir under "
+                f"{self.local_path!r}"
+            )
         return os.path.normpath(os.path.join(self.endpoint_path, os.path.relpath(local, root)))
 
-    def stage_in(self, dm: "DataManager", executor: str, file: File, parent_fut: Any) -> "DataFuture":
+    def stage_in(self, dm: DataManager, executor: str, file: File, parent_fut: Any) -> DataFuture:
         dst = self.endpoint_path_of(self._local_path(file, dm, executor))
         app = dm.staging_app(_globus_stage_in, _INTERNAL)
         fut = app(self, dst, parent_fut=parent_fut, outputs=[file], _parsl_staging_inhibit=True)
         return fut.outputs[0]
 
-    def replace_task_stage_out(self, dm: "DataManager", executor: str, file: File,
-                               func: Callable[..., Any]) -> Callable[..., Any]:
+    def replace_task_stage_out(
+        self, dm: DataManager, executor: str, file: File, func: Callable[..., Any]
+    ) -> Callable[..., Any]:
         import functools
+
         self._local_path(file, dm, executor)
         return functools.update_wrapper(functools.partial(_make_dir_then_run, file, func), func)
 
-    def stage_out(self, dm: "DataManager", executor: str, file: File, app_fu: Any) -> Any:
+    def stage_out(self, dm: DataManager, executor: str, file: File, app_fu: Any) -> Any:
         from parsl.app.futures import DataFuture
+
         src = self.endpoint_path_of(self._local_path(file, dm, executor))
         app = dm.staging_app(_globus_stage_out, _INTERNAL)
-        return app(self, src, DataFuture(app_fu, file, tid=getattr(app_fu, "tid", None)),
-                   _parsl_staging_inhibit=True)
+        return app(
+            self, src, DataFuture(app_fu, file, tid=getattr(app_fu, "tid", None)), _parsl_staging_inhibit=True
+        )

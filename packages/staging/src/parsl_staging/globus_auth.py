@@ -6,6 +6,7 @@ written with mode 0600. The first use logs in interactively: open the printed UR
 paste the code. Run ``parsl-globus-auth`` beforehand on machines where the workflow runs
 unattended.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,10 +14,21 @@ import json
 import os
 import sys
 import tempfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["CLIENT_ID", "TRANSFER_RESOURCE_SERVER", "TRANSFER_SCOPE", "token_file", "load_tokens",
-           "save_tokens", "login", "get_authorizer", "import_globus_sdk", "main"]
+__all__ = [
+    "CLIENT_ID",
+    "TRANSFER_RESOURCE_SERVER",
+    "TRANSFER_SCOPE",
+    "get_authorizer",
+    "import_globus_sdk",
+    "load_tokens",
+    "login",
+    "main",
+    "save_tokens",
+    "token_file",
+]
 
 #: the "Parsl Application" native client registered with Globus Auth (the one Parsl logs in
 #: with, so consents and stored tokens carry over); ``PARSL_GLOBUS_CLIENT_ID`` overrides it
@@ -31,8 +43,11 @@ def import_globus_sdk() -> Any:
     try:
         import globus_sdk
     except ImportError as e:
-        raise ImportError("Globus staging needs the globus-sdk package, which is not installed. "
-                          "Install it with: pip install 'parslcore[globus]'", name="globus_sdk") from e
+        raise ImportError(
+            "Globus staging needs the globus-sdk package, which is not installed. "
+            "Install it with: pip install 'parslcore[globus]'",
+            name="globus_sdk",
+        ) from e
     return globus_sdk
 
 
@@ -42,8 +57,9 @@ def client_id() -> str:
 
 def token_file() -> str:
     """Where tokens are stored."""
-    return os.environ.get("PARSL_GLOBUS_TOKEN_FILE") or os.path.join(os.path.expanduser("~"), ".parsl",
-                                                                     ".globus.json")
+    return os.environ.get("PARSL_GLOBUS_TOKEN_FILE") or os.path.join(
+        os.path.expanduser("~"), ".parsl", ".globus.json"
+    )
 
 
 def load_tokens(path: str | None = None) -> dict[str, dict[str, Any]] | None:
@@ -75,8 +91,9 @@ def save_tokens(tokens: dict[str, dict[str, Any]], path: str | None = None) -> N
         raise
 
 
-def login(ask: Callable[[str], str] | None = None,
-          say: Callable[[str], Any] | None = None) -> dict[str, dict[str, Any]]:
+def login(
+    ask: Callable[[str], str] | None = None, say: Callable[[str], Any] | None = None
+) -> dict[str, dict[str, Any]]:
     """Run the native-app login flow; return the new tokens by resource server (not saved).
 
     ``ask`` reads the code the user pastes (``input``), ``say`` shows the URL (``print``).
@@ -85,10 +102,13 @@ def login(ask: Callable[[str], str] | None = None,
     ask = ask or input
     say = say or print
     client = globus_sdk.NativeAppAuthClient(client_id=client_id())
-    client.oauth2_start_flow(requested_scopes=["openid", TRANSFER_SCOPE], redirect_uri=_REDIRECT_URI,
-                             refresh_tokens=True)
-    say("Log in to Globus for Parsl staging: open this URL in a browser and authorize access:\n"
-        f"{client.oauth2_get_authorize_url()}")
+    client.oauth2_start_flow(
+        requested_scopes=["openid", TRANSFER_SCOPE], redirect_uri=_REDIRECT_URI, refresh_tokens=True
+    )
+    say(
+        "Log in to Globus for Parsl staging: open this URL in a browser and authorize access:\n"
+        f"{client.oauth2_get_authorize_url()}"
+    )
     code = ask("Paste the authorization code here: ").strip()
     if not code:
         raise RuntimeError("No authorization code entered; run parsl-globus-auth again to log in")
@@ -119,9 +139,12 @@ def get_authorizer(interactive: bool = True) -> Any:
         save_tokens(stored, path)
 
     return globus_sdk.RefreshTokenAuthorizer(
-        transfer["refresh_token"], globus_sdk.NativeAppAuthClient(client_id=client_id()),
-        access_token=transfer.get("access_token"), expires_at=transfer.get("expires_at_seconds"),
-        on_refresh=on_refresh)
+        transfer["refresh_token"],
+        globus_sdk.NativeAppAuthClient(client_id=client_id()),
+        access_token=transfer.get("access_token"),
+        expires_at=transfer.get("expires_at_seconds"),
+        on_refresh=on_refresh,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ the status on any 4xx/5xx answer, a refused connection, a TLS failure or a short
 HTTPS certificates are checked against the system's trust store, which ``SSL_CERT_FILE`` /
 ``SSL_CERT_DIR`` can point elsewhere; ``verify=`` takes a CA file or directory (or False).
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,20 +14,20 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from parsl.data_provider.files import File
-
 from parsl_staging.errors import HTTPStagingError
 from parsl_staging.transfer import TransferStaging
 
 if TYPE_CHECKING:
     from parsl.data_provider.data_manager import DataManager
 
-__all__ = ["HTTPSeparateTaskStaging", "HTTPInTaskStaging", "download"]
+__all__ = ["HTTPInTaskStaging", "HTTPSeparateTaskStaging", "download"]
 
 CHUNK_SIZE = 1 << 20
 
 
 def _ssl_context(url: str, verify: bool | str) -> Any:
     import ssl
+
     if verify is True:
         return ssl.create_default_context()
     if verify is False:
@@ -56,8 +57,9 @@ def download(file: File, verify: bool | str = True, timeout: float = 60.0) -> No
     if file.scheme == "https":
         handlers.append(urllib.request.HTTPSHandler(context=_ssl_context(url, verify)))
     opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(url, headers={"User-Agent": f"parsl-staging/{__version__}",
-                                                   "Accept-Encoding": "identity"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": f"parsl-staging/{__version__}", "Accept-Encoding": "identity"}
+    )
     try:
         response = opener.open(request, timeout=timeout)
     except urllib.error.HTTPError as e:
@@ -104,14 +106,15 @@ class _HTTPStaging(TransferStaging):
 
     def __init__(self, verify: bool | str = True, timeout: float = 60.0) -> None:
         if not isinstance(verify, (bool, str, os.PathLike)):
-            raise TypeError(f"verify= must be True, False or the path of a CA file or directory, "
-                            f"not {verify!r}")
+            raise TypeError(
+                f"verify= must be True, False or the path of a CA file or directory, not {verify!r}"
+            )
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
             raise ValueError(f"timeout= must be a positive number of seconds, not {timeout!r}")
         self.verify = verify if isinstance(verify, bool) else os.fspath(verify)
         self.timeout = timeout
 
-    def fetcher(self, dm: "DataManager", executor: str, file: File) -> Any:
+    def fetcher(self, dm: DataManager, executor: str, file: File) -> Any:
         return functools.partial(download, verify=self.verify, timeout=self.timeout)
 
 

@@ -8,6 +8,7 @@ known hosts), with the ``RSYNC_RSH`` environment variable, or with ``ssh_command
 (``RSyncStaging("testhost", ssh_command="ssh -F /path/ssh_config")``). The worker needs
 ``rsync`` and ``ssh``; the submit host needs ``rsync`` and an ssh server.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,10 +16,10 @@ import os
 import re
 import shlex
 import subprocess
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from parsl.data_provider.files import File
-
 from parsl_staging.errors import RSyncStagingError
 from parsl_staging.transfer import TransferStaging
 
@@ -42,15 +43,17 @@ def _run_rsync(hostname: str, ssh_command: str | None, src: str, dst: str, remot
         cmd += ["-e", ssh_command]
     cmd += [src, dst]
     try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     except OSError as e:
         raise RSyncStagingError(f"{hostname}:{remote}", f"cannot run rsync: {e}") from e
     if proc.returncode != 0:
         err = (proc.stderr or proc.stdout).strip().splitlines()
         tail = " | ".join(err[-3:]) if err else "no output"
-        raise RSyncStagingError(f"{hostname}:{remote}",
-                                f"{shlex.join(cmd)} exited with {proc.returncode}: {tail}")
+        raise RSyncStagingError(
+            f"{hostname}:{remote}", f"{shlex.join(cmd)} exited with {proc.returncode}: {tail}"
+        )
 
 
 def rsync_fetch(file: File, hostname: str, remote_path: str, ssh_command: str | None = None) -> None:
@@ -63,8 +66,9 @@ def rsync_send(file: File, hostname: str, remote_path: str, ssh_command: str | N
     """Copy ``file.local_path`` to ``hostname:remote_path``."""
     assert file.local_path is not None
     if not os.path.exists(file.local_path):
-        raise RSyncStagingError(f"{hostname}:{remote_path}",
-                                f"the app did not write its output {file.local_path!r}")
+        raise RSyncStagingError(
+            f"{hostname}:{remote_path}", f"the app did not write its output {file.local_path!r}"
+        )
     _run_rsync(hostname, ssh_command, _local_arg(file.local_path), f"{hostname}:{remote_path}", remote_path)
 
 
@@ -89,9 +93,11 @@ class RSyncStaging(TransferStaging):
 
     def __init__(self, hostname: str, ssh_command: str | Sequence[str] | None = None) -> None:
         if not isinstance(hostname, str) or not _HOST.match(hostname):
-            raise ValueError(f"RSyncStaging(hostname=...) needs the host workers rsync with, as "
-                             f"'host' or 'user@host' (no path, port or spaces), not {hostname!r}; "
-                             f"set a port in ~/.ssh/config or with ssh_command='ssh -p PORT'")
+            raise ValueError(
+                f"RSyncStaging(hostname=...) needs the host workers rsync with, as "
+                f"'host' or 'user@host' (no path, port or spaces), not {hostname!r}; "
+                f"set a port in ~/.ssh/config or with ssh_command='ssh -p PORT'"
+            )
         if ssh_command is not None and not isinstance(ssh_command, str):
             ssh_command = shlex.join(ssh_command)
         if ssh_command is not None and not ssh_command.strip():
@@ -104,10 +110,12 @@ class RSyncStaging(TransferStaging):
         # workflow's working directory
         return os.path.abspath(file.path)
 
-    def fetcher(self, dm: "DataManager", executor: str, file: File) -> Any:
-        return functools.partial(rsync_fetch, hostname=self.hostname, remote_path=self._remote(file),
-                                 ssh_command=self.ssh_command)
+    def fetcher(self, dm: DataManager, executor: str, file: File) -> Any:
+        return functools.partial(
+            rsync_fetch, hostname=self.hostname, remote_path=self._remote(file), ssh_command=self.ssh_command
+        )
 
-    def sender(self, dm: "DataManager", executor: str, file: File) -> Any:
-        return functools.partial(rsync_send, hostname=self.hostname, remote_path=self._remote(file),
-                                 ssh_command=self.ssh_command)
+    def sender(self, dm: DataManager, executor: str, file: File) -> Any:
+        return functools.partial(
+            rsync_send, hostname=self.hostname, remote_path=self._remote(file), ssh_command=self.ssh_command
+        )

@@ -5,16 +5,17 @@ and ``send(file)`` (``file.local_path`` -> remote); :class:`TransferStaging` tur
 either separate staging tasks on the app's executor (needs a filesystem shared by the
 executor's workers) or wrappers that transfer inside the app's own task (works anywhere).
 """
+
 from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from parsl.data_provider.files import File
 from parsl.data_provider.staging import Staging
 from parsl.utils import RepresentationMixin
-
 from parsl_staging.local_paths import assign_local_path
 
 if TYPE_CHECKING:
@@ -78,11 +79,11 @@ class TransferStaging(Staging, RepresentationMixin):
     schemes: ClassVar[frozenset[str]] = frozenset()
     in_task: ClassVar[bool] = False
 
-    def fetcher(self, dm: "DataManager", executor: str, file: File) -> Transfer:
+    def fetcher(self, dm: DataManager, executor: str, file: File) -> Transfer:
         """A picklable callable that downloads ``file`` to ``file.local_path``."""
         raise NotImplementedError
 
-    def sender(self, dm: "DataManager", executor: str, file: File) -> Transfer | None:
+    def sender(self, dm: DataManager, executor: str, file: File) -> Transfer | None:
         """A picklable callable that uploads ``file.local_path`` to ``file``'s URL, or None."""
         return None
 
@@ -93,25 +94,31 @@ class TransferStaging(Staging, RepresentationMixin):
         return file.scheme in self.schemes and type(self).sender is not TransferStaging.sender
 
     # -- stage in
-    def stage_in(self, dm: "DataManager", executor: str, file: File, parent_fut: Any) -> "DataFuture | None":
+    def stage_in(self, dm: DataManager, executor: str, file: File, parent_fut: Any) -> DataFuture | None:
         assign_local_path(file, dm, executor)
         if self.in_task:
             return None
         app = dm.staging_app(download_task, executor)
-        fut = app(self.fetcher(dm, executor, file), parent_fut=parent_fut, outputs=[file],
-                  _parsl_staging_inhibit=True)
+        fut = app(
+            self.fetcher(dm, executor, file),
+            parent_fut=parent_fut,
+            outputs=[file],
+            _parsl_staging_inhibit=True,
+        )
         return fut.outputs[0]
 
-    def replace_task(self, dm: "DataManager", executor: str, file: File,
-                     func: Callable[..., Any]) -> Callable[..., Any] | None:
+    def replace_task(
+        self, dm: DataManager, executor: str, file: File, func: Callable[..., Any]
+    ) -> Callable[..., Any] | None:
         if not self.in_task:
             return None
         assign_local_path(file, dm, executor)
         return _wrap(_fetch_then_run, func, self.fetcher(dm, executor, file), file)
 
     # -- stage out
-    def replace_task_stage_out(self, dm: "DataManager", executor: str, file: File,
-                               func: Callable[..., Any]) -> Callable[..., Any] | None:
+    def replace_task_stage_out(
+        self, dm: DataManager, executor: str, file: File, func: Callable[..., Any]
+    ) -> Callable[..., Any] | None:
         assign_local_path(file, dm, executor)
         if self.in_task:
             send = self.sender(dm, executor, file)
@@ -120,11 +127,12 @@ class TransferStaging(Staging, RepresentationMixin):
         # the app writes the file itself; its private directory must exist first
         return _wrap(_make_dir_then_run, func, file)
 
-    def stage_out(self, dm: "DataManager", executor: str, file: File, app_fu: Any) -> Any:
+    def stage_out(self, dm: DataManager, executor: str, file: File, app_fu: Any) -> Any:
         assign_local_path(file, dm, executor)
         if self.in_task:
             return None
         from parsl.app.futures import DataFuture
+
         app = dm.staging_app(upload_task, executor)
         # depend on the app through a DataFuture of the file: the task receives the File, not
         # the app's (possibly large) result

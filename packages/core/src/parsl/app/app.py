@@ -1,18 +1,27 @@
 """The app decorators: ``python_app``, ``bash_app``, ``join_app`` (and the old ``App``)."""
+
 from __future__ import annotations
 
 import warnings
 from abc import ABCMeta, abstractmethod
+from collections.abc import Callable, Sequence
 from inspect import Parameter, signature
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from parsl.app.errors import InvalidAppTypeError
 
-__all__ = ["AppBase", "App", "python_app", "bash_app", "join_app"]
+__all__ = ["App", "AppBase", "bash_app", "join_app", "python_app"]
 
 #: keyword arguments Parsl itself interprets
-SPECIAL_KWARGS = ("inputs", "outputs", "stdout", "stderr", "walltime", "parsl_resource_specification",
-                  "_parsl_staging_inhibit")
+SPECIAL_KWARGS = (
+    "inputs",
+    "outputs",
+    "stdout",
+    "stderr",
+    "walltime",
+    "parsl_resource_specification",
+    "_parsl_staging_inhibit",
+)
 
 
 def _drop_kwargs_call(func: Callable[..., Any], drop: frozenset[str], *args: Any, **kwargs: Any) -> Any:
@@ -24,8 +33,14 @@ def _drop_kwargs_call(func: Callable[..., Any], drop: frozenset[str], *args: Any
 class AppBase(metaclass=ABCMeta):
     """Shared machinery of apps: options, signature defaults and the kernel to submit to."""
 
-    def __init__(self, func: Callable[..., Any], data_flow_kernel: Any = None, executors: Any = "all",
-                 cache: bool = False, ignore_for_cache: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        data_flow_kernel: Any = None,
+        executors: Any = "all",
+        cache: bool = False,
+        ignore_for_cache: Sequence[str] | None = None,
+    ) -> None:
         if not callable(func):
             raise TypeError(f"An app must decorate a function, not {type(func).__name__}")
         self.__name__ = getattr(func, "__name__", type(func).__name__)
@@ -39,9 +54,12 @@ class AppBase(metaclass=ABCMeta):
         if not isinstance(cache, bool):
             raise TypeError(f"cache= must be True or False, not {cache!r}")
         self.cache = cache
-        if ignore_for_cache is not None and (isinstance(ignore_for_cache, str)
-                                             or not all(isinstance(k, str) for k in ignore_for_cache)):
-            raise TypeError(f"ignore_for_cache= must be a list of keyword argument names, not {ignore_for_cache!r}")
+        if ignore_for_cache is not None and (
+            isinstance(ignore_for_cache, str) or not all(isinstance(k, str) for k in ignore_for_cache)
+        ):
+            raise TypeError(
+                f"ignore_for_cache= must be a list of keyword argument names, not {ignore_for_cache!r}"
+            )
         self.ignore_for_cache = list(ignore_for_cache) if ignore_for_cache else None
         try:
             params = signature(func).parameters
@@ -64,13 +82,15 @@ class AppBase(metaclass=ABCMeta):
         #: the function's parameters, for subclasses that need more than the above
         self._parameters = list(params.values())
         takes_any = any(p.kind is Parameter.VAR_KEYWORD for p in params.values())
-        self._not_accepted = frozenset() if takes_any else frozenset(
-            k for k in SPECIAL_KWARGS if k not in params)
+        self._not_accepted = (
+            frozenset() if takes_any else frozenset(k for k in SPECIAL_KWARGS if k not in params)
+        )
 
     def _kernel(self) -> Any:
         dfk = self.data_flow_kernel
         if dfk is None:
             from parsl.dataflow.dflow import DataFlowKernelLoader
+
             dfk = DataFlowKernelLoader.dfk()
         return dfk
 
@@ -89,6 +109,7 @@ class AppBase(metaclass=ABCMeta):
         if not drop:
             return func
         from functools import partial, update_wrapper
+
         return update_wrapper(partial(_drop_kwargs_call, func, frozenset(drop)), func)
 
     @abstractmethod
@@ -103,11 +124,14 @@ def _decorator(cls_name: str, function: Any, **opts: Any) -> Any:
     def wrap(f: Callable[..., Any]) -> Any:
         if cls_name == "python":
             from parsl.app.python import PythonApp
+
             return PythonApp(f, **opts)
         if cls_name == "bash":
             from parsl.app.bash import BashApp
+
             return BashApp(f, **opts)
         from parsl.app.python import PythonApp
+
         return PythonApp(f, join=True, **opts)
 
     if function is not None:
@@ -115,49 +139,87 @@ def _decorator(cls_name: str, function: Any, **opts: Any) -> Any:
     return wrap
 
 
-def python_app(function: Callable[..., Any] | None = None, data_flow_kernel: Any = None, cache: bool = False,
-               executors: Any = "all", ignore_for_cache: Sequence[str] | None = None) -> Any:
+def python_app(
+    function: Callable[..., Any] | None = None,
+    data_flow_kernel: Any = None,
+    cache: bool = False,
+    executors: Any = "all",
+    ignore_for_cache: Sequence[str] | None = None,
+) -> Any:
     """Make a Python function an app: calling it returns an AppFuture.
 
     Works as ``@python_app`` and ``@python_app(executors=['htex'], cache=True)``.
     """
-    return _decorator("python", function, data_flow_kernel=data_flow_kernel, cache=cache,
-                      executors=executors, ignore_for_cache=ignore_for_cache)
+    return _decorator(
+        "python",
+        function,
+        data_flow_kernel=data_flow_kernel,
+        cache=cache,
+        executors=executors,
+        ignore_for_cache=ignore_for_cache,
+    )
 
 
-def join_app(function: Callable[..., Any] | None = None, data_flow_kernel: Any = None, cache: bool = False,
-             ignore_for_cache: Sequence[str] | None = None) -> Any:
+def join_app(
+    function: Callable[..., Any] | None = None,
+    data_flow_kernel: Any = None,
+    cache: bool = False,
+    ignore_for_cache: Sequence[str] | None = None,
+) -> Any:
     """Make a function that launches other apps and returns their future(s) into an app.
 
     The join app's AppFuture completes with the inner future's result (or the list / dict of
     results); a failing inner app makes it fail with ``JoinError``.
     """
-    return _decorator("join", function, data_flow_kernel=data_flow_kernel, cache=cache,
-                      ignore_for_cache=ignore_for_cache)
+    return _decorator(
+        "join", function, data_flow_kernel=data_flow_kernel, cache=cache, ignore_for_cache=ignore_for_cache
+    )
 
 
-def bash_app(function: Callable[..., Any] | None = None, data_flow_kernel: Any = None, cache: bool = False,
-             executors: Any = "all", ignore_for_cache: Sequence[str] | None = None) -> Any:
+def bash_app(
+    function: Callable[..., Any] | None = None,
+    data_flow_kernel: Any = None,
+    cache: bool = False,
+    executors: Any = "all",
+    ignore_for_cache: Sequence[str] | None = None,
+) -> Any:
     """Make a function returning a command line into an app that runs it under bash.
 
     The AppFuture's result is the exit code (0); a non-zero exit raises ``BashExitFailure``.
     """
-    return _decorator("bash", function, data_flow_kernel=data_flow_kernel, cache=cache,
-                      executors=executors, ignore_for_cache=ignore_for_cache)
+    return _decorator(
+        "bash",
+        function,
+        data_flow_kernel=data_flow_kernel,
+        cache=cache,
+        executors=executors,
+        ignore_for_cache=ignore_for_cache,
+    )
 
 
 class App:
     """The 0.8-era ``@App('python' | 'bash', dfk)`` decorator; use ``python_app``/``bash_app``."""
 
-    def __init__(self, apptype: str, data_flow_kernel: Any = None, executors: Any = "all",
-                 cache: bool = False, ignore_for_cache: Sequence[str] | None = None) -> None:
-        warnings.warn("The App decorator is deprecated; use @python_app or @bash_app",
-                      DeprecationWarning, stacklevel=2)
+    def __init__(
+        self,
+        apptype: str,
+        data_flow_kernel: Any = None,
+        executors: Any = "all",
+        cache: bool = False,
+        ignore_for_cache: Sequence[str] | None = None,
+    ) -> None:
+        warnings.warn(
+            "The App decorator is deprecated; use @python_app or @bash_app", DeprecationWarning, stacklevel=2
+        )
         if apptype not in ("python", "bash"):
             raise InvalidAppTypeError(f"Invalid apptype {apptype!r}: use 'python' or 'bash'")
         self.apptype = apptype
-        self.opts = dict(data_flow_kernel=data_flow_kernel, executors=executors, cache=cache,
-                         ignore_for_cache=ignore_for_cache)
+        self.opts = dict(
+            data_flow_kernel=data_flow_kernel,
+            executors=executors,
+            cache=cache,
+            ignore_for_cache=ignore_for_cache,
+        )
 
     def __call__(self, f: Callable[..., Any]) -> Any:
         return _decorator(self.apptype, f, **self.opts)

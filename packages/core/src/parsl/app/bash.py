@@ -1,11 +1,13 @@
 """``BashApp``: the function body builds a command line, which runs under bash."""
+
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+from collections.abc import Callable, Sequence
 from functools import partial, update_wrapper
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from parsl.app.app import AppBase, _drop_kwargs_call
 from parsl.app.bash_runner import _popen_children, run_command, runner_enabled
@@ -22,10 +24,12 @@ def _std_spec(name: str, spec: Any) -> tuple[str, str] | None:
     if spec is None:
         return None
     from parsl.data_provider.files import File
+
     if isinstance(spec, File):
         fname, mode = spec.filepath, "w"
     else:
         from parsl.utils import get_std_fname_mode
+
         fname, mode = get_std_fname_mode(name, spec)
     d = os.path.dirname(fname)
     if d:
@@ -33,6 +37,7 @@ def _std_spec(name: str, spec: Any) -> tuple[str, str] | None:
             os.makedirs(d, exist_ok=True)
         except OSError as e:
             import parsl.app.errors as pe
+
             raise pe.BadStdStreamFile(f"cannot create the directory of {name} file {fname!r}: {e}") from e
     return fname, mode
 
@@ -47,6 +52,7 @@ def _write_executable_header(spec: tuple[str, str], executable: str) -> tuple[st
             f.write(header.encode() if binary else header)
     except Exception as e:
         import parsl.app.errors as pe
+
         raise pe.BadStdStreamFile(f"cannot open stderr file {fname!r} with mode {mode!r}: {e}") from e
     return fname, "ab" if binary else "a"
 
@@ -59,12 +65,19 @@ def _open_std(name: str, spec: tuple[str, str] | None) -> Any:
         return open(fname, mode)
     except Exception as e:
         import parsl.app.errors as pe
+
         raise pe.BadStdStreamFile(f"cannot open {name} file {fname!r} with mode {mode!r}: {e}") from e
 
 
-def _run_with_popen(func_name: str, executable: str, out_spec: tuple[str, str] | None,
-                    err_spec: tuple[str, str] | None, walltime: float | None) -> int:
+def _run_with_popen(
+    func_name: str,
+    executable: str,
+    out_spec: tuple[str, str] | None,
+    err_spec: tuple[str, str] | None,
+    walltime: float | None,
+) -> int:
     import parsl.app.errors as pe
+
     std_out = _open_std("stdout", out_spec)
     try:
         std_err = _open_std("stderr", err_spec)
@@ -74,8 +87,15 @@ def _run_with_popen(func_name: str, executable: str, out_spec: tuple[str, str] |
         raise
     try:
         # a process group of its own: walltime and interpreter exit kill everything it started
-        proc = subprocess.Popen(executable, shell=True, executable="/bin/bash", stdout=std_out,
-                                stderr=std_err, close_fds=False, start_new_session=True)
+        proc = subprocess.Popen(
+            executable,
+            shell=True,
+            executable="/bin/bash",
+            stdout=std_out,
+            stderr=std_err,
+            close_fds=False,
+            start_new_session=True,
+        )
         _popen_children.add(proc)
         try:
             return proc.wait(timeout=walltime)
@@ -102,13 +122,17 @@ def remote_side_bash_executor(func: Callable[..., Any], *args: Any, **kwargs: An
         executable = func(*args, **kwargs)
     except (IndexError, KeyError, AttributeError) as e:
         raise pe.AppBadFormatting(
-            f"App formatting failed for app '{func_name}' with {type(e).__name__}: {e}") from e
+            f"App formatting failed for app '{func_name}' with {type(e).__name__}: {e}"
+        ) from e
     if executable is None:
-        raise pe.BashAppNoReturn(f"bash_app {func_name} returned None: its body must return the "
-                                 f"command line to run as a str")
+        raise pe.BashAppNoReturn(
+            f"bash_app {func_name} returned None: its body must return the command line to run as a str"
+        )
     if not isinstance(executable, str):
-        raise pe.BashAppNoReturn(f"bash_app {func_name} returned a {type(executable).__name__}: its body "
-                                 f"must return the command line to run as a str")
+        raise pe.BashAppNoReturn(
+            f"bash_app {func_name} returned a {type(executable).__name__}: its body "
+            f"must return the command line to run as a str"
+        )
 
     walltime = kwargs.get("walltime")
     out_spec = _std_spec("stdout", kwargs.get("stdout"))
@@ -137,16 +161,30 @@ def remote_side_bash_executor(func: Callable[..., Any], *args: Any, **kwargs: An
 class BashApp(AppBase):
     """A function whose returned string is run as a bash command line."""
 
-    def __init__(self, func: Callable[..., Any], data_flow_kernel: Any = None, cache: bool = False,
-                 executors: Any = "all", ignore_for_cache: Sequence[str] | None = None) -> None:
-        super().__init__(func, data_flow_kernel=data_flow_kernel, executors=executors, cache=cache,
-                         ignore_for_cache=ignore_for_cache)
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        data_flow_kernel: Any = None,
+        cache: bool = False,
+        executors: Any = "all",
+        ignore_for_cache: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(
+            func,
+            data_flow_kernel=data_flow_kernel,
+            executors=executors,
+            cache=cache,
+            ignore_for_cache=ignore_for_cache,
+        )
         self._remote = update_wrapper(partial(remote_side_bash_executor, self._body_with_drop(func)), func)
         # As in Parsl, every parameter default of a bash app (outputs=, label=, ...) is part of
         # the invocation: default outputs are tracked and checked, a default label names logs.
         params = self._parameters
-        self._defaults = {p.name: p.default for p in params
-                          if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        self._defaults = {
+            p.name: p.default
+            for p in params
+            if p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
         self._positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
     def _bash_invocation_kwargs(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +192,7 @@ class BashApp(AppBase):
         if not defaults:
             return kwargs
         if args:
-            covered = self._positional[:len(args)]
+            covered = self._positional[: len(args)]
             merged = {k: v for k, v in defaults.items() if k not in covered}
         else:
             merged = dict(defaults)
@@ -169,8 +207,15 @@ class BashApp(AppBase):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs = self._bash_invocation_kwargs(args, kwargs)
         walltime = kwargs.get("walltime") if kwargs else None
-        if walltime is not None and (isinstance(walltime, bool) or not isinstance(walltime, (int, float))
-                                     or walltime <= 0):
+        if walltime is not None and (
+            isinstance(walltime, bool) or not isinstance(walltime, (int, float)) or walltime <= 0
+        ):
             raise ValueError(f"walltime={walltime!r}: use a positive number of seconds")
-        return self._kernel().submit(self._remote, args, executors=self.executors, cache=self.cache,
-                                     ignore_for_cache=self.ignore_for_cache, app_kwargs=kwargs)
+        return self._kernel().submit(
+            self._remote,
+            args,
+            executors=self.executors,
+            cache=self.cache,
+            ignore_for_cache=self.ignore_for_cache,
+            app_kwargs=kwargs,
+        )

@@ -11,6 +11,7 @@ The runner is used only when the result cannot differ from ``bash -c``: no wallt
 the same environment and working directory as when the runner's bash started (otherwise it
 is restarted). ``PARSL_BASH_RUNNER=0`` turns it off.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -32,7 +33,7 @@ done
 """
 
 _local = threading.local()
-_all_runners: "weakref.WeakSet[_Runner]" = weakref.WeakSet()
+_all_runners: weakref.WeakSet[_Runner] = weakref.WeakSet()
 
 
 @atexit.register
@@ -47,7 +48,7 @@ def _close_all() -> None:
 
 
 #: bash processes started with Popen (walltime, unusual stdout modes) that are still running
-_popen_children: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
+_popen_children: weakref.WeakSet[subprocess.Popen] = weakref.WeakSet()
 
 
 def kill_process_group(proc: subprocess.Popen) -> None:
@@ -79,10 +80,13 @@ class _Runner:
         try:
             self.proc = subprocess.Popen(
                 ["/bin/bash", "--norc", "--noprofile", "-c", _SERVER_SCRIPT.replace("RESULT_FD", str(wfd))],
-                stdin=subprocess.PIPE, pass_fds=(wfd,), env=self.env,
+                stdin=subprocess.PIPE,
+                pass_fds=(wfd,),
+                env=self.env,
                 # its own process group, so a command still running at exit can be killed
                 # with everything it started
-                start_new_session=True)
+                start_new_session=True,
+            )
         finally:
             os.close(wfd)
         self.results = os.fdopen(rfd, "rb", buffering=0)

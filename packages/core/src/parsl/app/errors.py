@@ -1,19 +1,20 @@
 """Exceptions raised by apps (``parsl.app.errors``)."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import wraps
 from types import TracebackType
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from parsl.app.remote_traceback import chain_record, frames_of, restore_chain
-from parsl.dataflow.errors import DependencyError  # noqa: F401  (0.9-era location)
+from parsl.dataflow.errors import DependencyError
 from parsl.errors import ParslError
 
 __all__ = [
-    "ParslError",
-    "AppException",
     "AppBadFormatting",
+    "AppException",
     "AppFailure",
     "AppTimeout",
     "BadStdStreamFile",
@@ -23,6 +24,7 @@ __all__ = [
     "InvalidAppTypeError",
     "MissingOutputs",
     "NotFutureError",
+    "ParslError",
     "RemoteExceptionWrapper",
     "wrap_error",
 ]
@@ -166,6 +168,7 @@ def wrap_error(func: Callable[..., R]) -> Callable[..., R | RemoteExceptionWrapp
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         import sys
+
         try:
             return func(*args, **kwargs)
         except Exception:

@@ -1,4 +1,5 @@
 """``DataFuture``: the future of a file an app produces (``parsl.app.futures``)."""
+
 from __future__ import annotations
 
 from concurrent.futures import Future
@@ -56,5 +57,7 @@ class DataFuture(Future):
 
     def __repr__(self) -> str:
         done = "done" if self.done() else "not done"
-        return (f"<{type(self).__module__}.{type(self).__qualname__} object at {hex(id(self))} "
-                f"representing {self.file_obj!r} {done}>")
+        return (
+            f"<{type(self).__module__}.{type(self).__qualname__} object at {hex(id(self))} "
+            f"representing {self.file_obj!r} {done}>"
+        )

@@ -1,10 +1,12 @@
 """``PythonApp``: an app that runs a Python function (also the engine of join apps)."""
+
 from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Callable, Sequence
 from functools import wraps
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from parsl.app.app import AppBase
 from parsl.app.errors import AppTimeout
@@ -61,11 +63,22 @@ def timeout(f: Callable[..., Any], seconds: float) -> Callable[..., Any]:
 class PythonApp(AppBase):
     """A Python function run as a Parsl task."""
 
-    def __init__(self, func: Callable[..., Any], data_flow_kernel: Any = None, cache: bool = False,
-                 executors: Any = "all", ignore_for_cache: Sequence[str] | None = None,
-                 join: bool = False) -> None:
-        super().__init__(func, data_flow_kernel=data_flow_kernel, executors=executors, cache=cache,
-                         ignore_for_cache=ignore_for_cache)
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        data_flow_kernel: Any = None,
+        cache: bool = False,
+        executors: Any = "all",
+        ignore_for_cache: Sequence[str] | None = None,
+        join: bool = False,
+    ) -> None:
+        super().__init__(
+            func,
+            data_flow_kernel=data_flow_kernel,
+            executors=executors,
+            cache=cache,
+            ignore_for_cache=ignore_for_cache,
+        )
         self.join = join
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -78,6 +91,12 @@ class PythonApp(AppBase):
                     raise ValueError(f"walltime={walltime!r}: use a positive number of seconds")
                 func = timeout(func, walltime)
             func = self._strip_unaccepted(func, kwargs)
-        return self._kernel().submit(func, args, executors=self.executors, cache=self.cache,
-                                     ignore_for_cache=self.ignore_for_cache, app_kwargs=kwargs,
-                                     join=self.join)
+        return self._kernel().submit(
+            func,
+            args,
+            executors=self.executors,
+            cache=self.cache,
+            ignore_for_cache=self.ignore_for_cache,
+            app_kwargs=kwargs,
+            join=self.join,
+        )

@@ -14,19 +14,20 @@ lines (read from the local file when it exists), and nothing is added to the exc
 in its workers without importing ``parsl``); :class:`parsl.app.errors.RemoteExceptionWrapper`
 is the object form of it.
 """
+
 from __future__ import annotations
 
 import sys
 import threading
 import traceback
 from types import CodeType, FrameType, TracebackType
-from typing import Optional, Tuple
+from typing import Optional
 
-__all__ = ["Frames", "ChainRecord", "build_traceback", "chain_record", "frames_of", "restore_chain"]
+__all__ = ["ChainRecord", "Frames", "build_traceback", "chain_record", "frames_of", "restore_chain"]
 
-Frames = Tuple[Tuple[str, int, str], ...]
+Frames = tuple[tuple[str, int, str], ...]
 #: ``frames`` is None in a reference to an exception described elsewhere in the same record
-ChainRecord = Tuple[BaseException, Optional[Frames], Optional["ChainRecord"], Optional["ChainRecord"], bool]
+ChainRecord = tuple[BaseException, Frames | None, Optional["ChainRecord"], Optional["ChainRecord"], bool]
 
 #: exceptions chained deeper than this are dropped from the record (real chains are short)
 MAX_CHAIN = 32
@@ -89,6 +90,7 @@ def build_traceback(frames: Frames) -> TracebackType | None:
 # short-lived thread of their own: otherwise each cached stub would pin the caller's stack,
 # and its locals, for good.
 
+
 class _Stub(Exception):
     pass
 
@@ -132,7 +134,7 @@ def _make_stub(filename: str, lineno: int, name: str) -> tuple[FrameType, int]:
     raise AssertionError("the stub did not raise")  # pragma: no cover
 
 
-_Key = Tuple[str, int, str]
+_Key = tuple[str, int, str]
 
 
 def _make_stubs(keys: list[_Key], out: dict[_Key, tuple[FrameType, int]]) -> None:
@@ -147,8 +149,9 @@ def _stub_frames(keys: list[tuple[str, int, str]]) -> list[tuple[FrameType, int]
     if missing:
         made: dict[tuple[str, int, str], tuple[FrameType, int]] = {}
         try:
-            t = threading.Thread(target=_make_stubs, args=(missing, made), name="parsl-remote-frames",
-                                 daemon=True)
+            t = threading.Thread(
+                target=_make_stubs, args=(missing, made), name="parsl-remote-frames", daemon=True
+            )
             t.start()
             t.join()
         except RuntimeError:  # no new threads (interpreter shutting down): make them here

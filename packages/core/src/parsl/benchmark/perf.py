@@ -5,6 +5,7 @@
 seconds, reporting for each batch the submission rate and the end-to-end rate. FILE is a
 Python file defining ``config``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,16 +46,23 @@ def run_batch(n: int, argsize: int, resources: dict[str, Any] | None) -> tuple[f
     return submitted - start, time.perf_counter() - start
 
 
-def run(config: Any, target_time: float, argsize: int = 0, iterate: str = "estimate",
-        resources: dict[str, Any] | None = None) -> float:
+def run(
+    config: Any,
+    target_time: float,
+    argsize: int = 0,
+    iterate: str = "estimate",
+    resources: dict[str, Any] | None = None,
+) -> float:
     """Return the end-to-end tasks/s of the final batch."""
     with parsl.load(config):
         n = 10
         while True:
             sub, total = run_batch(n, argsize, resources)
-            print(f"{n} tasks: submission {sub:.3f} s = {n / sub:.1f} tasks/s, "
-                  f"end to end {total:.3f} s = {n / total:.1f} tasks/s (target {target_time} s)",
-                  flush=True)
+            print(
+                f"{n} tasks: submission {sub:.3f} s = {n / sub:.1f} tasks/s, "
+                f"end to end {total:.3f} s = {n / total:.1f} tasks/s (target {target_time} s)",
+                flush=True,
+            )
             if total >= target_time:
                 return n / total
             if iterate == "exponential":
@@ -64,15 +72,21 @@ def run(config: Any, target_time: float, argsize: int = 0, iterate: str = "estim
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="parsl-perf", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="parsl-perf", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", required=True, help="Python file defining `config`")
     parser.add_argument("--time", type=float, default=120.0, help="target seconds for the last batch")
     parser.add_argument("--argsize", type=int, default=0, help="bytes of argument sent with each task")
-    parser.add_argument("--iterate", choices=("estimate", "exponential"), default="estimate",
-                        help="grow batches from the measured rate (estimate) or by doubling")
-    parser.add_argument("--resources", default=None,
-                        help="JSON parsl_resource_specification passed with each task")
+    parser.add_argument(
+        "--iterate",
+        choices=("estimate", "exponential"),
+        default="estimate",
+        help="grow batches from the measured rate (estimate) or by doubling",
+    )
+    parser.add_argument(
+        "--resources", default=None, help="JSON parsl_resource_specification passed with each task"
+    )
     parser.add_argument("--version", action="version", version=f"parsl-perf (parslcore {parsl.__version__})")
     args = parser.parse_args(argv)
     resources = None

@@ -4,6 +4,7 @@
 ``OAuthSSHChannel`` come from the optional ``parsl-providers[ssh]`` package and
 are imported on first use.
 """
+
 from __future__ import annotations
 
 from parsl._lazy import OptionalName, lazy_module_getattr, providers
@@ -13,8 +14,7 @@ from parsl.channels.local.local import LocalChannel
 __all__ = ["Channel", "LocalChannel"]
 
 OPTIONAL_CHANNELS: dict[str, OptionalName] = {
-    name: providers(name, "ssh")
-    for name in ("SSHChannel", "SSHInteractiveLoginChannel", "OAuthSSHChannel")
+    name: providers(name, "ssh") for name in ("SSHChannel", "SSHInteractiveLoginChannel", "OAuthSSHChannel")
 }
 
 __getattr__ = lazy_module_getattr(__name__, OPTIONAL_CHANNELS)

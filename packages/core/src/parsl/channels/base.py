@@ -4,6 +4,7 @@ Channels are deprecated in Parsl (providers now run their commands locally);
 the interface remains so that configurations and plugins written for older
 versions keep working.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,9 @@ class Channel(metaclass=ABCMeta):
     """
 
     @abstractmethod
-    def execute_wait(self, cmd: str, walltime: float | None = 0,
-                     envs: dict[str, str] = {}) -> tuple[int, str | None, str | None]:  # noqa: B006
+    def execute_wait(
+        self, cmd: str, walltime: float | None = 0, envs: dict[str, str] = {}
+    ) -> tuple[int, str | None, str | None]:
         """Run ``cmd`` and wait at most ``walltime`` seconds (0 or None: no limit).
 
         Returns ``(exit_code, stdout, stderr)``.

@@ -1,4 +1,5 @@
 """Exceptions raised by channels."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,14 +7,14 @@ from typing import Any
 from parsl.errors import ParslError
 
 __all__ = [
-    "ChannelError",
-    "BadHostKeyException",
-    "BadScriptPath",
-    "BadPermsScriptPath",
-    "FileExists",
     "AuthException",
-    "SSHException",
+    "BadHostKeyException",
+    "BadPermsScriptPath",
+    "BadScriptPath",
+    "ChannelError",
     "FileCopyException",
+    "FileExists",
+    "SSHException",
 ]
 
 
@@ -46,26 +47,31 @@ class _HostError(ChannelError):
 
 class BadHostKeyException(_HostError):
     """The remote host's key could not be verified."""
+
     _reason = "SSH channel could not be created: the server's host key could not be verified"
 
 
 class BadScriptPath(_HostError):
     """The channel's script directory cannot be reached on the remote side."""
+
     _reason = "Inaccessible remote script dir; set script_dir to a directory that exists"
 
 
 class BadPermsScriptPath(_HostError):
     """The user may not write to the channel's script directory."""
+
     _reason = "User does not have permission to write to the script_dir"
 
 
 class AuthException(_HostError):
     """Authentication to the remote host failed."""
+
     _reason = "Authentication to remote server failed"
 
 
 class SSHException(_HostError):
     """An SSH session could not be established."""
+
     _reason = "Error connecting or establishing an SSH session"
 
 

@@ -9,6 +9,7 @@ The futures it returns are Parsl AppFutures (``concurrent.futures.Future`` subcl
 ``concurrent.futures.wait``/``as_completed`` accept them and they can be passed to apps and
 to further ``submit`` calls as dependencies.
 """
+
 from __future__ import annotations
 
 import threading
@@ -43,16 +44,22 @@ class ParslPoolExecutor(Executor):
     expires, and leaving a ``with`` block of a pool built on a borrowed ``dfk`` does nothing.
     """
 
-    def __init__(self, config: Config | None = None, dfk: DataFlowKernel | None = None,
-                 executors: Literal["all"] | list[str] = "all") -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        dfk: DataFlowKernel | None = None,
+        executors: Literal["all"] | list[str] = "all",
+    ) -> None:
         if config is not None and dfk is not None:
             raise ValueError(
                 "ParslPoolExecutor: Specify only one of config or dfk: config= loads a new DataFlowKernel "
-                "that the pool owns, dfk= borrows one that is already loaded")
+                "that the pool owns, dfk= borrows one that is already loaded"
+            )
         if config is None and dfk is None:
             raise ValueError(
                 "ParslPoolExecutor: Must specify one of config or dfk, e.g. "
-                "ParslPoolExecutor(config=Config(...)) or ParslPoolExecutor(dfk=parsl.dfk())")
+                "ParslPoolExecutor(config=Config(...)) or ParslPoolExecutor(dfk=parsl.dfk())"
+            )
         self._config = config
         self.executors = executors
         self._apps: dict[Callable[..., Any], PythonApp] = {}
@@ -62,6 +69,7 @@ class ParslPoolExecutor(Executor):
         self._submitted: weakref.WeakSet[Future] = weakref.WeakSet()
         if config is not None:
             from parsl.dataflow.dflow import DataFlowKernelLoader
+
             dfk = DataFlowKernelLoader.load(config)
         self._dfk: DataFlowKernel | None = dfk
 
@@ -88,8 +96,9 @@ class ParslPoolExecutor(Executor):
 
     def _live_app(self, fn: Callable[..., Any]) -> PythonApp:
         if self._dfk is None:
-            raise RuntimeError("ParslPoolExecutor has been shut down: no new calls can be submitted; "
-                               "create a new pool")
+            raise RuntimeError(
+                "ParslPoolExecutor has been shut down: no new calls can be submitted; create a new pool"
+            )
         return self.get_app(fn)
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future:  # type: ignore[override]
@@ -98,8 +107,14 @@ class ParslPoolExecutor(Executor):
         self._submitted.add(fut)
         return fut
 
-    def map(self, fn: Callable[..., T], *iterables: Iterable[Any], timeout: float | None = None,
-            chunksize: int = 1, buffersize: int | None = None) -> Iterator[T]:
+    def map(
+        self,
+        fn: Callable[..., T],
+        *iterables: Iterable[Any],
+        timeout: float | None = None,
+        chunksize: int = 1,
+        buffersize: int | None = None,
+    ) -> Iterator[T]:
         """Like the builtin ``map(fn, *iterables)``, with the calls run as Parsl tasks.
 
         Results come back in input order. ``timeout`` (seconds, counted from this call) bounds
@@ -107,8 +122,9 @@ class ParslPoolExecutor(Executor):
         ``chunksize`` is accepted and ignored (each call is its own task). With ``buffersize``,
         at most that many calls are submitted ahead of the results consumed so far.
         """
-        if buffersize is not None and (isinstance(buffersize, bool) or not isinstance(buffersize, int)
-                                       or buffersize < 1):
+        if buffersize is not None and (
+            isinstance(buffersize, bool) or not isinstance(buffersize, int) or buffersize < 1
+        ):
             raise ValueError(f"ParslPoolExecutor.map(buffersize={buffersize!r}): use a positive int or None")
         deadline = None if timeout is None else time.monotonic() + timeout
         app = self._live_app(fn)
@@ -147,14 +163,18 @@ class ParslPoolExecutor(Executor):
         if cancel_futures:
             running = [f for f in list(self._submitted) if not f.done() and not f.cancel()]
             if running:
-                warnings.warn(f"ParslPoolExecutor.shutdown(cancel_futures=True): {len(running)} call(s) had "
-                              f"already started and cannot be cancelled; they run to completion",
-                              UserWarning, stacklevel=2)
+                warnings.warn(
+                    f"ParslPoolExecutor.shutdown(cancel_futures=True): {len(running)} call(s) had "
+                    f"already started and cannot be cancelled; they run to completion",
+                    UserWarning,
+                    stacklevel=2,
+                )
         if wait:
             if self.owns_dfk:
                 dfk.wait_for_current_tasks()
             else:
                 from concurrent.futures import wait as wait_all
+
                 wait_all(list(self._submitted))
         if self.owns_dfk:
             dfk.cleanup()

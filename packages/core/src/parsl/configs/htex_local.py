@@ -1,4 +1,5 @@
 """Run apps on a HighThroughputExecutor with workers on this machine (needs parslcore[htex])."""
+
 from parsl.config import Config
 from parsl.executors import HighThroughputExecutor
 from parsl.providers import LocalProvider

@@ -1,8 +1,10 @@
 """``DataManager``: pick the staging provider for each File a task reads or writes."""
+
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from parsl.app.futures import DataFuture
 from parsl.data_provider.files import File
@@ -12,7 +14,7 @@ from parsl.errors import ConfigurationError
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
 
-__all__ = ["DataManager", "default_staging", "NoStagingProviderError"]
+__all__ = ["DataManager", "NoStagingProviderError", "default_staging"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ class NoStagingProviderError(ConfigurationError, ValueError):
 
 def _default_staging_list() -> list[Staging]:
     from parsl.plugins import default_plugin_manager
+
     return default_plugin_manager().default_staging()
 
 
@@ -61,7 +64,7 @@ default_staging: Sequence[Staging] = _DefaultStaging()
 class DataManager:
     """Route stage-in and stage-out of Files to the providers of the task's executor."""
 
-    def __init__(self, dfk: "DataFlowKernel") -> None:
+    def __init__(self, dfk: DataFlowKernel) -> None:
         self.dfk = dfk
         self._staging_apps: dict[tuple[Callable[..., Any], str], Any] = {}
         # The kernel's own plugin manager: the same plugins (and PARSL_DISABLE_PLUGINS choices)
@@ -83,6 +86,7 @@ class DataManager:
         app = self._staging_apps.get(key)
         if app is None:
             from parsl.app.app import python_app
+
             app = self._staging_apps[key] = python_app(func, executors=[executor], data_flow_kernel=self.dfk)
         return app
 
@@ -102,9 +106,12 @@ class DataManager:
         raise NoStagingProviderError(
             f"No staging provider of executor {executor!r} can stage {direction} {file.url!r} "
             f"(scheme {file.scheme!r}). Install the staging plugin (pip install 'parslcore[staging]') "
-            f"or add a provider for this scheme to the executor's storage_access")
+            f"or add a provider for this scheme to the executor's storage_access"
+        )
 
-    def optionally_stage_in(self, input: Any, func: Callable[..., Any], executor: str) -> tuple[Any, Callable]:
+    def optionally_stage_in(
+        self, input: Any, func: Callable[..., Any], executor: str
+    ) -> tuple[Any, Callable]:
         """Return the input the task should receive and the (possibly wrapped) function.
 
         Local files pass through; a remote File is replaced by a clean copy that its staging
@@ -140,7 +147,9 @@ class DataManager:
         new = provider.replace_task(self, executor, file, func)
         return new if new is not None else func
 
-    def replace_task_stage_out(self, file: File, func: Callable[..., Any], executor: str) -> Callable[..., Any]:
+    def replace_task_stage_out(
+        self, file: File, func: Callable[..., Any], executor: str
+    ) -> Callable[..., Any]:
         provider = self._find(executor, file, "out")
         new = provider.replace_task_stage_out(self, executor, file, func)
         return new if new is not None else func

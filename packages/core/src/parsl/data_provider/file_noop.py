@@ -1,4 +1,5 @@
 """Staging for local files: nothing to move, the path is used as it is."""
+
 from __future__ import annotations
 
 from parsl.data_provider.files import File

@@ -1,4 +1,5 @@
 """``parsl.File``: a location-independent reference to a file used by apps."""
+
 from __future__ import annotations
 
 import os
@@ -46,7 +47,7 @@ class File:
         self.size: int | None = None
         self.md5sum: str | None = None
 
-    def cleancopy(self) -> "File":
+    def cleancopy(self) -> File:
         """Return a copy of this File without any staging state (no local_path)."""
         return File(self.url)
 
@@ -54,8 +55,10 @@ class File:
         return self.filepath
 
     def __repr__(self) -> str:
-        content = (f"{type(self).__name__} at 0x{id(self):x} url={self.url} scheme={self.scheme} "
-                   f"netloc={self.netloc} path={self.path} filename={self.filename}")
+        content = (
+            f"{type(self).__name__} at 0x{id(self):x} url={self.url} scheme={self.scheme} "
+            f"netloc={self.netloc} path={self.path} filename={self.filename}"
+        )
         if self.local_path is not None:
             content += f" local_path={self.local_path}"
         return f"<{content}>"
@@ -73,5 +76,7 @@ class File:
             return self.local_path
         if self.scheme == "file":
             return self.path
-        raise ValueError(f"No local_path set for {self.url!r}: a {self.scheme} File must be staged in "
-                         f"(pass it through inputs=[...] of an app) before it has a local path")
+        raise ValueError(
+            f"No local_path set for {self.url!r}: a {self.scheme} File must be staged in "
+            f"(pass it through inputs=[...] of an app) before it has a local path"
+        )

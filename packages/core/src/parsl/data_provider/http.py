@@ -1,5 +1,7 @@
 """HTTP/HTTPS staging (provided by parsl-staging)."""
+
 from parsl._lazy import lazy_module_getattr, staging
 
-__getattr__ = lazy_module_getattr(__name__, {n: staging(n) for n in (
-    "HTTPSeparateTaskStaging", "HTTPInTaskStaging")})
+__getattr__ = lazy_module_getattr(
+    __name__, {n: staging(n) for n in ("HTTPSeparateTaskStaging", "HTTPInTaskStaging")}
+)

@@ -1,7 +1,9 @@
 """The staging provider interface (``parsl.data_provider.staging``)."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from parsl.app.futures import DataFuture
@@ -46,30 +48,30 @@ class Staging:
 
     PLUGIN_NAME: ClassVar[str] = ""
 
-    def can_stage_in(self, file: "File") -> bool:
+    def can_stage_in(self, file: File) -> bool:
         """Whether this provider can stage ``file`` in."""
         return False
 
-    def can_stage_out(self, file: "File") -> bool:
+    def can_stage_out(self, file: File) -> bool:
         """Whether this provider can stage ``file`` out."""
         return False
 
-    def stage_in(self, dm: "DataManager", executor: str, file: "File",
-                 parent_fut: Any) -> "DataFuture | None":
+    def stage_in(self, dm: DataManager, executor: str, file: File, parent_fut: Any) -> DataFuture | None:
         """Start a separate stage-in task; return a DataFuture that completes when done, or None."""
         return None
 
-    def stage_out(self, dm: "DataManager", executor: str, file: "File",
-                  app_fu: "AppFuture") -> "AppFuture | None":
+    def stage_out(self, dm: DataManager, executor: str, file: File, app_fu: AppFuture) -> AppFuture | None:
         """Start a stage-out task that runs after ``app_fu``; return its future, or None."""
         return None
 
-    def replace_task(self, dm: "DataManager", executor: str, file: "File",
-                     func: Callable[..., Any]) -> Callable[..., Any] | None:
+    def replace_task(
+        self, dm: DataManager, executor: str, file: File, func: Callable[..., Any]
+    ) -> Callable[..., Any] | None:
         """Return a wrapper of ``func`` that stages ``file`` in inside the task, or None."""
         return None
 
-    def replace_task_stage_out(self, dm: "DataManager", executor: str, file: "File",
-                               func: Callable[..., Any]) -> Callable[..., Any] | None:
+    def replace_task_stage_out(
+        self, dm: DataManager, executor: str, file: File, func: Callable[..., Any]
+    ) -> Callable[..., Any] | None:
         """Return a wrapper of ``func`` that stages ``file`` out inside the task, or None."""
         return None

@@ -6,6 +6,7 @@ tasks in any number of threads or processes can append to the same archive. Stag
 extracts the member to a temporary file for the duration of the task. The archive must be
 reachable from wherever the task runs.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,7 +14,8 @@ import os
 import shutil
 import tempfile
 import zipfile
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from parsl.data_provider.files import File
 from parsl.data_provider.staging import Staging
@@ -23,7 +25,7 @@ from parsl.utils import RepresentationMixin
 if TYPE_CHECKING:
     from parsl.data_provider.data_manager import DataManager
 
-__all__ = ["ZipFileStaging", "ZipAuthorityError", "zip_path_split"]
+__all__ = ["ZipAuthorityError", "ZipFileStaging", "zip_path_split"]
 
 
 class ZipAuthorityError(ParslError):
@@ -34,8 +36,10 @@ class ZipAuthorityError(ParslError):
         self.file = file
 
     def __str__(self) -> str:
-        return (f"zip: URLs name a local archive and take no authority section, but {self.file.url!r} "
-                f"has {self.file.netloc!r}; write zip:/path/to/archive.zip/member")
+        return (
+            f"zip: URLs name a local archive and take no authority section, but {self.file.url!r} "
+            f"has {self.file.netloc!r}; write zip:/path/to/archive.zip/member"
+        )
 
 
 def zip_path_split(path: str) -> tuple[str, str]:
@@ -46,11 +50,12 @@ def zip_path_split(path: str) -> tuple[str, str]:
     parts = path.split("/")
     for i, part in enumerate(parts):
         if part.endswith(".zip") and i < len(parts) - 1:
-            member = "/".join(parts[i + 1:])
+            member = "/".join(parts[i + 1 :])
             if member:
-                return "/".join(parts[:i + 1]), member
-    raise ValueError(f"zip path {path!r} names no member inside a .zip archive; "
-                     f"use /path/to/archive.zip/member")
+                return "/".join(parts[: i + 1]), member
+    raise ValueError(
+        f"zip path {path!r} names no member inside a .zip archive; use /path/to/archive.zip/member"
+    )
 
 
 def _is_zip(file: File) -> bool:
@@ -66,6 +71,7 @@ def _add_to_zip(zip_path: str, member: str, local: str) -> None:
     with open(zip_path, "a+b") as lock_handle:
         try:
             import fcntl
+
             fcntl.flock(lock_handle, fcntl.LOCK_EX)
         except ImportError:  # pragma: no cover - non-POSIX
             pass
@@ -81,6 +87,7 @@ def _share_local_path(file: File, args: tuple[Any, ...], kwargs: dict[str, Any])
     In a thread they are one object; an executor that serializes the function apart from
     its arguments (HTEX) hands the task a second File with the same ``uu_id``.
     """
+
     def visit(value: Any) -> None:
         if isinstance(value, File):
             if value is not file and value.uu_id == file.uu_id:
@@ -131,10 +138,12 @@ class ZipFileStaging(Staging, RepresentationMixin):
     def can_stage_out(self, file: File) -> bool:
         return _is_zip(file)
 
-    def replace_task(self, dm: "DataManager", executor: str, file: File,
-                     func: Callable[..., Any]) -> Callable[..., Any]:
+    def replace_task(
+        self, dm: DataManager, executor: str, file: File, func: Callable[..., Any]
+    ) -> Callable[..., Any]:
         return functools.update_wrapper(functools.partial(_run_staging_in, func, file), func)
 
-    def replace_task_stage_out(self, dm: "DataManager", executor: str, file: File,
-                               func: Callable[..., Any]) -> Callable[..., Any]:
+    def replace_task_stage_out(
+        self, dm: DataManager, executor: str, file: File, func: Callable[..., Any]
+    ) -> Callable[..., Any]:
         return functools.update_wrapper(functools.partial(_run_staging_out, func, file), func)

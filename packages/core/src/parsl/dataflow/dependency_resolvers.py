@@ -4,15 +4,22 @@
 the items of ``inputs=``. ``DEEP_DEPENDENCY_RESOLVER`` also walks lists, tuples, sets and
 dicts (keys and values) to any depth.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import singledispatch
-from typing import Any, Callable, Sequence
+from typing import Any
 
-__all__ = ["DependencyResolver", "SHALLOW_DEPENDENCY_RESOLVER", "DEEP_DEPENDENCY_RESOLVER",
-           "deep_traverse_to_gather", "deep_traverse_to_unwrap"]
+__all__ = [
+    "DEEP_DEPENDENCY_RESOLVER",
+    "SHALLOW_DEPENDENCY_RESOLVER",
+    "DependencyResolver",
+    "deep_traverse_to_gather",
+    "deep_traverse_to_unwrap",
+]
 
 
 @dataclass
@@ -76,7 +83,9 @@ def _(o: dict) -> dict:
     return {deep_traverse_to_unwrap(k): deep_traverse_to_unwrap(v) for k, v in o.items()}
 
 
-SHALLOW_DEPENDENCY_RESOLVER = DependencyResolver(traverse_to_gather=_shallow_gather,
-                                                 traverse_to_unwrap=_shallow_unwrap)
-DEEP_DEPENDENCY_RESOLVER = DependencyResolver(traverse_to_gather=deep_traverse_to_gather,
-                                              traverse_to_unwrap=deep_traverse_to_unwrap)
+SHALLOW_DEPENDENCY_RESOLVER = DependencyResolver(
+    traverse_to_gather=_shallow_gather, traverse_to_unwrap=_shallow_unwrap
+)
+DEEP_DEPENDENCY_RESOLVER = DependencyResolver(
+    traverse_to_gather=deep_traverse_to_gather, traverse_to_unwrap=deep_traverse_to_unwrap
+)

@@ -5,6 +5,7 @@ inputs goes to its executor from the thread that made it ready. The per-task pat
 allocates one record and one future, logs nothing, and calls plugins only when some
 plugin observes task states.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -16,10 +17,11 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import wait as wait_futures
 from functools import partial
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import parsl
 from parsl.app.errors import RemoteExceptionWrapper
@@ -36,15 +38,15 @@ from parsl.dataflow.memoization import BasicMemoizer
 from parsl.dataflow.rundirs import make_rundir
 from parsl.dataflow.states import FINAL_STATES, States
 from parsl.dataflow.task_inputs import _STAGEABLE, TaskInputs
-from parsl.dataflow.taskrecord import TaskRecord
 from parsl.dataflow.tasklog import TaskEventLog
+from parsl.dataflow.taskrecord import TaskRecord
 from parsl.errors import ConfigurationError
 from parsl.executors.base import ParslExecutor
 from parsl.executors.threads import ThreadPoolExecutor
 from parsl.plugins import ParslPlugins, new_plugin_manager
 from parsl.version import VERSION
 
-__all__ = ["DataFlowKernel", "DataFlowKernelLoader", "ConfigAlreadyLoadedError", "UnknownExecutorError"]
+__all__ = ["ConfigAlreadyLoadedError", "DataFlowKernel", "DataFlowKernelLoader", "UnknownExecutorError"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ INTERNAL_EXECUTOR = "_parsl_internal"
 
 #: how long cleanup after Ctrl-C / SIGTERM waits for executors to shut down
 INTERRUPTED_SHUTDOWN_SECONDS = 3.0
+
 
 class UnknownExecutorError(ConfigurationError, ValueError):
     """An app asked for an executor label the loaded Config does not have."""
@@ -87,13 +90,16 @@ class DataFlowKernel(TaskInputs, Joins):
         if config is None:
             config = Config()
         if isinstance(config, dict):
-            raise ConfigurationError("Expected a parsl.config.Config, received a dict; build one with "
-                                     "Config(**your_dict)")
+            raise ConfigurationError(
+                "Expected a parsl.config.Config, received a dict; build one with Config(**your_dict)"
+            )
         if not isinstance(config, Config):
             raise ConfigurationError(f"Expected a parsl.config.Config, received {type(config).__name__}")
         if not config.executors:
-            raise ConfigurationError("Config(executors=[]) has no executors; add at least one, "
-                                     "e.g. executors=[ThreadPoolExecutor()]")
+            raise ConfigurationError(
+                "Config(executors=[]) has no executors; add at least one, "
+                "e.g. executors=[ThreadPoolExecutor()]"
+            )
         self.cleanup_called = False
         self._config = config
         self.executors: dict[str, ParslExecutor] = {}
@@ -106,17 +112,21 @@ class DataFlowKernel(TaskInputs, Joins):
         self._remove_log_handler: Callable[[], None] | None = None
         if config.initialize_logging is True:
             level = getattr(logging, os.environ.get("PARSL_LOG_LEVEL", "INFO").upper(), logging.INFO)
-            self._remove_log_handler = parsl.set_file_logger(os.path.join(self.run_dir, "parsl.log"),
-                                                             level=level)
+            self._remove_log_handler = parsl.set_file_logger(
+                os.path.join(self.run_dir, "parsl.log"), level=level
+            )
         elif config.initialize_logging is not False:
             # a log configuration object: it sets logging up and returns how to undo it
             import pathlib
+
             log_config = config.initialize_logging
             if getattr(log_config, "uuid", None) is not None:
                 # a parsl.logconfigs.LogConfig: applied once per process, however many users
                 from parsl.logconfigs.base import oneshot_initialize_logging, oneshot_uninitialize_logging
-                oneshot_initialize_logging(log_config=log_config, log_dir=pathlib.Path(self.run_dir),
-                                           log_name="parsl")
+
+                oneshot_initialize_logging(
+                    log_config=log_config, log_dir=pathlib.Path(self.run_dir), log_name="parsl"
+                )
                 self._remove_log_handler = partial(oneshot_uninitialize_logging, log_config=log_config)
             else:
                 undo = log_config.initialize_logging(log_dir=pathlib.Path(self.run_dir), log_name="parsl")
@@ -166,17 +176,21 @@ class DataFlowKernel(TaskInputs, Joins):
         if config.memoizer is not None:
             self.memoizer = config.memoizer
         else:
-            self.memoizer = BasicMemoizer(checkpoint_files=config.checkpoint_files,
-                                          checkpoint_period=config.checkpoint_period,
-                                          checkpoint_mode=config.checkpoint_mode)
+            self.memoizer = BasicMemoizer(
+                checkpoint_files=config.checkpoint_files,
+                checkpoint_period=config.checkpoint_period,
+                checkpoint_mode=config.checkpoint_mode,
+            )
             self.memoizer._from_config = True
-        self.memoizer.start(dfk=self, memoize=config.app_cache, checkpoint_files=config.checkpoint_files,
-                            run_dir=self.run_dir)
+        self.memoizer.start(
+            dfk=self, memoize=config.app_cache, checkpoint_files=config.checkpoint_files, run_dir=self.run_dir
+        )
         self._memoize = config.app_cache
 
         self.data_manager = DataManager(self)
-        self._internal = ThreadPoolExecutor(label=INTERNAL_EXECUTOR,
-                                            max_threads=config.internal_tasks_max_threads)
+        self._internal = ThreadPoolExecutor(
+            label=INTERNAL_EXECUTOR, max_threads=config.internal_tasks_max_threads
+        )
         self.add_executors([self._internal])
         self._start_scaling()
         self.add_executors(config.executors)
@@ -191,10 +205,12 @@ class DataFlowKernel(TaskInputs, Joins):
         logger.error("DataFlowKernel failed to start; releasing what was started", exc_info=True)
         atexit.unregister(self.atexit_cleanup)
         self._interrupts.restore()
-        for step in (lambda: self.memoizer is not None and self.memoizer.close(),
-                     lambda: self.job_status_poller is not None and self.job_status_poller.close(),
-                     *[(lambda ex=ex: ex.shutdown()) for ex in self.executors.values()],
-                     lambda: self._events is not None and self._events.close()):
+        for step in (
+            lambda: self.memoizer is not None and self.memoizer.close(),
+            lambda: self.job_status_poller is not None and self.job_status_poller.close(),
+            *[(lambda ex=ex: ex.shutdown()) for ex in self.executors.values()],
+            lambda: self._events is not None and self._events.close(),
+        ):
             try:
                 step()
             except Exception:
@@ -209,7 +225,7 @@ class DataFlowKernel(TaskInputs, Joins):
         """The Config this DataFlowKernel runs with."""
         return self._config
 
-    def __enter__(self) -> "DataFlowKernel":
+    def __enter__(self) -> DataFlowKernel:
         return self
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
@@ -254,21 +270,30 @@ class DataFlowKernel(TaskInputs, Joins):
                 try:
                     ex.shutdown()
                 except Exception:
-                    logger.exception("Error shutting down executor %s after its initial blocks failed",
-                                     ex.label)
+                    logger.exception(
+                        "Error shutting down executor %s after its initial blocks failed", ex.label
+                    )
                 raise
             if ex.label != INTERNAL_EXECUTOR:
                 self._user_labels.append(ex.label)
-            logger.info("Started executor %s (%s)", ex.label, type(ex).__name__,
-                        extra={"parsl.executor.label": ex.label, "parsl.executor.type": _type_name(ex)})
+            logger.info(
+                "Started executor %s (%s)",
+                ex.label,
+                type(ex).__name__,
+                extra={"parsl.executor.label": ex.label, "parsl.executor.type": _type_name(ex)},
+            )
         if self.job_status_poller is not None:
             self.job_status_poller.add_executors(executors)
 
     def _start_scaling(self) -> None:
         from parsl.jobs.job_status_poller import JobStatusPoller
-        self.job_status_poller = JobStatusPoller(strategy=self._config.strategy,
-                                                 strategy_period=self._config.strategy_period,
-                                                 max_idletime=self._config.max_idletime, dfk=self)
+
+        self.job_status_poller = JobStatusPoller(
+            strategy=self._config.strategy,
+            strategy_period=self._config.strategy_period,
+            max_idletime=self._config.max_idletime,
+            dfk=self,
+        )
 
     # ------------------------------------------------------------------ submit
     def _resolve_executor(self, executors: Any, task_id: int) -> str:
@@ -288,15 +313,24 @@ class DataFlowKernel(TaskInputs, Joins):
             raise UnknownExecutorError(
                 f"Task {task_id} requested executor {label!r}, but the loaded Config only has "
                 f"{sorted(self._user_labels)}; fix the app's executors=[...] or add an executor "
-                f"with label={label!r} to Config(executors=[...])")
+                f"with label={label!r} to Config(executors=[...])"
+            )
         return label
 
-    def submit(self, func: Callable[..., Any], app_args: Sequence[Any], executors: Any = "all",
-               cache: bool = False, ignore_for_cache: Sequence[str] | None = None,
-               app_kwargs: dict[str, Any] | None = None, join: bool = False) -> AppFuture:
+    def submit(
+        self,
+        func: Callable[..., Any],
+        app_args: Sequence[Any],
+        executors: Any = "all",
+        cache: bool = False,
+        ignore_for_cache: Sequence[str] | None = None,
+        app_kwargs: dict[str, Any] | None = None,
+        join: bool = False,
+    ) -> AppFuture:
         """Add a task; return its AppFuture. Called by apps, not usually by users."""
         if self.cleanup_called:
             from parsl.errors import NoDataFlowKernelError  # Parsl's error and text
+
             raise NoDataFlowKernelError("Cannot submit to a DFK that has been cleaned up")
         task_id = next(self._task_ids)
         self.task_count = task_id + 1
@@ -305,17 +339,32 @@ class DataFlowKernel(TaskInputs, Joins):
         if join and executors != "all" and executors != [INTERNAL_EXECUTOR]:
             raise ConfigurationError("join_app runs on the internal executor; remove executors=")
         name = getattr(func, "__name__", None) or type(func).__name__
-        task = TaskRecord(id=task_id, func=func, func_name=name, args=app_args, kwargs=kwargs,
-                          executor=label, retries_left=self._config.retries, memoize=cache,
-                          ignore_for_cache=list(ignore_for_cache) if ignore_for_cache else [],
-                          join=join, time_invoked=time.time(), dfk=self,
-                          resource_specification=kwargs.get("parsl_resource_specification", {}))
+        task = TaskRecord(
+            id=task_id,
+            func=func,
+            func_name=name,
+            args=app_args,
+            kwargs=kwargs,
+            executor=label,
+            retries_left=self._config.retries,
+            memoize=cache,
+            ignore_for_cache=list(ignore_for_cache) if ignore_for_cache else [],
+            join=join,
+            time_invoked=time.time(),
+            dfk=self,
+            resource_specification=kwargs.get("parsl_resource_specification", {}),
+        )
         app_fu = AppFuture(task)
         task.app_fu = app_fu
         self.tasks[task_id] = task
         if self._debug:
-            logger.debug("Task %s bound to app %s on executor %s", task_id, name, label,
-                         extra={"parsl.task": task_id, "parsl.app_name": name, "parsl.executor": label})
+            logger.debug(
+                "Task %s bound to app %s on executor %s",
+                task_id,
+                name,
+                label,
+                extra={"parsl.task": task_id, "parsl.app_name": name, "parsl.executor": label},
+            )
         self._set_state(task, States.pending)
 
         stage_args = False
@@ -345,8 +394,12 @@ class DataFlowKernel(TaskInputs, Joins):
         if self._debug:
             for d in deps:
                 dep_tid = getattr(d, "tid", None)
-                logger.debug("Task %s depends on task %s", task_id, dep_tid,
-                             extra={"parsl.task": task_id, "parsl.dependency_task": dep_tid})
+                logger.debug(
+                    "Task %s depends on task %s",
+                    task_id,
+                    dep_tid,
+                    extra={"parsl.task": task_id, "parsl.dependency_task": dep_tid},
+                )
         task.pending_deps = len(deps) + 1
         cb = partial(self._dep_done, task)
         for d in deps:
@@ -354,7 +407,9 @@ class DataFlowKernel(TaskInputs, Joins):
         self._dep_done(task, None)
         return app_fu
 
-    def submit_internal(self, func: Callable[..., Any], args: Sequence[Any], name: str | None = None) -> AppFuture:
+    def submit_internal(
+        self, func: Callable[..., Any], args: Sequence[Any], name: str | None = None
+    ) -> AppFuture:
         """Run a small kernel-internal function (lifted ``fut[key]``/``fut.attr``) on the internal executor."""
         return self.submit(func, args, executors=[INTERNAL_EXECUTOR])
 
@@ -446,8 +501,9 @@ class DataFlowKernel(TaskInputs, Joins):
             self._set_state(task, States.launched)
         task.exec_fu = exec_fu
         if self._log_event is not None:
-            self._log_event((task.try_time_launched, task.id, "launched", task.func_name, task.executor,
-                             task.try_id))
+            self._log_event(
+                (task.try_time_launched, task.id, "launched", task.func_name, task.executor, task.try_id)
+            )
         exec_fu.add_done_callback(partial(self.handle_exec_update, task))
         return exec_fu
 
@@ -509,8 +565,16 @@ class DataFlowKernel(TaskInputs, Joins):
         task.fail_cost += cost
         if task.fail_cost <= self._config.retries:
             if self._log_event is not None:
-                self._log_event((time.time(), task.id, "failed, retrying", task.func_name,
-                                 f"{type(e).__name__}: {e}", task.try_id))
+                self._log_event(
+                    (
+                        time.time(),
+                        task.id,
+                        "failed, retrying",
+                        task.func_name,
+                        f"{type(e).__name__}: {e}",
+                        task.try_id,
+                    )
+                )
             self._set_state(task, States.fail_retryable)
             task.try_id += 1
             task.retries_left = max(0, self._config.retries - int(task.fail_cost))
@@ -622,9 +686,17 @@ class DataFlowKernel(TaskInputs, Joins):
         old = task.status
         task.status = new_state
         if self._debug:
-            logger.debug("Task %s changed state from %s to %s", task.id, old.name, new_state.name,
-                         extra={"parsl.task": task.id, "parsl.task_state": new_state.name,
-                                "parsl.app_name": task.func_name})
+            logger.debug(
+                "Task %s changed state from %s to %s",
+                task.id,
+                old.name,
+                new_state.name,
+                extra={
+                    "parsl.task": task.id,
+                    "parsl.task_state": new_state.name,
+                    "parsl.app_name": task.func_name,
+                },
+            )
         if self._observe:
             self.plugins.task_state_changed(self, task, old, new_state)
 
@@ -663,8 +735,9 @@ class DataFlowKernel(TaskInputs, Joins):
         logger.info("Waiting for all remaining tasks to complete")
         while True:
             # a finishing task may drop its app_fu (garbage collection) while we look
-            pending = [fu for fu in [t.app_fu for t in list(self.tasks.values())]
-                       if fu is not None and not fu.done()]
+            pending = [
+                fu for fu in [t.app_fu for t in list(self.tasks.values())] if fu is not None and not fu.done()
+            ]
             if not pending:
                 break
             wait_futures(pending)
@@ -708,19 +781,27 @@ class DataFlowKernel(TaskInputs, Joins):
             step("closing the memoizer", self.memoizer.close)
             if self.job_status_poller is not None:
                 step("closing the job status poller", self.job_status_poller.close)
-            to_stop = [(label, ex.shutdown) for label, ex in self.executors.items()
-                       if label != INTERNAL_EXECUTOR and getattr(ex, "managed", True) is not False]
+            to_stop = [
+                (label, ex.shutdown)
+                for label, ex in self.executors.items()
+                if label != INTERNAL_EXECUTOR and getattr(ex, "managed", True) is not False
+            ]
             if self._interrupts.interrupted():
                 to_stop = [(label, non_blocking(stop)) for label, stop in to_stop]
                 # Ctrl-C / SIGTERM: shut executors down side by side and do not wait for tasks
                 # still running (the process is exiting; bash children are killed at exit)
                 logger.info("Interrupted: shutting executors down without waiting for running tasks")
-                late = shutdown_within(to_stop, INTERRUPTED_SHUTDOWN_SECONDS,
-                                       lambda label: logger.exception("Executor %s failed to shut down",
-                                                                      label))
+                late = shutdown_within(
+                    to_stop,
+                    INTERRUPTED_SHUTDOWN_SECONDS,
+                    lambda label: logger.exception("Executor %s failed to shut down", label),
+                )
                 if late:
-                    logger.warning("Executors %s still shutting down after %ss; not waiting", late,
-                                   INTERRUPTED_SHUTDOWN_SECONDS)
+                    logger.warning(
+                        "Executors %s still shutting down after %ss; not waiting",
+                        late,
+                        INTERRUPTED_SHUTDOWN_SECONDS,
+                    )
             else:
                 for label, stop in to_stop:
                     step(f"shutting down executor {label}", stop)
@@ -739,4 +820,3 @@ class DataFlowKernel(TaskInputs, Joins):
                 self._remove_log_handler = None
         if errors:
             raise errors[0]
-

@@ -1,3 +1,4 @@
 """Old (0.9-era) spelling of ``parsl.dataflow.errors``, kept for existing scripts."""
-from parsl.dataflow.errors import *  # noqa: F401,F403
+
+from parsl.dataflow.errors import *  # noqa: F403
 from parsl.dataflow.errors import __all__  # noqa: F401

@@ -1,19 +1,20 @@
 """Exceptions raised by the DataFlowKernel (``parsl.dataflow.errors``)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import CancelledError, Future
-from typing import Callable, Iterable, Sequence
 
 from parsl.errors import ConfigurationError, ParslError
 
 __all__ = [
-    "DataFlowException",
-    "ConfigurationError",
-    "DuplicateTaskError",
-    "MissingFutError",
     "BadCheckpoint",
+    "ConfigurationError",
+    "DataFlowException",
     "DependencyError",
+    "DuplicateTaskError",
     "JoinError",
+    "MissingFutError",
     "PropagatedException",
     "failures_of",
 ]
@@ -51,8 +52,13 @@ class PropagatedException(DataFlowException):
     failures), so tracebacks show the original error.
     """
 
-    def __init__(self, dependent_exceptions_tids: Sequence[tuple[BaseException, str]],
-                 task_id: int | None, *, failure_description: str):
+    def __init__(
+        self,
+        dependent_exceptions_tids: Sequence[tuple[BaseException, str]],
+        task_id: int | None,
+        *,
+        failure_description: str,
+    ):
         super().__init__(dependent_exceptions_tids, task_id)
         self.dependent_exceptions_tids = list(dependent_exceptions_tids)
         self.task_id = task_id
@@ -62,8 +68,10 @@ class PropagatedException(DataFlowException):
             self.__cause__ = cause
 
     def __reduce__(self):  # type: ignore[override]
-        return (_rebuild_propagated, (type(self), self.dependent_exceptions_tids, self.task_id,
-                                      self._failure_description))
+        return (
+            _rebuild_propagated,
+            (type(self), self.dependent_exceptions_tids, self.task_id, self._failure_description),
+        )
 
     @property
     def dependent_exceptions(self) -> list[BaseException]:
@@ -102,12 +110,15 @@ class PropagatedException(DataFlowException):
         return seen
 
     def __str__(self) -> str:
-        return (f"{self._failure_description} for task {self.task_id}. "
-                f"The representative cause is via {' <- '.join(self._cause_sequence())}")
+        return (
+            f"{self._failure_description} for task {self.task_id}. "
+            f"The representative cause is via {' <- '.join(self._cause_sequence())}"
+        )
 
 
-def _rebuild_propagated(cls: type, deps: Sequence[tuple[BaseException, str]], task_id: int | None,
-                        failure_description: str) -> "PropagatedException":
+def _rebuild_propagated(
+    cls: type, deps: Sequence[tuple[BaseException, str]], task_id: int | None, failure_description: str
+) -> PropagatedException:
     obj = cls.__new__(cls)
     PropagatedException.__init__(obj, deps, task_id, failure_description=failure_description)
     return obj
@@ -120,21 +131,20 @@ class DependencyError(PropagatedException):
     the description naming it, e.g. ``'task 3'`` or ``'DataFuture from task 3'``.
     """
 
-    def __init__(self, dependent_exceptions_tids: Sequence[tuple[BaseException, str]],
-                 task_id: int | None):
+    def __init__(self, dependent_exceptions_tids: Sequence[tuple[BaseException, str]], task_id: int | None):
         super().__init__(dependent_exceptions_tids, task_id, failure_description="Dependency failure")
 
 
 class JoinError(PropagatedException):
     """A join app's inner futures failed."""
 
-    def __init__(self, dependent_exceptions_tids: Sequence[tuple[BaseException, str]],
-                 task_id: int | None):
+    def __init__(self, dependent_exceptions_tids: Sequence[tuple[BaseException, str]], task_id: int | None):
         super().__init__(dependent_exceptions_tids, task_id, failure_description="Join failure")
 
 
-def failures_of(futures: Iterable[Future], describe: Callable[[Future], str]
-                ) -> list[tuple[BaseException, str]]:
+def failures_of(
+    futures: Iterable[Future], describe: Callable[[Future], str]
+) -> list[tuple[BaseException, str]]:
     """``(exception, description)`` for each failed or cancelled future among ``futures``."""
     failed = []
     for f in futures:

@@ -1,9 +1,11 @@
 """``AppFuture``: the future an app call returns (``parsl.dataflow.futures``)."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Future
 from operator import getitem
-from typing import Any, Sequence
+from typing import Any
 
 from parsl.app.futures import DataFuture
 from parsl.dataflow.taskrecord import TaskRecord
@@ -72,10 +74,10 @@ class AppFuture(Future):
         """The task's state name, e.g. ``'pending'``, ``'launched'``, ``'exec_done'``."""
         return self.task_record.status.name
 
-    def __getitem__(self, key: Any) -> "AppFuture":
+    def __getitem__(self, key: Any) -> AppFuture:
         return self.task_record.dfk.submit_internal(getitem, (self, key), name=f"getitem[{key!r}]")
 
-    def __getattr__(self, name: str) -> "AppFuture":
+    def __getattr__(self, name: str) -> AppFuture:
         # Only reached for attributes AppFuture does not have: lift them onto the result.
         if name.startswith("__") or name.startswith("_"):
             raise AttributeError(name)
@@ -95,4 +97,4 @@ class AppFuture(Future):
                 extra = f" raised {type(self._exception).__name__}"
             else:
                 extra = f" returned {type(self._result).__name__}"
-        return (f"<AppFuture at 0x{id(self):x} for task {tid} ({func_name}) state={state}{extra}>")
+        return f"<AppFuture at 0x{id(self):x} for task {tid} ({func_name}) state={state}{extra}>"

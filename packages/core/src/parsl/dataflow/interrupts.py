@@ -8,6 +8,7 @@ running tasks (see ``DataFlowKernel.cleanup``). Handlers are installed only wher
 defaults are in place, so a script's own signal handlers are left alone, and the defaults
 come back at cleanup.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -15,9 +16,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from functools import partial
 from types import FrameType
-from typing import Any, Callable, Iterable
+from typing import Any
 
 __all__ = ["InterruptHandlers", "non_blocking", "shutdown_within"]
 
@@ -78,16 +80,19 @@ def non_blocking(shutdown: Callable[..., Any]) -> Callable[[], Any]:
     return partial(shutdown, block=False) if takes_block else shutdown
 
 
-def shutdown_within(steps: Iterable[tuple[str, Callable[[], Any]]], seconds: float,
-                    on_error: Callable[[str], None]) -> list[str]:
+def shutdown_within(
+    steps: Iterable[tuple[str, Callable[[], Any]]], seconds: float, on_error: Callable[[str], None]
+) -> list[str]:
     """Run shutdown steps in parallel daemon threads; return the names still running after ``seconds``."""
     threads = []
     for name, step in steps:
+
         def run(name: str = name, step: Callable[[], Any] = step) -> None:
             try:
                 step()
             except Exception:
                 on_error(name)
+
         t = threading.Thread(target=run, name=f"parsl-shutdown-{name}", daemon=True)
         t.start()
         threads.append((name, t))

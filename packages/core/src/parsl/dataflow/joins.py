@@ -1,4 +1,5 @@
 """Join apps: a join app's function returns futures, and its task completes with their results."""
+
 from __future__ import annotations
 
 import threading
@@ -23,9 +24,14 @@ class Joins:
         elif isinstance(inner, dict) and all(isinstance(f, Future) for f in inner.values()):
             inner_futs = list(inner.values())
         else:
-            self._finish_failure(task, TypeError(
-                f"join_app {task.func_name} must return a Future, a list of Futures or a dict of "
-                f"Futures, not {type(inner).__name__}"), States.failed)
+            self._finish_failure(
+                task,
+                TypeError(
+                    f"join_app {task.func_name} must return a Future, a list of Futures or a dict of "
+                    f"Futures, not {type(inner).__name__}"
+                ),
+                States.failed,
+            )
             return
         task.joins = inner
         self._set_state(task, States.joining)

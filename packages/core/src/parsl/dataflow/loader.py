@@ -1,4 +1,5 @@
 """``DataFlowKernelLoader``: the process's current DataFlowKernel (what ``parsl.load`` makes)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -9,7 +10,7 @@ from parsl.errors import ConfigurationError, NoDataFlowKernelError
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
 
-__all__ = ["DataFlowKernelLoader", "ConfigAlreadyLoadedError"]
+__all__ = ["ConfigAlreadyLoadedError", "DataFlowKernelLoader"]
 
 
 class ConfigAlreadyLoadedError(ConfigurationError, RuntimeError):
@@ -19,7 +20,7 @@ class ConfigAlreadyLoadedError(ConfigurationError, RuntimeError):
 class DataFlowKernelLoader:
     """Holds the process's current DataFlowKernel (what ``parsl.load`` creates)."""
 
-    _dfk: "DataFlowKernel | None" = None
+    _dfk: DataFlowKernel | None = None
 
     @classmethod
     def clear(cls) -> None:
@@ -27,7 +28,7 @@ class DataFlowKernelLoader:
         cls._dfk = None
 
     @classmethod
-    def load(cls, config: Config | None = None) -> "DataFlowKernel":
+    def load(cls, config: Config | None = None) -> DataFlowKernel:
         """Create the DataFlowKernel for ``config`` (default: threads) and make it current.
 
         A kernel whose ``cleanup()`` has started no longer holds the slot: it cannot run tasks,
@@ -37,8 +38,10 @@ class DataFlowKernelLoader:
         if current is not None and not getattr(current, "cleanup_called", False):
             raise ConfigAlreadyLoadedError(
                 "Config has already been loaded: call parsl.dfk().cleanup() and parsl.clear() "
-                "before loading another, or use `with parsl.load(config):`")
+                "before loading another, or use `with parsl.load(config):`"
+            )
         from parsl.dataflow.dflow import DataFlowKernel
+
         cls._dfk = DataFlowKernel(config)
         return cls._dfk
 
@@ -48,7 +51,7 @@ class DataFlowKernelLoader:
         cls.dfk().wait_for_current_tasks()
 
     @classmethod
-    def dfk(cls) -> "DataFlowKernel":
+    def dfk(cls) -> DataFlowKernel:
         """The current DataFlowKernel; raises NoDataFlowKernelError when none is loaded."""
         if cls._dfk is None:
             # Parsl's exact message and attributes (scripts compare them): no note added

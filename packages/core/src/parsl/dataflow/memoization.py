@@ -5,6 +5,7 @@ its resolved arguments. ``id_for_memo`` turns each argument into bytes and can b
 for user types with ``@id_for_memo.register(MyType)``. Results are kept in memory and,
 depending on the checkpoint mode, appended to ``<run_dir>/checkpoint/tasks.pkl``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,9 +14,10 @@ import logging
 import os
 import pickle
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from functools import singledispatch
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from parsl.dataflow.errors import BadCheckpoint
 from parsl.errors import ConfigurationError
@@ -24,7 +26,7 @@ from parsl.utils import RepresentationMixin, Timer
 if TYPE_CHECKING:
     from parsl.dataflow.taskrecord import TaskRecord
 
-__all__ = ["id_for_memo", "Memoizer", "BasicMemoizer", "make_hash"]
+__all__ = ["BasicMemoizer", "Memoizer", "id_for_memo", "make_hash"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,8 @@ def id_for_memo(obj: Any, output_ref: bool = False) -> bytes:
     raise ValueError(
         f"unknown type for memoization: {type(obj).__module__}.{type(obj).__qualname__}. "
         f"Register it with @parsl.dataflow.memoization.id_for_memo.register({type(obj).__name__}) "
-        f"or list the argument in ignore_for_cache=")
+        f"or list the argument in ignore_for_cache="
+    )
 
 
 @id_for_memo.register(str)
@@ -98,7 +101,7 @@ def _function_identity(func: Any) -> bytes:
     return ident
 
 
-def make_hash(task: "TaskRecord") -> str:
+def make_hash(task: TaskRecord) -> str:
     """The memoization key of a task with resolved arguments."""
     ignore = task.ignore_for_cache or ()
     kwargs = {k: v for k, v in task.kwargs.items() if k not in ignore}
@@ -109,18 +112,17 @@ def make_hash(task: "TaskRecord") -> str:
 class Memoizer:
     """The interface the DataFlowKernel uses for memoization and checkpointing."""
 
-    def start(self, *, dfk: Any, memoize: bool, checkpoint_files: Sequence[str] | None,
-              run_dir: str) -> None:
+    def start(self, *, dfk: Any, memoize: bool, checkpoint_files: Sequence[str] | None, run_dir: str) -> None:
         """Prepare for a run: load previous checkpoints."""
 
-    def check_memo(self, task: "TaskRecord") -> Future | None:
+    def check_memo(self, task: TaskRecord) -> Future | None:
         """Return a completed future for a task seen before, or None."""
         return None
 
-    def update_memo(self, task: "TaskRecord", r: Future) -> None:
+    def update_memo(self, task: TaskRecord, r: Future) -> None:
         """Record the outcome of a finished task."""
 
-    def checkpoint(self, tasks: Sequence["TaskRecord"] | None = None) -> str:
+    def checkpoint(self, tasks: Sequence[TaskRecord] | None = None) -> str:
         """Write outstanding results to the checkpoint; return the checkpoint directory."""
         return ""
 
@@ -138,13 +140,19 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
     checkpoint under the Config's ``run_dir`` is restored, and ``[]`` restores none.
     """
 
-    def __init__(self, *, checkpoint_files: Sequence[str] | None = None,
-                 checkpoint_period: str | None = None, checkpoint_mode: str | None = None,
-                 memoize: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        checkpoint_files: Sequence[str] | None = None,
+        checkpoint_period: str | None = None,
+        checkpoint_mode: str | None = None,
+        memoize: bool = True,
+    ) -> None:
         if checkpoint_mode not in (None, "task_exit", "periodic", "dfk_exit", "manual"):
             raise ConfigurationError(
                 f"BasicMemoizer(checkpoint_mode={checkpoint_mode!r}): use 'task_exit', 'periodic', "
-                f"'dfk_exit', 'manual' or None")
+                f"'dfk_exit', 'manual' or None"
+            )
         self.checkpoint_files = list(checkpoint_files) if checkpoint_files is not None else None
         self.checkpoint_period = checkpoint_period
         self.checkpoint_mode = checkpoint_mode
@@ -159,8 +167,7 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
         #: built by the DataFlowKernel from 0.9-era Config(checkpoint_*=) fields
         self._from_config = False
 
-    def start(self, *, dfk: Any, memoize: bool, checkpoint_files: Sequence[str] | None,
-              run_dir: str) -> None:
+    def start(self, *, dfk: Any, memoize: bool, checkpoint_files: Sequence[str] | None, run_dir: str) -> None:
         self.memoize = self.memoize and memoize
         self._run_dir = run_dir
         self._written = set()  # a memoizer reused by a new DataFlowKernel starts a new checkpoint
@@ -170,6 +177,7 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
             files = checkpoint_files  # 0.9-era Config(checkpoint_files=): None restores nothing
         else:
             from parsl.utils import get_all_checkpoints
+
             files = get_all_checkpoints(os.path.dirname(os.path.abspath(run_dir)))
         if files:
             self._table.update(self.load_checkpoints(files))
@@ -202,14 +210,18 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
                     table[entry["hash"]] = fut
         return table
 
-    def check_memo(self, task: "TaskRecord") -> Future | None:
+    def check_memo(self, task: TaskRecord) -> Future | None:
         if not (self.memoize and task.memoize):
             task.hashsum = None
             return None
         task.hashsum = h = make_hash(task)
         hit = self._table.get(h)
-        if hit is not None and self.checkpoint_mode is not None and h not in self._written \
-                and hit.exception() is None:
+        if (
+            hit is not None
+            and self.checkpoint_mode is not None
+            and h not in self._written
+            and hit.exception() is None
+        ):
             # a result restored from an older run goes into this run's checkpoint too, so
             # restoring from only the latest checkpoint never loses it
             with self._lock:
@@ -219,7 +231,7 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
                 self._write_checkpoint(quiet=True)
         return hit
 
-    def update_memo(self, task: "TaskRecord", r: Future) -> None:
+    def update_memo(self, task: TaskRecord, r: Future) -> None:
         if not (self.memoize and task.memoize) or task.hashsum is None or task.from_memo:
             return
         self._table[task.hashsum] = r
@@ -230,7 +242,7 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
             if self.checkpoint_mode == "task_exit":
                 self._write_checkpoint(quiet=True)
 
-    def checkpoint(self, tasks: Sequence["TaskRecord"] | None = None) -> str:
+    def checkpoint(self, tasks: Sequence[TaskRecord] | None = None) -> str:
         return self._write_checkpoint(quiet=False)
 
     def _write_checkpoint(self, quiet: bool) -> str:
@@ -253,13 +265,12 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
             new_file = not os.path.exists(path)
             if new_file:
                 os.makedirs(ck_dir, exist_ok=True)
-            blob = b"".join(pickle.dumps({"hash": h, "exception": None, "result": res})
-                            for h, res in pending)
+            blob = b"".join(pickle.dumps({"hash": h, "exception": None, "result": res}) for h, res in pending)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 view = memoryview(blob)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)

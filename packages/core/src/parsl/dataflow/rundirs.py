@@ -1,4 +1,5 @@
 """Numbered run directories: ``runinfo/000``, ``runinfo/001``, ..."""
+
 from __future__ import annotations
 
 import os

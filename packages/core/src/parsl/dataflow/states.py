@@ -1,9 +1,10 @@
 """Task states (``parsl.dataflow.states``)."""
+
 from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["States", "FINAL_STATES", "FINAL_FAILURE_STATES"]
+__all__ = ["FINAL_FAILURE_STATES", "FINAL_STATES", "States"]
 
 
 class States(IntEnum):

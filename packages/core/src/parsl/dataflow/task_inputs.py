@@ -2,6 +2,7 @@
 (``stdout``/``stderr`` AUTO_LOGNAME, ``inputs=``/``outputs=`` staging and DataFutures), the
 futures a task depends on, and replacing those futures by their results at launch.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,9 @@ class TaskInputs:
         staging = not kwargs.get("_parsl_staging_inhibit")
         for kw in ("stdout", "stderr"):
             spec = kwargs.get(kw)
-            if spec is parsl.AUTO_LOGNAME or (spec is not None and spec == parsl.AUTO_LOGNAME
-                                              and not isinstance(spec, bool)):
+            if spec is parsl.AUTO_LOGNAME or (
+                spec is not None and spec == parsl.AUTO_LOGNAME and not isinstance(spec, bool)
+            ):
                 spec = kwargs[kw] = self._auto_logname(task, kw)
                 # the generated path differs per task: it must not change the memo key
                 if kw not in task.ignore_for_cache:
@@ -162,4 +164,3 @@ class TaskInputs:
             unwrap = self.dependency_resolver.traverse_to_unwrap
             task.args = tuple(unwrap(a) for a in task.args)
             task.kwargs = {k: unwrap(v) for k, v in task.kwargs.items()}
-

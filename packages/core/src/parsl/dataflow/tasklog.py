@@ -5,6 +5,7 @@ tens of nanoseconds); a background thread turns them into lines once a second an
 cleanup, so task start, end and failure are visible in parsl.log at INFO while the
 per-task path stays free of logging.
 """
+
 from __future__ import annotations
 
 import logging

@@ -3,20 +3,50 @@
 A slotted object for speed; it also answers ``record['id']`` style access, since
 Parsl's task records are dicts and user code indexes them.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsl.dataflow.states import States
 
 __all__ = ["TaskRecord"]
 
 _FIELDS = (
-    "id", "func", "func_name", "fn_hash", "args", "kwargs", "status", "depends", "app_fu",
-    "exec_fu", "executor", "retries_left", "fail_count", "fail_cost", "fail_history",
-    "checkpoint", "hashsum", "memoize", "ignore_for_cache", "from_memo", "join", "joins",
-    "try_id", "resource_specification", "time_invoked", "time_returned", "try_time_launched",
-    "try_time_returned", "outputs", "dfk", "pending_deps", "launched", "app_name",
+    "id",
+    "func",
+    "func_name",
+    "fn_hash",
+    "args",
+    "kwargs",
+    "status",
+    "depends",
+    "app_fu",
+    "exec_fu",
+    "executor",
+    "retries_left",
+    "fail_count",
+    "fail_cost",
+    "fail_history",
+    "checkpoint",
+    "hashsum",
+    "memoize",
+    "ignore_for_cache",
+    "from_memo",
+    "join",
+    "joins",
+    "try_id",
+    "resource_specification",
+    "time_invoked",
+    "time_returned",
+    "try_time_launched",
+    "try_time_returned",
+    "outputs",
+    "dfk",
+    "pending_deps",
+    "launched",
+    "app_name",
 )
 
 
@@ -25,9 +55,22 @@ class TaskRecord:
 
     __slots__ = _FIELDS + ("__weakref__",)
 
-    def __init__(self, id: int, func: Any, func_name: str, args: Any, kwargs: dict, executor: str,
-                 retries_left: int, memoize: bool, ignore_for_cache: list, join: bool,
-                 time_invoked: float, dfk: Any, resource_specification: dict) -> None:
+    def __init__(
+        self,
+        id: int,
+        func: Any,
+        func_name: str,
+        args: Any,
+        kwargs: dict,
+        executor: str,
+        retries_left: int,
+        memoize: bool,
+        ignore_for_cache: list,
+        join: bool,
+        time_invoked: float,
+        dfk: Any,
+        resource_specification: dict,
+    ) -> None:
         self.id = id
         self.func = func
         self.func_name = func_name

@@ -6,6 +6,7 @@ GlobusComputeExecutor from parsl-executor-globus-compute (each missing package r
 their own modules here (they import, and building one says parslcore does not ship it), and
 any other name from the executors that installed plugins register.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -15,15 +16,25 @@ from parsl._lazy import OptionalName, htex, load_optional
 from parsl.executors.base import ParslExecutor
 from parsl.executors.threads import ThreadPoolExecutor
 
-__all__ = ["ParslExecutor", "ThreadPoolExecutor", "HighThroughputExecutor", "MPIExecutor",
-           "WorkQueueExecutor", "FluxExecutor"]
+__all__ = [
+    "FluxExecutor",
+    "HighThroughputExecutor",
+    "MPIExecutor",
+    "ParslExecutor",
+    "ThreadPoolExecutor",
+    "WorkQueueExecutor",
+]
 
 #: names that live in optional sibling packages
 _OPTIONAL: dict[str, OptionalName] = {
     "HighThroughputExecutor": htex("HighThroughputExecutor"),
     "MPIExecutor": htex("MPIExecutor"),
-    "GlobusComputeExecutor": OptionalName("parsl_executor_globus_compute", "GlobusComputeExecutor",
-                                          "globus-compute", "parsl-executor-globus-compute"),
+    "GlobusComputeExecutor": OptionalName(
+        "parsl_executor_globus_compute",
+        "GlobusComputeExecutor",
+        "globus-compute",
+        "parsl-executor-globus-compute",
+    ),
 }
 
 #: Parsl executors parslcore does not ship, by the module that holds each one's stand-in
@@ -45,10 +56,13 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'parsl.executors' has no attribute {name!r}")
     else:
         from parsl.plugins import default_plugin_manager
+
         value = default_plugin_manager().executors().get(name)
         if value is None:
-            raise AttributeError(f"module 'parsl.executors' has no attribute {name!r} (no installed "
-                                 f"plugin registers an executor of that name; see `python -m parsl plugins`)")
+            raise AttributeError(
+                f"module 'parsl.executors' has no attribute {name!r} (no installed "
+                f"plugin registers an executor of that name; see `python -m parsl plugins`)"
+            )
     globals()[name] = value
     return value
 

@@ -1,10 +1,12 @@
 """The executor interface every Parsl executor implements (``parsl.executors.base``)."""
+
 from __future__ import annotations
 
 import logging
 from abc import ABCMeta, abstractmethod
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 __all__ = ["ParslExecutor"]
 
@@ -72,10 +74,10 @@ class ParslExecutor(metaclass=ABCMeta):
         self.monitoring_messages: Any = None
         self.submit_monitoring_radio: Any = None
 
-    def __enter__(self) -> "ParslExecutor":
+    def __enter__(self) -> ParslExecutor:
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: object) -> bool:
         self.shutdown()
         return False
 
@@ -84,8 +86,9 @@ class ParslExecutor(metaclass=ABCMeta):
         """Start the executor; called once by the DataFlowKernel before any submit."""
 
     @abstractmethod
-    def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any],
-               *args: Any, **kwargs: Any) -> Future:
+    def submit(
+        self, func: Callable[..., Any], resource_specification: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Future:
         """Run ``func(*args, **kwargs)`` and return a Future for its result."""
 
     @abstractmethod
@@ -108,7 +111,9 @@ class ParslExecutor(metaclass=ABCMeta):
                 for m in messages:
                     sink.put(m)
         except Exception:
-            logger.exception("Executor %s could not deliver %d monitoring messages", self.label, len(messages))
+            logger.exception(
+                "Executor %s could not deliver %d monitoring messages", self.label, len(messages)
+            )
 
     def monitor_resources(self) -> bool:
         """Whether monitoring should collect resource usage for this executor's tasks."""

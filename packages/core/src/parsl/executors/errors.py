@@ -6,23 +6,25 @@ The classes, their bases, constructor arguments, attributes and messages are Par
 ``ParslError``. Constructors do not call ``Exception.__init__`` again, so ``args`` is exactly
 what the caller passed, as with Parsl's.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from parsl import errors as _errors
 from parsl.errors import ParslError
+
 # defined with the serializers; importable from here too, as in 0.9-era scripts
-from parsl.serialize.errors import DeserializationError, SerializationError  # noqa: F401
+from parsl.serialize.errors import DeserializationError, SerializationError
 
 __all__ = [
-    "ExecutorError",
-    "BadStateException",
     "BadMessage",
+    "BadStateException",
     "DeserializationError",
-    "SerializationError",
-    "ScalingFailed",
+    "ExecutorError",
     "InvalidResourceSpecification",
+    "ScalingFailed",
+    "SerializationError",
     "UnsupportedFeatureError",
 ]
 

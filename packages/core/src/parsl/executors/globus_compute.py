@@ -1,11 +1,16 @@
 """``parsl.executors.globus_compute.GlobusComputeExecutor``, provided by parsl-executor-globus-compute."""
+
 from __future__ import annotations
 
 from parsl._lazy import OptionalName, lazy_module_getattr
 
 __all__ = ["GlobusComputeExecutor"]
 
-GLOBUS_COMPUTE = OptionalName("parsl_executor_globus_compute", "GlobusComputeExecutor", "globus-compute",
-                              "parsl-executor-globus-compute")
+GLOBUS_COMPUTE = OptionalName(
+    "parsl_executor_globus_compute",
+    "GlobusComputeExecutor",
+    "globus-compute",
+    "parsl-executor-globus-compute",
+)
 
 __getattr__ = lazy_module_getattr(__name__, {"GlobusComputeExecutor": GLOBUS_COMPUTE})

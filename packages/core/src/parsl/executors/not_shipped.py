@@ -6,6 +6,7 @@ BlockProviderExecutor where Parsl's are), so configurations and code that name t
 building one raises :class:`ExecutorNotShippedError` saying what it needs and what to use
 instead, at the point where Parsl fails when that runtime is missing (construction).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,11 +58,16 @@ class NotShippedExecutor:
     def _not_shipped(cls) -> NoReturn:
         rt = cls.runtime
         modules = " and ".join(rt.modules)
-        raise cls.error_class(cls.__name__, list(rt.modules), (
-            f"{cls.__name__} needs {modules} ({rt.install}) and an executor that drives {rt.name}; "
-            f"parslcore does not ship a {rt.name} executor. Run this configuration with upstream Parsl "
-            f"(pip install parsl) and {modules}, or use HighThroughputExecutor "
-            f"(pip install 'parslcore[htex]'), which runs the same apps on pilot-job workers."))
+        raise cls.error_class(
+            cls.__name__,
+            list(rt.modules),
+            (
+                f"{cls.__name__} needs {modules} ({rt.install}) and an executor that drives {rt.name}; "
+                f"parslcore does not ship a {rt.name} executor. Run this configuration with upstream Parsl "
+                f"(pip install parsl) and {modules}, or use HighThroughputExecutor "
+                f"(pip install 'parslcore[htex]'), which runs the same apps on pilot-job workers."
+            ),
+        )
 
     def start(self) -> None:
         self._not_shipped()

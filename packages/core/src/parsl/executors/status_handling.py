@@ -4,6 +4,7 @@ It keeps the block bookkeeping (block id -> job id, last known status), launches
 cancels blocks through the provider, polls their status for the scaling strategy and
 hands failures to the ``block_error_handler``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,8 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from parsl.executors.base import ParslExecutor
 from parsl.errors import type_check_error
+from parsl.executors.base import ParslExecutor
 from parsl.executors.errors import BadStateException, ScalingFailed
 from parsl.jobs.error_handlers import noop_error_handler, simple_error_handler, windowed_error_handler
 from parsl.jobs.states import JobState, JobStatus
@@ -35,8 +36,9 @@ class BlockProviderExecutor(ParslExecutor):
     which blocks to give back (the default cancels the newest).
     """
 
-    def __init__(self, *, provider: Any, block_error_handler: bool | ErrorHandler = True,
-                 label: str | None = None) -> None:
+    def __init__(
+        self, *, provider: Any, block_error_handler: bool | ErrorHandler = True, label: str | None = None
+    ) -> None:
         super().__init__(label=label)
         self.provider = provider
         #: the handler in use (a function, as in Parsl: ``True`` and ``False`` are resolved here)
@@ -95,7 +97,9 @@ class BlockProviderExecutor(ParslExecutor):
             self._bad_state = exception
             self._executor_bad_state.set()
         # tasks fail with a BadStateException whatever broke the executor, as in Parsl
-        self._fail_all(exception if isinstance(exception, BadStateException) else BadStateException(self, exception))
+        self._fail_all(
+            exception if isinstance(exception, BadStateException) else BadStateException(self, exception)
+        )
 
     @property
     def status_polling_interval(self) -> float:
@@ -110,8 +114,9 @@ class BlockProviderExecutor(ParslExecutor):
                 block_id = str(self._block_counter)
                 self._block_counter += 1
             try:
-                job_id = self.provider.submit(self._get_launch_command(block_id), 1,
-                                              job_name=f"parsl.{self.label}.block-{block_id}")
+                job_id = self.provider.submit(
+                    self._get_launch_command(block_id), 1, job_name=f"parsl.{self.label}.block-{block_id}"
+                )
             except Exception as e:
                 logger.exception("Executor %s failed to launch block %s", self.label, block_id)
                 self._set_block_status(block_id, JobStatus(JobState.FAILED, message=f"launch failed: {e}"))
@@ -152,8 +157,9 @@ class BlockProviderExecutor(ParslExecutor):
     def _choose_blocks_to_scale_in(self, n: int, max_idletime: float | None) -> list[str]:
         return self._active_blocks()[-n:] if n > 0 else []
 
-    def scale_in(self, blocks: int | None = None, block_ids: list[str] | None = None,
-                 max_idletime: float | None = None) -> list[str]:
+    def scale_in(
+        self, blocks: int | None = None, block_ids: list[str] | None = None, max_idletime: float | None = None
+    ) -> list[str]:
         """Cancel ``blocks`` blocks (or exactly ``block_ids``); return the ids cancelled."""
         if block_ids:
             chosen = [str(b) for b in block_ids]
@@ -221,9 +227,17 @@ class BlockProviderExecutor(ParslExecutor):
         old = self._status.get(block_id)
         self._status[block_id] = status
         if self.monitoring_messages is not None and (old is None or old.state != status.state):
-            self.send_monitoring_messages([{
-                "type": "block", "block_id": block_id, "job_id": self.blocks_to_job_id.get(block_id),
-                "status": status.state.name, "timestamp": time.time()}])
+            self.send_monitoring_messages(
+                [
+                    {
+                        "type": "block",
+                        "block_id": block_id,
+                        "job_id": self.blocks_to_job_id.get(block_id),
+                        "status": status.state.name,
+                        "timestamp": time.time(),
+                    }
+                ]
+            )
 
     def handle_errors(self, status: dict[str, JobStatus]) -> None:
         """Give ``status`` (every block's last known status) to the ``block_error_handler``."""
@@ -255,5 +269,6 @@ def _resolve_error_handler(handler: bool | ErrorHandler | None, label: str | Non
         raise type_check_error(
             f"{label or 'executor'}: block_error_handler={handler!r}: use True (give up when every block "
             f"failed), False (never give up) or a function (executor, status) -> None such as "
-            f"parsl.jobs.error_handlers.windowed_error_handler")
+            f"parsl.jobs.error_handlers.windowed_error_handler"
+        )
     return handler

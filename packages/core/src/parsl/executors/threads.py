@@ -3,13 +3,15 @@
 A deliberately small pool: worker threads pull work from one ``SimpleQueue`` and
 complete the futures themselves, so each task costs one queue put and one get.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from queue import SimpleQueue
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from parsl.errors import ConfigurationError
 from parsl.executors.base import ParslExecutor
@@ -38,7 +40,7 @@ def _worker(queue: SimpleQueue, initializer: Callable[[], Any] | None) -> None:
             continue
         try:
             result = func(*args, **kwargs)
-        except BaseException as e:  # noqa: BLE001 - every failure belongs to the task's future
+        except BaseException as e:
             fut.set_exception(e)
             del e
         else:
@@ -57,10 +59,17 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
 
     PLUGIN_NAME = "threads"
 
-    def __init__(self, label: str = "threads", max_threads: int | None = 2,
-                 thread_name_prefix: str = "", storage_access: Sequence[Any] | None = None,
-                 working_dir: str | None = None, remote_monitoring: bool = False,
-                 managed: bool = True, remote_monitoring_radio: Any = None) -> None:
+    def __init__(
+        self,
+        label: str = "threads",
+        max_threads: int | None = 2,
+        thread_name_prefix: str = "",
+        storage_access: Sequence[Any] | None = None,
+        working_dir: str | None = None,
+        remote_monitoring: bool = False,
+        managed: bool = True,
+        remote_monitoring_radio: Any = None,
+    ) -> None:
         super().__init__()
         if not isinstance(label, str) or not label:
             raise ConfigurationError(f"ThreadPoolExecutor(label={label!r}): use a non-empty string")
@@ -68,7 +77,8 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
             max_threads = 2
         if isinstance(max_threads, bool) or not isinstance(max_threads, int) or max_threads < 1:
             raise ConfigurationError(
-                f"ThreadPoolExecutor(max_threads={max_threads!r}): use a positive int, e.g. max_threads=4")
+                f"ThreadPoolExecutor(max_threads={max_threads!r}): use a positive int, e.g. max_threads=4"
+            )
         self.label = label
         self.max_threads = max_threads
         self.thread_name_prefix = thread_name_prefix
@@ -76,8 +86,9 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
         self.working_dir = working_dir
         self.remote_monitoring = remote_monitoring
         self.managed = managed
-        self.remote_monitoring_radio = record_radio(f"ThreadPoolExecutor {label!r}", remote_monitoring_radio,
-                                                    default=MultiprocessingQueueRadio)
+        self.remote_monitoring_radio = record_radio(
+            f"ThreadPoolExecutor {label!r}", remote_monitoring_radio, default=MultiprocessingQueueRadio
+        )
         self._queue: SimpleQueue = SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._shutdown = False
@@ -94,19 +105,22 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
                 return
             prefix = self.thread_name_prefix or f"ThreadPoolExecutor-{self.label}"
             for i in range(self.max_threads):
-                t = threading.Thread(target=_worker, args=(self._queue, None),
-                                     name=f"{prefix}_{i}", daemon=True)
+                t = threading.Thread(
+                    target=_worker, args=(self._queue, None), name=f"{prefix}_{i}", daemon=True
+                )
                 t.start()
                 self._threads.append(t)
 
-    def submit(self, func: Callable[..., Any], resource_specification: dict[str, Any],
-               *args: Any, **kwargs: Any) -> Future:
+    def submit(
+        self, func: Callable[..., Any], resource_specification: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Future:
         if resource_specification:  # an empty dict is fine, as in Parsl
             raise InvalidResourceSpecification(
                 set(resource_specification),
                 "Parsl resource specification is not supported in ThreadPool Executor. Remove "
                 "parsl_resource_specification from the app call, or send the app to an executor "
-                "that takes one (e.g. HighThroughputExecutor)")
+                "that takes one (e.g. HighThroughputExecutor)",
+            )
         if self._shutdown:
             raise RuntimeError(f"ThreadPoolExecutor {self.label!r} has been shut down")
         if not self._threads:

@@ -9,6 +9,7 @@ task of that executor. Pass one as ``block_error_handler=`` to an executor built
 :func:`simple_error_handler`, ``False`` :func:`noop_error_handler`); to set the window of
 :func:`windowed_error_handler`, bind it: ``functools.partial(windowed_error_handler, threshold=5)``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,7 @@ from parsl.jobs.states import JobState, JobStatus
 if TYPE_CHECKING:
     from parsl.executors.status_handling import BlockProviderExecutor
 
-__all__ = ["noop_error_handler", "simple_error_handler", "windowed_error_handler", "describe_failures"]
+__all__ = ["describe_failures", "noop_error_handler", "simple_error_handler", "windowed_error_handler"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +31,15 @@ FAILED_STATES = frozenset({JobState.FAILED, JobState.MISSING})
 DESCRIBED_BLOCKS = 5
 
 
-def noop_error_handler(executor: BlockProviderExecutor, status: dict[str, JobStatus],
-                       threshold: int = 3) -> None:
+def noop_error_handler(
+    executor: BlockProviderExecutor, status: dict[str, JobStatus], threshold: int = 3
+) -> None:
     """Never give up, however many blocks fail."""
 
 
-def simple_error_handler(executor: BlockProviderExecutor, status: dict[str, JobStatus],
-                         threshold: int = 3) -> None:
+def simple_error_handler(
+    executor: BlockProviderExecutor, status: dict[str, JobStatus], threshold: int = 3
+) -> None:
     """Give up once every block has failed and there are at least ``threshold`` blocks.
 
     When the provider has ``init_blocks``, the threshold is ``max(1, init_blocks)`` instead:
@@ -50,8 +53,9 @@ def simple_error_handler(executor: BlockProviderExecutor, status: dict[str, JobS
         _give_up(executor, status, failed)
 
 
-def windowed_error_handler(executor: BlockProviderExecutor, status: dict[str, JobStatus],
-                           threshold: int = 3) -> None:
+def windowed_error_handler(
+    executor: BlockProviderExecutor, status: dict[str, JobStatus], threshold: int = 3
+) -> None:
     """Give up once the ``threshold`` most recently launched blocks have all failed."""
     if threshold < 1:
         raise ValueError(f"windowed_error_handler(threshold={threshold!r}): use a positive number of blocks")

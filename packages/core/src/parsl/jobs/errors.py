@@ -1,10 +1,11 @@
 """Errors about jobs (blocks): ``TooManyJobFailuresError`` (``parsl.jobs.errors``)."""
+
 from __future__ import annotations
 
 from parsl.errors import ParslError
 from parsl.executors.errors import BadStateException
 
-__all__ = ["TooManyJobFailuresError", "TooManyBlockFailuresError"]
+__all__ = ["TooManyBlockFailuresError", "TooManyJobFailuresError"]
 
 
 class TooManyJobFailuresError(ParslError):

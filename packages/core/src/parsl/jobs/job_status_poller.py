@@ -6,10 +6,12 @@ through a provider (has ``status_polling_interval`` and ``poll_facade``). Each t
 ``close()`` stops the timer and then scales in every block of every executor that is not in a
 bad state, so a DataFlowKernel's blocks are given back before its executors shut down.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from parsl.utils import Timer
 
@@ -25,9 +27,11 @@ def _is_block_executor(ex: Any) -> bool:
 class JobStatusPoller:
     """Poll block executors every ``strategy_period`` seconds and apply the strategy."""
 
-    def __init__(self, *, strategy: str | None, strategy_period: float, max_idletime: float,
-                 dfk: Any = None) -> None:
+    def __init__(
+        self, *, strategy: str | None, strategy_period: float, max_idletime: float, dfk: Any = None
+    ) -> None:
         from parsl.jobs.strategy import Strategy
+
         self.executors: list[Any] = []
         self.strategy = Strategy(strategy=strategy, max_idletime=max_idletime)
         self.strategy_period = strategy_period

@@ -1,4 +1,5 @@
 """Job (block) states reported by execution providers, and the ``JobStatus`` record."""
+
 from __future__ import annotations
 
 import logging
@@ -7,7 +8,7 @@ from enum import IntEnum
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["JobState", "JobStatus", "TERMINAL_STATES"]
+__all__ = ["TERMINAL_STATES", "JobState", "JobStatus"]
 
 
 class JobState(IntEnum):
@@ -33,8 +34,16 @@ class JobState(IntEnum):
         return f"{type(self).__name__}.{self.name}"
 
 
-_TERMINAL = frozenset({JobState.CANCELLED, JobState.COMPLETED, JobState.FAILED,
-                       JobState.TIMEOUT, JobState.MISSING, JobState.SCALED_IN})
+_TERMINAL = frozenset(
+    {
+        JobState.CANCELLED,
+        JobState.COMPLETED,
+        JobState.FAILED,
+        JobState.TIMEOUT,
+        JobState.MISSING,
+        JobState.SCALED_IN,
+    }
+)
 
 TERMINAL_STATES: list[JobState] = [s for s in JobState if s.terminal]
 
@@ -44,8 +53,14 @@ class JobStatus:
 
     SUMMARY_TRUNCATION_THRESHOLD = 2048
 
-    def __init__(self, state: JobState, message: str | None = None, exit_code: int | None = None,
-                 stdout_path: str | None = None, stderr_path: str | None = None):
+    def __init__(
+        self,
+        state: JobState,
+        message: str | None = None,
+        exit_code: int | None = None,
+        stdout_path: str | None = None,
+        stderr_path: str | None = None,
+    ):
         self.state = state
         self.message = message
         self.exit_code = exit_code

@@ -14,13 +14,15 @@ Parsl's strategy work here: ``outstanding`` (an int, or a method returning one),
 ``scale_in_facade(n, max_idletime=...)`` and ``provider`` with ``min_blocks``,
 ``max_blocks``, ``parallelism``, ``nodes_per_block`` and ``init_blocks``.
 """
+
 from __future__ import annotations
 
 import logging
 import math
 import time
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from parsl.jobs.states import JobState
 
@@ -36,7 +38,9 @@ class Strategy:
 
     def __init__(self, *, strategy: str | None, max_idletime: float) -> None:
         if strategy is None:
-            warnings.warn("strategy=None is deprecated: use strategy='none'", DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "strategy=None is deprecated: use strategy='none'", DeprecationWarning, stacklevel=2
+            )
             strategy = "none"
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy={strategy!r}: choose one of {', '.join(map(repr, STRATEGIES))}")
@@ -82,8 +86,14 @@ class Strategy:
         active_slots = active_blocks * slots_per_block
         parallelism = prov.parallelism
         min_blocks, max_blocks = prov.min_blocks, prov.max_blocks
-        logger.debug("Executor %s: %d tasks, %d slots, %d running and %d pending blocks", label,
-                     active_tasks, active_slots, running, pending)
+        logger.debug(
+            "Executor %s: %d tasks, %d slots, %d running and %d pending blocks",
+            label,
+            active_tasks,
+            active_slots,
+            running,
+            pending,
+        )
 
         if active_tasks > 0:
             self._idle_since[label] = None
@@ -96,8 +106,12 @@ class Strategy:
                 since = self._idle_since[label] = time.time()
             idle_for = time.time() - since
             if idle_for > self.max_idletime:
-                logger.info("Executor %s idle for %.1fs: scaling in %d blocks", label, idle_for,
-                            active_blocks - min_blocks)
+                logger.info(
+                    "Executor %s idle for %.1fs: scaling in %d blocks",
+                    label,
+                    idle_for,
+                    active_blocks - min_blocks,
+                )
                 ex.scale_in_facade(active_blocks - min_blocks)
             return
 
@@ -107,8 +121,13 @@ class Strategy:
                 return
             missing_slots = math.ceil(active_tasks * parallelism - active_slots)
             more = min(math.ceil(missing_slots / slots_per_block), max_blocks - active_blocks)
-            logger.info("Executor %s has %d tasks on %d blocks: scaling out %d", label, active_tasks,
-                        active_blocks, more)
+            logger.info(
+                "Executor %s has %d tasks on %d blocks: scaling out %d",
+                label,
+                active_tasks,
+                active_blocks,
+                more,
+            )
             ex.scale_out_facade(more)
         elif active_slots == 0:
             # tasks but no slots (parallelism 0): one block, if max_blocks allows
@@ -122,7 +141,11 @@ class Strategy:
             spare_slots = math.floor(active_slots - active_tasks * parallelism)
             fewer = min(math.floor(spare_slots / slots_per_block), active_blocks - min_blocks)
             if fewer > 0:
-                logger.info("Executor %s has %d tasks on %d slots: scaling in up to %d idle blocks", label,
-                            active_tasks, active_slots, fewer)
+                logger.info(
+                    "Executor %s has %d tasks on %d slots: scaling in up to %d idle blocks",
+                    label,
+                    active_tasks,
+                    active_slots,
+                    fewer,
+                )
                 ex.scale_in_facade(fewer, max_idletime=self.max_idletime)
-

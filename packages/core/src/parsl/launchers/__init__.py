@@ -4,6 +4,7 @@
 ``MpiExecLauncher`` and the other scheduler launchers come from the optional
 ``parsl-providers`` package (``pip install 'parslcore[providers]'``).
 """
+
 from __future__ import annotations
 
 from parsl._lazy import lazy_module_getattr

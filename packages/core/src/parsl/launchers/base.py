@@ -1,4 +1,5 @@
 """The ``Launcher`` interface: wrap a worker command so a block runs the right number of copies."""
+
 from __future__ import annotations
 
 import logging

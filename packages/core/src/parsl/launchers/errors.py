@@ -1,4 +1,5 @@
 """Exceptions raised about launchers."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,5 +28,7 @@ class BadLauncher(ExecutionProviderException, TypeError):
     def __str__(self) -> str:
         if self.reason:
             return f"Bad Launcher provided: {self.launcher}, {self.reason}"
-        return (f"Bad Launcher provided: {self.launcher}, expecting a parsl.launchers.base.Launcher "
-                "(for example SingleNodeLauncher()) or another callable")
+        return (
+            f"Bad Launcher provided: {self.launcher}, expecting a parsl.launchers.base.Launcher "
+            "(for example SingleNodeLauncher()) or another callable"
+        )

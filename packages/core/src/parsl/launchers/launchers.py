@@ -3,6 +3,7 @@
 Scheduler-specific launchers (srun, aprun, mpiexec, ...) live in the optional
 ``parsl-providers`` package; they are importable from here too, lazily.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,16 @@ __all__ = ["SimpleLauncher", "SingleNodeLauncher"]
 
 OPTIONAL_LAUNCHERS: dict[str, OptionalName] = {
     name: providers(name)
-    for name in ("SrunLauncher", "SrunMPILauncher", "AprunLauncher", "JsrunLauncher",
-                 "MpiExecLauncher", "MpiRunLauncher", "GnuParallelLauncher", "WrappedLauncher")
+    for name in (
+        "SrunLauncher",
+        "SrunMPILauncher",
+        "AprunLauncher",
+        "JsrunLauncher",
+        "MpiExecLauncher",
+        "MpiRunLauncher",
+        "GnuParallelLauncher",
+        "WrappedLauncher",
+    )
 }
 
 __getattr__ = lazy_module_getattr(__name__, OPTIONAL_LAUNCHERS)
@@ -31,9 +40,12 @@ class SimpleLauncher(Launcher):
 
     def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, script_dir: str = "") -> str:
         if nodes_per_block > 1:
-            logger.warning("SimpleLauncher runs the command on one node only, but the block asks for "
-                           "%s nodes: you may get fewer workers than expected. Use a multi-node "
-                           "launcher such as SrunLauncher or MpiExecLauncher.", nodes_per_block)
+            logger.warning(
+                "SimpleLauncher runs the command on one node only, but the block asks for "
+                "%s nodes: you may get fewer workers than expected. Use a multi-node "
+                "launcher such as SrunLauncher or MpiExecLauncher.",
+                nodes_per_block,
+            )
         return command
 
 

@@ -6,14 +6,16 @@ that writes files gets the provider's script directory. Launchers written for ol
 take only the first three arguments: they are still called (without ``script_dir``), with a
 DeprecationWarning naming the parameter to add.
 """
+
 from __future__ import annotations
 
 import inspect
 import logging
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["wrap_command", "takes_script_dir"]
+__all__ = ["takes_script_dir", "wrap_command"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +33,22 @@ def takes_script_dir(launcher: Callable[..., Any]) -> bool:
     return True
 
 
-def wrap_command(launcher: Callable[..., Any], command: str, tasks_per_node: int, nodes_per_block: int,
-                 script_dir: str | None) -> str:
+def wrap_command(
+    launcher: Callable[..., Any],
+    command: str,
+    tasks_per_node: int,
+    nodes_per_block: int,
+    script_dir: str | None,
+) -> str:
     """``launcher(command, tasks_per_node, nodes_per_block, script_dir)``: the block's shell text."""
     if takes_script_dir(launcher):
         return launcher(command, tasks_per_node, nodes_per_block, script_dir or "")
-    warnings.warn(f"launcher {launcher!r} takes no script_dir argument: Parsl calls launchers as "
-                  f"launcher(command, tasks_per_node, nodes_per_block, script_dir); add a "
-                  f"script_dir='' parameter to its __call__", DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"launcher {launcher!r} takes no script_dir argument: Parsl calls launchers as "
+        f"launcher(command, tasks_per_node, nodes_per_block, script_dir); add a "
+        f"script_dir='' parameter to its __call__",
+        DeprecationWarning,
+        stacklevel=3,
+    )
     logger.debug("Calling launcher %r without script_dir", launcher)
     return launcher(command, tasks_per_node, nodes_per_block)

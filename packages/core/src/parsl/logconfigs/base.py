@@ -5,6 +5,7 @@ executor both holding a copy that travelled through pickle). Every copy keeps th
 of the original, and :func:`oneshot_initialize_logging` counts users per ``uuid``: logging
 is set up by the first user and torn down when the last one leaves.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,7 +14,7 @@ import pathlib
 import threading
 import uuid as _uuid
 from abc import ABC, abstractmethod
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["LogConfig", "oneshot_initialize_logging", "oneshot_uninitialize_logging"]
 

@@ -1,8 +1,9 @@
 """``FileLogging``: Parsl's log records to ``<log_dir>/<log_name>.log`` (the default ``parsl.log``)."""
+
 from __future__ import annotations
 
 import pathlib
-from typing import Callable
+from collections.abc import Callable
 
 from parsl.log_utils import set_file_logger
 from parsl.logconfigs.base import LogConfig, level_from_env
@@ -23,8 +24,11 @@ class FileLogging(LogConfig):
         self.format_string = format_string
 
     def initialize_logging(self, *, log_dir: pathlib.Path, log_name: str) -> Callable[[], None]:
-        return set_file_logger(str(pathlib.Path(log_dir) / f"{log_name}.log"),
-                               level=level_from_env(self.level), format_string=self.format_string)
+        return set_file_logger(
+            str(pathlib.Path(log_dir) / f"{log_name}.log"),
+            level=level_from_env(self.level),
+            format_string=self.format_string,
+        )
 
     def __repr__(self) -> str:
         return f"FileLogging(level={self.level!r}, format_string={self.format_string!r})"

@@ -1,18 +1,35 @@
 """``JSONLogging``: every log record of the process as one JSON object per line (``parsl.jsonlog``)."""
+
 from __future__ import annotations
 
 import json
 import logging
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from parsl.logconfigs.base import LogConfig, level_from_env
 
-__all__ = ["JSONLogging", "JSONFormatter"]
+__all__ = ["JSONFormatter", "JSONLogging"]
 
 # LogRecord attributes that are plumbing rather than content
-_SKIP = frozenset({"args", "msg", "exc_info", "exc_text", "stack_info", "relativeCreated", "msecs",
-                   "levelno", "pathname", "filename", "module", "funcName", "taskName"})
+_SKIP = frozenset(
+    {
+        "args",
+        "msg",
+        "exc_info",
+        "exc_text",
+        "stack_info",
+        "relativeCreated",
+        "msecs",
+        "levelno",
+        "pathname",
+        "filename",
+        "module",
+        "funcName",
+        "taskName",
+    }
+)
 
 
 class JSONFormatter(logging.Formatter):

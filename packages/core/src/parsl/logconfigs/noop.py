@@ -1,8 +1,9 @@
 """``NoopLogging``: leave the process's logging exactly as it is."""
+
 from __future__ import annotations
 
 import pathlib
-from typing import Callable
+from collections.abc import Callable
 
 from parsl.logconfigs.base import LogConfig
 

@@ -1,4 +1,5 @@
 """Monitoring (``parsl.monitoring.MonitoringHub``), provided by parsl-monitoring."""
+
 from parsl._lazy import lazy_module_getattr, monitoring
 
 __all__ = ["MonitoringHub"]

@@ -4,6 +4,7 @@ parslcore's monitoring hub receives worker messages without Parsl's routers and 
 (see docs/compatibility.md), so it raises neither; they exist so that code catching them,
 or raising them from its own radio, imports and behaves as with Parsl.
 """
+
 from __future__ import annotations
 
 from parsl.errors import ParslError

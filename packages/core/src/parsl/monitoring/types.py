@@ -6,10 +6,11 @@ A monitoring message is a dict; tagged with its :class:`MessageType` it becomes 
 that sets ``executor.monitoring_messages = queue`` before ``start()``). The body of a
 ``BLOCK_INFO`` message is a list of dicts, one per block; every other kind carries one dict.
 """
+
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Dict, Tuple, TypeAlias
+from typing import Any, TypeAlias
 
 __all__ = ["MessageType", "MonitoringMessage", "TaggedMonitoringMessage"]
 
@@ -31,5 +32,5 @@ class MessageType(Enum):
     WORKER_TASK_INFO = 5
 
 
-MonitoringMessage: TypeAlias = Dict[str, Any]
-TaggedMonitoringMessage: TypeAlias = Tuple[MessageType, MonitoringMessage]
+MonitoringMessage: TypeAlias = dict[str, Any]
+TaggedMonitoringMessage: TypeAlias = tuple[MessageType, MonitoringMessage]

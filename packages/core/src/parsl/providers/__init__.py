@@ -5,6 +5,7 @@
 ``parsl-providers`` package and are imported on first use; without it, importing
 one raises ImportError naming the ``pip install`` command to run.
 """
+
 from __future__ import annotations
 
 from parsl._lazy import OptionalName, lazy_module_getattr, providers
@@ -12,7 +13,7 @@ from parsl.providers.base import ExecutionProvider
 from parsl.providers.cluster_provider import ClusterProvider
 from parsl.providers.local.local import LocalProvider
 
-__all__ = ["ExecutionProvider", "ClusterProvider", "LocalProvider"]
+__all__ = ["ClusterProvider", "ExecutionProvider", "LocalProvider"]
 
 OPTIONAL_PROVIDERS: dict[str, OptionalName] = {
     "SlurmProvider": providers("SlurmProvider", "slurm"),

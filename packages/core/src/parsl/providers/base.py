@@ -4,6 +4,7 @@ A provider obtains blocks of compute resources (a batch job, a local process
 group, a cloud instance), reports their state and gives them back. Executors
 call it through three methods: ``submit``, ``status`` and ``cancel``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -190,27 +191,41 @@ def validate_provider(provider: Any) -> None:
     from parsl.errors import ConfigurationError
 
     name = type(provider).__name__
-    values = {field: getattr(provider, field, None)
-              for field in ("init_blocks", "min_blocks", "max_blocks", "nodes_per_block", "parallelism")}
+    values = {
+        field: getattr(provider, field, None)
+        for field in ("init_blocks", "min_blocks", "max_blocks", "nodes_per_block", "parallelism")
+    }
 
     for field in ("init_blocks", "min_blocks", "max_blocks"):
         value = values[field]
         if _number(value) and value < 0:
-            raise ConfigurationError(f"{name}: {field}={value!r} is negative; "
-                                     f"set {field} to 0 or a positive number of blocks")
+            raise ConfigurationError(
+                f"{name}: {field}={value!r} is negative; set {field} to 0 or a positive number of blocks"
+            )
     npb = values["nodes_per_block"]
     if _number(npb) and npb < 1:
-        raise ConfigurationError(f"{name}: nodes_per_block={npb!r} must be at least 1; "
-                                 "set nodes_per_block=1 for single-node blocks")
+        raise ConfigurationError(
+            f"{name}: nodes_per_block={npb!r} must be at least 1; "
+            "set nodes_per_block=1 for single-node blocks"
+        )
     low, high = values["min_blocks"], values["max_blocks"]
     if _number(low) and _number(high) and low > high:
-        raise ConfigurationError(f"{name}: min_blocks={low!r} is greater than max_blocks={high!r}; "
-                                 f"raise max_blocks to at least {low!r} or lower min_blocks")
+        raise ConfigurationError(
+            f"{name}: min_blocks={low!r} is greater than max_blocks={high!r}; "
+            f"raise max_blocks to at least {low!r} or lower min_blocks"
+        )
     par = values["parallelism"]
     if _number(par) and par < 0:
-        raise ConfigurationError(f"{name}: parallelism={par!r} is negative; use 1 to give every "
-                                 "pending task a slot, or a smaller fraction to provision fewer blocks")
+        raise ConfigurationError(
+            f"{name}: parallelism={par!r} is negative; use 1 to give every "
+            "pending task a slot, or a smaller fraction to provision fewer blocks"
+        )
     init = values["init_blocks"]
     if _number(init) and _number(high) and init > high:
-        logger.warning("%s: init_blocks=%r is greater than max_blocks=%r; more blocks than max_blocks "
-                       "will be started at first", name, init, high)
+        logger.warning(
+            "%s: init_blocks=%r is greater than max_blocks=%r; more blocks than max_blocks "
+            "will be started at first",
+            name,
+            init,
+            high,
+        )

@@ -4,6 +4,7 @@ It keeps the job table, runs scheduler commands with a timeout, renders submit
 scripts from ``string.Template`` text and refreshes job states through the
 subclass's ``_status()``.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -23,20 +24,31 @@ logger = logging.getLogger(__name__)
 __all__ = ["ClusterProvider"]
 
 _P = inspect.Parameter
-_COMMON = ["nodes_per_block", "init_blocks", "min_blocks", "max_blocks", "parallelism", "walltime",
-           "launcher"]
+_COMMON = [
+    "nodes_per_block",
+    "init_blocks",
+    "min_blocks",
+    "max_blocks",
+    "parallelism",
+    "walltime",
+    "launcher",
+]
 # Current argument order, plus ``channel`` accepted by keyword for old configurations.
 _SIGNATURE = inspect.Signature(
     [_P("self", _P.POSITIONAL_OR_KEYWORD), _P("label", _P.POSITIONAL_OR_KEYWORD)]
     + [_P(n, _P.POSITIONAL_OR_KEYWORD) for n in _COMMON]
-    + [_P("cmd_timeout", _P.POSITIONAL_OR_KEYWORD, default=10),
-       _P("channel", _P.KEYWORD_ONLY, default=None)])
+    + [_P("cmd_timeout", _P.POSITIONAL_OR_KEYWORD, default=10), _P("channel", _P.KEYWORD_ONLY, default=None)]
+)
 # Order used by subclasses written for Parsl versions that had channels.
 _LEGACY_SIGNATURE = inspect.Signature(
-    [_P("self", _P.POSITIONAL_OR_KEYWORD), _P("label", _P.POSITIONAL_OR_KEYWORD),
-     _P("channel", _P.POSITIONAL_OR_KEYWORD)]
+    [
+        _P("self", _P.POSITIONAL_OR_KEYWORD),
+        _P("label", _P.POSITIONAL_OR_KEYWORD),
+        _P("channel", _P.POSITIONAL_OR_KEYWORD),
+    ]
     + [_P(n, _P.POSITIONAL_OR_KEYWORD) for n in _COMMON]
-    + [_P("cmd_timeout", _P.POSITIONAL_OR_KEYWORD, default=10)])
+    + [_P("cmd_timeout", _P.POSITIONAL_OR_KEYWORD, default=10)]
+)
 
 
 def _is_count(value: Any) -> bool:
@@ -89,10 +101,13 @@ class ClusterProvider(ExecutionProvider):
         self.cmd_timeout = a["cmd_timeout"]
         if not callable(self.launcher):
             from parsl.launchers.errors import BadLauncher  # import cycle: it subclasses a provider error
-            raise BadLauncher(self.launcher,
-                              f"launcher of provider {self._label!r} is a {type(self.launcher).__name__}; "
-                              "expected a parsl.launchers Launcher such as SingleNodeLauncher() or "
-                              "another callable")
+
+            raise BadLauncher(
+                self.launcher,
+                f"launcher of provider {self._label!r} is a {type(self.launcher).__name__}; "
+                "expected a parsl.launchers Launcher such as SingleNodeLauncher() or "
+                "another callable",
+            )
         self.script_dir: str | None = None
         # job_id -> {'job_id': ..., 'status': JobStatus, ...}
         self.resources: dict[Any, dict[str, Any]] = {}
@@ -110,8 +125,9 @@ class ClusterProvider(ExecutionProvider):
             return self.channel.execute_wait(cmd, limit)
         return execute_wait(cmd, limit)
 
-    def _write_submit_script(self, template: str, script_filename: str, job_name: str,
-                             configs: dict[str, Any]) -> bool:
+    def _write_submit_script(
+        self, template: str, script_filename: str, job_name: str, configs: dict[str, Any]
+    ) -> bool:
         """Fill ``template`` (``$name`` placeholders) and write it to ``script_filename``.
 
         ``$jobname`` is ``job_name``; every other placeholder comes from ``configs``.

@@ -1,4 +1,5 @@
 """Exceptions raised by execution providers."""
+
 from __future__ import annotations
 
 import warnings
@@ -58,8 +59,14 @@ class ScriptPathError(ExecutionProviderException):
 class SubmitException(ExecutionProviderException):
     """``submit()`` failed to launch a job."""
 
-    def __init__(self, job_name: Any, message: Any, stdout: str | None = None,
-                 stderr: str | None = None, retcode: int | None = None):
+    def __init__(
+        self,
+        job_name: Any,
+        message: Any,
+        stdout: str | None = None,
+        stderr: str | None = None,
+        retcode: int | None = None,
+    ):
         # ``args`` stays what the caller passed, as in Parsl
         self.job_name = job_name
         self.message = message
@@ -68,16 +75,22 @@ class SubmitException(ExecutionProviderException):
         self.retcode = retcode
 
     def __reduce__(self) -> Any:  # rebuilt from the attributes: keyword-only construction pickles too
-        return (type(self), (self.job_name, self.message, self.stdout, self.stderr, self.retcode),
-                self.__dict__)
+        return (
+            type(self),
+            (self.job_name, self.message, self.stdout, self.stderr, self.retcode),
+            self.__dict__,
+        )
 
     @property
     def task_name(self) -> Any:
         """Old name of ``job_name`` (deprecated, as in Parsl)."""
-        warnings.warn("SubmitException.task_name is deprecated; use job_name", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "SubmitException.task_name is deprecated; use job_name", DeprecationWarning, stacklevel=2
+        )
         return self.job_name
 
     def __str__(self) -> str:
-        return (f"Cannot launch job {self.job_name}: {self.message}; retcode={self.retcode}, "
-                f"stdout={self.stdout}, stderr={self.stderr}")
+        return (
+            f"Cannot launch job {self.job_name}: {self.message}; retcode={self.retcode}, "
+            f"stdout={self.stdout}, stderr={self.stderr}"
+        )

@@ -4,6 +4,7 @@ Each payload is ``identifier + b"\\n" + body``; serializers come from the
 ``parsl_register_serializers`` hook and are tried by priority until one succeeds. The tables
 and the buffer format live in :mod:`parsl.serialize.facade`.
 """
+
 from __future__ import annotations
 
 from parsl.serialize.base import SerializerBase
@@ -16,5 +17,12 @@ from parsl.serialize.facade import (
     unpack_res_spec_apply_message,
 )
 
-__all__ = ["serialize", "deserialize", "pack_apply_message", "unpack_apply_message",
-           "pack_res_spec_apply_message", "unpack_res_spec_apply_message", "SerializerBase"]
+__all__ = [
+    "SerializerBase",
+    "deserialize",
+    "pack_apply_message",
+    "pack_res_spec_apply_message",
+    "serialize",
+    "unpack_apply_message",
+    "unpack_res_spec_apply_message",
+]

@@ -1,4 +1,5 @@
 """The serializer interface (``parsl.serialize.base``)."""
+
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod

@@ -1,5 +1,6 @@
 """Concrete serializers under their Parsl names and identifiers: ``PickleSerializer`` (``01``),
 ``DillSerializer`` (``02``) and ``DillCallableSerializer`` (``C2``)."""
+
 from __future__ import annotations
 
 import functools
@@ -8,7 +9,7 @@ from typing import Any
 from parsl.serialize.base import SerializerBase
 from parsl.serialize.pickle import PickleSerializer
 
-__all__ = ["PickleSerializer", "DillSerializer", "DillCallableSerializer"]
+__all__ = ["DillCallableSerializer", "DillSerializer", "PickleSerializer"]
 
 
 def _dill() -> Any:
@@ -16,6 +17,7 @@ def _dill() -> Any:
         import dill
     except ImportError as e:
         from parsl.errors import OptionalModuleMissing
+
         raise OptionalModuleMissing(["dill"], "DillSerializer needs dill: pip install dill") from e
     return dill
 

@@ -3,11 +3,12 @@
 Parsl's classes with Parsl's constructor arguments, attributes and messages, plus
 ``SerializerError`` (parslcore's: a serializer could not be found or used).
 """
+
 from __future__ import annotations
 
 from parsl.errors import ParslError
 
-__all__ = ["SerializationError", "DeserializationError", "DeserializerPluginError", "SerializerError"]
+__all__ = ["DeserializationError", "DeserializerPluginError", "SerializationError", "SerializerError"]
 
 #: where Parsl's documentation explains what to do about a SerializationError
 TROUBLESHOOTING_URL = "https://parsl.readthedocs.io/en/latest/faq.html#addressing-serializationerror"
@@ -29,8 +30,10 @@ class SerializationError(ParslError):
         self.troubleshooting = TROUBLESHOOTING_URL
 
     def __str__(self) -> str:
-        return f"Failed to serialize objects for an invocation of function {self.fname}. " \
-               f"Refer {self.troubleshooting}"
+        return (
+            f"Failed to serialize objects for an invocation of function {self.fname}. "
+            f"Refer {self.troubleshooting}"
+        )
 
 
 class DeserializationError(ParslError):

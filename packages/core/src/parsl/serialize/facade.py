@@ -8,22 +8,33 @@ importing this module stays cheap. A payload is ``identifier + b"\\n" + body``; 
 of a payload whose identifier no table knows imports the serializer the header names
 (``b"package.module ClassName"``, the default identifier of a :class:`SerializerBase`).
 """
+
 from __future__ import annotations
 
 import importlib
 import logging
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from parsl.serialize.base import SerializerBase
 from parsl.serialize.errors import DeserializationError, DeserializerPluginError, SerializationError
 
 __all__ = [
-    "methods_for_code", "methods_for_data", "additional_methods_for_deserialization",
-    "register_method_for_code", "register_method_for_data",
-    "serialize", "deserialize", "pack_apply_message", "unpack_apply_message",
-    "pack_res_spec_apply_message", "unpack_res_spec_apply_message",
-    "pack_buffers", "unpack_buffers", "unpack_and_deserialize",
+    "additional_methods_for_deserialization",
+    "deserialize",
+    "methods_for_code",
+    "methods_for_data",
+    "pack_apply_message",
+    "pack_buffers",
+    "pack_res_spec_apply_message",
+    "register_method_for_code",
+    "register_method_for_data",
+    "serialize",
+    "unpack_and_deserialize",
+    "unpack_apply_message",
+    "unpack_buffers",
+    "unpack_res_spec_apply_message",
 ]
 
 logger = logging.getLogger(__name__)
@@ -48,6 +59,7 @@ def _load() -> None:
         if "methods_for_data" in globals():
             return
         from parsl.plugins import default_plugin_manager
+
         chain = [cls() for cls in default_plugin_manager().serializers()]
         for s in chain:
             _installed.setdefault(_identifier_of(s), s)
@@ -66,8 +78,10 @@ def __getattr__(name: str) -> Any:
 def _identifier_of(s: Any) -> bytes:
     ident = getattr(s, "identifier", None)
     if not isinstance(ident, bytes) or not ident or b"\n" in ident:
-        raise ValueError(f"serializer {s!r} has identifier {ident!r}: it must be non-empty bytes "
-                         f"without a newline; set the class attribute identifier = b'..'")
+        raise ValueError(
+            f"serializer {s!r} has identifier {ident!r}: it must be non-empty bytes "
+            f"without a newline; set the class attribute identifier = b'..'"
+        )
     return ident
 
 
@@ -100,13 +114,16 @@ def serialize(obj: Any, buffer_threshold: int = int(1e6)) -> bytes:
             last = e
             continue
         if len(payload) > buffer_threshold:
-            logger.warning("Serialized object exceeds buffer threshold of %d bytes, "
-                           "this could cause overflows", buffer_threshold)
+            logger.warning(
+                "Serialized object exceeds buffer threshold of %d bytes, this could cause overflows",
+                buffer_threshold,
+            )
         return payload
     if last is None:
         which = "methods_for_code" if table is methods_for_code else "methods_for_data"
-        raise SerializationError(f"{type(obj).__name__} (no serializer in {which}; "
-                                 f"add one with register_method_for_*)")
+        raise SerializationError(
+            f"{type(obj).__name__} (no serializer in {which}; add one with register_method_for_*)"
+        )
     raise SerializationError(type(obj).__name__) from last
 
 
@@ -130,8 +147,11 @@ def _deserializer_for(header: bytes) -> Any:
 def _load_deserializer(header: bytes) -> Any:
     """Find Parsl's builtin identifiers or import ``b"module Class"``; remember the result."""
     from parsl.serialize import concretes
-    well_known = {c.identifier: c for c in (concretes.PickleSerializer, concretes.DillSerializer,
-                                            concretes.DillCallableSerializer)}
+
+    well_known = {
+        c.identifier: c
+        for c in (concretes.PickleSerializer, concretes.DillSerializer, concretes.DillCallableSerializer)
+    }
     logger.info("Loading the deserializer named by payload header %r", header)
     try:
         if header in well_known:
@@ -170,13 +190,16 @@ def unpack_buffers(packed_buffer: bytes) -> list[bytes]:
                 raise ValueError("no length line")
             length = int(view[pos:newline])
         except ValueError as e:
-            raise DeserializationError(f"malformed packed buffer at byte {pos}: expected "
-                                       f"b'<length>\\n'") from e
+            raise DeserializationError(
+                f"malformed packed buffer at byte {pos}: expected b'<length>\\n'"
+            ) from e
         start = newline + 1
         if length < 0 or start + length > len(view):
-            raise DeserializationError(f"malformed packed buffer at byte {pos}: length {length} "
-                                       f"runs past the end ({len(view)} bytes)")
-        out.append(view[start:start + length])
+            raise DeserializationError(
+                f"malformed packed buffer at byte {pos}: length {length} "
+                f"runs past the end ({len(view)} bytes)"
+            )
+        out.append(view[start : start + length])
         pos = start + length
     return out
 
@@ -192,9 +215,13 @@ def unpack_and_deserialize(packed_buffer: bytes) -> list[Any]:
 # -- function calls ---------------------------------------------------------------------------
 def pack_apply_message(func: Any, args: Any, kwargs: Any, buffer_threshold: int = int(128e6)) -> bytes:
     """Serialize ``func``, ``args`` and ``kwargs`` separately and pack them into one payload."""
-    return pack_buffers([serialize(func, buffer_threshold=buffer_threshold),
-                         serialize(args, buffer_threshold=buffer_threshold),
-                         serialize(kwargs, buffer_threshold=buffer_threshold)])
+    return pack_buffers(
+        [
+            serialize(func, buffer_threshold=buffer_threshold),
+            serialize(args, buffer_threshold=buffer_threshold),
+            serialize(kwargs, buffer_threshold=buffer_threshold),
+        ]
+    )
 
 
 def unpack_apply_message(packed_buffer: bytes, user_ns: Any = None, copy: Any = False) -> list[Any]:
@@ -202,15 +229,22 @@ def unpack_apply_message(packed_buffer: bytes, user_ns: Any = None, copy: Any = 
     return [deserialize(b) for b in unpack_buffers(packed_buffer)]
 
 
-def pack_res_spec_apply_message(func: Any, args: Any, kwargs: Any,
-                                resource_specification: dict[str, Any],
-                                buffer_threshold: int = int(128e6)) -> bytes:
+def pack_res_spec_apply_message(
+    func: Any,
+    args: Any,
+    kwargs: Any,
+    resource_specification: dict[str, Any],
+    buffer_threshold: int = int(128e6),
+) -> bytes:
     """Like :func:`pack_apply_message` with a resource specification as a fourth buffer."""
-    return pack_buffers([serialize(x, buffer_threshold=buffer_threshold)
-                         for x in (func, args, kwargs, resource_specification)])
+    return pack_buffers(
+        [
+            serialize(x, buffer_threshold=buffer_threshold)
+            for x in (func, args, kwargs, resource_specification)
+        ]
+    )
 
 
-def unpack_res_spec_apply_message(packed_buffer: bytes, user_ns: Any = None,
-                                  copy: Any = False) -> list[Any]:
+def unpack_res_spec_apply_message(packed_buffer: bytes, user_ns: Any = None, copy: Any = False) -> list[Any]:
     """Return ``[func, args, kwargs, resource_specification]``."""
     return [deserialize(b) for b in unpack_buffers(packed_buffer)]

@@ -1,4 +1,5 @@
 """The builtin pickle serializer."""
+
 from __future__ import annotations
 
 import pickle

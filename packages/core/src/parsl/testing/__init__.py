@@ -14,10 +14,12 @@ Or, with no test file at all, load this package as a pytest plugin and name the 
 
     pytest -p parsl.testing --parsl-executor 'my_package:MyExecutor'
 """
+
 from __future__ import annotations
 
 from parsl.testing.conformance import ExecutorConformanceSuite
 from parsl.testing.lifecycle import ExecutorLifecycleSuite, start_like_a_dfk
+
 # pytest hooks, so that `pytest -p parsl.testing` loads the plugin (see parsl.testing.pytest_plugin)
 from parsl.testing.pytest_plugin import pytest_addoption, pytest_collection_modifyitems  # noqa: F401
 

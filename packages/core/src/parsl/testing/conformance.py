@@ -3,11 +3,13 @@
 It includes :class:`~parsl.testing.lifecycle.ExecutorLifecycleSuite`: the executor driven
 with no DataFlowKernel, in the kernel's order, as well as under one.
 """
+
 from __future__ import annotations
 
 import os
 import traceback
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -98,6 +100,7 @@ class ExecutorConformanceSuite(ExecutorLifecycleSuite):
         assert _echo("conformance", stdout=str(out)).result(timeout=self.timeout) == 0
         assert out.read_text() == "conformance\n"
         from parsl.app.errors import BashExitFailure
+
         with pytest.raises(BashExitFailure) as info:
             _exit(3).result(timeout=self.timeout)
         assert info.value.exitcode == 3
@@ -120,6 +123,7 @@ class ExecutorConformanceSuite(ExecutorLifecycleSuite):
 
     def test_shutdown_is_prompt_and_final(self, tmp_path: Any) -> None:
         import time
+
         executor = self.make_executor()
         dfk = parsl.load(Config(executors=[executor], run_dir=str(tmp_path / "runinfo"), strategy="none"))
         try:
@@ -129,5 +133,6 @@ class ExecutorConformanceSuite(ExecutorLifecycleSuite):
             dfk.cleanup()
         assert time.monotonic() - started < 30
         from parsl.errors import NoDataFlowKernelError
+
         with pytest.raises(NoDataFlowKernelError, match="^Cannot submit to a DFK that has been cleaned up$"):
             dfk.submit(lambda: None, ())

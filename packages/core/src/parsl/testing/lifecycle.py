@@ -4,11 +4,13 @@ Software built on Parsl (not only scripts) drives executors itself, with no Data
 making the same calls in the same order. :func:`start_like_a_dfk` is that order; the suite
 checks an executor both when it is driven that way and when a DataFlowKernel drives it.
 """
+
 from __future__ import annotations
 
 import os
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -88,7 +90,7 @@ def _proc_stat(pid: int) -> tuple[int, str, str] | None:
             text = f.read()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()  # the name may hold spaces and parentheses
+    fields = text[text.rindex(")") + 2 :].split()  # the name may hold spaces and parentheses
     return int(fields[1]), fields[0], fields[19]
 
 
@@ -164,8 +166,10 @@ class ExecutorLifecycleSuite:
 
     def _needs_workers(self, executor: ParslExecutor) -> None:
         if is_block_executor(executor) and _init_blocks(executor) < 1:
-            pytest.skip("provider.init_blocks is 0: without a DataFlowKernel's scaling strategy "
-                        "no block would ever run a task; give make_executor() init_blocks=1")
+            pytest.skip(
+                "provider.init_blocks is 0: without a DataFlowKernel's scaling strategy "
+                "no block would ever run a task; give make_executor() init_blocks=1"
+            )
 
     def wait_for_blocks_to_connect(self, executor: ParslExecutor) -> list[dict[str, Any]]:
         """Wait until every launched block has a manager connected; return connected_managers()."""
@@ -177,7 +181,8 @@ class ExecutorLifecycleSuite:
             return launched <= {str(m["block_id"]) for m in managers}
 
         assert wait_for(all_connected, self.timeout, period=0.1), (
-            f"blocks {sorted(launched)} launched but only {managers} connected")
+            f"blocks {sorted(launched)} launched but only {managers} connected"
+        )
         return managers
 
     def assert_leaves_no_processes(self, before: dict[int, Any], during: dict[int, Any]) -> None:
@@ -191,8 +196,8 @@ class ExecutorLifecycleSuite:
 
         # shutdown() may return while a killed process is still being torn down by the OS
         assert wait_for(all_gone, 30, period=0.1), (
-            "processes the executor started outlived shutdown(): "
-            + "; ".join(_describe(pid) for pid in left))
+            "processes the executor started outlived shutdown(): " + "; ".join(_describe(pid) for pid in left)
+        )
 
     # ------------------------------------------------------- without a DFK
     def test_lifecycle_submit_without_dfk(self, driven_executor: ParslExecutor) -> None:
@@ -203,7 +208,8 @@ class ExecutorLifecycleSuite:
         assert fut.result(timeout=self.timeout) == 81
         if hasattr(driven_executor, "outstanding"):
             assert wait_for(lambda: _outstanding(driven_executor) == 0, self.timeout), (
-                f"outstanding is still {_outstanding(driven_executor)} after every result came back")
+                f"outstanding is still {_outstanding(driven_executor)} after every result came back"
+            )
 
     def test_lifecycle_launches_exactly_init_blocks_without_dfk(self, driven_executor: ParslExecutor) -> None:
         if not is_block_executor(driven_executor):
@@ -211,7 +217,8 @@ class ExecutorLifecycleSuite:
         self._check_blocks(driven_executor)
 
     def test_lifecycle_managers_connect_once_per_block_without_dfk(
-            self, driven_executor: ParslExecutor) -> None:
+        self, driven_executor: ParslExecutor
+    ) -> None:
         if not (is_block_executor(driven_executor) and hasattr(driven_executor, "connected_managers")):
             pytest.skip(f"{type(driven_executor).__name__} reports no connected_managers()")
         self._needs_workers(driven_executor)
@@ -264,20 +271,24 @@ class ExecutorLifecycleSuite:
         assert isinstance(status, dict), f"status() must return a dict, not {type(status).__name__}"
         assert all(isinstance(k, str) for k in status), f"block ids must be strings: {list(status)}"
         assert all(isinstance(v, JobStatus) for v in status.values()), (
-            f"status() values must be parsl.jobs.states.JobStatus: {status}")
+            f"status() values must be parsl.jobs.states.JobStatus: {status}"
+        )
         assert len(status) == expected, (
             f"provider.init_blocks={expected} but {len(status)} blocks were launched ({sorted(status)}): "
             f"start() must not launch blocks itself; the DataFlowKernel (or whoever drives the "
-            f"executor) calls scale_out_facade(init_blocks) after it")
+            f"executor) calls scale_out_facade(init_blocks) after it"
+        )
         resources = getattr(executor.provider, "resources", None)
         if isinstance(resources, dict):
             assert len(resources) == expected, (
-                f"the provider holds {len(resources)} jobs, expected init_blocks={expected}")
+                f"the provider holds {len(resources)} jobs, expected init_blocks={expected}"
+            )
 
     def _check_managers(self, executor: Any) -> None:
         managers = self.wait_for_blocks_to_connect(executor)
         launched = set(executor.status())
         connected = {str(m["block_id"]) for m in managers}
         assert connected == launched, (
-            f"managers of blocks {sorted(connected)} connected; launched {sorted(launched)}")
+            f"managers of blocks {sorted(connected)} connected; launched {sorted(launched)}"
+        )
         assert len(connected) == _init_blocks(executor)

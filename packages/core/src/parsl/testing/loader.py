@@ -8,6 +8,7 @@ The ``load`` fixture of this repository's test suites is one line around it::
         with Loader(str(tmp_path / "runinfo")) as loader:
             yield loader
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,10 +42,10 @@ class Loader:
         self.loaded.append(dfk)
         return dfk
 
-    def __enter__(self) -> "Loader":
+    def __enter__(self) -> Loader:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         import parsl
 
         for dfk in self.loaded:

@@ -16,19 +16,21 @@ Every :class:`~parsl.testing.ExecutorConformanceSuite` test is then added to the
 ``TestConfiguredExecutor``, beside whatever tests pytest collected; ``-k``, ``-x`` and the
 other options apply as usual. Without ``--parsl-executor`` the plugin adds nothing.
 """
+
 from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from parsl.executors.base import ParslExecutor
 from parsl.testing.conformance import ExecutorConformanceSuite
 
-__all__ = ["TestConfiguredExecutor", "pytest_addoption", "pytest_collection_modifyitems", "load_factory"]
+__all__ = ["TestConfiguredExecutor", "load_factory", "pytest_addoption", "pytest_collection_modifyitems"]
 
 OPTION = "--parsl-executor"
 INI = "parsl_executor"
@@ -36,11 +38,19 @@ INI = "parsl_executor"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("parsl", "Parsl executor conformance")
-    group.addoption(OPTION, dest="parsl_executor", default=None, metavar="MODULE:CALLABLE",
-                    help="run parsl.testing's executor conformance suite against the executor "
-                         "that CALLABLE() returns, e.g. my_package:MyExecutor")
-    parser.addini(INI, "MODULE:CALLABLE returning the executor for the conformance suite "
-                       "(as --parsl-executor)", default="")
+    group.addoption(
+        OPTION,
+        dest="parsl_executor",
+        default=None,
+        metavar="MODULE:CALLABLE",
+        help="run parsl.testing's executor conformance suite against the executor "
+        "that CALLABLE() returns, e.g. my_package:MyExecutor",
+    )
+    parser.addini(
+        INI,
+        "MODULE:CALLABLE returning the executor for the conformance suite (as --parsl-executor)",
+        default="",
+    )
 
 
 def load_factory(spec: str) -> Callable[[], ParslExecutor]:
@@ -57,8 +67,9 @@ def load_factory(spec: str) -> Callable[[], ParslExecutor]:
     except (ImportError, AttributeError) as e:
         raise pytest.UsageError(f"{OPTION}={spec!r}: cannot load it ({type(e).__name__}: {e})") from e
     if not callable(target):
-        raise pytest.UsageError(f"{OPTION}={spec!r} is not callable: name a class or a function "
-                                f"that returns a new executor")
+        raise pytest.UsageError(
+            f"{OPTION}={spec!r} is not callable: name a class or a function that returns a new executor"
+        )
     return target
 
 
@@ -85,8 +96,9 @@ class _ThisModule(pytest.Module):
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection, which must see these tests too
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     spec = config.getoption("parsl_executor") or config.getini(INI)
     if not spec:
         return

@@ -2,6 +2,7 @@
 
 parslcore accepts them for compatibility but sends nothing: every level behaves as DISABLED.
 """
+
 from __future__ import annotations
 
 __all__ = ["DISABLED", "LEVEL_1", "LEVEL_2", "LEVEL_3"]

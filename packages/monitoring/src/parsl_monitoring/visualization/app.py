@@ -1,4 +1,5 @@
 """The Flask application: ``create_app(db)`` serves the dashboard for one monitoring database."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,11 +39,13 @@ def create_app(db: str | URL | Engine, *, refresh_seconds: int = 10, cache_bytes
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     app.extensions["parsl_monitoring_db"] = engine
     app.config["PARSL_REFRESH_SECONDS"] = refresh_seconds
-    app.jinja_env.filters.update(duration=fmt_duration, time=fmt_time, bytes=fmt_bytes,
-                                 number=fmt_number, state_color=state_color)
+    app.jinja_env.filters.update(
+        duration=fmt_duration, time=fmt_time, bytes=fmt_bytes, number=fmt_number, state_color=state_color
+    )
     app.jinja_env.globals.update(db_url=display_url(engine), page_url=page_url)
 
     from .views import bp
+
     app.register_blueprint(bp)
 
     cache = PageCache(cache_bytes)

@@ -4,17 +4,18 @@ Every function returns ``Markup`` holding one ``<figure>`` (an ``<svg>`` and an 
 short "no data" paragraph. Text from the database is escaped here; values are plain numbers.
 Hover text uses SVG ``<title>`` elements, so the charts need no JavaScript.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from markupsafe import Markup, escape
 
 from .formatting import fmt_bytes, fmt_duration, fmt_number, fmt_offset
 
-__all__ = ["Series", "GanttRow", "stacked_area", "line_chart", "bar_chart", "gantt", "no_data"]
+__all__ = ["GanttRow", "Series", "bar_chart", "gantt", "line_chart", "no_data", "stacked_area"]
 
 WIDTH = 900
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 36
@@ -65,8 +66,37 @@ def nice_ticks(lo: float, hi: float, count: int = 5, binary: bool = False) -> li
 
 def time_ticks(span: float, count: int = 7) -> list[float]:
     """Tick offsets in seconds at steps people read easily (1 s, 5 min, 1 h, ...)."""
-    steps = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120,
-             300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
+    steps = (
+        0.001,
+        0.002,
+        0.005,
+        0.01,
+        0.02,
+        0.05,
+        0.1,
+        0.2,
+        0.5,
+        1,
+        2,
+        5,
+        10,
+        15,
+        30,
+        60,
+        120,
+        300,
+        600,
+        900,
+        1800,
+        3600,
+        7200,
+        10800,
+        21600,
+        43200,
+        86400,
+        172800,
+        604800,
+    )
     step = next((s for s in steps if span / s <= count), steps[-1] * math.ceil(span / steps[-1] / count))
     return [i * step for i in range(int(span / step + 1e-9) + 1)]
 
@@ -74,8 +104,16 @@ def time_ticks(span: float, count: int = 7) -> list[float]:
 class _Frame:
     """The plot area of one chart: scales from data to pixels and the axes' markup."""
 
-    def __init__(self, x_max: float, y_max: float, height: int, y_fmt: Callable[[float], str],
-                 x_fmt: Callable[[float], str] = fmt_offset, width: int = WIDTH, left: int = LEFT):
+    def __init__(
+        self,
+        x_max: float,
+        y_max: float,
+        height: int,
+        y_fmt: Callable[[float], str],
+        x_fmt: Callable[[float], str] = fmt_offset,
+        width: int = WIDTH,
+        left: int = LEFT,
+    ):
         self.x_max = x_max if x_max > 0 else 1.0
         self.y_ticks = nice_ticks(0.0, y_max if y_max > 0 else 1.0, binary=y_fmt is fmt_bytes)
         self.y_max = max(self.y_ticks[-1], y_max) or 1.0
@@ -101,36 +139,57 @@ class _Frame:
             out.append(f'<line x1="{self.left}" x2="{self.width - RIGHT}" y1="{y}" y2="{y}"/>')
         out.append('</g><g class="axis" font-size="11" fill="#444">')
         for t in self.y_ticks:
-            out.append(f'<text x="{self.left - 6}" y="{self.y(t) + 4:.1f}" text-anchor="end">'
-                       f'{escape(self.y_fmt(t))}</text>')
+            out.append(
+                f'<text x="{self.left - 6}" y="{self.y(t) + 4:.1f}" text-anchor="end">'
+                f"{escape(self.y_fmt(t))}</text>"
+            )
         base = TOP + self.ph
         for t in self.x_ticks:
-            out.append(f'<line x1="{self.x(t):.1f}" x2="{self.x(t):.1f}" y1="{base}" y2="{base + 4}" '
-                       f'stroke="#888"/><text x="{self.x(t):.1f}" y="{base + 16}" text-anchor="middle">'
-                       f'{escape(self.x_fmt(t))}</text>')
-        out.append(f'<line x1="{self.left}" x2="{self.width - RIGHT}" y1="{base}" y2="{base}" '
-                   'stroke="#888"/>')
-        out.append(f'<text x="{self.left + self.pw / 2:.0f}" y="{self.height - 4}" text-anchor="middle">'
-                   f'{escape(x_label)}</text>')
-        out.append(f'<text transform="translate(12 {TOP + self.ph / 2:.0f}) rotate(-90)" '
-                   f'text-anchor="middle">{escape(y_label)}</text></g>')
+            out.append(
+                f'<line x1="{self.x(t):.1f}" x2="{self.x(t):.1f}" y1="{base}" y2="{base + 4}" '
+                f'stroke="#888"/><text x="{self.x(t):.1f}" y="{base + 16}" text-anchor="middle">'
+                f"{escape(self.x_fmt(t))}</text>"
+            )
+        out.append(
+            f'<line x1="{self.left}" x2="{self.width - RIGHT}" y1="{base}" y2="{base}" stroke="#888"/>'
+        )
+        out.append(
+            f'<text x="{self.left + self.pw / 2:.0f}" y="{self.height - 4}" text-anchor="middle">'
+            f"{escape(x_label)}</text>"
+        )
+        out.append(
+            f'<text transform="translate(12 {TOP + self.ph / 2:.0f}) rotate(-90)" '
+            f'text-anchor="middle">{escape(y_label)}</text></g>'
+        )
         return out
 
 
-def _figure(kind: str, frame: _Frame, body: list[str], legend: Sequence[tuple[str, str]],
-            label: str) -> Markup:
-    svg = (f'<svg class="chart" data-chart="{escape(kind)}" viewBox="0 0 {frame.width} {frame.height}" '
-           f'role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
-           + "".join(body) + "</svg>")
-    items = "".join(f'<li><span class="swatch" style="background:{escape(c)}"></span>{escape(n)}</li>'
-                    for n, c in legend)
+def _figure(
+    kind: str, frame: _Frame, body: list[str], legend: Sequence[tuple[str, str]], label: str
+) -> Markup:
+    svg = (
+        f'<svg class="chart" data-chart="{escape(kind)}" viewBox="0 0 {frame.width} {frame.height}" '
+        f'role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+        + "".join(body)
+        + "</svg>"
+    )
+    items = "".join(
+        f'<li><span class="swatch" style="background:{escape(c)}"></span>{escape(n)}</li>' for n, c in legend
+    )
     caption = f'<figcaption><ul class="legend">{items}</ul></figcaption>' if items else ""
     return Markup(f'<figure class="plot">{svg}{caption}</figure>')
 
 
-def stacked_area(kind: str, times: Sequence[float], series: Sequence[Series], *, y_label: str,
-                 x_label: str = "time since start", y_fmt: Callable[[float], str] = fmt_number,
-                 height: int = 280) -> Markup:
+def stacked_area(
+    kind: str,
+    times: Sequence[float],
+    series: Sequence[Series],
+    *,
+    y_label: str,
+    x_label: str = "time since start",
+    y_fmt: Callable[[float], str] = fmt_number,
+    height: int = 280,
+) -> Markup:
     """Series stacked on each other at the offsets ``times`` (seconds), one polygon per series."""
     series = [s for s in series if any(v > 0 for v in s.ys)]
     if not times or not series:
@@ -143,8 +202,10 @@ def stacked_area(kind: str, times: Sequence[float], series: Sequence[Series], *,
         top = [b + max(v, 0.0) for b, v in zip(base, s.ys)]
         upper = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in zip(times, top))
         lower = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in reversed(list(zip(times, base))))
-        body.append(f'<polygon class="area" fill="{escape(s.color)}" fill-opacity="0.85" '
-                    f'points="{upper} {lower}"><title>{escape(s.label)}</title></polygon>')
+        body.append(
+            f'<polygon class="area" fill="{escape(s.color)}" fill-opacity="0.85" '
+            f'points="{upper} {lower}"><title>{escape(s.label)}</title></polygon>'
+        )
         base = top
     body.append(_hover_columns(frame, times, series))
     return _figure(kind, frame, body, [(s.label, s.color) for s in series], y_label)
@@ -155,17 +216,27 @@ def _hover_columns(frame: _Frame, times: Sequence[float], series: Sequence[Serie
     out = ['<g class="hover" fill="transparent">']
     for i, t in enumerate(times):
         x0 = frame.x(times[i - 1]) if i else frame.x(0)
-        lines = [f"at {fmt_offset(t)}"] + [f"{s.label}: {frame.y_fmt(s.ys[i])}" for s in series
-                                            if s.ys[i]]
-        out.append(f'<rect x="{x0:.1f}" y="{TOP}" width="{max(frame.x(t) - x0, 1):.1f}" '
-                   f'height="{frame.ph}"><title>{escape(chr(10).join(lines))}</title></rect>')
+        lines = [f"at {fmt_offset(t)}"] + [f"{s.label}: {frame.y_fmt(s.ys[i])}" for s in series if s.ys[i]]
+        out.append(
+            f'<rect x="{x0:.1f}" y="{TOP}" width="{max(frame.x(t) - x0, 1):.1f}" '
+            f'height="{frame.ph}"><title>{escape(chr(10).join(lines))}</title></rect>'
+        )
     out.append("</g>")
     return "".join(out)
 
 
-def line_chart(kind: str, series: Sequence[Series], *, y_label: str, x_label: str = "time since start",
-               y_fmt: Callable[[float], str] = fmt_number, x_fmt: Callable[[float], str] = fmt_offset,
-               height: int = 260, width: int = WIDTH, markers: bool | None = None) -> Markup:
+def line_chart(
+    kind: str,
+    series: Sequence[Series],
+    *,
+    y_label: str,
+    x_label: str = "time since start",
+    y_fmt: Callable[[float], str] = fmt_number,
+    x_fmt: Callable[[float], str] = fmt_offset,
+    height: int = 260,
+    width: int = WIDTH,
+    markers: bool | None = None,
+) -> Markup:
     """One polyline per series through its (xs, ys) points."""
     series = [s for s in series if len(s.xs)]
     if not series:
@@ -176,21 +247,35 @@ def line_chart(kind: str, series: Sequence[Series], *, y_label: str, x_label: st
     body = frame.axes(x_label, y_label)
     for s in series:
         pts = " ".join(f"{frame.x(x):.1f},{frame.y(y):.1f}" for x, y in zip(s.xs, s.ys))
-        body.append(f'<polyline class="line" fill="none" stroke="{escape(s.color)}" stroke-width="2" '
-                    f'points="{pts}"><title>{escape(s.label)}</title></polyline>')
+        body.append(
+            f'<polyline class="line" fill="none" stroke="{escape(s.color)}" stroke-width="2" '
+            f'points="{pts}"><title>{escape(s.label)}</title></polyline>'
+        )
         if markers or (markers is None and len(s.xs) <= 80):
             body.append(f'<g fill="{escape(s.color)}">')
             for x, y in zip(s.xs, s.ys):
                 tip = f"{s.label}\n{x_fmt(x)}: {y_fmt(y)}"
-                body.append(f'<circle class="point" cx="{frame.x(x):.1f}" cy="{frame.y(y):.1f}" r="3">'
-                            f'<title>{escape(tip)}</title></circle>')
+                body.append(
+                    f'<circle class="point" cx="{frame.x(x):.1f}" cy="{frame.y(y):.1f}" r="3">'
+                    f"<title>{escape(tip)}</title></circle>"
+                )
             body.append("</g>")
     return _figure(kind, frame, body, [(s.label, s.color) for s in series], y_label)
 
 
-def bar_chart(kind: str, labels: Sequence[str], values: Sequence[float], *, color: str, y_label: str,
-              x_label: str, y_fmt: Callable[[float], str] = fmt_number, height: int = 240,
-              width: int = WIDTH, tips: Sequence[str] | None = None) -> Markup:
+def bar_chart(
+    kind: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    color: str,
+    y_label: str,
+    x_label: str,
+    y_fmt: Callable[[float], str] = fmt_number,
+    height: int = 240,
+    width: int = WIDTH,
+    tips: Sequence[str] | None = None,
+) -> Markup:
     """One bar per label (a histogram when the labels are bins); ``tips`` replace labels on hover."""
     if not labels or not any(values):
         return no_data("No data to plot yet.")
@@ -203,12 +288,16 @@ def bar_chart(kind: str, labels: Sequence[str], values: Sequence[float], *, colo
     for i, (label, v) in enumerate(zip(labels, values)):
         x = frame.left + i * slot
         tip = tips[i] if tips else label
-        body.append(f'<rect class="bar" x="{x + slot * 0.1:.1f}" y="{frame.y(v):.1f}" '
-                    f'width="{slot * 0.8:.1f}" height="{frame.y(0) - frame.y(v):.1f}" fill="{escape(color)}">'
-                    f'<title>{escape(tip)}: {escape(y_fmt(v))}</title></rect>')
+        body.append(
+            f'<rect class="bar" x="{x + slot * 0.1:.1f}" y="{frame.y(v):.1f}" '
+            f'width="{slot * 0.8:.1f}" height="{frame.y(0) - frame.y(v):.1f}" fill="{escape(color)}">'
+            f"<title>{escape(tip)}: {escape(y_fmt(v))}</title></rect>"
+        )
         if i % every == 0:
-            body.append(f'<text x="{x + slot / 2:.1f}" y="{TOP + frame.ph + 16}" font-size="11" '
-                        f'fill="#444" text-anchor="middle">{escape(label)}</text>')
+            body.append(
+                f'<text x="{x + slot / 2:.1f}" y="{TOP + frame.ph + 16}" font-size="11" '
+                f'fill="#444" text-anchor="middle">{escape(label)}</text>'
+            )
     return _figure(kind, frame, body, [], y_label)
 
 
@@ -226,13 +315,17 @@ def gantt(kind: str, rows: Sequence[GanttRow], span: float, legend: Sequence[tup
         y = TOP + i * row_h
         body.append(f'<a href="{escape(row.href)}" class="gantt-row">')
         if row_h >= 10:
-            body.append(f'<text x="{left - 6}" y="{y + row_h - 4}" font-size="{min(row_h - 5, 11)}" '
-                        f'fill="#444" '
-                        f'text-anchor="end">{escape(row.label)}</text>')
+            body.append(
+                f'<text x="{left - 6}" y="{y + row_h - 4}" font-size="{min(row_h - 5, 11)}" '
+                f'fill="#444" '
+                f'text-anchor="end">{escape(row.label)}</text>'
+            )
         for start, end, state, color in row.segments:
             x0, x1 = frame.x(start), frame.x(end)
             tip = f"{row.label}: {state} for {fmt_duration(end - start)} (from {fmt_offset(start)})"
-            body.append(f'<rect class="seg" x="{x0:.1f}" y="{y + 1}" width="{max(x1 - x0, 1.5):.1f}" '
-                        f'height="{row_h - 2}" fill="{escape(color)}"><title>{escape(tip)}</title></rect>')
+            body.append(
+                f'<rect class="seg" x="{x0:.1f}" y="{y + 1}" width="{max(x1 - x0, 1.5):.1f}" '
+                f'height="{row_h - 2}" fill="{escape(color)}"><title>{escape(tip)}</title></rect>'
+            )
         body.append("</a>")
     return _figure(kind, frame, body, legend, "tasks over time")

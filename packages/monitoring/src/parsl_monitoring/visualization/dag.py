@@ -4,11 +4,12 @@ Each task goes in the layer after its deepest dependency (longest path from a ro
 layer, tasks are ordered by the mean position of their dependencies (two barycentre sweeps),
 which keeps most edges short. A layer wider than ``MAX_ROW`` tasks wraps onto several rows.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
@@ -86,7 +87,7 @@ def layout(nodes: Mapping[int, DagNode]) -> tuple[float, float]:
     y = MARGIN
     for layer in layers:
         for start in range(0, len(layer), MAX_ROW):
-            row = layer[start:start + MAX_ROW]
+            row = layer[start : start + MAX_ROW]
             x0 = MARGIN + (widest - len(row)) * DX / 2 + DX / 2
             for i, tid in enumerate(row):
                 nodes[tid].x, nodes[tid].y = x0 + i * DX, y
@@ -95,24 +96,29 @@ def layout(nodes: Mapping[int, DagNode]) -> tuple[float, float]:
     return width, y - DY + 2 * MARGIN
 
 
-def render(nodes: Mapping[int, DagNode], colors: Mapping[str, str], *, by: str,
-           href: Callable[[int], str]) -> Markup:
+def render(
+    nodes: Mapping[int, DagNode], colors: Mapping[str, str], *, by: str, href: Callable[[int], str]
+) -> Markup:
     """The laid-out graph as SVG: an edge per dependency, a circle per task linking to its page.
 
     ``by`` is "app" or "state" (which attribute picks the colour); ``href`` gives a task's URL.
     """
     width, height = layout(nodes)
-    out = [f'<svg class="dag" data-chart="dag" viewBox="0 0 {width:.0f} {height:.0f}" '
-           f'width="{width:.0f}" height="{height:.0f}" xmlns="http://www.w3.org/2000/svg">',
-           '<g class="edges" fill="none" stroke="#9aa3ad" stroke-width="1">']
+    out = [
+        f'<svg class="dag" data-chart="dag" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'width="{width:.0f}" height="{height:.0f}" xmlns="http://www.w3.org/2000/svg">',
+        '<g class="edges" fill="none" stroke="#9aa3ad" stroke-width="1">',
+    ]
     for n in nodes.values():
         for d in n.depends:
             p = nodes.get(d)
             if p is None:
                 continue
             mid = (p.y + n.y) / 2
-            out.append(f'<path class="edge" d="M{p.x:.1f},{p.y:.1f} C{p.x:.1f},{mid:.1f} '
-                       f'{n.x:.1f},{mid:.1f} {n.x:.1f},{n.y:.1f}"/>')
+            out.append(
+                f'<path class="edge" d="M{p.x:.1f},{p.y:.1f} C{p.x:.1f},{mid:.1f} '
+                f'{n.x:.1f},{mid:.1f} {n.x:.1f},{n.y:.1f}"/>'
+            )
     out.append('</g><g class="nodes" stroke="#333" stroke-width="0.8">')
     labels = len(nodes) <= 400
     for tid in sorted(nodes):
@@ -122,12 +128,16 @@ def render(nodes: Mapping[int, DagNode], colors: Mapping[str, str], *, by: str,
         deps = ", ".join(str(d) for d in n.depends)
         if deps:
             tip += f"\ndepends on {deps}"
-        out.append(f'<a href="{escape(href(tid))}"><circle class="node" data-task="{tid}" '
-                   f'cx="{n.x:.1f}" cy="{n.y:.1f}" r="9" fill="{escape(colors.get(key, "#7f7f7f"))}">'
-                   f'<title>{escape(tip)}</title></circle>')
+        out.append(
+            f'<a href="{escape(href(tid))}"><circle class="node" data-task="{tid}" '
+            f'cx="{n.x:.1f}" cy="{n.y:.1f}" r="9" fill="{escape(colors.get(key, "#7f7f7f"))}">'
+            f"<title>{escape(tip)}</title></circle>"
+        )
         if labels:
-            out.append(f'<text x="{n.x:.1f}" y="{n.y + 3:.1f}" font-size="{8 if tid < 1000 else 6}" '
-                       f'text-anchor="middle" fill="#fff" stroke="none" pointer-events="none">{tid}</text>')
+            out.append(
+                f'<text x="{n.x:.1f}" y="{n.y + 3:.1f}" font-size="{8 if tid < 1000 else 6}" '
+                f'text-anchor="middle" fill="#fff" stroke="none" pointer-events="none">{tid}</text>'
+            )
         out.append("</a>")
     out.append("</g></svg>")
     return Markup("".join(out))

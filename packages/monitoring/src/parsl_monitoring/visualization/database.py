@@ -1,4 +1,5 @@
 """Opening a monitoring database read-only, and the SQL helpers the dashboard's queries share."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-__all__ = ["DEFAULT_DB_URL", "DatabaseNotFound", "open_database", "display_url", "epoch", "ifloor"]
+__all__ = ["DEFAULT_DB_URL", "DatabaseNotFound", "display_url", "epoch", "ifloor", "open_database"]
 
 DEFAULT_DB_URL = "sqlite:///./runinfo/monitoring.db"
 REQUIRED_TABLES = ("workflow", "task", "status")
@@ -52,7 +53,8 @@ def open_database(db: str | URL | Engine) -> Engine:
                 raise DatabaseNotFound(
                     f"no monitoring database at {path}: run a workflow with "
                     f"Config(monitoring=MonitoringHub(...)) first, or pass the database URL "
-                    f"(parsl-visualize sqlite:////path/to/monitoring.db)")
+                    f"(parsl-visualize sqlite:////path/to/monitoring.db)"
+                )
         elif url.get_backend_name() == "postgresql":
             kwargs["execution_options"] = {"postgresql_readonly": True}
         engine = create_engine(url, **kwargs)
@@ -65,7 +67,8 @@ def open_database(db: str | URL | Engine) -> Engine:
         engine.dispose()
         raise DatabaseNotFound(
             f"{display_url(engine)} is not a Parsl monitoring database (no table {', '.join(missing)}); "
-            f"is this the file the MonitoringHub wrote (logging_endpoint)?")
+            f"is this the file the MonitoringHub wrote (logging_endpoint)?"
+        )
     return engine
 
 
@@ -73,13 +76,15 @@ def display_url(engine: Engine) -> str:
     """The engine's URL as the user wrote it: password hidden, read-only SQLite options removed."""
     url = engine.url
     if url.get_backend_name() == "sqlite" and (url.database or "").startswith("file:"):
-        url = url.set(database=url.database[5:], query={k: v for k, v in url.query.items()
-                                                         if k not in ("mode", "uri")})
+        url = url.set(
+            database=url.database[5:], query={k: v for k, v in url.query.items() if k not in ("mode", "uri")}
+        )
     return url.render_as_string(hide_password=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # Portable SQL: seconds since the epoch of a DateTime column, and floor to an integer.
+
 
 class epoch(FunctionElement):
     """Seconds since 1970 of a naive DateTime, as a float (SQLite stores text, PostgreSQL timestamps)."""

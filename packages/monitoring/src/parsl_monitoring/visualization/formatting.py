@@ -1,9 +1,10 @@
 """Formatting durations, offsets, byte counts and times for pages and chart axes."""
+
 from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["fmt_duration", "fmt_offset", "fmt_number", "fmt_bytes", "fmt_time"]
+__all__ = ["fmt_bytes", "fmt_duration", "fmt_number", "fmt_offset", "fmt_time"]
 
 
 def fmt_duration(seconds: float | dt.timedelta | None) -> str:

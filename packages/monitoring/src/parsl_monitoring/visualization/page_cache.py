@@ -1,4 +1,5 @@
 """Rendered pages of finished workflows, kept in memory: a finished workflow's rows never change."""
+
 from __future__ import annotations
 
 import threading

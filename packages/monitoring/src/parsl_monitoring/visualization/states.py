@@ -1,17 +1,48 @@
 """Task states: their display order, which are final, and the colour each is drawn in."""
+
 from __future__ import annotations
 
-__all__ = ["STATES", "LIFE_ORDER", "FINAL", "FAILED", "STATE_COLORS", "state_color", "state_rank",
-           "app_color"]
+__all__ = [
+    "FAILED",
+    "FINAL",
+    "LIFE_ORDER",
+    "STATES",
+    "STATE_COLORS",
+    "app_color",
+    "state_color",
+    "state_rank",
+]
 
 # Finished states first, then backwards through a task's life: charts stack in this order, so
 # finished work piles up at the bottom and waiting work floats on top (a cumulative flow chart).
-STATES = ("exec_done", "memo_done", "failed", "dep_fail", "fail_retryable", "joining",
-          "running_ended", "running", "launched", "pending", "unsched")
+STATES = (
+    "exec_done",
+    "memo_done",
+    "failed",
+    "dep_fail",
+    "fail_retryable",
+    "joining",
+    "running_ended",
+    "running",
+    "launched",
+    "pending",
+    "unsched",
+)
 
 # The order a task passes through its states, to order status rows with equal timestamps.
-LIFE_ORDER = ("unsched", "pending", "launched", "running", "running_ended", "joining",
-              "fail_retryable", "exec_done", "memo_done", "dep_fail", "failed")
+LIFE_ORDER = (
+    "unsched",
+    "pending",
+    "launched",
+    "running",
+    "running_ended",
+    "joining",
+    "fail_retryable",
+    "exec_done",
+    "memo_done",
+    "dep_fail",
+    "failed",
+)
 
 FINAL = ("exec_done", "memo_done", "failed", "dep_fail")
 FAILED = ("failed", "dep_fail")
@@ -31,8 +62,22 @@ STATE_COLORS = {
 }
 
 # Distinct colours for apps (Okabe-Ito, then Tableau), repeated when there are more apps.
-_APP_PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442",
-                "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
+_APP_PALETTE = (
+    "#0072b2",
+    "#e69f00",
+    "#009e73",
+    "#cc79a7",
+    "#56b4e9",
+    "#d55e00",
+    "#f0e442",
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#b07aa1",
+    "#76b7b2",
+    "#edc948",
+    "#9c755f",
+)
 
 
 def state_color(state: str | None) -> str:

@@ -4,6 +4,7 @@ A workflow of 10,000 tasks has ~60,000 status rows and maybe far more resource s
 database groups them into at most ``MAX_BUCKETS`` buckets per series, so the pages get a few
 hundred numbers whatever the workflow's size.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -17,9 +18,18 @@ from .database import epoch, ifloor
 from .queries import _state_rank
 from .states import FINAL
 
-__all__ = ["Span", "workflow_span", "state_counts_over_time", "active_tries_per_app",
-           "finished_per_app", "resource_per_app", "resource_summary", "histogram",
-           "workers_over_time", "task_resources"]
+__all__ = [
+    "Span",
+    "active_tries_per_app",
+    "finished_per_app",
+    "histogram",
+    "resource_per_app",
+    "resource_summary",
+    "state_counts_over_time",
+    "task_resources",
+    "workers_over_time",
+    "workflow_span",
+]
 
 MAX_BUCKETS = 150
 
@@ -56,11 +66,15 @@ class Span:
 def workflow_span(conn: Connection, run_id: str, buckets: int = MAX_BUCKETS) -> Span | None:
     """From the workflow's start to its end or its latest recorded event."""
     began, completed = conn.execute(
-        select(epoch(WORKFLOW.c.time_began), epoch(WORKFLOW.c.time_completed))
-        .where(WORKFLOW.c.run_id == run_id)).one()
+        select(epoch(WORKFLOW.c.time_began), epoch(WORKFLOW.c.time_completed)).where(
+            WORKFLOW.c.run_id == run_id
+        )
+    ).one()
     first, last = conn.execute(
-        select(func.min(epoch(STATUS.c.timestamp)), func.max(epoch(STATUS.c.timestamp)))
-        .where(STATUS.c.run_id == run_id)).one()
+        select(func.min(epoch(STATUS.c.timestamp)), func.max(epoch(STATUS.c.timestamp))).where(
+            STATUS.c.run_id == run_id
+        )
+    ).one()
     starts = [v for v in (began, first) if v is not None]
     ends = [v for v in (completed, last) if v is not None]
     if not starts or not ends:
@@ -89,9 +103,13 @@ def state_counts_over_time(conn: Connection, run_id: str, span: Span) -> dict[st
     s = STATUS
     final = case((s.c.task_status_name.in_(FINAL), 1), else_=0)
     prev = func.lag(s.c.task_status_name).over(
-        partition_by=s.c.task_id, order_by=(final, s.c.timestamp, _state_rank()))
-    ev = (select(s.c.task_status_name.label("st"), prev.label("prev"), epoch(s.c.timestamp).label("t"))
-          .where(s.c.run_id == run_id).cte("ev"))  # a CTE: both halves below read it once
+        partition_by=s.c.task_id, order_by=(final, s.c.timestamp, _state_rank())
+    )
+    ev = (
+        select(s.c.task_status_name.label("st"), prev.label("prev"), epoch(s.c.timestamp).label("t"))
+        .where(s.c.run_id == run_id)
+        .cte("ev")
+    )  # a CTE: both halves below read it once
     b = span.bucket(ev.c.t).label("b")
     moves = union_all(
         select(b, ev.c.st.label("st"), literal(1).label("d")),
@@ -99,20 +117,28 @@ def state_counts_over_time(conn: Connection, run_id: str, span: Span) -> dict[st
     ).subquery("moves")
     deltas: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for bucket, state, d in conn.execute(
-            select(moves.c.b, moves.c.st, func.sum(moves.c.d)).group_by(moves.c.b, moves.c.st)):
+        select(moves.c.b, moves.c.st, func.sum(moves.c.d)).group_by(moves.c.b, moves.c.st)
+    ):
         deltas[state][span.clamp(bucket)] += d
     return _cumulate(span, deltas)
 
 
-def _per_app_counts(conn: Connection, run_id: str, span: Span, t_col,
-                    of_tries: bool = True) -> dict[str, dict[int, float]]:
+def _per_app_counts(
+    conn: Connection, run_id: str, span: Span, t_col, of_tries: bool = True
+) -> dict[str, dict[int, float]]:
     """{app: {bucket: rows whose ``t_col`` falls in it}} over tries (or tasks)."""
     b = span.bucket(epoch(t_col)).label("b")
-    source = (TRY.join(TASK, (TASK.c.run_id == TRY.c.run_id) & (TASK.c.task_id == TRY.c.task_id))
-              if of_tries else TASK)
-    q = (select(TASK.c.task_func_name, b, func.count()).select_from(source)
-         .where(TASK.c.run_id == run_id, t_col.is_not(None))
-         .group_by(TASK.c.task_func_name, b))
+    source = (
+        TRY.join(TASK, (TASK.c.run_id == TRY.c.run_id) & (TASK.c.task_id == TRY.c.task_id))
+        if of_tries
+        else TASK
+    )
+    q = (
+        select(TASK.c.task_func_name, b, func.count())
+        .select_from(source)
+        .where(TASK.c.run_id == run_id, t_col.is_not(None))
+        .group_by(TASK.c.task_func_name, b)
+    )
     out: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for app, bucket, n in conn.execute(q):
         out[app][span.clamp(bucket)] += n
@@ -144,34 +170,51 @@ def finished_per_app(conn: Connection, run_id: str, span: Span) -> dict[str, lis
 
 def _cpu_time():
     return func.coalesce(RESOURCE.c.psutil_process_time_user, 0.0) + func.coalesce(
-        RESOURCE.c.psutil_process_time_system, 0.0)
+        RESOURCE.c.psutil_process_time_system, 0.0
+    )
 
 
 def resource_span(conn: Connection, run_id: str, span: Span) -> Span:
     """``span`` with buckets no narrower than the resource sampling interval."""
-    interval = conn.scalar(select(func.avg(RESOURCE.c.resource_monitoring_interval))
-                           .where(RESOURCE.c.run_id == run_id))
+    interval = conn.scalar(
+        select(func.avg(RESOURCE.c.resource_monitoring_interval)).where(RESOURCE.c.run_id == run_id)
+    )
     return span.coarser(float(interval or 0.0))
 
 
-def resource_per_app(conn: Connection, run_id: str, span: Span
-                     ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def resource_per_app(
+    conn: Connection, run_id: str, span: Span
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """({app: CPU cores in use per bucket}, {app: resident memory in bytes per bucket})."""
     r = RESOURCE
     cpu = _cpu_time()
     prev = func.lag(cpu).over(partition_by=(r.c.task_id, r.c.try_id), order_by=r.c.timestamp)
-    samples = (select(r.c.task_id, r.c.try_id, epoch(r.c.timestamp).label("t"),
-                      (cpu - func.coalesce(prev, 0.0)).label("dcpu"),
-                      r.c.psutil_process_memory_resident.label("rss"))
-               .where(r.c.run_id == run_id).subquery("samples"))
+    samples = (
+        select(
+            r.c.task_id,
+            r.c.try_id,
+            epoch(r.c.timestamp).label("t"),
+            (cpu - func.coalesce(prev, 0.0)).label("dcpu"),
+            r.c.psutil_process_memory_resident.label("rss"),
+        )
+        .where(r.c.run_id == run_id)
+        .subquery("samples")
+    )
     b = span.bucket(samples.c.t).label("b")
-    per_try = (select(b, TASK.c.task_func_name.label("app"), func.sum(samples.c.dcpu).label("dcpu"),
-                      func.max(samples.c.rss).label("rss"))
-               .select_from(samples.join(TASK, (TASK.c.task_id == samples.c.task_id)
-                                         & (TASK.c.run_id == run_id)))
-               .group_by(b, TASK.c.task_func_name, samples.c.task_id, samples.c.try_id).subquery("per_try"))
-    q = (select(per_try.c.b, per_try.c.app, func.sum(per_try.c.dcpu), func.sum(per_try.c.rss))
-         .group_by(per_try.c.b, per_try.c.app))
+    per_try = (
+        select(
+            b,
+            TASK.c.task_func_name.label("app"),
+            func.sum(samples.c.dcpu).label("dcpu"),
+            func.max(samples.c.rss).label("rss"),
+        )
+        .select_from(samples.join(TASK, (TASK.c.task_id == samples.c.task_id) & (TASK.c.run_id == run_id)))
+        .group_by(b, TASK.c.task_func_name, samples.c.task_id, samples.c.try_id)
+        .subquery("per_try")
+    )
+    q = select(per_try.c.b, per_try.c.app, func.sum(per_try.c.dcpu), func.sum(per_try.c.rss)).group_by(
+        per_try.c.b, per_try.c.app
+    )
     cpu_out: dict[str, list[float]] = {}
     mem_out: dict[str, list[float]] = {}
     for bucket, app, dcpu, rss in conn.execute(q):
@@ -183,22 +226,39 @@ def resource_per_app(conn: Connection, run_id: str, span: Span
 
 def _per_try_peaks(run_id: str):
     r = RESOURCE
-    return (select(r.c.task_id, r.c.try_id, func.max(_cpu_time()).label("cpu"),
-                   func.max(r.c.psutil_process_memory_resident).label("rss"),
-                   func.max(r.c.psutil_process_disk_read).label("read"),
-                   func.max(r.c.psutil_process_disk_write).label("write"))
-            .where(r.c.run_id == run_id).group_by(r.c.task_id, r.c.try_id).subquery("peaks"))
+    return (
+        select(
+            r.c.task_id,
+            r.c.try_id,
+            func.max(_cpu_time()).label("cpu"),
+            func.max(r.c.psutil_process_memory_resident).label("rss"),
+            func.max(r.c.psutil_process_disk_read).label("read"),
+            func.max(r.c.psutil_process_disk_write).label("write"),
+        )
+        .where(r.c.run_id == run_id)
+        .group_by(r.c.task_id, r.c.try_id)
+        .subquery("peaks")
+    )
 
 
 def resource_summary(conn: Connection, run_id: str) -> list[dict[str, Any]]:
     """Per app: tries sampled, mean and max CPU time and peak resident memory, bytes read/written."""
     p = _per_try_peaks(run_id)
-    q = (select(TASK.c.task_func_name.label("app"), func.count().label("tries"),
-                func.avg(p.c.cpu).label("cpu_avg"), func.max(p.c.cpu).label("cpu_max"),
-                func.avg(p.c.rss).label("rss_avg"), func.max(p.c.rss).label("rss_max"),
-                func.sum(p.c.read).label("read"), func.sum(p.c.write).label("write"))
-         .select_from(p.join(TASK, (TASK.c.task_id == p.c.task_id) & (TASK.c.run_id == run_id)))
-         .group_by(TASK.c.task_func_name).order_by(TASK.c.task_func_name))
+    q = (
+        select(
+            TASK.c.task_func_name.label("app"),
+            func.count().label("tries"),
+            func.avg(p.c.cpu).label("cpu_avg"),
+            func.max(p.c.cpu).label("cpu_max"),
+            func.avg(p.c.rss).label("rss_avg"),
+            func.max(p.c.rss).label("rss_max"),
+            func.sum(p.c.read).label("read"),
+            func.sum(p.c.write).label("write"),
+        )
+        .select_from(p.join(TASK, (TASK.c.task_id == p.c.task_id) & (TASK.c.run_id == run_id)))
+        .group_by(TASK.c.task_func_name)
+        .order_by(TASK.c.task_func_name)
+    )
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
@@ -221,7 +281,9 @@ def workers_over_time(conn: Connection, run_id: str, span: Span) -> list[float] 
     """Workers connected at the end of each bucket, from the ``node`` rows; None without any."""
     rows = conn.execute(
         select(NODE.c.uid, NODE.c.active, NODE.c.worker_count, epoch(NODE.c.timestamp))
-        .where(NODE.c.run_id == run_id).order_by(NODE.c.timestamp, NODE.c.id)).all()
+        .where(NODE.c.run_id == run_id)
+        .order_by(NODE.c.timestamp, NODE.c.id)
+    ).all()
     if not rows:
         return None
     current: dict[str, int] = {}
@@ -238,9 +300,16 @@ def workers_over_time(conn: Connection, run_id: str, span: Span) -> list[float] 
 def task_resources(conn: Connection, run_id: str, task_id: int) -> list[dict[str, Any]]:
     """One task's resource samples in time order, each with ``t`` (epoch seconds) and ``cpu``."""
     r = RESOURCE
-    q = (select(r.c.try_id, epoch(r.c.timestamp).label("t"), _cpu_time().label("cpu"),
-                r.c.psutil_process_memory_resident.label("rss"),
-                r.c.psutil_process_memory_virtual.label("vms"),
-                r.c.psutil_process_memory_percent.label("mem_percent"))
-         .where(r.c.run_id == run_id, r.c.task_id == task_id).order_by(r.c.try_id, r.c.timestamp))
+    q = (
+        select(
+            r.c.try_id,
+            epoch(r.c.timestamp).label("t"),
+            _cpu_time().label("cpu"),
+            r.c.psutil_process_memory_resident.label("rss"),
+            r.c.psutil_process_memory_virtual.label("vms"),
+            r.c.psutil_process_memory_percent.label("mem_percent"),
+        )
+        .where(r.c.run_id == run_id, r.c.task_id == task_id)
+        .order_by(r.c.try_id, r.c.timestamp)
+    )
     return [dict(row) for row in conn.execute(q).mappings()]

@@ -1,4 +1,5 @@
 """The dashboard's pages. URLs are Parsl's, so bookmarks into ``parsl-visualize`` keep working."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,8 +54,7 @@ def _app_colors(apps: list[str]) -> dict[str, str]:
 def index():
     with _conn() as conn:
         wfs = queries.workflows(conn)
-    return render_template("workflows.html", workflows=wfs,
-                           refresh=_refresh(any(w["running"] for w in wfs)))
+    return render_template("workflows.html", workflows=wfs, refresh=_refresh(any(w["running"] for w in wfs)))
 
 
 @bp.route("/workflow/<run_id>/")
@@ -73,23 +73,41 @@ def workflow(run_id: str):
             ends = span.ends()
             states = timeline.state_counts_over_time(conn, run_id, span)
             plots["states"] = charts.stacked_area(
-                "states", ends, [Series(s, state_color(s), states[s]) for s in STATES + tuple(other)
-                                 if s in states], y_label="tasks")
+                "states",
+                ends,
+                [Series(s, state_color(s), states[s]) for s in STATES + tuple(other) if s in states],
+                y_label="tasks",
+            )
             active = timeline.active_tries_per_app(conn, run_id, span)
             plots["running"] = charts.stacked_area(
-                "running-per-app", ends, [Series(a, colors.get(a, "#777"), v) for a, v in active.items()],
-                y_label="tasks running")
+                "running-per-app",
+                ends,
+                [Series(a, colors.get(a, "#777"), v) for a, v in active.items()],
+                y_label="tasks running",
+            )
             done = timeline.finished_per_app(conn, run_id, span)
             plots["finished"] = charts.line_chart(
-                "finished-per-app", [Series(a, colors.get(a, "#777"), v, ends) for a, v in done.items()],
-                y_label="tasks finished (cumulative)")
+                "finished-per-app",
+                [Series(a, colors.get(a, "#777"), v, ends) for a, v in done.items()],
+                y_label="tasks finished (cumulative)",
+            )
         gantt_pages = max(1, -(-n_tasks // GANTT_PER_PAGE))
         gpage = min(_int_arg("gantt_page", 1), gantt_pages)
         plots["gantt"] = _gantt(conn, run_id, span, gpage)
-    return render_template("workflow.html", wf=wf, apps=apps, columns=columns, totals=totals,
-                           n_tasks=n_tasks, plots=plots, app_colors=colors, gantt_page=gpage,
-                           gantt_pages=gantt_pages, gantt_per_page=GANTT_PER_PAGE,
-                           refresh=_refresh(wf["running"]))
+    return render_template(
+        "workflow.html",
+        wf=wf,
+        apps=apps,
+        columns=columns,
+        totals=totals,
+        n_tasks=n_tasks,
+        plots=plots,
+        app_colors=colors,
+        gantt_page=gpage,
+        gantt_pages=gantt_pages,
+        gantt_per_page=GANTT_PER_PAGE,
+        refresh=_refresh(wf["running"]),
+    )
 
 
 def _gantt(conn: Connection, run_id: str, span: timeline.Span | None, page: int):
@@ -116,24 +134,43 @@ def _task_list(run_id: str, app: str | None):
         wf = _workflow_or_404(conn, run_id)
         if app is not None and app not in queries.app_names(conn, run_id):
             abort(404, description=f"Workflow {run_id!r} has no tasks of app {app!r}.")
-        page = queries.task_page(conn, run_id, app=app, state=state, page=_int_arg("page", 1),
-                                 per_page=TASKS_PER_PAGE)
-        counts = (queries.app_state_counts(conn, run_id).get(app, {}) if app is not None
-                  else queries.state_counts(conn, run_id))
+        page = queries.task_page(
+            conn, run_id, app=app, state=state, page=_int_arg("page", 1), per_page=TASKS_PER_PAGE
+        )
+        counts = (
+            queries.app_state_counts(conn, run_id).get(app, {})
+            if app is not None
+            else queries.state_counts(conn, run_id)
+        )
         hist = None
         if app is not None:
             hist = _duration_histogram(conn, run_id, app)
-    return render_template("tasks.html", wf=wf, app=app, state=state, page=page, counts=counts,
-                           states=[s for s in STATES if counts.get(s)], histogram=hist,
-                           refresh=_refresh(wf["running"]))
+    return render_template(
+        "tasks.html",
+        wf=wf,
+        app=app,
+        state=state,
+        page=page,
+        counts=counts,
+        states=[s for s in STATES if counts.get(s)],
+        histogram=hist,
+        refresh=_refresh(wf["running"]),
+    )
 
 
 def _duration_histogram(conn: Connection, run_id: str, app: str):
     from .database import epoch
-    dur = (epoch(TASK.c.task_time_returned) - epoch(TASK.c.task_time_invoked))
-    durations = [d for d in conn.scalars(select(dur).where(
-        TASK.c.run_id == run_id, TASK.c.task_func_name == app, TASK.c.task_time_returned.is_not(None)))
-        if d is not None]
+
+    dur = epoch(TASK.c.task_time_returned) - epoch(TASK.c.task_time_invoked)
+    durations = [
+        d
+        for d in conn.scalars(
+            select(dur).where(
+                TASK.c.run_id == run_id, TASK.c.task_func_name == app, TASK.c.task_time_returned.is_not(None)
+            )
+        )
+        if d is not None
+    ]
     if not durations:
         return charts.no_data("No task of this app has finished yet.")
     lo, hi, bins = min(durations), max(durations), 20
@@ -143,8 +180,15 @@ def _duration_histogram(conn: Connection, run_id: str, app: str):
         counts[min(int((d - lo) / width), bins - 1)] += 1
     labels = [fmt_duration(lo + i * width) for i in range(bins)]
     tips = [f"{fmt_duration(lo + i * width)} – {fmt_duration(lo + (i + 1) * width)}" for i in range(bins)]
-    return charts.bar_chart("durations", labels, counts, color="#4e79a7", y_label="tasks", tips=tips,
-                            x_label="time from invocation to return")
+    return charts.bar_chart(
+        "durations",
+        labels,
+        counts,
+        color="#4e79a7",
+        y_label="tasks",
+        tips=tips,
+        x_label="time from invocation to return",
+    )
 
 
 @bp.route("/workflow/<run_id>/task/")
@@ -166,14 +210,31 @@ def task(run_id: str, task_id: int):
             abort(404, description=f"Workflow {run_id!r} has no task {task_id}.")
         samples = timeline.task_resources(conn, run_id, task_id)
     cpu_series, mem_series = _task_resource_series(samples)
-    plots = {
-        "cpu": charts.line_chart("task-cpu", cpu_series, y_label="CPU %", width=560,
-                                 x_label="time since first sample"),
-        "memory": charts.line_chart("task-memory", mem_series, y_label="resident memory", width=560,
-                                    x_label="time since first sample", y_fmt=fmt_bytes),
-    } if samples else {}
-    return render_template("task.html", wf=wf, task=t, plots=plots, n_samples=len(samples),
-                           refresh=_refresh(wf["running"] and t["state"] not in FINAL))
+    plots = (
+        {
+            "cpu": charts.line_chart(
+                "task-cpu", cpu_series, y_label="CPU %", width=560, x_label="time since first sample"
+            ),
+            "memory": charts.line_chart(
+                "task-memory",
+                mem_series,
+                y_label="resident memory",
+                width=560,
+                x_label="time since first sample",
+                y_fmt=fmt_bytes,
+            ),
+        }
+        if samples
+        else {}
+    )
+    return render_template(
+        "task.html",
+        wf=wf,
+        task=t,
+        plots=plots,
+        n_samples=len(samples),
+        refresh=_refresh(wf["running"] and t["state"] not in FINAL),
+    )
 
 
 def _task_resource_series(samples: list[dict[str, Any]]) -> tuple[list[Series], list[Series]]:
@@ -191,8 +252,9 @@ def _task_resource_series(samples: list[dict[str, Any]]) -> tuple[list[Series], 
             xs.append(cur["t"] - t0)
             ys.append(max(cur["cpu"] - prev["cpu"], 0.0) / (cur["t"] - prev["t"]) * 100)
         cpu.append(Series(f"try {try_id}", color, ys, xs))
-        mem.append(Series(f"try {try_id}", color, [r["rss"] or 0.0 for r in rows],
-                          [r["t"] - t0 for r in rows]))
+        mem.append(
+            Series(f"try {try_id}", color, [r["rss"] or 0.0 for r in rows], [r["t"] - t0 for r in rows])
+        )
     return cpu, mem
 
 
@@ -207,9 +269,14 @@ def dag_view(run_id: str, group: str):
         rows = conn.execute(
             select(TASK.c.task_id, TASK.c.task_func_name, TASK.c.task_depends, fs.c.state)
             .select_from(TASK.outerjoin(fs, fs.c.task_id == TASK.c.task_id))
-            .where(TASK.c.run_id == run_id).order_by(TASK.c.task_id).limit(limit)).all()
-    nodes = {tid: dag.DagNode(tid, app_name, state or "unsched", queries.parse_depends(deps))
-             for tid, app_name, deps, state in rows}
+            .where(TASK.c.run_id == run_id)
+            .order_by(TASK.c.task_id)
+            .limit(limit)
+        ).all()
+    nodes = {
+        tid: dag.DagNode(tid, app_name, state or "unsched", queries.parse_depends(deps))
+        for tid, app_name, deps, state in rows
+    }
     if by == "app":
         colors = _app_colors(sorted({n.app for n in nodes.values()}))
     else:
@@ -217,8 +284,17 @@ def dag_view(run_id: str, group: str):
     legend = sorted(colors.items(), key=lambda kv: (state_rank(kv[0]) if by == "state" else 0, kv[0]))
     prefix = url_for("viz.task", run_id=run_id, task_id=0)[:-1]
     svg = dag.render(nodes, colors, by=by, href=lambda tid: f"{prefix}{tid}") if nodes else None
-    return render_template("dag.html", wf=wf, by=by, svg=svg, legend=legend, shown=len(nodes),
-                           total=total, limit=limit, refresh=_refresh(wf["running"]))
+    return render_template(
+        "dag.html",
+        wf=wf,
+        by=by,
+        svg=svg,
+        legend=legend,
+        shown=len(nodes),
+        total=total,
+        limit=limit,
+        refresh=_refresh(wf["running"]),
+    )
 
 
 @bp.route("/workflow/<run_id>/resource_usage")
@@ -226,8 +302,9 @@ def resources(run_id: str):
     with _conn() as conn:
         wf = _workflow_or_404(conn, run_id)
         colors = _app_colors(queries.app_names(conn, run_id))
-        n_samples = conn.scalar(select(func.count()).select_from(RESOURCE)
-                                .where(RESOURCE.c.run_id == run_id)) or 0
+        n_samples = (
+            conn.scalar(select(func.count()).select_from(RESOURCE).where(RESOURCE.c.run_id == run_id)) or 0
+        )
         span = timeline.workflow_span(conn, run_id)
         plots: dict[str, Any] = {}
         summary = timeline.resource_summary(conn, run_id) if n_samples else []
@@ -239,28 +316,53 @@ def resources(run_id: str):
             series = [Series("tasks running", "#3182bd", running, ends)]
             if workers is not None:
                 series.insert(0, Series("workers connected", "#7f7f7f", workers, ends))
-            plots["efficiency"] = charts.line_chart("worker-efficiency", series, y_label="workers / tasks",
-                                                    markers=False)
+            plots["efficiency"] = charts.line_chart(
+                "worker-efficiency", series, y_label="workers / tasks", markers=False
+            )
             if n_samples:
                 rspan = timeline.resource_span(conn, run_id, span)
                 rends = rspan.ends()
                 cpu, mem = timeline.resource_per_app(conn, run_id, rspan)
                 plots["cpu"] = charts.stacked_area(
-                    "cpu-per-app", rends, [Series(a, colors.get(a, "#777"), v) for a, v in cpu.items()],
-                    y_label="CPU cores in use")
+                    "cpu-per-app",
+                    rends,
+                    [Series(a, colors.get(a, "#777"), v) for a, v in cpu.items()],
+                    y_label="CPU cores in use",
+                )
                 plots["memory"] = charts.stacked_area(
-                    "memory-per-app", rends, [Series(a, colors.get(a, "#777"), v) for a, v in mem.items()],
-                    y_label="resident memory", y_fmt=fmt_bytes)
+                    "memory-per-app",
+                    rends,
+                    [Series(a, colors.get(a, "#777"), v) for a, v in mem.items()],
+                    y_label="resident memory",
+                    y_fmt=fmt_bytes,
+                )
         if n_samples:
-            for key, fmt, label in (("cpu", fmt_duration, "CPU time (user + system) per try"),
-                                    ("rss", fmt_bytes, "peak resident memory per try")):
+            for key, fmt, label in (
+                ("cpu", fmt_duration, "CPU time (user + system) per try"),
+                ("rss", fmt_bytes, "peak resident memory per try"),
+            ):
                 bins = timeline.histogram(conn, run_id, key)
                 plots[f"hist_{key}"] = charts.bar_chart(
-                    f"hist-{key}", [fmt(lo) for lo, _, _ in bins], [n for _, _, n in bins], width=560,
-                    tips=[f"{fmt(lo)} – {fmt(hi)}" for lo, hi, _ in bins], color="#59a14f",
-                    y_label="tries", x_label=label)
+                    f"hist-{key}",
+                    [fmt(lo) for lo, _, _ in bins],
+                    [n for _, _, n in bins],
+                    width=560,
+                    tips=[f"{fmt(lo)} – {fmt(hi)}" for lo, hi, _ in bins],
+                    color="#59a14f",
+                    y_label="tries",
+                    x_label=label,
+                )
         nodes = queries.nodes(conn, run_id)
         blocks = queries.blocks(conn, run_id)
-    return render_template("resources.html", wf=wf, plots=plots, summary=summary, n_samples=n_samples,
-                           nodes=nodes, blocks=blocks, app_colors=colors, fmt_number=fmt_number,
-                           refresh=_refresh(wf["running"]))
+    return render_template(
+        "resources.html",
+        wf=wf,
+        plots=plots,
+        summary=summary,
+        n_samples=n_samples,
+        nodes=nodes,
+        blocks=blocks,
+        app_colors=colors,
+        fmt_number=fmt_number,
+        refresh=_refresh(wf["running"]),
+    )

@@ -1,4 +1,5 @@
 """Amazon EC2 provider (needs boto3: ``pip install 'parsl-providers[aws]'``)."""
+
 from __future__ import annotations
 
 from parsl_providers.aws.provider import EC2_STATES, AWSProvider

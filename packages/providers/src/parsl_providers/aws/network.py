@@ -1,5 +1,6 @@
 """The EC2 network a block's instances live in: VPC, subnets, internet gateway, route table and
 security group. ``NetworkState`` holds their ids and is what the provider's state file stores."""
+
 from __future__ import annotations
 
 import contextlib
@@ -33,9 +34,15 @@ class NetworkState:
     def to_json(self) -> dict[str, Any]:
         """The state file's content; the first keys are the ones Parsl's state files have."""
         d = asdict(self)
-        return {"vpcID": d["vpc_id"], "sgID": d["sg_id"], "snIDs": d["sn_ids"], "instances": d["instances"],
-                "instanceState": d["instance_states"], "internetGatewayID": d["internet_gateway"],
-                "routeTableID": d["route_table"]}
+        return {
+            "vpcID": d["vpc_id"],
+            "sgID": d["sg_id"],
+            "snIDs": d["sn_ids"],
+            "instances": d["instances"],
+            "instanceState": d["instance_states"],
+            "internetGatewayID": d["internet_gateway"],
+            "routeTableID": d["route_table"],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> NetworkState:
@@ -43,10 +50,15 @@ class NetworkState:
         for key in ("vpcID", "sgID", "snIDs"):
             if key not in data:
                 raise ValueError(f"state file has no {key!r} entry")
-        return cls(vpc_id=data["vpcID"], sg_id=data["sgID"], sn_ids=list(data["snIDs"] or []),
-                   internet_gateway=data.get("internetGatewayID"), route_table=data.get("routeTableID"),
-                   instances=list(data.get("instances") or []),
-                   instance_states=dict(data.get("instanceState") or {}))
+        return cls(
+            vpc_id=data["vpcID"],
+            sg_id=data["sgID"],
+            sn_ids=list(data["snIDs"] or []),
+            internet_gateway=data.get("internetGatewayID"),
+            route_table=data.get("routeTableID"),
+            instances=list(data.get("instances") or []),
+            instance_states=dict(data.get("instanceState") or {}),
+        )
 
     @classmethod
     def load(cls, path: str) -> NetworkState:
@@ -73,7 +85,9 @@ def name_tags(resource_type: str, name: str) -> list[dict[str, Any]]:
 
 
 def _everywhere(protocols: list[str], cidr: str) -> list[dict[str, Any]]:
-    return [{"IpProtocol": p, "FromPort": 0, "ToPort": 65535, "IpRanges": [{"CidrIp": cidr}]} for p in protocols]
+    return [
+        {"IpProtocol": p, "FromPort": 0, "ToPort": 65535, "IpRanges": [{"CidrIp": cidr}]} for p in protocols
+    ]
 
 
 def create_network(client: Any, name: str) -> NetworkState:
@@ -84,23 +98,31 @@ def create_network(client: Any, name: str) -> NetworkState:
     """
     state = NetworkState()
     try:
-        state.vpc_id = client.create_vpc(CidrBlock=VPC_CIDR, AmazonProvidedIpv6CidrBlock=False,
-                                         TagSpecifications=name_tags("vpc", name))["Vpc"]["VpcId"]
+        state.vpc_id = client.create_vpc(
+            CidrBlock=VPC_CIDR, AmazonProvidedIpv6CidrBlock=False, TagSpecifications=name_tags("vpc", name)
+        )["Vpc"]["VpcId"]
         igw = client.create_internet_gateway(TagSpecifications=name_tags("internet-gateway", name))
         state.internet_gateway = igw["InternetGateway"]["InternetGatewayId"]
         client.attach_internet_gateway(InternetGatewayId=state.internet_gateway, VpcId=state.vpc_id)
         state.route_table = client.create_route_table(
-            VpcId=state.vpc_id, TagSpecifications=name_tags("route-table", name))["RouteTable"]["RouteTableId"]
-        client.create_route(RouteTableId=state.route_table, DestinationCidrBlock="0.0.0.0/0",
-                            GatewayId=state.internet_gateway)
+            VpcId=state.vpc_id, TagSpecifications=name_tags("route-table", name)
+        )["RouteTable"]["RouteTableId"]
+        client.create_route(
+            RouteTableId=state.route_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=state.internet_gateway
+        )
         zones = client.describe_availability_zones()["AvailabilityZones"]
         for num, zone in enumerate(zones):
             if zone.get("State") != "available":
-                logger.info("Availability zone %s is %s: no subnet there", zone["ZoneName"], zone.get("State"))
+                logger.info(
+                    "Availability zone %s is %s: no subnet there", zone["ZoneName"], zone.get("State")
+                )
                 continue
-            subnet = client.create_subnet(VpcId=state.vpc_id, CidrBlock=f"10.0.{16 * num}.0/20",
-                                          AvailabilityZone=zone["ZoneName"],
-                                          TagSpecifications=name_tags("subnet", f"{name}.{zone['ZoneName']}"))
+            subnet = client.create_subnet(
+                VpcId=state.vpc_id,
+                CidrBlock=f"10.0.{16 * num}.0/20",
+                AvailabilityZone=zone["ZoneName"],
+                TagSpecifications=name_tags("subnet", f"{name}.{zone['ZoneName']}"),
+            )
             sn_id = subnet["Subnet"]["SubnetId"]
             state.sn_ids.append(sn_id)
             client.modify_subnet_attribute(SubnetId=sn_id, MapPublicIpOnLaunch={"Value": True})
@@ -108,12 +130,19 @@ def create_network(client: Any, name: str) -> NetworkState:
         if not state.sn_ids:
             raise RuntimeError("no availability zone of the region is available for a subnet")
         state.sg_id = client.create_security_group(
-            GroupName="private-subnet", Description="security group for remote executors", VpcId=state.vpc_id,
-            TagSpecifications=name_tags("security-group", name))["GroupId"]
-        client.authorize_security_group_ingress(GroupId=state.sg_id, IpPermissions=[
-            *_everywhere(["tcp", "udp"], VPC_CIDR),
-            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+            GroupName="private-subnet",
+            Description="security group for remote executors",
+            VpcId=state.vpc_id,
+            TagSpecifications=name_tags("security-group", name),
+        )["GroupId"]
+        client.authorize_security_group_ingress(
+            GroupId=state.sg_id,
+            IpPermissions=[
+                *_everywhere(["tcp", "udp"], VPC_CIDR),
+                {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+            ],
+        )
     except BaseException:
         logger.error("Creating the EC2 network %s failed; deleting what was created", name)
         try:
@@ -148,7 +177,7 @@ def delete_network(client: Any, state: NetworkState) -> None:
         state.sg_id = None
     if state.route_table:
         table = client.describe_route_tables(RouteTableIds=[state.route_table])["RouteTables"]
-        for assoc in (table[0].get("Associations", []) if table else []):
+        for assoc in table[0].get("Associations", []) if table else []:
             if not assoc.get("Main"):
                 client.disassociate_route_table(AssociationId=assoc["RouteTableAssociationId"])
     for sn_id in list(state.sn_ids):

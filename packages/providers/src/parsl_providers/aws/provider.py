@@ -7,6 +7,7 @@ credentials in ``key_file``, the ``profile`` or the ``AWS_*`` environment variab
 ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_EC2`` (or the ``endpoint_url`` argument), which is
 how the tests point it at a local EC2 emulator.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,6 @@ from parsl.launchers.wrap import wrap_command
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import SubmitException
 from parsl.utils import RepresentationMixin
-
 from parsl_providers.aws.network import (
     NetworkState,
     create_network,
@@ -66,32 +66,35 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
     EC2 endpoint other than AWS's (boto3's ``AWS_ENDPOINT_URL`` works too).
     """
 
-    def __init__(self,
-                 image_id: str,
-                 key_name: str,
-                 init_blocks: int = 1,
-                 min_blocks: int = 0,
-                 max_blocks: int = 10,
-                 nodes_per_block: int = 1,
-                 parallelism: float = 1,
-                 worker_init: str = "",
-                 instance_type: str = "t2.small",
-                 region: str = "us-east-2",
-                 spot_max_bid: float = 0,
-                 key_file: str | None = None,
-                 profile: str | None = None,
-                 iam_instance_profile_arn: str = "",
-                 state_file: str | None = None,
-                 walltime: str = "01:00:00",
-                 linger: bool = False,
-                 launcher: Any = None,
-                 *,
-                 endpoint_url: str | None = None):
+    def __init__(
+        self,
+        image_id: str,
+        key_name: str,
+        init_blocks: int = 1,
+        min_blocks: int = 0,
+        max_blocks: int = 10,
+        nodes_per_block: int = 1,
+        parallelism: float = 1,
+        worker_init: str = "",
+        instance_type: str = "t2.small",
+        region: str = "us-east-2",
+        spot_max_bid: float = 0,
+        key_file: str | None = None,
+        profile: str | None = None,
+        iam_instance_profile_arn: str = "",
+        state_file: str | None = None,
+        walltime: str = "01:00:00",
+        linger: bool = False,
+        launcher: Any = None,
+        *,
+        endpoint_url: str | None = None,
+    ):
         try:
             import boto3  # noqa: F401
         except ImportError as e:
-            raise OptionalModuleMissing(["boto3"], "AWSProvider needs boto3: pip install "
-                                                   "'parsl-providers[aws]'") from e
+            raise OptionalModuleMissing(
+                ["boto3"], "AWSProvider needs boto3: pip install 'parsl-providers[aws]'"
+            ) from e
         self.image_id = image_id
         self.key_name = key_name
         self.init_blocks = init_blocks
@@ -121,7 +124,8 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
         if profile is None and key_file is None and not env_keys:
             raise ConfigurationError(
                 "AWSProvider needs credentials: pass key_file=PATH (JSON with AWSAccessKeyId and "
-                "AWSSecretKey) or profile=NAME, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+                "AWSSecretKey) or profile=NAME, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
         self.initialize_boto_client()
         self.state = self._load_or_create_network()
 
@@ -136,15 +140,21 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
                 with open(path) as f:
                     creds = json.load(f)
             except (OSError, json.JSONDecodeError) as e:
-                raise ConfigurationError(f"AWSProvider: cannot read the credentials file {path!r}: {e}") from e
-            keys = {"aws_access_key_id": creds.get("aws_access_key_id", creds.get("AWSAccessKeyId")),
-                    "aws_secret_access_key": creds.get("aws_secret_access_key", creds.get("AWSSecretKey")),
-                    "aws_session_token": creds.get("aws_session_token", creds.get("AWSSessionToken"))}
+                raise ConfigurationError(
+                    f"AWSProvider: cannot read the credentials file {path!r}: {e}"
+                ) from e
+            keys = {
+                "aws_access_key_id": creds.get("aws_access_key_id", creds.get("AWSAccessKeyId")),
+                "aws_secret_access_key": creds.get("aws_secret_access_key", creds.get("AWSSecretKey")),
+                "aws_session_token": creds.get("aws_session_token", creds.get("AWSSessionToken")),
+            }
             if not keys["aws_access_key_id"] or not keys["aws_secret_access_key"]:
-                raise ConfigurationError(f"AWSProvider: the credentials file {path!r} needs AWSAccessKeyId "
-                                         "and AWSSecretKey")
-            return boto3.session.Session(region_name=self.region,
-                                         **{k: v for k, v in keys.items() if v is not None})
+                raise ConfigurationError(
+                    f"AWSProvider: the credentials file {path!r} needs AWSAccessKeyId and AWSSecretKey"
+                )
+            return boto3.session.Session(
+                region_name=self.region, **{k: v for k, v in keys.items() if v is not None}
+            )
         if self.profile is not None:
             return boto3.session.Session(profile_name=self.profile, region_name=self.region)
         return boto3.session.Session(region_name=self.region)
@@ -161,13 +171,16 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
         except FileNotFoundError:
             logger.info("No AWS state file %s: creating a new network", self.state_file)
         except (ValueError, OSError) as e:
-            logger.warning("Ignoring unreadable AWS state file %s (%s): creating a new network", self.state_file, e)
+            logger.warning(
+                "Ignoring unreadable AWS state file %s (%s): creating a new network", self.state_file, e
+            )
         else:
             if network_exists(self.client, state):
                 logger.info("Reusing VPC %s from %s", state.vpc_id, self.state_file)
                 return state
-            logger.warning("The VPC %s recorded in %s is gone: creating a new network", state.vpc_id,
-                           self.state_file)
+            logger.warning(
+                "The VPC %s recorded in %s is gone: creating a new network", state.vpc_id, self.state_file
+            )
         state = create_network(self.client, self.generate_aws_id())
         self.state = state
         self.write_state_file()
@@ -206,26 +219,39 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
     def _subnet_for(self, instance_type: str) -> str:
         """A subnet of ours in a zone that offers ``instance_type``."""
         offered = self.client.describe_instance_type_offerings(
-            LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [instance_type]}])
+            LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [instance_type]}]
+        )
         zones = {o["Location"] for o in offered.get("InstanceTypeOfferings", [])}
         for sn in self.client.describe_subnets(SubnetIds=list(self.state.sn_ids))["Subnets"]:
             if sn["AvailabilityZone"] in zones:
                 return sn["SubnetId"]
-        raise SubmitException("parsl.aws", f"no availability zone of region {self.region} offers instance "
-                                           f"type {instance_type!r}; choose another instance_type or region")
+        raise SubmitException(
+            "parsl.aws",
+            f"no availability zone of region {self.region} offers instance "
+            f"type {instance_type!r}; choose another instance_type or region",
+        )
 
     def spin_up_instance(self, command: str, job_name: str, count: int = 1) -> list[dict[str, Any]]:
         """Start ``count`` instances running ``command``; return boto3's instance descriptions."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         if len(self.state.instances) + count > self.max_nodes:
-            raise SubmitException(job_name, f"starting {count} more instance(s) would exceed max_blocks * "
-                                            f"nodes_per_block = {self.max_nodes} instances")
+            raise SubmitException(
+                job_name,
+                f"starting {count} more instance(s) would exceed max_blocks * "
+                f"nodes_per_block = {self.max_nodes} instances",
+            )
         request: dict[str, Any] = dict(
-            MinCount=count, MaxCount=count, ImageId=self.image_id, InstanceType=self.instance_type,
-            SubnetId=self._subnet_for(self.instance_type), SecurityGroupIds=[self.state.sg_id],
-            TagSpecifications=name_tags("instance", job_name), InstanceInitiatedShutdownBehavior="terminate",
-            UserData=user_data(command, job_name, self.worker_init, self.walltime, self.linger))
+            MinCount=count,
+            MaxCount=count,
+            ImageId=self.image_id,
+            InstanceType=self.instance_type,
+            SubnetId=self._subnet_for(self.instance_type),
+            SecurityGroupIds=[self.state.sg_id],
+            TagSpecifications=name_tags("instance", job_name),
+            InstanceInitiatedShutdownBehavior="terminate",
+            UserData=user_data(command, job_name, self.worker_init, self.walltime, self.linger),
+        )
         if self.key_name:
             request["KeyName"] = self.key_name
         if self.iam_instance_profile_arn:
@@ -233,20 +259,30 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
         if float(self.spot_max_bid or 0) > 0:
             request["InstanceMarketOptions"] = {
                 "MarketType": "spot",
-                "SpotOptions": {"MaxPrice": str(self.spot_max_bid), "SpotInstanceType": "one-time",
-                                "InstanceInterruptionBehavior": "terminate"}}
+                "SpotOptions": {
+                    "MaxPrice": str(self.spot_max_bid),
+                    "SpotInstanceType": "one-time",
+                    "InstanceInterruptionBehavior": "terminate",
+                },
+            }
         try:
             reply = self.client.run_instances(**request)
         except (ClientError, BotoCoreError) as e:
-            raise SubmitException(job_name, f"EC2 refused to start {count} {self.instance_type} instance(s): "
-                                            f"{e}") from e
+            raise SubmitException(
+                job_name, f"EC2 refused to start {count} {self.instance_type} instance(s): {e}"
+            ) from e
         started = reply["Instances"]
         self.state.instances.extend(i["InstanceId"] for i in started)
         for i in started:
             self.state.instance_states[i["InstanceId"]] = i["State"]["Name"]
         self.write_state_file()
-        logger.info("Started %d %s instance(s) for block %s: %s", len(started), self.instance_type, job_name,
-                    [i["InstanceId"] for i in started])
+        logger.info(
+            "Started %d %s instance(s) for block %s: %s",
+            len(started),
+            self.instance_type,
+            job_name,
+            [i["InstanceId"] for i in started],
+        )
         return started
 
     def submit(self, command: str = "sleep 1", tasks_per_node: int = 1, job_name: str = "parsl.aws") -> str:
@@ -257,8 +293,13 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
         started = self.spin_up_instance(wrapped, name, count=self.nodes_per_block)
         ids = [i["InstanceId"] for i in started]
         states = [EC2_STATES.get(i["State"]["Name"], JobState.UNKNOWN) for i in started]
-        self.resources[ids[0]] = {"job_id": ids[0], "instances": ids, "job_name": name,
-                                  "status": JobStatus(_combine(states)), "cancelled": False}
+        self.resources[ids[0]] = {
+            "job_id": ids[0],
+            "instances": ids,
+            "job_name": name,
+            "status": JobStatus(_combine(states)),
+            "cancelled": False,
+        }
         return ids[0]
 
     def _describe(self, instance_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -267,7 +308,8 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
         if not instance_ids:
             return found
         pages = self.client.get_paginator("describe_instances").paginate(
-            Filters=[{"Name": "instance-id", "Values": list(instance_ids)}])
+            Filters=[{"Name": "instance-id", "Values": list(instance_ids)}]
+        )
         for page in pages:
             for reservation in page["Reservations"]:
                 for inst in reservation["Instances"]:
@@ -283,7 +325,9 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
 
     def status(self, job_ids: list[Any]) -> list[JobStatus]:
         """One JobStatus per block, from its instances' EC2 states."""
-        live = [jid for jid in job_ids if jid in self.resources and not self.resources[jid]["status"].terminal]
+        live = [
+            jid for jid in job_ids if jid in self.resources and not self.resources[jid]["status"].terminal
+        ]
         described = self._describe([iid for jid in live for iid in self.resources[jid]["instances"]])
         for jid in live:
             record = self.resources[jid]
@@ -295,8 +339,11 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
         out = []
         for jid in job_ids:
             record = self.resources.get(jid)
-            out.append(record["status"] if record is not None
-                       else JobStatus(JobState.MISSING, message=f"no block with job id {jid!r}"))
+            out.append(
+                record["status"]
+                if record is not None
+                else JobStatus(JobState.MISSING, message=f"no block with job id {jid!r}")
+            )
         return out
 
     @staticmethod
@@ -367,8 +414,11 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
             self.shut_down_instance(instances)
             deadline = time.monotonic() + timeout
             while True:  # subnets and the security group cannot go while instances use them
-                left = [iid for iid, inst in self._describe(instances).items()
-                        if inst["State"]["Name"] != "terminated"]
+                left = [
+                    iid
+                    for iid, inst in self._describe(instances).items()
+                    if inst["State"]["Name"] != "terminated"
+                ]
                 if not left or time.monotonic() > deadline:
                     break
                 time.sleep(min(5.0, max(0.1, deadline - time.monotonic())))
@@ -388,8 +438,12 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
     def show_summary(self) -> str:
         """A readable summary of the network and instances, also logged at INFO."""
         states = self.get_instance_state()
-        lines = [(f"EC2 summary: VPC {self.state.vpc_id}, subnets {self.state.sn_ids}, "
-                  f"security group {self.state.sg_id}, instances {self.state.instances}")]
+        lines = [
+            (
+                f"EC2 summary: VPC {self.state.vpc_id}, subnets {self.state.sn_ids}, "
+                f"security group {self.state.sg_id}, instances {self.state.instances}"
+            )
+        ]
         lines += [f"  {iid}: {state}" for iid, state in states.items()]
         text = "\n".join(lines)
         logger.info("%s", text)

@@ -1,5 +1,6 @@
 """The cloud-init user-data script an EC2 block runs: prepare the node, run the launcher's
 command within the walltime, then power off unless the provider lingers."""
+
 from __future__ import annotations
 
 import uuid
@@ -46,11 +47,18 @@ def walltime_seconds(walltime: str | None) -> int | None:
     return seconds or None
 
 
-def user_data(command: str, job_name: str, worker_init: str = "", walltime: str | None = None,
-              linger: bool = False) -> str:
+def user_data(
+    command: str, job_name: str, worker_init: str = "", walltime: str | None = None, linger: bool = False
+) -> str:
     """The user-data script for one block running ``command`` (already wrapped by the launcher)."""
     seconds = walltime_seconds(walltime)
     runner = f"timeout --kill-after=60 {seconds}" if seconds else ""
     marker = f"PARSL_BLOCK_{uuid.uuid4().hex}"
-    return _TEMPLATE.format(job_name=job_name, worker_init=worker_init or "", command=command, marker=marker,
-                            runner=runner, linger="true" if linger else "false")
+    return _TEMPLATE.format(
+        job_name=job_name,
+        worker_init=worker_init or "",
+        command=command,
+        marker=marker,
+        runner=runner,
+        linger="true" if linger else "false",
+    )

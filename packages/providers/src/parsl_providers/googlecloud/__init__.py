@@ -1,4 +1,5 @@
 """Google Compute Engine provider (talks through ``google-api-python-client``)."""
+
 from __future__ import annotations
 
 from parsl_providers.googlecloud.provider import GCE_STATES, GoogleCloudProvider

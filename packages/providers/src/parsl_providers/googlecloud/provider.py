@@ -6,6 +6,7 @@ It talks to the Compute Engine v1 REST API through a googleapiclient-style resou
 ``googleapiclient.discovery.build('compute', google_version)`` returns (install
 ``google-api-python-client``), or any object with the same methods passed as ``compute``.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -42,8 +43,10 @@ GCE_STATES: dict[str, JobState] = {
 }
 
 #: OAuth scopes the instances' default service account gets
-SCOPES = ["https://www.googleapis.com/auth/devstorage.read_write",
-          "https://www.googleapis.com/auth/logging.write"]
+SCOPES = [
+    "https://www.googleapis.com/auth/devstorage.read_write",
+    "https://www.googleapis.com/auth/logging.write",
+]
 
 
 def _http_status(error: BaseException) -> int | None:
@@ -67,21 +70,23 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
     addition: a googleapiclient-style Compute Engine resource to use instead of building one.
     """
 
-    def __init__(self,
-                 project_id: str,
-                 key_file: str,
-                 region: str,
-                 os_project: str,
-                 os_family: str,
-                 google_version: str = "v1",
-                 instance_type: str = "n1-standard-1",
-                 init_blocks: int = 1,
-                 min_blocks: int = 0,
-                 max_blocks: int = 10,
-                 launcher: Any = None,
-                 parallelism: float = 1,
-                 *,
-                 compute: Any = None):
+    def __init__(
+        self,
+        project_id: str,
+        key_file: str,
+        region: str,
+        os_project: str,
+        os_family: str,
+        google_version: str = "v1",
+        instance_type: str = "n1-standard-1",
+        init_blocks: int = 1,
+        min_blocks: int = 0,
+        max_blocks: int = 10,
+        launcher: Any = None,
+        parallelism: float = 1,
+        *,
+        compute: Any = None,
+    ):
         self.project_id = project_id
         self.key_file = key_file
         self.region = region
@@ -105,8 +110,11 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
             try:
                 import googleapiclient.discovery
             except ImportError as e:
-                raise OptionalModuleMissing(["googleapiclient"], "GoogleCloudProvider needs the Google API "
-                                            "client: pip install 'parsl-providers[googlecloud]'") from e
+                raise OptionalModuleMissing(
+                    ["googleapiclient"],
+                    "GoogleCloudProvider needs the Google API "
+                    "client: pip install 'parsl-providers[googlecloud]'",
+                ) from e
             compute = googleapiclient.discovery.build("compute", google_version)
         self.client = compute
         self.zone = self.get_zone(region)
@@ -131,9 +139,13 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
                 if zone["name"].startswith(f"{region}-") and zone.get("status") == "UP":
                     return zone["name"]
             next_page = getattr(zones, "list_next", None)
-            request = next_page(request, page) if next_page is not None and page.get("nextPageToken") else None
-        raise ConfigurationError(f"GoogleCloudProvider: project {self.project_id!r} has no zone of region "
-                                 f"{region!r} that is UP; check region (e.g. 'us-central1')")
+            request = (
+                next_page(request, page) if next_page is not None and page.get("nextPageToken") else None
+            )
+        raise ConfigurationError(
+            f"GoogleCloudProvider: project {self.project_id!r} has no zone of region "
+            f"{region!r} that is UP; check region (e.g. 'us-central1')"
+        )
 
     def instance_body(self, name: str, startup_script: str, source_image: str) -> dict[str, Any]:
         """The ``instances.insert`` request body for one block."""
@@ -141,8 +153,12 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
             "name": name,
             "machineType": f"zones/{self.zone}/machineTypes/{self.instance_type}",
             "disks": [{"boot": True, "autoDelete": True, "initializeParams": {"sourceImage": source_image}}],
-            "networkInterfaces": [{"network": "global/networks/default",
-                                   "accessConfigs": [{"type": "ONE_TO_ONE_NAT", "name": "External NAT"}]}],
+            "networkInterfaces": [
+                {
+                    "network": "global/networks/default",
+                    "accessConfigs": [{"type": "ONE_TO_ONE_NAT", "name": "External NAT"}],
+                }
+            ],
             "serviceAccounts": [{"email": "default", "scopes": list(SCOPES)}],
             "labels": {"parsl-block": name},
             "metadata": {"items": [{"key": "startup-script", "value": startup_script}]},
@@ -153,9 +169,15 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
         name = f"{self._prefix}-{self.num_instances}"
         self.num_instances += 1
         image = self.client.images().getFromFamily(project=self.os_project, family=self.os_family).execute()
-        operation = self.client.instances().insert(
-            project=self.project_id, zone=self.zone,
-            body=self.instance_body(name, command, image["selfLink"])).execute()
+        operation = (
+            self.client.instances()
+            .insert(
+                project=self.project_id,
+                zone=self.zone,
+                body=self.instance_body(name, command, image["selfLink"]),
+            )
+            .execute()
+        )
         return operation, name
 
     def submit(self, command: str, tasks_per_node: int, job_name: str = "parsl.gcs") -> str:
@@ -167,10 +189,17 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
             raise SubmitException(job_name, f"Compute Engine refused the instance: {e}") from e
         errors = (operation.get("error") or {}).get("errors")
         if errors:
-            raise SubmitException(job_name, "Compute Engine refused the instance: "
-                                            + "; ".join(f"{x.get('code')}: {x.get('message')}" for x in errors))
-        self.resources[name] = {"job_id": name, "status": JobStatus(JobState.PENDING), "cancelled": False,
-                                "operation": operation.get("name")}
+            raise SubmitException(
+                job_name,
+                "Compute Engine refused the instance: "
+                + "; ".join(f"{x.get('code')}: {x.get('message')}" for x in errors),
+            )
+        self.resources[name] = {
+            "job_id": name,
+            "status": JobStatus(JobState.PENDING),
+            "cancelled": False,
+            "operation": operation.get("name"),
+        }
         logger.info("Inserted instance %s in %s (operation %s)", name, self.zone, operation.get("name"))
         return name
 
@@ -189,7 +218,9 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
 
     def _poll(self, name: str, record: dict[str, Any]) -> JobStatus:
         try:
-            inst = self.client.instances().get(project=self.project_id, zone=self.zone, instance=name).execute()
+            inst = (
+                self.client.instances().get(project=self.project_id, zone=self.zone, instance=name).execute()
+            )
         except Exception as e:
             if _http_status(e) == 404:
                 if record["cancelled"]:
@@ -203,7 +234,9 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
         return JobStatus(state, message=inst.get("statusMessage"))
 
     def delete_instance(self, name: str) -> dict[str, Any]:
-        return self.client.instances().delete(project=self.project_id, zone=self.zone, instance=name).execute()
+        return (
+            self.client.instances().delete(project=self.project_id, zone=self.zone, instance=name).execute()
+        )
 
     def cancel(self, job_ids: list[Any]) -> list[bool]:
         """Delete the blocks' instances."""

@@ -10,6 +10,7 @@ and ``config`` attributes (``kubernetes.client``, ``kubernetes.config``): patchi
 (or at Parsl's old path ``parsl.providers.kubernetes.kube``, which is this module) changes
 what the provider uses, as Parsl's tests expect.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -38,8 +39,16 @@ POD_PHASES: dict[str, JobState] = {
 }
 
 #: reasons a container waits that will not resolve by themselves
-STUCK_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff",
-                           "CreateContainerConfigError", "CreateContainerError"})
+STUCK_REASONS = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CrashLoopBackOff",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
 
 JOB_LABEL = "parsl-job-id"
 
@@ -83,7 +92,8 @@ def _load_config() -> None:
         except config.config_exception.ConfigException as inside:
             raise config.config_exception.ConfigException(
                 f"KubernetesProvider found no cluster: no usable kube-config file ({outside}) and not "
-                f"running inside a pod ({inside})") from inside
+                f"running inside a pod ({inside})"
+            ) from inside
 
 
 class KubernetesProvider(ExecutionProvider, RepresentationMixin):
@@ -100,31 +110,33 @@ class KubernetesProvider(ExecutionProvider, RepresentationMixin):
     to use instead of one configured from the kube-config file or the pod's service account.
     """
 
-    def __init__(self,
-                 image: str,
-                 namespace: str = "default",
-                 nodes_per_block: int = 1,
-                 init_blocks: int = 4,
-                 min_blocks: int = 0,
-                 max_blocks: int = 10,
-                 max_cpu: float = 2,
-                 max_mem: str = "500Mi",
-                 init_cpu: float = 1,
-                 init_mem: str = "250Mi",
-                 extra_requests: dict[str, str] | None = None,
-                 extra_limits: dict[str, str] | None = None,
-                 parallelism: float = 1,
-                 worker_init: str = "",
-                 pod_name: str | None = None,
-                 user_id: str | None = None,
-                 group_id: str | None = None,
-                 run_as_non_root: bool = False,
-                 secret: str | None = None,
-                 persistent_volumes: list[tuple[str, str]] | None = None,
-                 service_account_name: str | None = None,
-                 annotations: dict[str, str] | None = None,
-                 *,
-                 kube_client: Any = None) -> None:
+    def __init__(
+        self,
+        image: str,
+        namespace: str = "default",
+        nodes_per_block: int = 1,
+        init_blocks: int = 4,
+        min_blocks: int = 0,
+        max_blocks: int = 10,
+        max_cpu: float = 2,
+        max_mem: str = "500Mi",
+        init_cpu: float = 1,
+        init_mem: str = "250Mi",
+        extra_requests: dict[str, str] | None = None,
+        extra_limits: dict[str, str] | None = None,
+        parallelism: float = 1,
+        worker_init: str = "",
+        pod_name: str | None = None,
+        user_id: str | None = None,
+        group_id: str | None = None,
+        run_as_non_root: bool = False,
+        secret: str | None = None,
+        persistent_volumes: list[tuple[str, str]] | None = None,
+        service_account_name: str | None = None,
+        annotations: dict[str, str] | None = None,
+        *,
+        kube_client: Any = None,
+    ) -> None:
         client = _client_module()
         self.image = image
         self.namespace = namespace
@@ -164,50 +176,87 @@ class KubernetesProvider(ExecutionProvider, RepresentationMixin):
             # Parsl's words: its tests (and users' log filters) look for them
             logger.warning(f"Invalid pod name '{wanted}' for job '{job_id}', falling back to 'parsl.kube'")
             base = "parsl.kube"
-        base = base[:253 - 1 - len(job_id)].rstrip(".-")
+        base = base[: 253 - 1 - len(job_id)].rstrip(".-")
         return f"{base}.{job_id}"
 
     def pod_manifest(self, pod_name: str, job_id: str, command: str) -> Any:
         """The ``V1Pod`` that ``submit`` creates for one block running ``command``."""
-        return self._manifest(pod_name, job_id, self._script(command), self.image, self.persistent_volumes,
-                              self.service_account_name, self.annotations)
+        return self._manifest(
+            pod_name,
+            job_id,
+            self._script(command),
+            self.image,
+            self.persistent_volumes,
+            self.service_account_name,
+            self.annotations,
+        )
 
     def _script(self, command: str) -> str:
         return f"{self.worker_init}\n\n{command}\n" if self.worker_init else f"{command}\n"
 
-    def _manifest(self, pod_name: str, job_id: str, script: str, image: str,
-                  volumes: list[tuple[str, str]], service_account_name: str | None,
-                  annotations: dict[str, str] | None, port: int | None = None) -> Any:
+    def _manifest(
+        self,
+        pod_name: str,
+        job_id: str,
+        script: str,
+        image: str,
+        volumes: list[tuple[str, str]],
+        service_account_name: str | None,
+        annotations: dict[str, str] | None,
+        port: int | None = None,
+    ) -> Any:
         client = _client_module()
         security = None
         if self.user_id is not None and self.group_id is not None:
-            security = client.V1SecurityContext(run_as_user=int(self.user_id), run_as_group=int(self.group_id),
-                                                run_as_non_root=self.run_as_non_root)
+            security = client.V1SecurityContext(
+                run_as_user=int(self.user_id),
+                run_as_group=int(self.group_id),
+                run_as_non_root=self.run_as_non_root,
+            )
         resources = client.V1ResourceRequirements(
             limits={"cpu": str(self.max_cpu), "memory": self.max_mem, **self.extra_limits},
-            requests={"cpu": str(self.init_cpu), "memory": self.init_mem, **self.extra_requests})
+            requests={"cpu": str(self.init_cpu), "memory": self.init_mem, **self.extra_requests},
+        )
         container = client.V1Container(
-            name=job_id, image=image, command=["/bin/bash"], args=["-c", script],
-            resources=resources, security_context=security,
+            name=job_id,
+            image=image,
+            command=["/bin/bash"],
+            args=["-c", script],
+            resources=resources,
+            security_context=security,
             ports=[client.V1ContainerPort(container_port=port)] if port is not None else None,
             env=[client.V1EnvVar(name="PARSL_KUBERNETES_JOB_ID", value=job_id)],
-            volume_mounts=[client.V1VolumeMount(name=claim, mount_path=path)
-                           for claim, path in volumes] or None)
-        pod_volumes = [client.V1Volume(name=claim,
-                                       persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
-                                           claim_name=claim))
-                       for claim, _ in volumes] or None
+            volume_mounts=[client.V1VolumeMount(name=claim, mount_path=path) for claim, path in volumes]
+            or None,
+        )
+        pod_volumes = [
+            client.V1Volume(
+                name=claim,
+                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(claim_name=claim),
+            )
+            for claim, _ in volumes
+        ] or None
         spec = client.V1PodSpec(
-            containers=[container], restart_policy="Never", volumes=pod_volumes,
+            containers=[container],
+            restart_policy="Never",
+            volumes=pod_volumes,
             image_pull_secrets=[client.V1LocalObjectReference(name=self.secret)] if self.secret else None,
-            service_account_name=service_account_name)
+            service_account_name=service_account_name,
+        )
         meta = client.V1ObjectMeta(name=pod_name, labels={JOB_LABEL: job_id}, annotations=annotations)
         return client.V1Pod(api_version="v1", kind="Pod", metadata=meta, spec=spec)
 
-    def _create_pod(self, image: str, pod_name: str, job_id: str, port: int | None = None,
-                    cmd_string: str | None = None, volumes: list[tuple[str, str]] | None = None,
-                    service_account_name: str | None = None,
-                    annotations: dict[str, str] | None = None) -> None:
+    def _create_pod(
+        self,
+        image: str,
+        pod_name: str,
+        job_id: str,
+        port: int | None = None,
+        cmd_string: str | None = None,
+        volumes: list[tuple[str, str]] | None = None,
+        service_account_name: str | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> None:
         """Create the pod ``pod_name`` running the shell script ``cmd_string`` (Parsl's signature).
 
         ``port`` adds a container port (none by default). Raises SubmitException if
@@ -215,24 +264,45 @@ class KubernetesProvider(ExecutionProvider, RepresentationMixin):
         """
         from kubernetes.client.rest import ApiException
 
-        body = self._manifest(pod_name, job_id, cmd_string or "", image, list(volumes or []),
-                              service_account_name, annotations, port)
+        body = self._manifest(
+            pod_name,
+            job_id,
+            cmd_string or "",
+            image,
+            list(volumes or []),
+            service_account_name,
+            annotations,
+            port,
+        )
         try:
             self.kube_client.create_namespaced_pod(namespace=self.namespace, body=body)
         except ApiException as e:
-            raise SubmitException(pod_name, f"Kubernetes refused pod {pod_name} in namespace "
-                                            f"{self.namespace!r}: {e.status} {e.reason}: {e.body}") from e
+            raise SubmitException(
+                pod_name,
+                f"Kubernetes refused pod {pod_name} in namespace "
+                f"{self.namespace!r}: {e.status} {e.reason}: {e.body}",
+            ) from e
 
     def submit(self, cmd_string: str, tasks_per_node: int, job_name: str = "parsl.kube") -> str:
         """Create one pod running ``cmd_string``; return the block's job id."""
         job_id = uuid.uuid4().hex[:8]
         pod_name = self._pod_name_for(job_name, job_id)
-        self._create_pod(image=self.image, pod_name=pod_name, job_id=job_id,
-                         cmd_string=self._script(cmd_string), volumes=self.persistent_volumes, service_account_name=self.service_account_name,
-                         annotations=self.annotations)
+        self._create_pod(
+            image=self.image,
+            pod_name=pod_name,
+            job_id=job_id,
+            cmd_string=self._script(cmd_string),
+            volumes=self.persistent_volumes,
+            service_account_name=self.service_account_name,
+            annotations=self.annotations,
+        )
         logger.info("Created pod %s for block %s", pod_name, job_id)
-        self.resources[job_id] = {"job_id": job_id, "pod_name": pod_name,
-                                  "status": JobStatus(JobState.PENDING), "cancelled": False}
+        self.resources[job_id] = {
+            "job_id": job_id,
+            "pod_name": pod_name,
+            "status": JobStatus(JobState.PENDING),
+            "cancelled": False,
+        }
         return job_id
 
     def status(self, job_ids: list[Any]) -> list[JobStatus]:
@@ -240,13 +310,19 @@ class KubernetesProvider(ExecutionProvider, RepresentationMixin):
         live = [j for j in job_ids if j in self.resources and not self.resources[j]["status"].terminal]
         if live:
             self._refresh(live)
-        return [self.resources[j]["status"] if j in self.resources
-                else JobStatus(JobState.MISSING, message=f"no block with job id {j!r}") for j in job_ids]
+        return [
+            self.resources[j]["status"]
+            if j in self.resources
+            else JobStatus(JobState.MISSING, message=f"no block with job id {j!r}")
+            for j in job_ids
+        ]
 
     def _refresh(self, job_ids: list[str]) -> None:
         selector = f"{JOB_LABEL} in ({','.join(sorted(job_ids))})"
         try:
-            pods = self.kube_client.list_namespaced_pod(namespace=self.namespace, label_selector=selector).items
+            pods = self.kube_client.list_namespaced_pod(
+                namespace=self.namespace, label_selector=selector
+            ).items
         except Exception:
             logger.warning("Listing pods (%s) failed; keeping the last known states", selector, exc_info=True)
             return
@@ -255,9 +331,11 @@ class KubernetesProvider(ExecutionProvider, RepresentationMixin):
             record = self.resources[jid]
             pod = by_job.get(jid)
             if pod is None:
-                record["status"] = (JobStatus(JobState.CANCELLED, message="pod deleted by the provider")
-                                    if record["cancelled"] else
-                                    JobStatus(JobState.MISSING, message=f"pod {record['pod_name']} is gone"))
+                record["status"] = (
+                    JobStatus(JobState.CANCELLED, message="pod deleted by the provider")
+                    if record["cancelled"]
+                    else JobStatus(JobState.MISSING, message=f"pod {record['pod_name']} is gone")
+                )
                 continue
             record["status"] = self._pod_status(pod)
             if record["status"].state == JobState.FAILED and pod.status.phase == "Pending":
@@ -286,8 +364,9 @@ class KubernetesProvider(ExecutionProvider, RepresentationMixin):
         from kubernetes.client.rest import ApiException
 
         try:
-            self.kube_client.delete_namespaced_pod(name=pod_name, namespace=self.namespace,
-                                                   body=_client_module().V1DeleteOptions())
+            self.kube_client.delete_namespaced_pod(
+                name=pod_name, namespace=self.namespace, body=_client_module().V1DeleteOptions()
+            )
         except ApiException as e:
             if e.status == 404:
                 return True

@@ -1,4 +1,5 @@
 """The local channel."""
+
 from __future__ import annotations
 
 from parsl.channels.local.local import LocalChannel

@@ -1,4 +1,5 @@
 """``LocalChannel``: a channel that runs commands on this machine (deprecated, still works)."""
+
 from __future__ import annotations
 
 import logging
@@ -24,11 +25,18 @@ class LocalChannel(Channel, RepresentationMixin):
     so that older configurations (``LocalProvider(channel=LocalChannel())``) run.
     """
 
-    def __init__(self, userhome: str = ".", envs: dict[str, str] = {},  # noqa: B006
-                 script_dir: str | None = None):
-        warnings.warn("LocalChannel is deprecated: channels are no longer needed and are ignored by "
-                      "providers. Remove channel=LocalChannel() from your configuration.",
-                      DeprecationWarning, stacklevel=2)
+    def __init__(
+        self,
+        userhome: str = ".",
+        envs: dict[str, str] = {},  # noqa: B006
+        script_dir: str | None = None,
+    ):
+        warnings.warn(
+            "LocalChannel is deprecated: channels are no longer needed and are ignored by "
+            "providers. Remove channel=LocalChannel() from your configuration.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.userhome = os.path.abspath(userhome)
         self.hostname = "localhost"
         self.envs = envs
@@ -49,16 +57,23 @@ class LocalChannel(Channel, RepresentationMixin):
             env.update(envs)
         return env
 
-    def execute_wait(self, cmd: str, walltime: float | None = None,
-                     envs: dict[str, str] = {}) -> tuple[int, str, str]:  # noqa: B006
+    def execute_wait(
+        self, cmd: str, walltime: float | None = None, envs: dict[str, str] = {}
+    ) -> tuple[int, str, str]:
         """Run ``cmd`` with bash and return ``(exit_code, stdout, stderr)``.
 
         If it runs longer than ``walltime`` seconds its whole process group is
         killed and ``subprocess.TimeoutExpired`` is raised.
         """
-        proc = subprocess.Popen(["/bin/bash", "-c", cmd], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.userhome,
-                                env=self._env(envs), start_new_session=True)
+        proc = subprocess.Popen(
+            ["/bin/bash", "-c", cmd],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=self.userhome,
+            env=self._env(envs),
+            start_new_session=True,
+        )
         try:
             out, err = proc.communicate(timeout=walltime or None)
         except subprocess.TimeoutExpired:
@@ -71,12 +86,19 @@ class LocalChannel(Channel, RepresentationMixin):
             raise
         return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
-    def execute_no_wait(self, cmd: str, walltime: float | None = None,
-                        envs: dict[str, str] = {}) -> tuple[int, subprocess.Popen]:  # noqa: B006
+    def execute_no_wait(
+        self, cmd: str, walltime: float | None = None, envs: dict[str, str] = {}
+    ) -> tuple[int, subprocess.Popen]:
         """Start ``cmd`` in its own process group and return ``(pid, Popen)`` without waiting."""
-        proc = subprocess.Popen(["/bin/bash", "-c", cmd], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                cwd=self.userhome, env=self._env(envs), start_new_session=True)
+        proc = subprocess.Popen(
+            ["/bin/bash", "-c", cmd],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.userhome,
+            env=self._env(envs),
+            start_new_session=True,
+        )
         return proc.pid, proc
 
     def push_file(self, source: str, dest_dir: str) -> str:

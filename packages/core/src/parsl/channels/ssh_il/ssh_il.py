@@ -2,6 +2,7 @@
 
 ``SSHInteractiveLoginChannel`` is loaded lazily from the optional ``parsl-providers[ssh]`` package.
 """
+
 from __future__ import annotations
 
 from parsl._lazy import lazy_module_getattr
@@ -10,4 +11,5 @@ from parsl.channels import OPTIONAL_CHANNELS
 __all__: list[str] = []
 
 __getattr__ = lazy_module_getattr(
-    __name__, {"SSHInteractiveLoginChannel": OPTIONAL_CHANNELS["SSHInteractiveLoginChannel"]})
+    __name__, {"SSHInteractiveLoginChannel": OPTIONAL_CHANNELS["SSHInteractiveLoginChannel"]}
+)

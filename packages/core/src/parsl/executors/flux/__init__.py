@@ -1,4 +1,5 @@
 """``parsl.executors.flux``: Parsl's Flux executor (not shipped by parslcore)."""
+
 from __future__ import annotations
 
 from collections import namedtuple

@@ -1,11 +1,16 @@
 """``parsl.executors.high_throughput.manager_selector`` (parsl-executor-htex): which worker pools
 the interchange gives tasks to first."""
+
 from __future__ import annotations
 
 from parsl._lazy import OptionalName, lazy_module_getattr
 
-__all__ = ["ManagerSelector", "RandomManagerSelector", "BlockIdManagerSelector"]
+__all__ = ["BlockIdManagerSelector", "ManagerSelector", "RandomManagerSelector"]
 
-__getattr__ = lazy_module_getattr(__name__, {
-    name: OptionalName("parsl_executor_htex.manager_selector", name, "htex", "parsl-executor-htex")
-    for name in __all__})
+__getattr__ = lazy_module_getattr(
+    __name__,
+    {
+        name: OptionalName("parsl_executor_htex.manager_selector", name, "htex", "parsl-executor-htex")
+        for name in __all__
+    },
+)

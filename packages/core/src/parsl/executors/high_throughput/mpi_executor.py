@@ -1,9 +1,16 @@
 """``parsl.executors.high_throughput.mpi_executor.MPIExecutor`` (parsl-executor-htex)."""
+
 from __future__ import annotations
 
 from parsl._lazy import OptionalName, lazy_module_getattr
 
 __all__ = ["MPIExecutor"]
 
-__getattr__ = lazy_module_getattr(__name__, {"MPIExecutor": OptionalName(
-    "parsl_executor_htex.mpi_executor", "MPIExecutor", "htex", "parsl-executor-htex")})
+__getattr__ = lazy_module_getattr(
+    __name__,
+    {
+        "MPIExecutor": OptionalName(
+            "parsl_executor_htex.mpi_executor", "MPIExecutor", "htex", "parsl-executor-htex"
+        )
+    },
+)

@@ -1,4 +1,5 @@
 """``parsl.executors.radical``: Parsl's RADICAL-Pilot executor (not shipped by parslcore)."""
+
 from __future__ import annotations
 
 from parsl.executors.radical.executor import RadicalPilotExecutor

@@ -1,4 +1,5 @@
 """``RadicalPilotExecutor``: importable, but building one says parslcore does not ship it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,9 +21,18 @@ class RadicalPilotExecutor(NotShippedExecutor, ParslExecutor):
     runtime = Runtime("RADICAL-Pilot", ("radical.pilot",), "pip install radical.pilot")
     label = RPEX
 
-    def __init__(self, resource: str, label: str = RPEX, bulk_mode: bool = False,
-                 working_dir: str | None = None, rpex_cfg: Any = None, **rpex_pilot_kwargs: Any) -> None:
+    def __init__(
+        self,
+        resource: str,
+        label: str = RPEX,
+        bulk_mode: bool = False,
+        working_dir: str | None = None,
+        rpex_cfg: Any = None,
+        **rpex_pilot_kwargs: Any,
+    ) -> None:
         if not rpex_cfg and "local" not in resource:
-            raise ValueError(f"RadicalPilotExecutor(resource={resource!r}): a non-local resource needs "
-                             f"rpex_cfg=ResourceConfig(...)")
+            raise ValueError(
+                f"RadicalPilotExecutor(resource={resource!r}): a non-local resource needs "
+                f"rpex_cfg=ResourceConfig(...)"
+            )
         self._not_shipped()

@@ -1,4 +1,5 @@
 """``ResourceConfig``: the RAPTOR layout Parsl's RadicalPilotExecutor asks RADICAL-Pilot for."""
+
 from __future__ import annotations
 
 import sys
@@ -36,4 +37,5 @@ class ResourceConfig:
 
     def get_config(self, path: str | None = None) -> Any:
         from parsl.executors.radical.executor import RadicalPilotExecutor
+
         RadicalPilotExecutor._not_shipped()

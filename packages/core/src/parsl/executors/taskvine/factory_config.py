@@ -3,6 +3,7 @@
 A plain dataclass with Parsl's fields and defaults (the ``_project_*`` fields are filled in
 by the executor from its manager config), so configurations that build one load unchanged.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

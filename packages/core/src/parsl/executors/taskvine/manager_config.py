@@ -3,11 +3,12 @@
 A plain dataclass with Parsl's fields and defaults, so configurations that build one load
 unchanged (the executor itself is not shipped by parslcore).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TaskVineManagerConfig", "VINE_DEFAULT_PORT"]
+__all__ = ["VINE_DEFAULT_PORT", "TaskVineManagerConfig"]
 
 try:
     from ndcctools.taskvine.cvine import VINE_DEFAULT_PORT

@@ -1,4 +1,5 @@
 """``WorkQueueExecutor``: importable, but building one says parslcore does not ship it."""
+
 from __future__ import annotations
 
 from parsl.executors.not_shipped import NotShippedExecutor, Runtime

@@ -7,6 +7,7 @@ configurations naming them load unchanged; executors accept a ``remote_monitorin
 record it. The senders and receivers are real where that is simple (UDP datagrams, files in a
 directory, a multiprocessing queue), so code that drives a radio directly still works.
 """
+
 from __future__ import annotations
 
 from parsl.monitoring.radios.base import MonitoringRadioReceiver, MonitoringRadioSender, RadioConfig

@@ -1,9 +1,11 @@
 """The radio interfaces: ``RadioConfig`` makes a receiver (workflow side) and senders (task side)."""
+
 from __future__ import annotations
 
 import logging
 from abc import ABCMeta, abstractmethod
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["MonitoringRadioReceiver", "MonitoringRadioSender", "RadioConfig", "record_radio"]
 
@@ -55,8 +57,9 @@ class RadioConfig(metaclass=ABCMeta):
         """A sender for the receiver made by an earlier ``create_receiver``."""
 
 
-def record_radio(owner: str, radio: Any,
-                 default: Callable[[], RadioConfig] | None = None) -> RadioConfig | None:
+def record_radio(
+    owner: str, radio: Any, default: Callable[[], RadioConfig] | None = None
+) -> RadioConfig | None:
     """Check and return the ``remote_monitoring_radio=`` an executor was given.
 
     When none was given, ``default()`` is returned (the executor's default radio in Parsl:
@@ -69,9 +72,15 @@ def record_radio(owner: str, radio: Any,
         return default() if default is not None else None
     if not isinstance(radio, RadioConfig):
         from parsl.errors import type_check_error
+
         raise type_check_error(
             f"{owner}(remote_monitoring_radio={radio!r}): use a RadioConfig such as "
-            f"parsl.monitoring.radios.htex.HTEXRadio(), or leave it out")
-    logger.debug("%s: remote_monitoring_radio=%r recorded and not started: parslcore carries monitoring "
-                 "messages over the executor's own connection", owner, radio)
+            f"parsl.monitoring.radios.htex.HTEXRadio(), or leave it out"
+        )
+    logger.debug(
+        "%s: remote_monitoring_radio=%r recorded and not started: parslcore carries monitoring "
+        "messages over the executor's own connection",
+        owner,
+        radio,
+    )
     return radio

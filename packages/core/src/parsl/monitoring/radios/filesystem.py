@@ -4,6 +4,7 @@ A sender pickles each message into ``tmp/`` and renames it into ``new/`` (a rena
 so the receiver never reads half a file); the receiver, a thread in the workflow process,
 scans ``new/`` every ``POLL_PERIOD_S`` seconds, queues what it finds and deletes the files.
 """
+
 from __future__ import annotations
 
 import logging

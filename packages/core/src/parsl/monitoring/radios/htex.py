@@ -4,6 +4,7 @@ parslcore's HighThroughputExecutor carries monitoring messages over its own conn
 whether or not this radio is named, so the sender here has nothing to do: it drops what it is
 given (at DEBUG), and the receiver has nothing to stop.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """``MultiprocessingQueueRadio``: messages go straight onto the workflow's queue (same machine)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,8 +7,11 @@ from typing import Any
 from parsl.monitoring.radios.base import MonitoringRadioReceiver, MonitoringRadioSender, RadioConfig
 from parsl.utils import RepresentationMixin
 
-__all__ = ["MultiprocessingQueueRadio", "MultiprocessingQueueRadioReceiver",
-           "MultiprocessingQueueRadioSender"]
+__all__ = [
+    "MultiprocessingQueueRadio",
+    "MultiprocessingQueueRadioReceiver",
+    "MultiprocessingQueueRadioSender",
+]
 
 
 class MultiprocessingQueueRadioSender(MonitoringRadioSender, RepresentationMixin):
@@ -37,6 +41,7 @@ class MultiprocessingQueueRadio(RadioConfig, RepresentationMixin):
     def create_sender(self) -> MonitoringRadioSender:
         queue = getattr(self, "_queue", None)
         if queue is None:
-            raise RuntimeError("MultiprocessingQueueRadio.create_sender() needs create_receiver() "
-                               "called first")
+            raise RuntimeError(
+                "MultiprocessingQueueRadio.create_sender() needs create_receiver() called first"
+            )
         return MultiprocessingQueueRadioSender(queue)

@@ -4,6 +4,7 @@ The receiver is a thread in the workflow process bound to ``port`` (any free por
 every interface; it drops datagrams whose HMAC does not verify before unpickling anything.
 Senders send ``hmac + pickle(message)`` to ``address:port``. UDP may lose messages.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,9 @@ MAX_DATAGRAM = 65535
 class UDPRadioSender(MonitoringRadioSender):
     """Sends each message as one signed datagram to ``address:port``."""
 
-    def __init__(self, address: str, port: int, hmac_key: bytes, hmac_digest: str, *,
-                 timeout: int = 10) -> None:
+    def __init__(
+        self, address: str, port: int, hmac_key: bytes, hmac_digest: str, *, timeout: int = 10
+    ) -> None:
         self.address = address
         self.port = port
         self.hmac_key = hmac_key
@@ -61,8 +63,15 @@ class UDPRadioReceiver(MonitoringRadioReceiver):
     datagram, so messages sent just before the end still arrive.
     """
 
-    def __init__(self, *, sock: socket.socket, resource_msgs: Any, hmac_key: bytes, hmac_digest: str,
-                 atexit_timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        sock: socket.socket,
+        resource_msgs: Any,
+        hmac_key: bytes,
+        hmac_digest: str,
+        atexit_timeout: float,
+    ) -> None:
         self.sock = sock
         self.port: int = sock.getsockname()[1]
         self.resource_msgs = resource_msgs
@@ -89,13 +98,13 @@ class UDPRadioReceiver(MonitoringRadioReceiver):
     def _receive_one(self) -> bool:
         try:
             datagram, sender = self.sock.recvfrom(MAX_DATAGRAM)
-        except socket.timeout:
+        except TimeoutError:
             return False
         except OSError:
             logger.exception("UDPRadioReceiver socket error")
             self._stop.set()
             return False
-        tag, data = datagram[:self._digest_size], datagram[self._digest_size:]
+        tag, data = datagram[: self._digest_size], datagram[self._digest_size :]
         expected = hmac.digest(self.hmac_key, data, self.hmac_digest)
         if len(tag) != self._digest_size or not hmac.compare_digest(tag, expected):
             # network noise or a sender with another key: never unpickle it
@@ -115,13 +124,22 @@ class UDPRadioReceiver(MonitoringRadioReceiver):
 class UDPRadio(RadioConfig, RepresentationMixin):
     """Monitoring messages over UDP to ``address`` (the workflow host as workers reach it)."""
 
-    def __init__(self, *, port: int | None = None, atexit_timeout: int = 3, address: str, debug: bool = False,
-                 hmac_digest: str = "sha512") -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        atexit_timeout: int = 3,
+        address: str,
+        debug: bool = False,
+        hmac_digest: str = "sha512",
+    ) -> None:
         try:
             hashlib.new(hmac_digest)
         except ValueError as e:
-            raise ValueError(f"UDPRadio(hmac_digest={hmac_digest!r}): not a hash hashlib knows; "
-                             f"use e.g. 'sha512' or 'sha256'") from e
+            raise ValueError(
+                f"UDPRadio(hmac_digest={hmac_digest!r}): not a hash hashlib knows; "
+                f"use e.g. 'sha512' or 'sha256'"
+            ) from e
         self.port = port
         self.atexit_timeout = atexit_timeout
         self.address = address
@@ -137,10 +155,17 @@ class UDPRadio(RadioConfig, RepresentationMixin):
             sock.bind(("0.0.0.0", self.port or 0))
         except OSError as e:
             sock.close()
-            raise RuntimeError(f"UDPRadio cannot listen on UDP port {self.port}: {e}; "
-                               f"choose another port= or leave it out to use any free port") from e
-        receiver = UDPRadioReceiver(sock=sock, resource_msgs=resource_msgs, hmac_key=self.hmac_key,
-                                    hmac_digest=self.hmac_digest, atexit_timeout=self.atexit_timeout)
+            raise RuntimeError(
+                f"UDPRadio cannot listen on UDP port {self.port}: {e}; "
+                f"choose another port= or leave it out to use any free port"
+            ) from e
+        receiver = UDPRadioReceiver(
+            sock=sock,
+            resource_msgs=resource_msgs,
+            hmac_key=self.hmac_key,
+            hmac_digest=self.hmac_digest,
+            atexit_timeout=self.atexit_timeout,
+        )
         self.port = receiver.port
         return receiver
 

@@ -2,6 +2,7 @@
 
 ``GoogleCloudProvider`` is loaded lazily from the optional ``parsl-providers`` package.
 """
+
 from __future__ import annotations
 
 from parsl._lazy import lazy_module_getattr
@@ -10,4 +11,5 @@ from parsl.providers import OPTIONAL_PROVIDERS
 __all__: list[str] = []
 
 __getattr__ = lazy_module_getattr(
-    __name__, {"GoogleCloudProvider": OPTIONAL_PROVIDERS["GoogleCloudProvider"]})
+    __name__, {"GoogleCloudProvider": OPTIONAL_PROVIDERS["GoogleCloudProvider"]}
+)

@@ -5,6 +5,7 @@ With ``parsl-providers`` installed this module *is* ``parsl_providers.kubernetes
 here (``config``, ``client``, ``logger``, ``KubernetesProvider._create_pod``) is what the
 provider uses. Without it, ``KubernetesProvider`` raises ImportError naming the extra to install.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -20,7 +21,8 @@ try:
 except ModuleNotFoundError as e:
     if not (e.name or "").startswith("parsl_providers"):
         raise
-    __getattr__ = lazy_module_getattr(__name__,
-                                      {"KubernetesProvider": OPTIONAL_PROVIDERS["KubernetesProvider"]})
+    __getattr__ = lazy_module_getattr(
+        __name__, {"KubernetesProvider": OPTIONAL_PROVIDERS["KubernetesProvider"]}
+    )
 else:
     sys.modules[__name__] = _provider

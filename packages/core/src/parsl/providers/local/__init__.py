@@ -1,4 +1,5 @@
 """The built-in local provider."""
+
 from __future__ import annotations
 
 from parsl.providers.local.local import LocalProvider

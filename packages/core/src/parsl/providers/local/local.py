@@ -1,4 +1,5 @@
 """``LocalProvider``: each block is a bash script run on this machine in its own session."""
+
 from __future__ import annotations
 
 import logging
@@ -55,18 +56,20 @@ class LocalProvider(ExecutionProvider, RepresentationMixin):
     #: Seconds ``cancel`` waits after SIGTERM before sending SIGKILL to the job's process group.
     cancel_grace_period: float = 3.0
 
-    def __init__(self,
-                 channel: Any = None,
-                 nodes_per_block: int = 1,
-                 launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
-                 init_blocks: int = 1,
-                 min_blocks: int = 0,
-                 max_blocks: int = 1,
-                 worker_init: str = '',
-                 cmd_timeout: int = 30,
-                 parallelism: float = 1,
-                 move_files: bool | None = None,
-                 walltime: str | None = None):
+    def __init__(
+        self,
+        channel: Any = None,
+        nodes_per_block: int = 1,
+        launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
+        init_blocks: int = 1,
+        min_blocks: int = 0,
+        max_blocks: int = 1,
+        worker_init: str = "",
+        cmd_timeout: int = 30,
+        parallelism: float = 1,
+        move_files: bool | None = None,
+        walltime: str | None = None,
+    ):
         self.channel = channel
         # 0.9-era scripts pass walltime=; local blocks have no scheduler limit to apply it to.
         self.walltime = walltime
@@ -81,8 +84,12 @@ class LocalProvider(ExecutionProvider, RepresentationMixin):
         self.move_files = move_files
         if not callable(launcher):
             from parsl.launchers.errors import BadLauncher  # import cycle: it subclasses a provider error
-            raise BadLauncher(launcher, f"LocalProvider launcher is a {type(launcher).__name__}; "
-                                        "use SingleNodeLauncher(), SimpleLauncher() or another callable")
+
+            raise BadLauncher(
+                launcher,
+                f"LocalProvider launcher is a {type(launcher).__name__}; "
+                "use SingleNodeLauncher(), SimpleLauncher() or another callable",
+            )
         if channel is not None:
             logger.debug("LocalProvider ignores channel %r: jobs run on this machine", channel)
         self._label = "local"
@@ -128,8 +135,12 @@ class LocalProvider(ExecutionProvider, RepresentationMixin):
             n += 1
             base = os.path.abspath(os.path.join(directory, f"{job_name}.{n}"))
         script_path = base + ".sh"
-        paths = {"script_path": script_path, "stdout_path": script_path + ".stdout",
-                 "stderr_path": script_path + ".stderr", "ec_path": script_path + ".ec"}
+        paths = {
+            "script_path": script_path,
+            "stdout_path": script_path + ".stdout",
+            "stderr_path": script_path + ".stderr",
+            "ec_path": script_path + ".ec",
+        }
 
         launch = wrap_command(self.launcher, command, tasks_per_node, self.nodes_per_block, directory)
         text = f"{self.worker_init}\nexport JOBNAME={shlex.quote(job_name)}\n{launch}\n"
@@ -142,20 +153,31 @@ class LocalProvider(ExecutionProvider, RepresentationMixin):
 
         # The wrapper records the script's exit code so it survives even if the provider
         # only sees the wrapper's status.
-        wrapper = (f"/bin/bash {shlex.quote(script_path)}\n"
-                   f"ec=$?\necho $ec > {shlex.quote(paths['ec_path'])}\nexit $ec\n")
+        wrapper = (
+            f"/bin/bash {shlex.quote(script_path)}\n"
+            f"ec=$?\necho $ec > {shlex.quote(paths['ec_path'])}\nexit $ec\n"
+        )
         try:
             with open(paths["stdout_path"], "wb") as out, open(paths["stderr_path"], "wb") as err:
-                proc = subprocess.Popen(["/bin/bash", "-c", wrapper], stdin=subprocess.DEVNULL,
-                                        stdout=out, stderr=err, start_new_session=True)
+                proc = subprocess.Popen(
+                    ["/bin/bash", "-c", wrapper],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                )
         except OSError as e:
             raise SubmitException(job_name, f"could not start bash: {e}") from e
 
         job_id = str(proc.pid)
         with self._lock:
-            self.resources[job_id] = {"job_id": job_id, "proc": proc, "pgid": proc.pid,
-                                      "status": JobStatus(JobState.RUNNING, **self._out(paths)),
-                                      **paths}
+            self.resources[job_id] = {
+                "job_id": job_id,
+                "proc": proc,
+                "pgid": proc.pid,
+                "status": JobStatus(JobState.RUNNING, **self._out(paths)),
+                **paths,
+            }
         logger.debug("LocalProvider started job %s: %s", job_id, script_path)
         return job_id
 
@@ -176,8 +198,9 @@ class LocalProvider(ExecutionProvider, RepresentationMixin):
         if code == 0:
             status = JobStatus(JobState.COMPLETED, exit_code=0, **self._out(record))
         else:
-            status = JobStatus(JobState.FAILED, message=f"Job exited with code {code}",
-                               exit_code=code, **self._out(record))
+            status = JobStatus(
+                JobState.FAILED, message=f"Job exited with code {code}", exit_code=code, **self._out(record)
+            )
         record["status"] = status
         return status
 
@@ -215,8 +238,9 @@ class LocalProvider(ExecutionProvider, RepresentationMixin):
                 if self._refresh(record).terminal:
                     continue
                 _killpg(record["pgid"], signal.SIGTERM)
-                record["status"] = JobStatus(JobState.CANCELLED, message="Cancelled by the provider",
-                                             **self._out(record))
+                record["status"] = JobStatus(
+                    JobState.CANCELLED, message="Cancelled by the provider", **self._out(record)
+                )
                 signalled.append(record)
 
             deadline = time.monotonic() + self.cancel_grace_period
@@ -278,7 +302,7 @@ def _group_alive(pgid: int) -> bool:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
             return True
     return False

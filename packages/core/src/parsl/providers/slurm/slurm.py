@@ -2,6 +2,7 @@
 
 ``SlurmProvider`` is loaded lazily from the optional ``parsl-providers`` package.
 """
+
 from __future__ import annotations
 
 from parsl._lazy import lazy_module_getattr
