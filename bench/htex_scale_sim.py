@@ -5,7 +5,8 @@
 
 It starts a real interchange (``python -m parsl_executor_htex.interchange``, configured on
 stdin as ``HighThroughputExecutor._start_interchange`` does), plays the executor's part
-itself (PUSH to ``ipc://<ipc_dir>/tasks``, PULL from ``ipc://<ipc_dir>/results``, REQ to
+itself over the same links the executor uses (task batches down the interchange's stdin pipe
+and results up its stdout pipe, framed by ``messages.write_frames`` / ``FrameReader``; REQ to
 ``ipc://<ipc_dir>/command``) and connects simulated managers: ZeroMQ DEALER sockets on TCP
 loopback (as remote pools connect), spread over a few processes, that speak the manager
 protocol of ``parsl_executor_htex.messages`` (REGISTER with ``version_info``/
@@ -92,9 +93,6 @@ def start_interchange(
         "cert_dir": cert_dir,
         "ipc_dir": ipc_dir,
         "worker_ipc": None,  # simulated pools connect over TCP, as pools on other hosts do
-        # the executor link as ipc PUSH/PULL sockets (the mode the interchange keeps for
-        # this script); the real executor may use the interchange's stdin/stdout instead
-        "executor_pipes": False,
     }
     cmd = [sys.executable]
     if profile:
@@ -128,13 +126,14 @@ def start_interchange(
 
 
 def stop_interchange(proc: subprocess.Popen) -> None:
-    assert proc.stdin is not None
+    assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.close()  # end of file on stdin: the interchange stops its managers and exits
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    proc.stdout.close()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -232,16 +231,16 @@ def run_setup(
     with tempfile.TemporaryDirectory(prefix="htex-sim-") as workdir:
         profile = os.path.join(profile_dir, f"interchange-{name}.prof") if profile_dir else None
         ix, ports, cert_dir, ipc_dir = start_interchange(workdir, encrypted, profile)
+        assert ix.stdin is not None and ix.stdout is not None
+        # as the executor: tasks down the interchange's stdin, results up its stdout (blocking
+        # writes are safe here: the interchange never blocks on its side of either pipe)
+        task_fd, result_fd = ix.stdin.fileno(), ix.stdout.fileno()
+        result_reader = m.FrameReader(result_fd)
         ctx = zmq.Context()
-        task_sock = ctx.socket(zmq.PUSH)
-        result_sock = ctx.socket(zmq.PULL)
         command = ctx.socket(zmq.REQ)
         # as HighThroughputExecutor._connect: plain ipc (no CURVE) in the private directory
-        for s, endpoint in ((task_sock, "tasks"), (result_sock, "results"), (command, "command")):
-            s.setsockopt(zmq.LINGER, 0)
-            s.connect(f"ipc://{ipc_dir}/{endpoint}")
-        task_sock.setsockopt(zmq.SNDHWM, 0)
-        result_sock.setsockopt(zmq.RCVHWM, 0)
+        command.setsockopt(zmq.LINGER, 0)
+        command.connect(f"ipc://{ipc_dir}/command")
 
         mpctx = mp.get_context("spawn")
         ready = mpctx.Semaphore(0)
@@ -292,18 +291,26 @@ def run_setup(
                 next_tid[0] += k
                 outstanding.update(tids)
                 defs = {1: fbytes} if tids[0] == 1 else {}
-                m.send(task_sock, m.encode(m.TASKS, ([(t, 1, None) for t in tids], defs, [payload] * k)))
+                m.write_frames(
+                    task_fd, m.encode(m.TASKS, ([(t, 1, None) for t in tids], defs, [payload] * k))
+                )
                 sent += k
+            batches: list[tuple[Any, list[Any] | None]] = []
             while outstanding:
-                if not result_sock.poll(60000):
-                    raise SystemExit(f"{name}: no result for 60 s, {len(outstanding)} tasks outstanding")
-                msg, extra = m.recv(result_sock)
+                if not batches:
+                    if not select.select([result_fd], [], [], 60)[0]:
+                        raise SystemExit(f"{name}: no result for 60 s, {len(outstanding)} tasks outstanding")
+                    batches = result_reader.read()
+                    continue
+                msg, extra = batches.pop(0)
+                if msg[:1] == m.MONITOR:  # "node" messages: a pool registered
+                    continue
                 if msg[:1] != m.RESULTS:
                     raise SystemExit(f"{name}: unexpected message {msg[:1]!r}: {m.decode(msg, extra)!r}")
                 tids, results = m.decode_results(msg, extra)
                 if len(tids) != len(results):
                     raise SystemExit(f"{name}: {len(tids)} task ids but {len(results)} results in a batch")
-                for tid, r in zip(tids, results):
+                for tid, r in zip(tids, results, strict=True):
                     if tid not in outstanding or r != ok:  # the manager's bytes, forwarded untouched
                         raise SystemExit(f"{name}: bad or duplicate result for task {tid}")
                     outstanding.remove(tid)

@@ -17,7 +17,6 @@ use a REQ socket on an ``ipc://`` endpoint in a private 0700 directory.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import itertools
 import logging
 import math
@@ -268,7 +267,6 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             "cert_dir": self.cert_dir,
             "ipc_dir": self.ipc_dir,
             "worker_ipc": os.path.join(self.cert_dir, m.WORKER_IPC) if self._local_pools() else None,
-            "executor_pipes": True,
             # monitoring consumers learn which pool holds which tasks at every dispatch
             "node_updates": self.monitoring_messages is not None,
             "check_versions": bool(self._check_python_mismatch),
@@ -799,7 +797,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         ):
             try:
                 ever = self.connected_blocks()
-            except Exception:
+            except Exception as e:  # the interchange is busy or gone: keep the provider's state
+                logger.debug("Cannot ask the interchange which blocks registered: %s", e)
                 ever = None
             if ever is not None and block_id not in ever:
                 status.state = JobState.MISSING
@@ -834,8 +833,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             try:
                 assert proc.stdin is not None
                 proc.stdin.close()
-            except OSError:
-                pass
+            except OSError as e:  # the interchange already exited and the pipe broke
+                logger.debug("Closing the interchange's stdin failed: %s", e)
             try:
                 proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
@@ -863,9 +862,13 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         if self._own_ipc_dir and self.ipc_dir:
             shutil.rmtree(self.ipc_dir, ignore_errors=True)
         elif self.ipc_dir:  # the certificate directory: keep the keys, drop the socket files
-            for name in ("tasks", "results", "command", m.WORKER_IPC):
-                with contextlib.suppress(OSError):
+            for name in ("command", m.WORKER_IPC):
+                try:
                     os.unlink(os.path.join(self.ipc_dir, name))
+                except FileNotFoundError:
+                    pass  # the interchange removed it, or never bound it (no local pools)
+                except OSError as e:
+                    logger.debug("Could not remove %s from %s: %s", name, self.ipc_dir, e)
         logger.info("Executor %s shut down", self.label)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -13,13 +13,15 @@ with the ports on stdout and runs a single-threaded ZeroMQ loop:
   message, and with ``node_updates`` (the executor has a monitoring consumer) so is every batch
   of tasks given to a pool, with the ids of all tasks it holds: which block runs which task.
 
-Links: the executor always runs on this host, so its three sockets (tasks in, results out,
-commands) are ``ipc://`` endpoints in a private (0700) directory, without CurveZMQ: only this
-user can open them, the same trust boundary as the secret keys. Worker pools connect over
-TCP, with CurveZMQ when ``encrypted``; with encryption on, the interchange also listens on a
-plain unix stream socket inside the 0700 certificate directory, which only pools on this host
-that can read that directory can use (see ``LocalPool`` and ``process_worker_pool.py``): no
-ZeroMQ I/O threads on that hop, and a closed connection loses its manager at once.
+Links: the executor is the interchange's parent on this host. Tasks and FORGETs arrive on
+the interchange's stdin pipe and results and monitoring messages leave on its stdout pipe, in
+the framing of ``messages.FrameReader`` / ``FrameWriter``; commands use one ``ipc://`` REQ/REP
+endpoint in a private (0700) directory, without CurveZMQ: only this user can open it, the same
+trust boundary as the secret keys. Worker pools connect over TCP, with CurveZMQ when
+``encrypted``; with encryption on, the interchange also listens on a plain unix stream socket
+inside the 0700 certificate directory, which only pools on this host that can read that
+directory can use (see ``link.py`` and ``process_worker_pool.py``): no ZeroMQ I/O threads on
+that hop, and a closed connection loses its manager at once.
 
 Prefetch: a manager reports its recent mean task duration with each result batch. While its
 tasks take under ``SHORT_TASK`` seconds it is given ``worker_count`` extra tasks beyond
@@ -49,6 +51,7 @@ from typing import Any
 import zmq
 
 from parsl_executor_htex import messages as m
+from parsl_executor_htex.link import FramedLink, LinkClosed, set_buffers
 from parsl_executor_htex.manager_selector import RandomManagerSelector
 from parsl_executor_htex.serialize import pack_exception
 
@@ -56,8 +59,6 @@ from parsl_executor_htex.serialize import pack_exception
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 _POLLOUT = int(zmq.POLLOUT)
-#: send/receive buffer asked for each local pool's unix socket (bulk data in fewer wake-ups)
-LOCAL_SOCKET_BUFFER = 1 << 20
 
 logger = logging.getLogger("parsl_executor_htex.interchange")
 
@@ -124,27 +125,17 @@ class ManagerRecord:
         }
 
 
-class LocalPool:
-    """The interchange's end of a unix socket connection from a worker pool on this host.
+class LocalPool(FramedLink):
+    """The interchange's end of the link from a worker pool on this host (see ``link.py``).
 
-    The same framing as the executor's pipes (``messages.FrameWriter`` / ``FrameReader``), never
-    blocking. The pool's first message is its identity (the ROUTER identity over TCP)."""
+    The pool's first message is its identity (the ROUTER identity over TCP)."""
 
-    __slots__ = ("fd", "ident", "out_polled", "reader", "sock", "writer")
+    __slots__ = ("ident",)
 
-    def __init__(self, sock: socket.socket):
-        sock.setblocking(False)
-        for opt in (socket.SO_SNDBUF, socket.SO_RCVBUF):
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, opt, LOCAL_SOCKET_BUFFER)
-            except OSError:
-                pass
-        self.sock = sock
-        self.fd = sock.fileno()
-        self.reader = m.FrameReader(self.fd)
-        self.writer = m.FrameWriter(self.fd)
+    def __init__(self, sock: socket.socket, poller: zmq.Poller):
+        set_buffers(sock)
+        super().__init__(sock, poller)
         self.ident: bytes | None = None
-        self.out_polled = False  # registered for POLLOUT as well
 
 
 class Interchange:
@@ -178,17 +169,9 @@ class Interchange:
             from parsl_executor_htex.curve import start_authenticator
 
             self.auth = start_authenticator(self.ctx, cert_dir)
-        ipc_dir = config["ipc_dir"]
-        # the executor link: our stdin/stdout pipes (see run()), or, for a driver that asks
-        # for it (bench/htex_scale_sim.py), ipc PUSH/PULL sockets
-        self.pipes = bool(config.get("executor_pipes"))
-        self.task_in: zmq.Socket | None = None
-        self.result_out: zmq.Socket | None = None
+        # the executor link: tasks on our stdin, results on our stdout (see run()), commands here
         self.out: m.FrameWriter | None = None
-        if not self.pipes:
-            self.task_in = self._bind_ipc(zmq.PULL, f"{ipc_dir}/tasks")
-            self.result_out = self._bind_ipc(zmq.PUSH, f"{ipc_dir}/results")
-        self.command = self._bind_ipc(zmq.REP, f"{ipc_dir}/command")
+        self.command = self._bind_ipc(zmq.REP, f"{config['ipc_dir']}/command")
         ports = config.get("worker_ports")
         self.workers = self._bind(
             zmq.ROUTER,
@@ -204,6 +187,7 @@ class Interchange:
         self.local_path: str | None = config.get("worker_ipc") or None
         self.conns: dict[int, LocalPool] = {}  # fd -> connection
         self.local: dict[bytes, LocalPool] = {}  # manager identity -> connection
+        self._out_polled = False  # the executor's pipe is polled for POLLOUT
         if self.local_path:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.local_path)  # a stale socket file from an earlier run
@@ -251,67 +235,21 @@ class Interchange:
         return {"workers": self._ports[self.workers]}
 
     # ------------------------------------------------------------------ loop
-    def run(self, stdin_fd: int | None, out_fd: int | None = None) -> None:
-        """The event loop. With ``executor_pipes``, tasks and FORGETs arrive on ``stdin_fd`` and
-        results go to ``out_fd`` (written without ever blocking: see ``messages.FrameWriter``);
-        otherwise ``stdin_fd`` is only watched for end of file."""
-        poller = self.poller
-        listen_fd = self.listener.fileno() if self.listener is not None else -1
-        if listen_fd >= 0:
-            poller.register(listen_fd, zmq.POLLIN)
-        conns = self.conns
-        if self.task_in is not None:
-            poller.register(self.task_in, zmq.POLLIN)
-        poller.register(self.workers, zmq.POLLIN)
-        poller.register(self.command, zmq.POLLIN)
-        if stdin_fd is not None:
-            poller.register(stdin_fd, zmq.POLLIN)
-        reader = m.FrameReader(stdin_fd) if self.pipes and stdin_fd is not None else None
-        out = self.out = m.FrameWriter(out_fd) if self.pipes and out_fd is not None else None
-        waiting_out = False  # out_fd is registered for POLLOUT
+    def run(self, stdin_fd: int, out_fd: int) -> None:
+        """The event loop: tasks and FORGETs arrive on ``stdin_fd`` (end of file there stops
+        it), results go to ``out_fd``, written without ever blocking (``messages.FrameWriter``)."""
+        self._register_links(stdin_fd)
+        self.out = m.FrameWriter(out_fd)
+        reader = m.FrameReader(stdin_fd)
         next_beat = time.monotonic() + self.hb_period
         next_check = time.monotonic() + min(1.0, self.hb_period)
         while not self.stopping:
-            events = poller.poll(self.poll_ms if self.pending else 200)
+            events = self.poller.poll(self.poll_ms if self.pending else 200)
             if events:
-                if stdin_fd is not None and any(s == stdin_fd for s, _ in events):
-                    try:
-                        if reader is not None:
-                            for msg, extra in reader.read():
-                                self._from_executor(msg, extra)
-                        elif not os.read(stdin_fd, 4096):
-                            raise EOFError
-                    except EOFError:
-                        logger.info("The executor's process is gone (stdin closed): shutting down")
-                        self.stopping = True
-                if conns or listen_fd >= 0:
-                    for s, ev in events:
-                        c = conns.get(s)  # type: ignore[call-overload]
-                        if c is not None:
-                            self._local_event(c, ev)
-                        elif s == listen_fd:
-                            self._accept()
-                self._drain_workers()
-                if self.task_in is not None:
-                    self._drain_tasks()
-                if self.command.getsockopt(_EVENTS) & _POLLIN:
-                    self._handle_command()
+                self._handle_events(events, stdin_fd, reader)
             if self.pending:
                 self._dispatch()
-            if out is not None:
-                if out.pending:
-                    try:
-                        out.flush()
-                    except OSError:  # the executor is gone
-                        logger.info("The executor's process is gone (stdout closed): shutting down")
-                        self.stopping = True
-                        out.pending.clear()
-                if bool(out.pending) != waiting_out:
-                    waiting_out = not waiting_out
-                    if waiting_out:
-                        poller.register(out.fd, zmq.POLLOUT)
-                    else:
-                        poller.unregister(out.fd)
+            self._flush_executor()
             now = time.monotonic()
             if now >= next_beat:
                 next_beat = now + self.hb_period
@@ -322,22 +260,63 @@ class Interchange:
                 self._check_heartbeats(now)
         self.shutdown()
 
+    def _register_links(self, stdin_fd: int) -> None:
+        """Poll the executor's pipe, the pools' sockets and the command socket."""
+        poller = self.poller
+        if self.listener is not None:
+            poller.register(self.listener.fileno(), zmq.POLLIN)
+        poller.register(self.workers, zmq.POLLIN)
+        poller.register(self.command, zmq.POLLIN)
+        poller.register(stdin_fd, zmq.POLLIN)
+
+    def _handle_events(self, events: list[tuple[Any, int]], stdin_fd: int, reader: m.FrameReader) -> None:
+        """Act on one poll's events: executor messages, local pools, TCP pools, commands."""
+        if any(s == stdin_fd for s, _ in events):
+            try:
+                for msg, extra in reader.read():
+                    self._from_executor(msg, extra)
+            except EOFError:
+                logger.info("The executor's process is gone (stdin closed): shutting down")
+                self.stopping = True
+        if self.listener is not None:
+            conns = self.conns
+            listen_fd = self.listener.fileno()
+            for s, ev in events:
+                c = conns.get(s)  # type: ignore[call-overload]
+                if c is not None:
+                    self._local_event(c, ev)
+                elif s == listen_fd:
+                    self._accept()
+        self._drain_workers()
+        if self.command.getsockopt(_EVENTS) & _POLLIN:
+            self._handle_command()
+
+    def _flush_executor(self) -> None:
+        """Write queued results to the executor; poll its pipe for POLLOUT while some wait."""
+        out = self.out
+        assert out is not None
+        if out.pending:
+            try:
+                out.flush()
+            except OSError:  # the executor is gone
+                logger.info("The executor's process is gone (stdout closed): shutting down")
+                self.stopping = True
+                out.pending.clear()
+        if bool(out.pending) != self._out_polled:
+            self._out_polled = not self._out_polled
+            if self._out_polled:
+                self.poller.register(out.fd, zmq.POLLOUT)
+            else:
+                self.poller.unregister(out.fd)
+
     # ------------------------------------------------------- links to pools
     def _send(self, ident: bytes, frames: list[Any]) -> None:
         """Send a message to manager ``ident``, over its unix socket or the ROUTER socket."""
         c = self.local.get(ident)
         if c is None:
             m.send(self.workers, frames, ident)
-            return
-        w = c.writer
-        try:
-            w.send(frames)
-        except OSError:  # the pool is gone: the poll loop sees its end of file
-            w.pending.clear()
-            return
-        if w.pending and not c.out_polled:
-            c.out_polled = True
-            self.poller.register(c.fd, zmq.POLLIN | zmq.POLLOUT)
+        else:
+            c.send(frames)
 
     def _accept(self) -> None:
         assert self.listener is not None
@@ -349,41 +328,27 @@ class Interchange:
             except OSError as e:
                 logger.warning("Accepting a local worker pool failed: %s", e)
                 return
-            c = LocalPool(sock)
+            c = LocalPool(sock, self.poller)
             self.conns[c.fd] = c
-            self.poller.register(c.fd, zmq.POLLIN)
 
     def _local_event(self, c: LocalPool, ev: int) -> None:
-        if ev & _POLLOUT:
-            try:
-                if c.writer.flush() and c.out_polled:
-                    c.out_polled = False
-                    self.poller.register(c.fd, zmq.POLLIN)
-            except OSError:
-                self._close_local(c)
-                return
-        if ev & ~_POLLOUT:  # readable, or an error / hang-up that the read reports
-            try:
-                msgs = c.reader.read()
-            except (BlockingIOError, InterruptedError):
-                return
-            except (EOFError, OSError):
-                self._close_local(c)
-                return
-            for msg, extra in msgs:
-                if c.ident is None:  # the first message: the pool's identity
-                    c.ident = bytes(msg)
-                    self.local[c.ident] = c
-                else:
-                    self._from_manager(c.ident, msg, extra)
+        try:
+            msgs = c.on_event(ev)
+        except LinkClosed:
+            self._close_local(c)
+            return
+        for msg, extra in msgs:
+            if c.ident is None:  # the first message: the pool's identity
+                c.ident = bytes(msg)
+                self.local[c.ident] = c
+            else:
+                self._from_manager(c.ident, msg, extra)
 
     def _close_local(self, c: LocalPool) -> None:
         """A local pool's connection closed: the pool is gone, now (no heartbeat wait)."""
         if self.conns.pop(c.fd, None) is None:
             return
-        with contextlib.suppress(KeyError):
-            self.poller.unregister(c.fd)
-        c.sock.close()
+        c.close()
         ident = c.ident
         if ident is not None and self.local.get(ident) is c:
             del self.local[ident]
@@ -393,20 +358,12 @@ class Interchange:
 
     def _to_executor(self, frames: list[Any]) -> None:
         out = self.out
-        if out is not None:
-            try:
-                out.send(frames)
-            except OSError:  # the executor is gone; the loop notices end of file on stdin
-                out.pending.clear()
-        elif self.result_out is not None:
-            m.send(self.result_out, frames)
-
-    def _drain_tasks(self) -> None:
-        sock = self.task_in
-        assert sock is not None
-        while sock.getsockopt(_EVENTS) & _POLLIN:
-            msg, extra = m.recv(sock)
-            self._from_executor(msg, extra)
+        if out is None:  # run() has not started: nobody to tell
+            return
+        try:
+            out.send(frames)
+        except OSError:  # the executor is gone; the loop notices end of file on stdin
+            out.pending.clear()
 
     def _from_executor(self, msg: Any, extra: list[Any] | None) -> None:
         tag = msg[:1]
@@ -708,19 +665,20 @@ class Interchange:
                 continue
             try:
                 self.workers.send_multipart([ident, m.STOP], zmq.NOBLOCK)
-            except zmq.ZMQError:
-                pass
+            except zmq.ZMQError as e:  # its queue is full: the pool stops on its missed heartbeats
+                logger.debug("Could not send STOP to manager %r: %s", ident, e)
         for c in list(self.conns.values()):  # local pools: STOP if it fits now, then end of file
-            with contextlib.suppress(OSError):
-                c.writer.send([m.STOP])
-            c.sock.close()
+            c.send([m.STOP])
+            c.close()
         self.conns.clear()
         self.local.clear()
         if self.listener is not None:
             self.listener.close()
             if self.local_path:
-                with contextlib.suppress(OSError):
+                try:
                     os.unlink(self.local_path)
+                except OSError as e:  # the executor removes the directory in any case
+                    logger.debug("Could not remove the local pools' socket %s: %s", self.local_path, e)
         # give the STOP messages a moment to leave before the sockets close
         self.workers.setsockopt(zmq.LINGER, 200)
         if self.auth is not None:
@@ -785,11 +743,9 @@ def main() -> None:
         raise SystemExit(1) from e
     print("READY " + " ".join(f"{k}={v}" for k, v in ix.ports().items()), flush=True)
     logger.info("Interchange %d on %s listening: %s", os.getpid(), socket.gethostname(), ix.ports())
-    out_fd = None
-    if ix.pipes:
-        # stdout now carries results: keep it to ourselves, and send stray prints to stderr
-        out_fd = os.dup(1)
-        os.dup2(2, 1)
+    # stdout now carries results: keep it to ourselves, and send stray prints to stderr
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
     ix.run(stdin_fd, out_fd)
 
 

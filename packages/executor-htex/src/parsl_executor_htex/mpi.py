@@ -309,8 +309,8 @@ class NodeScheduler:
         if path:
             try:
                 os.unlink(path)
-            except OSError:
-                pass
+            except OSError as e:
+                logger.debug("Could not remove task %d's node file %s: %s", tid, path, e)
 
     def assign(self, manager: Any) -> None:
         """Hand queued tasks to idle workers, each MPI task once its nodes are free.

@@ -13,9 +13,10 @@ launched on the interchange's own host (the executor passes ``--ipc_host`` with 
 when the provider is a LocalProvider with the default launcher) connects instead to the plain
 unix stream socket that the interchange listens on inside the 0700 certificate directory, when
 it is on that host and can open it: local traffic skips encryption and ZeroMQ's I/O threads
-(messages use the pipe framing of ``messages.FrameWriter``), and only processes of the user
-owning the keys can reach it. End of file on that socket stops the pool at once. Task arguments and results of 64 KiB and more pass through as
-zero-copy frames, never unpickled here (see ``messages.py``).
+(``link.FramedLink``, the same class as the interchange's end), and only processes of the user
+owning the keys can reach it. End of file on that socket stops the pool at once. Task
+arguments and results of 64 KiB and more pass through as zero-copy frames, never unpickled
+here (see ``messages.py``).
 
 A pool that cannot take part exits with a non-zero code and a one-line reason on stderr (which
 the provider keeps in the block's stderr file): no interchange address answered (1), the
@@ -42,6 +43,7 @@ from typing import Any
 import zmq
 
 from parsl_executor_htex import messages as m
+from parsl_executor_htex.link import FramedLink, LinkClosed, set_buffers
 from parsl_executor_htex.packages import installed_packages
 from parsl_executor_htex.probe import probe_addresses
 from parsl_executor_htex.serialize import pack_exception
@@ -50,9 +52,6 @@ from parsl_executor_htex.slots import accelerator_env, affinity_env, affinity_fo
 # plain ints: pyzmq's enum constants cost a few microseconds per & on the hot path
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
-_POLLOUT = int(zmq.POLLOUT)
-#: send/receive buffer asked for the unix socket to a local interchange
-LOCAL_SOCKET_BUFFER = 1 << 20
 
 logger = logging.getLogger("parsl_executor_htex.process_worker_pool")
 
@@ -120,17 +119,11 @@ class Manager:
         self.poller = zmq.Poller()
         # the link to the interchange: a connected unix socket when it runs on this host (see
         # _local_socket), else a ZeroMQ DEALER over TCP (CurveZMQ with a certificate directory)
-        self.local = local
-        self.local_fd = -1
-        self.local_out_polled = False
+        self.link: FramedLink | None = None
         self.ctx: zmq.Context | None = None
         self.ix: zmq.Socket | None = None
         if local is not None:
-            local.setblocking(False)
-            self.local_fd = local.fileno()
-            self.reader = m.FrameReader(self.local_fd)
-            self.writer = m.FrameWriter(self.local_fd)
-            self.poller.register(self.local_fd, zmq.POLLIN)
+            self.link = FramedLink(local, self.poller)
             self._send([self.pool_id.encode()])  # the first message: our identity
         else:
             self.ctx = zmq.Context()
@@ -159,7 +152,6 @@ class Manager:
         self.last_sent = 0.0
         self.last_heard = time.monotonic()
         self.drain_at = (time.monotonic() + float(args.drain_period)) if args.drain_period else None
-        self._draining = False
         self._drain_acked = False
         self.accepted = False
         self.exit_code = 0
@@ -195,8 +187,8 @@ class Manager:
         for fd in (task_w, result_w):  # fewer wake-ups per bulk message than the default 64 KiB
             try:
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-            except (AttributeError, OSError):
-                pass
+            except (AttributeError, OSError) as e:  # not Linux, or over pipe-max-size: default size
+                logger.debug("Keeping the default pipe size for worker %d: %s", rank, e)
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "parsl_executor_htex.worker", str(task_r), str(result_w), str(rank)],
@@ -231,8 +223,8 @@ class Manager:
             return
         try:
             m.write_frames(w.task_fd, frames)
-        except OSError:  # the worker is gone: _check_workers reports its task
-            pass
+        except OSError as e:  # the worker is gone: _check_workers reports its task
+            logger.debug("Worker %d is gone (%s): message dropped", w.rank, e)
 
     def _check_workers(self) -> None:
         for w in list(self.workers.values()):
@@ -248,10 +240,8 @@ class Manager:
                 self.results.append(pack_exception(err))
                 if self.mpi is not None:
                     self.mpi.release(w.task)
-            try:
+            if w in self.idle:
                 self.idle.remove(w)
-            except ValueError:
-                pass
             del self.workers[w.rank]
             self._close_pipes(w)
             if not self.stopping:
@@ -328,7 +318,7 @@ class Manager:
         for fd, ev in events:
             w = by_fd.get(fd)  # type: ignore[call-overload]
             if w is None:
-                if fd == self.local_fd:
+                if self.link is not None and fd == self.link.fd:
                     self._local_event(ev)
                 continue
             try:
@@ -359,41 +349,22 @@ class Manager:
         """Send one message to the interchange (never blocks)."""
         if self.ix is not None:
             m.send(self.ix, frames)
-            return
-        w = self.writer
-        try:
-            w.send(frames)
-        except OSError:  # the interchange is gone: the loop sees end of file
-            w.pending.clear()
-            return
-        if w.pending and not self.local_out_polled and self.local_fd >= 0:
-            self.local_out_polled = True
-            self.poller.register(self.local_fd, zmq.POLLIN | zmq.POLLOUT)
+        else:
+            assert self.link is not None
+            self.link.send(frames)
 
     def _local_event(self, ev: int) -> None:
-        if ev & _POLLOUT:
-            try:
-                done = self.writer.flush()
-            except OSError:
-                done = True
-                self.writer.pending.clear()
-            if done and self.local_out_polled:
-                self.local_out_polled = False
-                self.poller.register(self.local_fd, zmq.POLLIN)
-        if ev & ~_POLLOUT:
-            try:
-                msgs = self.reader.read()
-            except (BlockingIOError, InterruptedError):
-                return
-            except (EOFError, OSError):
-                if not self.stopping:
-                    logger.error("The interchange closed its connection: exiting")
-                self.stopping = True
-                self.poller.unregister(self.local_fd)
-                self.local_fd = -1
-                return
-            for msg, extra in msgs:
-                self._from_interchange(msg, extra)
+        assert self.link is not None
+        try:
+            msgs = self.link.on_event(ev)
+        except LinkClosed as e:
+            if not self.stopping:
+                logger.error("The interchange closed its connection (%s): exiting", e)
+            self.stopping = True
+            self.link.close()
+            return
+        for msg, extra in msgs:
+            self._from_interchange(msg, extra)
 
     def _drain_interchange(self) -> None:
         sock = self.ix
@@ -466,22 +437,6 @@ class Manager:
         self._send(frames)
         self.last_sent = time.monotonic()
 
-    def _finish_local(self, timeout: float) -> None:
-        """Give what is still queued for the interchange up to ``timeout`` seconds to leave."""
-        import select
-
-        deadline = time.monotonic() + timeout
-        w = self.writer
-        while w.pending and self.local_fd >= 0:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            try:
-                select.select([], [self.local_fd], [], left)
-                w.flush()
-            except OSError:
-                return
-
     def _fail(self, code: int, reason: str) -> None:
         """Stop and exit with ``code``, saying why on stderr (the block's stderr file)."""
         logger.critical("%s", reason)
@@ -496,7 +451,6 @@ class Manager:
         logger.info("Drain period over: finishing running tasks, then exiting")
         self._send([m.DRAIN])
         self.drain_at = None
-        self._draining = True
 
     # --------------------------------------------------------------- shutdown
     def shutdown(self) -> None:
@@ -505,11 +459,11 @@ class Manager:
         if self.ix is not None:
             try:
                 self.ix.send(m.STOP, zmq.NOBLOCK)
-            except zmq.ZMQError:
-                pass
-        else:
-            self._send([m.STOP])
-            self._finish_local(0.2)
+            except zmq.ZMQError as e:  # the interchange then loses us on missed heartbeats
+                logger.debug("Could not tell the interchange this pool is leaving: %s", e)
+        elif self.link is not None:
+            self.link.send([m.STOP])
+            self.link.finish(0.2)
         for w in self.workers.values():
             if w.task is not None:  # busy: do not wait for the task to finish
                 w.proc.terminate()
@@ -528,8 +482,8 @@ class Manager:
         if self.ix is not None and self.ctx is not None:
             self.ix.setsockopt(zmq.LINGER, 200)
             self.ctx.destroy(linger=200)
-        if self.local is not None:
-            self.local.close()
+        if self.link is not None:
+            self.link.close()
         for w in list(self.workers.values()):
             self._close_pipes(w)
         logger.info("Worker pool %s stopped", self.pool_id)
@@ -608,11 +562,7 @@ def _local_socket(args: argparse.Namespace) -> socket.socket | None:
     except OSError:
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    for opt in (socket.SO_SNDBUF, socket.SO_RCVBUF):
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, opt, LOCAL_SOCKET_BUFFER)
-        except OSError:
-            pass
+    set_buffers(sock)  # before connect, so the kernel sizes the connection's window for them
     try:
         sock.connect(path)
     except OSError as e:  # a stale socket file, or not ours to open: fall back to TCP

@@ -12,6 +12,7 @@ neither ZeroMQ nor the rest of the executor, so it starts quickly.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import pickle
 import socket
@@ -25,6 +26,8 @@ from parsl_executor_htex.mpi import MPITask, restore, run_with_environment
 from parsl_executor_htex.serialize import loads, loads_payload, pack_exception, pack_result, result_error
 
 __all__ = ["main", "run_payload", "run_worker"]
+
+logger = logging.getLogger(__name__)
 
 
 def _execute_packed(buffer: bytes) -> Any:
@@ -71,8 +74,8 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
     def send_monitoring(messages: list[dict[str, Any]]) -> None:
         try:
             write(result_fd, [m.MONITOR + header(rank, 0) + pickle.dumps(messages, protocol=5)])
-        except OSError:  # the manager is gone
-            pass
+        except OSError as e:  # the manager is gone: the worker stops at its next read
+            logger.debug("Dropping monitoring messages: %s", e)
 
     write(result_fd, [m.READY + header(rank, 0)])
     cache: dict[int, Callable[..., Any]] = {}
