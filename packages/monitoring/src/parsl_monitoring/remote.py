@@ -16,6 +16,7 @@ Imports nothing heavy at module level: workers unpickle this module for every mo
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -27,6 +28,9 @@ __all__ = ["TASK_KEY", "MonitoredFunction", "sample_process"]
 
 #: the private keyword argument carrying ``(task_id, try_id)`` to the wrapper
 TASK_KEY = "_parsl_monitoring_task"
+
+# Under "parsl.monitoring", like the hub and the writer, so the monitoring log file has it too.
+logger = logging.getLogger("parsl.monitoring.remote")
 
 _HOSTNAME: str | None = None
 
@@ -106,7 +110,7 @@ def _send(send: Callable[[list[dict[str, Any]]], None], messages: list[dict[str,
     try:
         send(messages)
     except Exception:  # monitoring never fails a task
-        pass
+        logger.debug("Monitoring could not send %d messages; dropped", len(messages), exc_info=True)
 
 
 # ----------------------------------------------------------------- sampling
@@ -119,14 +123,14 @@ def sample_process(proc: Any, base: dict[str, float], interval: float) -> dict[s
     if kids is None:  # no /proc/<pid>/task/<tid>/children here: ask psutil (slower: scans all pids)
         try:
             procs += proc.children(recursive=True)
-        except psutil.Error:
-            pass
+        except psutil.Error as e:
+            logger.debug("Cannot list the children of process %d (%s); sampling it alone", proc.pid, e)
     else:
         for pid in kids:
             try:
                 procs.append(psutil.Process(pid))
-            except psutil.Error:
-                pass
+            except psutil.Error as e:  # it ended between the listing and now
+                logger.debug("Child process %d not sampled: %s", pid, e)
     user = system = rss = vms = mem_pct = rd = wr = vol = invol = 0.0
     for p in procs:
         try:
@@ -142,8 +146,11 @@ def sample_process(proc: Any, base: dict[str, float], interval: float) -> dict[s
                     io = p.io_counters()
                     rd += io.read_bytes
                     wr += io.write_bytes
-                except (psutil.Error, AttributeError):
-                    pass
+                except (
+                    psutil.Error,
+                    AttributeError,
+                ) as e:  # not on every platform, nor for others' processes
+                    logger.debug("No I/O counters for process %d: %r", p.pid, e)
                 cs = p.num_ctx_switches()
                 vol += cs.voluntary
                 invol += cs.involuntary
@@ -259,8 +266,8 @@ def _self_counters() -> dict[str, float] | None:
                         rd = float(line.split()[1])
                     elif line.startswith(b"write_bytes:"):
                         wr = float(line.split()[1])
-        except OSError:
-            pass
+        except OSError as e:  # /proc/self/io is missing under some kernels and containers
+            logger.debug("No /proc/self/io; disk counters stay 0: %s", e)
     except (OSError, ValueError):
         return None
     page = _PAGE_SIZE
@@ -342,7 +349,8 @@ class _Sampler:
             import psutil
 
             self.proc = psutil.Process(os.getpid())
-        except Exception:  # no psutil here: running/ended messages only
+        except Exception as e:  # no psutil here: running/ended messages only
+            logger.debug("No resource samples in this process (psutil: %r)", e)
             self.proc = None
         self.lock = threading.Lock()
         # [ident, running message or None, interval, send, base, started, next sample time]
@@ -375,8 +383,8 @@ class _Sampler:
         if interval:
             try:
                 out.append({**_sample(self.proc, base, interval), **ident})
-            except Exception:
-                pass
+            except Exception:  # monitoring never fails a task: the task ends without its last sample
+                logger.debug("Final resource sample of task %s failed", ident.get("task_id"), exc_info=True)
         return out
 
     def _run(self) -> None:
@@ -396,8 +404,8 @@ class _Sampler:
                     cur[6] = now + interval
                     try:
                         batch.append({**_sample(self.proc, base, interval), **ident})
-                    except Exception:
-                        pass
+                    except Exception:  # skip this sample, try again at the next interval
+                        logger.debug("Resource sample of task %s failed", ident.get("task_id"), exc_info=True)
                 if batch:
                     _send(send, batch)
 
@@ -413,6 +421,7 @@ def _sampler() -> _Sampler | None:
             if _SAMPLER is None:
                 try:
                     _SAMPLER = _Sampler()
-                except Exception:  # psutil missing or unusable here: no resource samples
+                except Exception:  # no thread to be had here: tasks report running and ended only
+                    logger.debug("Monitoring cannot start its sampler thread", exc_info=True)
                     return None
     return _SAMPLER

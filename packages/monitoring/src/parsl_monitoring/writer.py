@@ -30,11 +30,35 @@ __all__ = ["DatabaseWriter"]
 
 logger = logging.getLogger("parsl.monitoring.writer")
 
+#: seconds between batches: rows show up this late in the dashboard, and a batch stays big enough
+#: that one transaction per table (not per event) is what the database sees
 FLUSH_PERIOD = 0.5
+#: queued events that wake the writer before the period ends, so a burst of tasks cannot grow the
+#: queue (and the next transaction) without bound
+WAKE_BACKLOG = 5000
+#: seconds a write waits on SQLite's lock while parsl-visualize (or a notebook) is reading
+SQLITE_BUSY_TIMEOUT = 60
+#: seconds before a failed batch is tried again: long enough for a momentary lock to clear
+RETRY_DELAY = 0.5
+#: whole seconds whose timestamp text is kept: a run writes thousands of rows per second, each
+#: converting the same second; past this many the cache starts again rather than grow
+_SECOND_TEXT_CACHE_SIZE = 4096
+#: the batch's lists, one per table (tasks and tries split into new rows and updates)
+_BATCH_PARTS = (
+    "workflow",
+    "workflow_end",
+    "task_insert",
+    "task_update",
+    "try_insert",
+    "try_update",
+    "status",
+    "resource",
+    "node",
+    "block",
+)
 _RETURNED = frozenset(
     (States.exec_done, States.failed, States.dep_fail, States.memo_done, States.fail_retryable)
 )
-_FINAL = frozenset((States.exec_done, States.failed, States.dep_fail, States.memo_done))
 
 
 class DatabaseWriter(threading.Thread):
@@ -57,7 +81,7 @@ class DatabaseWriter(threading.Thread):
         self.sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.sqlite:
-            kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
             _ensure_sqlite_dir(url)
         self.engine = create_engine(url, **kwargs)
         if self.sqlite:
@@ -67,7 +91,7 @@ class DatabaseWriter(threading.Thread):
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
-                cur.execute("PRAGMA busy_timeout=60000")
+                cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
                 cur.close()
 
         metadata.create_all(self.engine)  # checkfirst: an existing database is reused
@@ -84,7 +108,7 @@ class DatabaseWriter(threading.Thread):
 
     # ----------------------------------------------------------- producer side
     def wake(self) -> None:
-        if len(self.events) > 5000:
+        if len(self.events) > WAKE_BACKLOG:
             self._wakeup.set()
 
     def workflow_started(self, row: dict[str, Any]) -> None:
@@ -115,8 +139,8 @@ class DatabaseWriter(threading.Thread):
             self._done.set()
             try:
                 self.engine.dispose()
-            except Exception:
-                pass
+            except Exception:  # the rows are written; a pool that will not close only leaks until exit
+                logger.debug("Monitoring could not dispose of its database engine", exc_info=True)
 
     def _flush(self) -> None:
         try:
@@ -135,7 +159,7 @@ class DatabaseWriter(threading.Thread):
             except Exception:
                 if attempt == 1:
                     logger.warning("Monitoring batch failed to write; retrying once", exc_info=True)
-                    time.sleep(0.5)
+                    time.sleep(RETRY_DELAY)
                 else:
                     self.batches_failed += 1
                     logger.exception(
@@ -144,30 +168,27 @@ class DatabaseWriter(threading.Thread):
 
     def _collect(self) -> dict[str, list[dict[str, Any]]]:
         """Drain the events into rows per table (and per insert/update for tasks and tries)."""
-        out: dict[str, list[dict[str, Any]]] = {
-            "workflow": [],
-            "workflow_end": [],
-            "task_insert": [],
-            "task_update": [],
-            "try_insert": [],
-            "try_update": [],
-            "status": [],
-            "resource": [],
-            "node": [],
-            "block": [],
-        }
+        out: dict[str, list[Any]] = {part: [] for part in _BATCH_PARTS}
         if self._workflow_start is not None:
             out["workflow"].append(self._workflow_start)
             self._workflow_start = None
+        touched_tasks, touched_tries = self._drain_events(out)
+        self._queue_task_rows(touched_tasks, out)
+        self._queue_try_rows(touched_tries, out)
+        if self._workflow_end is not None and self._stopping.is_set() and not self.events:
+            out["workflow_end"].append({"run_id": self.run_id, **self._workflow_end})
+            self._workflow_end = None
+        return out
+
+    def _drain_events(self, out: dict[str, list[Any]]) -> tuple[dict[int, list[Any]], set[tuple[int, int]]]:
+        """Status rows and try-row changes from every queued event; the tasks and tries touched."""
         run_id = self.run_id
         events = self.events
         status = out["status"]
         touched_tasks: dict[int, list[Any]] = {}  # task id -> [record, changed since in db, depends]
         touched_tries: set[tuple[int, int]] = set()
-        in_db = self._tasks_in_db
         launched = States.launched
-        n = len(events)
-        for _ in range(n):
+        for _ in range(len(events)):
             ev = events.popleft()
             if ev[0] == "messages":
                 self._messages(ev[1], ev[2], out, touched_tries)
@@ -180,27 +201,32 @@ class DatabaseWriter(threading.Thread):
                 entry = touched_tasks[tid] = [task, False, depends]
             elif depends:
                 entry[2] = depends
-            if state in _RETURNED:
-                entry[1] = True
             if state is launched:
                 key = (tid, try_id)
-                trow = self._try_rows.setdefault(key, {"try_id": try_id, "task_id": tid, "run_id": run_id})
+                trow = self._try_row(key)
                 trow["task_executor"] = task.executor
                 trow["task_try_time_launched"] = ts
                 touched_tries.add(key)
             elif state in _RETURNED:
+                entry[1] = True
                 key = (tid, try_id)
                 if key in self._try_rows or key in self._tries_in_db:
-                    trow = self._try_rows.setdefault(
-                        key, {"try_id": try_id, "task_id": tid, "run_id": run_id}
-                    )
-                    trow["task_try_time_returned"] = ts
-                    if task.fail_history:
-                        trow["task_fail_history"] = ",".join(str(f) for f in task.fail_history)
-                    if task.joins is not None:
-                        trow["task_joins"] = _ids(task.joins)
+                    _record_return(self._try_row(key), task, ts)
                     touched_tries.add(key)
-        for tid, (task, changed, depends) in touched_tasks.items():
+        return touched_tasks, touched_tries
+
+    def _try_row(self, key: tuple[int, int]) -> dict[str, Any]:
+        """The pending row of try ``key`` (task id, try id), started if there is none yet."""
+        row = self._try_rows.get(key)
+        if row is None:
+            row = self._try_rows[key] = {"try_id": key[1], "task_id": key[0], "run_id": self.run_id}
+        return row
+
+    def _queue_task_rows(self, touched: dict[int, list[Any]], out: dict[str, list[Any]]) -> None:
+        """An insert for each task new to the database, an update for each that changed since."""
+        run_id = self.run_id
+        in_db = self._tasks_in_db
+        for tid, (task, changed, depends) in touched.items():
             if tid in in_db:
                 if changed:
                     values = _task_values(task, depends)
@@ -210,7 +236,10 @@ class DatabaseWriter(threading.Thread):
             else:
                 out["task_insert"].append({"task_id": tid, "run_id": run_id, **_task_values(task, depends)})
                 in_db.add(tid)
-        for key in touched_tries:
+
+    def _queue_try_rows(self, touched: set[tuple[int, int]], out: dict[str, list[Any]]) -> None:
+        """Move the touched tries' pending rows into the batch, once each has its launch."""
+        for key in touched:
             trow = self._try_rows.get(key)
             if trow is None:
                 continue
@@ -220,10 +249,6 @@ class DatabaseWriter(threading.Thread):
                 out["try_insert"].append(self._try_rows.pop(key))
                 self._tries_in_db.add(key)
             # else: wait for the launch event to arrive (a worker message came first)
-        if self._workflow_end is not None and self._stopping.is_set() and not events:
-            out["workflow_end"].append({"run_id": run_id, **self._workflow_end})
-            self._workflow_end = None
-        return out
 
     def _messages(
         self,
@@ -232,6 +257,7 @@ class DatabaseWriter(threading.Thread):
         out: dict[str, list[Any]],
         touched_tries: set[tuple[int, int]],
     ) -> None:
+        """Rows from one batch of executor messages (worker task states, resources, nodes, blocks)."""
         run_id = self.run_id
         for msg in messages:
             kind = msg.get("type")
@@ -243,9 +269,7 @@ class DatabaseWriter(threading.Thread):
                 out["status"].append((tid, state, ts, run_id, try_id))
                 if kind == "task_running":
                     key = (tid, try_id)
-                    trow = self._try_rows.setdefault(
-                        key, {"try_id": try_id, "task_id": tid, "run_id": run_id}
-                    )
+                    trow = self._try_row(key)
                     trow["task_try_time_running"] = ts
                     trow["hostname"] = msg.get("hostname")
                     trow["block_id"] = msg.get("block_id")
@@ -261,32 +285,9 @@ class DatabaseWriter(threading.Thread):
                 if msg.get("event") == "dispatched":
                     # a pool was given tasks: no new row (the task's try row has its block and host)
                     continue
-                out["node"].append(
-                    {
-                        "run_id": run_id,
-                        "hostname": msg.get("hostname") or "?",
-                        "uid": str(msg.get("uid")),
-                        "block_id": str(msg.get("block_id")),
-                        "cpu_count": int(msg.get("cpu_count") or 0),
-                        "total_memory": int(msg.get("total_memory") or 0),
-                        "active": bool(msg.get("active")),
-                        "worker_count": int(msg.get("worker_count") or 0),
-                        "python_v": str(msg.get("python_v", "")),
-                        "timestamp": msg.get("timestamp") or time.time(),
-                        "last_heartbeat": msg.get("last_heartbeat") or msg.get("timestamp") or time.time(),
-                    }
-                )
+                out["node"].append(_node_row(run_id, msg))
             elif kind == "block":
-                out["block"].append(
-                    {
-                        "run_id": run_id,
-                        "executor_label": executor or msg.get("executor_label") or "?",
-                        "block_id": str(msg.get("block_id")),
-                        "job_id": _str_or_none(msg.get("job_id")),
-                        "timestamp": msg.get("timestamp") or time.time(),
-                        "status": str(msg.get("status")),
-                    }
-                )
+                out["block"].append(_block_row(run_id, executor, msg))
 
     def _write(self, batch: dict[str, list[dict[str, Any]]]) -> None:
         from parsl_monitoring.db import BLOCK, NODE, RESOURCE, STATUS, TASK, TRY, WORKFLOW
@@ -361,7 +362,7 @@ class DatabaseWriter(threading.Thread):
                     params.append(tuple(lr))
                 conn.exec_driver_sql(sql, params)
                 return
-            rows = [dict(zip(names, r)) for r in rows]
+            rows = [dict(zip(names, r, strict=True)) for r in rows]
         if order is not None:
             params = [tuple(conv(r.get(n)) if n in dt_cols else r.get(n) for n in order) for r in rows]
         else:
@@ -393,7 +394,7 @@ class DatabaseWriter(threading.Thread):
         sec = int(v)
         prefix = self._second_text.get(sec)
         if prefix is None:
-            if len(self._second_text) > 4096:
+            if len(self._second_text) > _SECOND_TEXT_CACHE_SIZE:
                 self._second_text.clear()
             prefix = self._second_text[sec] = datetime.fromtimestamp(sec).isoformat(" ", "seconds")
         micro = int((v - sec) * 1e6 + 0.5)
@@ -437,6 +438,44 @@ _RESOURCE_COLUMNS = (
 
 def _str_or_none(v: Any) -> str | None:
     return None if v is None else str(v)
+
+
+def _record_return(trow: dict[str, Any], task: Any, ts: float) -> None:
+    """Fill a try row's return time, failure history and joined futures from its task record."""
+    trow["task_try_time_returned"] = ts
+    if task.fail_history:
+        trow["task_fail_history"] = ",".join(str(f) for f in task.fail_history)
+    if task.joins is not None:
+        trow["task_joins"] = _ids(task.joins)
+
+
+def _node_row(run_id: str, msg: dict[str, Any]) -> dict[str, Any]:
+    """The ``node`` row of a worker pool's registration or status change."""
+    return {
+        "run_id": run_id,
+        "hostname": msg.get("hostname") or "?",
+        "uid": str(msg.get("uid")),
+        "block_id": str(msg.get("block_id")),
+        "cpu_count": int(msg.get("cpu_count") or 0),
+        "total_memory": int(msg.get("total_memory") or 0),
+        "active": bool(msg.get("active")),
+        "worker_count": int(msg.get("worker_count") or 0),
+        "python_v": str(msg.get("python_v", "")),
+        "timestamp": msg.get("timestamp") or time.time(),
+        "last_heartbeat": msg.get("last_heartbeat") or msg.get("timestamp") or time.time(),
+    }
+
+
+def _block_row(run_id: str, executor: str | None, msg: dict[str, Any]) -> dict[str, Any]:
+    """The ``block`` row of a block's status change (the sending executor's label, if known)."""
+    return {
+        "run_id": run_id,
+        "executor_label": executor or msg.get("executor_label") or "?",
+        "block_id": str(msg.get("block_id")),
+        "job_id": _str_or_none(msg.get("job_id")),
+        "timestamp": msg.get("timestamp") or time.time(),
+        "status": str(msg.get("status")),
+    }
 
 
 def _ids(futures: Any) -> str | None:
