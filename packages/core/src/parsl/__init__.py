@@ -6,20 +6,27 @@ Decorate functions with :func:`python_app`, :func:`bash_app` or :func:`join_app`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from parsl._coexist import check_at_import as _check_install
 from parsl.version import VERSION
 
 _check_install(__path__[0], VERSION)  # upstream parsl in the same site-packages: say so, do not mix
 del _check_install
 
-from parsl._lazy import htex, lazy_module_getattr
-from parsl.app.app import bash_app, join_app, python_app
-from parsl.config import Config
-from parsl.data_provider.files import File
-from parsl.dataflow.dflow import DataFlowKernel, DataFlowKernelLoader
-from parsl.executors.threads import ThreadPoolExecutor
-from parsl.log_utils import set_file_logger, set_stream_logger
-from parsl.plugins import hookimpl
+# The imports below come after the check on purpose: a mixed install fails in them otherwise.
+from parsl._lazy import htex, lazy_module_getattr  # noqa: E402
+from parsl.app.app import bash_app, join_app, python_app  # noqa: E402
+from parsl.config import Config  # noqa: E402
+from parsl.data_provider.files import File  # noqa: E402
+from parsl.dataflow.dflow import DataFlowKernel, DataFlowKernelLoader  # noqa: E402
+from parsl.executors.threads import ThreadPoolExecutor  # noqa: E402
+from parsl.log_utils import set_file_logger, set_stream_logger  # noqa: E402
+from parsl.plugins import hookimpl  # noqa: E402
+
+if TYPE_CHECKING:
+    # resolved on first use by __getattr__ below, from the optional parsl-executor-htex
+    from parsl_executor_htex.executor import HighThroughputExecutor
 
 __version__ = VERSION
 

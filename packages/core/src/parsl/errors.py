@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 __all__ = [
     "ConfigurationError",
@@ -10,7 +11,7 @@ __all__ = [
     "NoDataFlowKernelError",
     "OptionalModuleMissing",
     "ParslError",
-    "TypeCheckError",  # noqa: F822  (built on first use by __getattr__)
+    "TypeCheckError",
     "UnsupportedFeatureError",
     "type_check_error",
 ]
@@ -31,7 +32,7 @@ class NoDataFlowKernelError(ParslError):
 class OptionalModuleMissing(ParslError):
     """A feature needs a Python module that is not installed."""
 
-    def __init__(self, module_names: Any, reason: str):
+    def __init__(self, module_names: str | Sequence[str], reason: str) -> None:
         super().__init__(module_names, reason)
         self.module_names = module_names
         self.reason = reason
@@ -50,7 +51,7 @@ class InternalConsistencyError(ParslError):
 class UnsupportedFeatureError(ParslError):
     """A feature was requested from a component that does not provide it."""
 
-    def __init__(self, feature: str, current_executor: str, target_executor: str | None):
+    def __init__(self, feature: str, current_executor: str, target_executor: str | None) -> None:
         super().__init__(feature, current_executor, target_executor)
         self.feature = feature
         self.current_executor = current_executor
@@ -65,7 +66,14 @@ class UnsupportedFeatureError(ParslError):
         return f"The {self.feature} feature is not supported in {self.current_executor}."
 
 
-def _make_type_check_error() -> type:
+if TYPE_CHECKING:
+    from typeguard import TypeCheckError as _TypeguardTypeCheckError
+
+    class TypeCheckError(ConfigurationError, _TypeguardTypeCheckError, TypeError):
+        """A configuration value has the wrong type (or is not one of the allowed choices)."""
+
+
+def _make_type_check_error() -> type[TypeCheckError]:
     # typeguard takes ~0.2 s to import, so the class is built on first use (an error path).
     try:
         from typeguard import TypeCheckError as _TypeguardTypeCheckError
@@ -77,7 +85,8 @@ def _make_type_check_error() -> type:
     def __str__(self: BaseException) -> str:
         return str(self.args[0]) if self.args else ""
 
-    return type(
+    # built dynamically, so the checker learns its type from the TYPE_CHECKING class above
+    cls = type(
         "TypeCheckError",
         bases,
         {
@@ -89,9 +98,10 @@ def _make_type_check_error() -> type:
             "__str__": __str__,
         },
     )
+    return cast("type[TypeCheckError]", cls)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type[TypeCheckError]:
     if name == "TypeCheckError":
         cls = _make_type_check_error()
         globals()["TypeCheckError"] = cls
@@ -99,7 +109,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def type_check_error(message: str) -> ParslError:
+def type_check_error(message: str) -> TypeCheckError:
     """Build a :class:`TypeCheckError` (a configuration value has the wrong type)."""
-    cls = globals().get("TypeCheckError") or __getattr__("TypeCheckError")
+    cls: type[TypeCheckError] | None = globals().get("TypeCheckError")
+    if cls is None:
+        cls = __getattr__("TypeCheckError")
     return cls(message)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from parsl.app.remote_traceback import chain_record, frames_of, restore_chain
 from parsl.dataflow.errors import DependencyError
 from parsl.errors import ParslError
+
+if TYPE_CHECKING:
+    from parsl.data_provider.files import File
 
 __all__ = [
     "AppBadFormatting",
@@ -51,7 +54,7 @@ class AppBadFormatting(ParslError):
 class AppFailure(AppException):
     """An app failed (kept for old scripts that catch it)."""
 
-    def __init__(self, reason: str, exitcode: int | None = None, retries: int | None = None):
+    def __init__(self, reason: str, exitcode: int | None = None, retries: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.exitcode = exitcode
@@ -66,13 +69,13 @@ class BashExitFailure(AppFailure):
 
     retries = None  # AppFailure's attributes, kept off the instance: Parsl's has only the two below
 
-    def __init__(self, app_name: str, exitcode: int):
+    def __init__(self, app_name: str, exitcode: int) -> None:
         AppException.__init__(self, app_name, exitcode)
         self.app_name = app_name
         self.exitcode = exitcode
 
-    @property  # type: ignore[override]
-    def reason(self) -> str:
+    @property
+    def reason(self) -> str:  # type: ignore[override]  # derived from exitcode, where AppFailure stores it
         return str(self)
 
     def __str__(self) -> str:
@@ -97,7 +100,7 @@ class BashAppNoReturn(AppException, ValueError):
 class MissingOutputs(ParslError):
     """An app finished without creating some of its declared ``outputs``."""
 
-    def __init__(self, reason: str, outputs: Any):
+    def __init__(self, reason: str, outputs: Sequence[File | str]) -> None:
         super().__init__(reason, outputs)
         self.reason = reason
         self.outputs = outputs
@@ -129,7 +132,9 @@ class RemoteExceptionWrapper:
     frames as a real traceback, and its cause and context, nothing added to its ``__dict__``.
     """
 
-    def __init__(self, e_type: type, e_value: BaseException, traceback: TracebackType | None):
+    def __init__(
+        self, e_type: type[BaseException], e_value: BaseException, traceback: TracebackType | None
+    ) -> None:
         self.e_type = e_type
         self.e_value = e_value
         _, _, cause, context, suppress = chain_record(e_value)
@@ -166,12 +171,10 @@ def wrap_error(func: Callable[..., R]) -> Callable[..., R | RemoteExceptionWrapp
     """Return a wrapper that returns a RemoteExceptionWrapper instead of raising."""
 
     @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        import sys
-
+    def wrapper(*args: Any, **kwargs: Any) -> R | RemoteExceptionWrapper:
         try:
             return func(*args, **kwargs)
-        except Exception:
-            return RemoteExceptionWrapper(*sys.exc_info())  # type: ignore[arg-type]
+        except Exception as e:
+            return RemoteExceptionWrapper(type(e), e, e.__traceback__)
 
     return wrapper

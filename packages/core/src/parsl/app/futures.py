@@ -10,14 +10,14 @@ from parsl.data_provider.files import File
 __all__ = ["DataFuture"]
 
 
-class DataFuture(Future):
+class DataFuture(Future[File]):
     """A future for a :class:`File` written by an app.
 
     It completes with the File when the producing app (``app_fut``) succeeds, and with the
     app's exception when it fails. Pass it to another app's ``inputs=`` to depend on it.
     """
 
-    def __init__(self, fut: Future, file_obj: File, tid: Any = None) -> None:
+    def __init__(self, fut: Future[Any], file_obj: File, tid: int | None = None) -> None:
         super().__init__()
         if not isinstance(file_obj, File):
             raise TypeError(f"DataFuture needs a File, not {type(file_obj).__name__}")
@@ -26,7 +26,7 @@ class DataFuture(Future):
         self.parent = fut
         fut.add_done_callback(self.parent_callback)
 
-    def parent_callback(self, parent_fu: Future) -> None:
+    def parent_callback(self, parent_fu: Future[Any]) -> None:
         if parent_fu.cancelled():
             Future.cancel(self)  # the app that would write the file was cancelled
             return
@@ -37,7 +37,7 @@ class DataFuture(Future):
             self.set_result(self.file_obj)
 
     @property
-    def tid(self) -> Any:
+    def tid(self) -> int | None:
         return self._tid
 
     @property

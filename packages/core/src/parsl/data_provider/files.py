@@ -30,12 +30,12 @@ class File:
     or ``os.fspath(f)``) is the path to open.
     """
 
-    def __init__(self, url: str | os.PathLike) -> None:
+    def __init__(self, url: str | os.PathLike[str]) -> None:
         if isinstance(url, File):
             url = url.url
         if not isinstance(url, (str, os.PathLike)):
             raise TypeError(f"File() takes a path or URL string, not {type(url).__name__}")
-        self.url = os.fspath(url)
+        self.url: str = os.fspath(url)
         parsed = urlparse(self.url)
         self.scheme = parsed.scheme if parsed.scheme else "file"
         self.netloc = parsed.netloc

@@ -56,11 +56,19 @@ class Staging:
         """Whether this provider can stage ``file`` out."""
         return False
 
-    def stage_in(self, dm: DataManager, executor: str, file: File, parent_fut: Any) -> DataFuture | None:
-        """Start a separate stage-in task; return a DataFuture that completes when done, or None."""
+    def stage_in(
+        self, dm: DataManager, executor: str, file: File, parent_fut: DataFuture | None
+    ) -> DataFuture | None:
+        """Start a separate stage-in task; return a DataFuture that completes when done, or None.
+
+        ``parent_fut`` is the DataFuture the file came in (the stage-in task must wait for
+        it), or None for a plain File.
+        """
         return None
 
-    def stage_out(self, dm: DataManager, executor: str, file: File, app_fu: AppFuture) -> AppFuture | None:
+    def stage_out(
+        self, dm: DataManager, executor: str, file: File, app_fu: AppFuture[Any]
+    ) -> AppFuture[Any] | None:
         """Start a stage-out task that runs after ``app_fu``; return its future, or None."""
         return None
 

@@ -12,13 +12,13 @@ import threading
 import time
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any
 
 from parsl.errors import type_check_error
 from parsl.executors.base import ParslExecutor
 from parsl.executors.errors import BadStateException, ScalingFailed
 from parsl.jobs.error_handlers import noop_error_handler, simple_error_handler, windowed_error_handler
 from parsl.jobs.states import JobState, JobStatus
+from parsl.providers.base import ExecutionProvider
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,11 @@ class BlockProviderExecutor(ParslExecutor):
     """
 
     def __init__(
-        self, *, provider: Any, block_error_handler: bool | ErrorHandler = True, label: str | None = None
+        self,
+        *,
+        provider: ExecutionProvider,
+        block_error_handler: bool | ErrorHandler = True,
+        label: str | None = None,
     ) -> None:
         super().__init__(label=label)
         self.provider = provider
@@ -73,13 +77,13 @@ class BlockProviderExecutor(ParslExecutor):
 
     # ------------------------------------------------------------------ state
     @property
-    def provider(self) -> Any:
+    def provider(self) -> ExecutionProvider:
         """The provider blocks come from (a class-level property, as in Parsl, so that
         ``Mock(spec=SomeExecutor)`` in downstream tests has it)."""
         return self._provider
 
     @provider.setter
-    def provider(self, value: Any) -> None:
+    def provider(self, value: ExecutionProvider) -> None:
         self._provider = value
 
     @property
@@ -103,7 +107,8 @@ class BlockProviderExecutor(ParslExecutor):
 
     @property
     def status_polling_interval(self) -> float:
-        return getattr(self.provider, "status_polling_interval", 5) if self.provider else 0
+        interval: float = getattr(self.provider, "status_polling_interval", 5) if self.provider else 0
+        return interval
 
     # ----------------------------------------------------------------- blocks
     def scale_out_facade(self, n: int) -> list[str]:
@@ -192,7 +197,7 @@ class BlockProviderExecutor(ParslExecutor):
         active = self._active_blocks()
         if active and self.provider is not None:
             statuses = self.provider.status([self.blocks_to_job_id[b] for b in active])
-            for block_id, status in zip(active, statuses):
+            for block_id, status in zip(active, statuses, strict=False):
                 fresh[block_id] = self._adjust_status(block_id, status)
         return fresh
 
@@ -216,7 +221,7 @@ class BlockProviderExecutor(ParslExecutor):
             return
         job_ids = [self.blocks_to_job_id[b] for b in active]
         statuses = self.provider.status(job_ids)
-        for block_id, status in zip(active, statuses):
+        for block_id, status in zip(active, statuses, strict=False):
             if self._status.get(block_id, JobStatus(JobState.UNKNOWN)).state == JobState.SCALED_IN:
                 continue
             self._set_block_status(block_id, status)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import numbers
 from abc import ABCMeta, abstractmethod
-from typing import Any
+from typing import Any, TypeGuard
 
 from parsl.jobs.states import JobState, JobStatus
 
@@ -32,7 +32,7 @@ class _PerInstanceDict:
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        value: dict = {}
+        value: dict[object, Any] = {}
         instance.__dict__[self.name] = value
         return value
 
@@ -123,7 +123,8 @@ class ExecutionProvider(metaclass=_ProviderMeta):
     nodes_per_block: int = 1
     parallelism: float = 1
     script_dir: str | None = None
-    resources: dict[Any, Any] = _PerInstanceDict()  # type: ignore[assignment]
+    # a descriptor that gives each instance its own dict, declared as the dict it hands out
+    resources: dict[object, Any] = _PerInstanceDict()  # type: ignore[assignment]
     _cores_per_node: int | None = None
     _mem_per_node: float | None = None
 
@@ -132,8 +133,10 @@ class ExecutionProvider(metaclass=_ProviderMeta):
         self.resources = {}
 
     @abstractmethod
-    def submit(self, command: str, tasks_per_node: int, job_name: str = "parsl.auto") -> Any:
+    def submit(self, command: str, tasks_per_node: int, job_name: str = "parsl.auto") -> object:
         """Start one block running ``command`` and return its job id.
+
+        Executors keep ``str(job_id)`` and pass that to ``status`` and ``cancel``.
 
         ``tasks_per_node`` is how many copies of the command each node runs
         (usually through the provider's launcher). A false return value means the
@@ -143,11 +146,11 @@ class ExecutionProvider(metaclass=_ProviderMeta):
         """
 
     @abstractmethod
-    def status(self, job_ids: list[Any]) -> list[JobStatus]:
+    def status(self, job_ids: list[str]) -> list[JobStatus]:
         """Return one ``JobStatus`` per job id, in the same order."""
 
     @abstractmethod
-    def cancel(self, job_ids: list[Any]) -> list[bool]:
+    def cancel(self, job_ids: list[str]) -> list[bool]:
         """Stop the given jobs; return one boolean per job telling whether that worked."""
 
     @property
@@ -157,7 +160,7 @@ class ExecutionProvider(metaclass=_ProviderMeta):
 
     @property
     @abstractmethod
-    def status_polling_interval(self) -> int:
+    def status_polling_interval(self) -> float:
         """Seconds between two calls of ``status()`` by the job status poller."""
 
     @property
@@ -182,11 +185,11 @@ class ExecutionProvider(metaclass=_ProviderMeta):
         self._mem_per_node = value
 
 
-def _number(value: Any) -> bool:
+def _number(value: object) -> TypeGuard[float]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def validate_provider(provider: Any) -> None:
+def validate_provider(provider: object) -> None:
     """Raise ``ConfigurationError`` if the provider's block numbers cannot work together."""
     from parsl.errors import ConfigurationError
 
