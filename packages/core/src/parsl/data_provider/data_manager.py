@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 from parsl.app.futures import DataFuture
 from parsl.data_provider.files import File
@@ -13,6 +13,7 @@ from parsl.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
+    from parsl.dataflow.futures import AppFuture
 
 __all__ = ["DataManager", "NoStagingProviderError", "default_staging"]
 
@@ -32,7 +33,7 @@ def _default_staging_list() -> list[Staging]:
     return default_plugin_manager().default_staging()
 
 
-class _DefaultStaging(Sequence):
+class _DefaultStaging(Sequence[Staging]):
     """``default_staging``: the staging providers every executor uses unless told otherwise.
 
     Computed from the ``parsl_default_staging`` hook on first use, so installed staging
@@ -42,16 +43,22 @@ class _DefaultStaging(Sequence):
     def _items(self) -> list[Staging]:
         return _default_staging_list()
 
-    def __getitem__(self, i: Any) -> Any:
+    @overload
+    def __getitem__(self, i: int) -> Staging: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Staging]: ...
+
+    def __getitem__(self, i: int | slice) -> Staging | list[Staging]:
         return self._items()[i]
 
     def __len__(self) -> int:
         return len(self._items())
 
-    def __add__(self, other: Any) -> list[Staging]:
+    def __add__(self, other: Iterable[Staging]) -> list[Staging]:
         return self._items() + list(other)
 
-    def __radd__(self, other: Any) -> list[Staging]:
+    def __radd__(self, other: Iterable[Staging]) -> list[Staging]:
         return list(other) + self._items()
 
     def __repr__(self) -> str:
@@ -111,7 +118,7 @@ class DataManager:
 
     def optionally_stage_in(
         self, input: Any, func: Callable[..., Any], executor: str
-    ) -> tuple[Any, Callable]:
+    ) -> tuple[Any, Callable[..., Any]]:
         """Return the input the task should receive and the (possibly wrapped) function.
 
         Local files pass through; a remote File is replaced by a clean copy that its staging
@@ -138,7 +145,7 @@ class DataManager:
             return file, self.replace_task(file, func, executor)
         return input, func
 
-    def stage_in(self, file: File, input: Any, executor: str) -> Any:
+    def stage_in(self, file: File, input: DataFuture | None, executor: str) -> DataFuture | None:
         provider = self._find(executor, file, "in")
         return provider.stage_in(self, executor, file, input)
 
@@ -154,6 +161,6 @@ class DataManager:
         new = provider.replace_task_stage_out(self, executor, file, func)
         return new if new is not None else func
 
-    def stage_out(self, file: File, executor: str, app_fu: Any) -> Any:
+    def stage_out(self, file: File, executor: str, app_fu: AppFuture[Any]) -> AppFuture[Any] | None:
         provider = self._find(executor, file, "out")
         return provider.stage_out(self, executor, file, app_fu)

@@ -26,11 +26,11 @@ __all__ = [
 class DependencyResolver:
     """A pair of functions: ``traverse_to_gather(obj) -> futures`` and ``traverse_to_unwrap(obj) -> obj``."""
 
-    traverse_to_gather: Callable[[Any], Sequence[Future]]
+    traverse_to_gather: Callable[[Any], Sequence[Future[Any]]]
     traverse_to_unwrap: Callable[[Any], Any]
 
 
-def _shallow_gather(o: Any) -> list[Future]:
+def _shallow_gather(o: Any) -> list[Future[Any]]:
     return [o] if isinstance(o, Future) else []
 
 
@@ -39,7 +39,7 @@ def _shallow_unwrap(o: Any) -> Any:
 
 
 @singledispatch
-def deep_traverse_to_gather(o: Any) -> list[Future]:
+def deep_traverse_to_gather(o: Any) -> list[Future[Any]]:
     """Every future inside ``o``."""
     return [o] if isinstance(o, Future) else []
 
@@ -48,16 +48,16 @@ def deep_traverse_to_gather(o: Any) -> list[Future]:
 @deep_traverse_to_gather.register(list)
 @deep_traverse_to_gather.register(set)
 @deep_traverse_to_gather.register(frozenset)
-def _(o: Any) -> list[Future]:
-    out: list[Future] = []
+def _(o: Any) -> list[Future[Any]]:
+    out: list[Future[Any]] = []
     for x in o:
         out.extend(deep_traverse_to_gather(x))
     return out
 
 
 @deep_traverse_to_gather.register(dict)
-def _(o: dict) -> list[Future]:
-    out: list[Future] = []
+def _(o: dict[Any, Any]) -> list[Future[Any]]:
+    out: list[Future[Any]] = []
     for k, v in o.items():
         out.extend(deep_traverse_to_gather(k))
         out.extend(deep_traverse_to_gather(v))
@@ -79,7 +79,7 @@ def _(o: Any) -> Any:
 
 
 @deep_traverse_to_unwrap.register(dict)
-def _(o: dict) -> dict:
+def _(o: dict[Any, Any]) -> dict[Any, Any]:
     return {deep_traverse_to_unwrap(k): deep_traverse_to_unwrap(v) for k, v in o.items()}
 
 

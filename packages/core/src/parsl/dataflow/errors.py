@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import CancelledError, Future
+from typing import Any
 
 from parsl.errors import ConfigurationError, ParslError
 
@@ -67,7 +68,7 @@ class PropagatedException(DataFlowException):
         if cause is not self:
             self.__cause__ = cause
 
-    def __reduce__(self):  # type: ignore[override]
+    def __reduce__(self) -> tuple[Callable[..., PropagatedException], tuple[Any, ...]]:
         return (
             _rebuild_propagated,
             (type(self), self.dependent_exceptions_tids, self.task_id, self._failure_description),
@@ -117,7 +118,10 @@ class PropagatedException(DataFlowException):
 
 
 def _rebuild_propagated(
-    cls: type, deps: Sequence[tuple[BaseException, str]], task_id: int | None, failure_description: str
+    cls: type[PropagatedException],
+    deps: Sequence[tuple[BaseException, str]],
+    task_id: int | None,
+    failure_description: str,
 ) -> PropagatedException:
     obj = cls.__new__(cls)
     PropagatedException.__init__(obj, deps, task_id, failure_description=failure_description)
@@ -143,7 +147,7 @@ class JoinError(PropagatedException):
 
 
 def failures_of(
-    futures: Iterable[Future], describe: Callable[[Future], str]
+    futures: Iterable[Future[Any]], describe: Callable[[Future[Any]], str]
 ) -> list[tuple[BaseException, str]]:
     """``(exception, description)`` for each failed or cancelled future among ``futures``."""
     failed = []

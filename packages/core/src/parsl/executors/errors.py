@@ -9,13 +9,16 @@ what the caller passed, as with Parsl's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from parsl import errors as _errors
 from parsl.errors import ParslError
 
 # defined with the serializers; importable from here too, as in 0.9-era scripts
 from parsl.serialize.errors import DeserializationError, SerializationError
+
+if TYPE_CHECKING:
+    from parsl.executors.base import ParslExecutor
 
 __all__ = [
     "BadMessage",
@@ -29,14 +32,14 @@ __all__ = [
 ]
 
 
-def _label(executor: Any) -> Any:
-    return getattr(executor, "label", executor)
+def _label(executor: object) -> str:
+    return str(getattr(executor, "label", executor))
 
 
 class ExecutorError(ParslError):
     """Base class for executor errors: ``executor`` is the executor, ``reason`` says what went wrong."""
 
-    def __init__(self, executor: Any, reason: str):
+    def __init__(self, executor: ParslExecutor, reason: str) -> None:
         self.executor = executor
         self.reason = reason
 
@@ -51,7 +54,7 @@ class BadStateException(ExecutorError):
     is its text.
     """
 
-    def __init__(self, executor: Any, exception: BaseException | str):
+    def __init__(self, executor: ParslExecutor, exception: BaseException | str) -> None:
         super().__init__(executor, str(exception))
 
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 import logging
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["MonitoringRadioReceiver", "MonitoringRadioSender", "RadioConfig", "record_radio"]
+__all__ = ["MessageSink", "MonitoringRadioReceiver", "MonitoringRadioSender", "RadioConfig", "record_radio"]
 
 logger = logging.getLogger(__name__)
+
+
+class MessageSink(Protocol):
+    """Where a receiver puts each message: a ``queue.Queue`` or ``multiprocessing.Queue``."""
+
+    def put(self, item: Any, /) -> None: ...
 
 
 class MonitoringRadioSender(metaclass=ABCMeta):
@@ -49,7 +55,7 @@ class RadioConfig(metaclass=ABCMeta):
     """
 
     @abstractmethod
-    def create_receiver(self, *, run_dir: str, resource_msgs: Any) -> MonitoringRadioReceiver:
+    def create_receiver(self, *, run_dir: str, resource_msgs: MessageSink) -> MonitoringRadioReceiver:
         """Start receiving into ``resource_msgs`` (a queue); remember what senders need."""
 
     @abstractmethod
@@ -58,7 +64,7 @@ class RadioConfig(metaclass=ABCMeta):
 
 
 def record_radio(
-    owner: str, radio: Any, default: Callable[[], RadioConfig] | None = None
+    owner: str, radio: object, default: Callable[[], RadioConfig] | None = None
 ) -> RadioConfig | None:
     """Check and return the ``remote_monitoring_radio=`` an executor was given.
 
