@@ -71,7 +71,7 @@ def _established_from_ipv6_loopback(port: int) -> int:
         next(f)
         for line in f:
             fields = line.split()
-            local, remote, state = fields[1], fields[2], fields[3]
+            local, state = fields[1], fields[3]
             addr, _, lport = local.partition(":")
             if int(lport, 16) != port or state != "01":
                 continue

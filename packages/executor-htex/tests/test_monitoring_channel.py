@@ -80,7 +80,7 @@ def test_worker_messages_nodes_and_blocks_reach_parsl_executor_messages(tmp_path
     import os
 
     assert os.getpid() not in {p["pid"] for p in probes}  # they really came from worker processes
-    [node_up, *rest] = obs.of_type("node")
+    node_up = obs.of_type("node")[0]
     assert node_up["active"] is True and node_up["block_id"] == "0" and node_up["worker_count"] == 2
     assert node_up["cpu_count"] >= 1 and node_up["total_memory"] > 0 and node_up["uid"]
     blocks = obs.of_type("block")

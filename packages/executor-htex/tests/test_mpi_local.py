@@ -3,6 +3,7 @@ job), a real interchange, pool and workers. The pool must lend the node to one t
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -100,7 +101,7 @@ def test_mpi_tasks_never_share_a_node(mpi_dfk):
     """Two workers, one node: the second task waits until the first gives the node back."""
     futs = [mpi_env(0.7, parsl_resource_specification={"num_nodes": 1}) for _ in range(3)]
     spans = sorted((s, e) for s, e, _ in (f.result(timeout=60) for f in futs))
-    for (_, end1), (start2, _) in zip(spans, spans[1:]):
+    for (_, end1), (start2, _) in itertools.pairwise(spans):
         assert start2 >= end1, f"tasks overlapped on the one node: {spans}"
 
 

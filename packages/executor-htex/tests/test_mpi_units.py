@@ -164,3 +164,49 @@ def test_mpi_executor_import_and_launcher_check():
         MPIExecutor(provider=LocalProvider(launcher=SingleNodeLauncher()))
     with pytest.raises(ValueError, match="mpi_launcher"):
         MPIExecutor(provider=LocalProvider(launcher=SimpleLauncher()), mpi_launcher="jsrun")
+
+
+#: Parsl 2026.10.26's MPIExecutor parameters, in order (positional calls depend on it)
+PARSL_MPI_PARAMETERS = [
+    "label", "provider", "launch_cmd", "interchange_launch_cmd", "address", "loopback_address",
+    "worker_port", "worker_port_range", "interchange_port_range", "storage_access", "working_dir",
+    "worker_debug", "max_workers_per_block", "prefetch_capacity", "heartbeat_threshold",
+    "heartbeat_period", "drain_period", "poll_period", "address_probe_timeout",
+    "worker_logdir_root", "mpi_launcher", "block_error_handler", "encrypted",
+    "remote_monitoring_radio",
+]  # fmt: skip
+
+
+def test_mpi_executor_signature_is_parsls_taken_from_htex():
+    import inspect
+
+    from parsl.launchers import SimpleLauncher
+    from parsl.providers import LocalProvider
+    from parsl_executor_htex import HighThroughputExecutor, MPIExecutor
+
+    sig = inspect.signature(MPIExecutor)
+    assert list(sig.parameters) == PARSL_MPI_PARAMETERS
+    assert sig.parameters["label"].default == "MPIExecutor" and sig.parameters["encrypted"].default is False
+    htex = inspect.signature(HighThroughputExecutor).parameters
+    for name in ("heartbeat_period", "worker_port_range", "block_error_handler"):
+        assert sig.parameters[name] == htex[name]  # the same parameter, annotation and default
+    # positional arguments land where Parsl puts them
+    ex = MPIExecutor("mpi_pos", LocalProvider(launcher=SimpleLauncher()), heartbeat_period=7)
+    assert ex.label == "mpi_pos" and ex.heartbeat_period == 7 and ex.max_workers_per_block == 1
+    assert "    max_workers_per_block=1," in repr(ex) and "    cores_per_worker=" not in repr(ex)
+
+
+def test_mpi_executor_names_the_fix_for_a_parameter_it_does_not_take():
+    from parsl.launchers import SimpleLauncher
+    from parsl.providers import LocalProvider
+    from parsl_executor_htex import MPIExecutor
+
+    provider = LocalProvider(launcher=SimpleLauncher())
+    with pytest.raises(
+        TypeError, match=r"does not take cores_per_worker.*max_workers_per_block.*enable_mpi_mode"
+    ):
+        MPIExecutor(provider=provider, cores_per_worker=2)
+    with pytest.raises(TypeError, match=r"MPIExecutor: .*'max_worker_per_block'"):
+        MPIExecutor(provider=provider, max_worker_per_block=2)  # a misspelling
+    with pytest.raises(TypeError, match=r"MPIExecutor: .*multiple values for argument 'label'"):
+        MPIExecutor("a", label="b")

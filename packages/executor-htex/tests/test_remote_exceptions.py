@@ -138,6 +138,7 @@ def test_exception_chain_with_a_cycle_is_packed():
     a, b = ValueError("a"), KeyError("b")
     a.__context__, b.__context__ = b, a
     ok, exc = serialize.unpack_result(serialize.pack_exception(a))
+    assert ok is False
     assert type(exc.__context__) is KeyError and exc.__context__.__context__ is exc
 
 

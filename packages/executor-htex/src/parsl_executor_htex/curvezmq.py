@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from abc import ABCMeta, abstractmethod
-from typing import Any, Optional, Union
+from typing import Any
 
 import zmq
 
@@ -25,7 +25,7 @@ from parsl_executor_htex import curve
 
 __all__ = ["BaseContext", "ClientContext", "ServerContext", "create_certificates"]
 
-CertDir = Optional[Union[str, "os.PathLike[str]"]]
+CertDir = str | os.PathLike[str] | None
 
 
 def create_certificates(base_dir: str | os.PathLike[str]) -> str:

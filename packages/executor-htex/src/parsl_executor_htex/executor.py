@@ -552,7 +552,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         tag = msg[:1]
         if tag == m.RESULTS:
             tids, payloads = m.decode_results(msg, extra)
-            for tid, frame in zip(tids, payloads):
+            for tid, frame in zip(tids, payloads, strict=True):
                 fut = tasks.pop(tid, None)
                 funcs.pop(tid, None)
                 if fut is None:

@@ -374,7 +374,7 @@ class Interchange:
             heap = self.pending
             seq = self.seq
             cancelled = self.cancelled
-            for (tid, fid, priority), payload in zip(meta, payloads):
+            for (tid, fid, priority), payload in zip(meta, payloads, strict=True):
                 if cancelled and tid in cancelled:
                     cancelled.discard(tid)
                     continue

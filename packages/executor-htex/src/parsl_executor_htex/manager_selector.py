@@ -16,7 +16,8 @@ from __future__ import annotations
 import functools
 import random
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 __all__ = ["BlockIdManagerSelector", "ManagerSelector", "RandomManagerSelector"]
@@ -54,7 +55,7 @@ def _adapt(parsl_style: Callable[..., list[bytes]]) -> Callable[..., Any]:
 
     @functools.wraps(parsl_style)
     def sort_managers(
-        self: ManagerSelector, ready_managers: Any, manager_list: Set[bytes] | None = None
+        self: ManagerSelector, ready_managers: Any, manager_list: AbstractSet[bytes] | None = None
     ) -> Any:
         if manager_list is not None:
             return parsl_style(self, ready_managers, manager_list)
@@ -93,7 +94,7 @@ class ManagerSelector(metaclass=ABCMeta):
 
     @abstractmethod
     def sort_managers(
-        self, ready_managers: Mapping[bytes, Mapping[str, Any]], manager_list: Set[bytes]
+        self, ready_managers: Mapping[bytes, Mapping[str, Any]], manager_list: AbstractSet[bytes]
     ) -> list[bytes]:
         """Order ``manager_list``; the last id returned is the first to get tasks."""
 
@@ -102,7 +103,7 @@ class RandomManagerSelector(ManagerSelector):
     """Shuffle the managers so work spreads over every block (Parsl's default)."""
 
     @_records_aware
-    def sort_managers(self, ready_managers: Any, manager_list: Set[bytes] | None = None) -> list[Any]:
+    def sort_managers(self, ready_managers: Any, manager_list: AbstractSet[bytes] | None = None) -> list[Any]:
         managers = list(ready_managers if manager_list is None else manager_list)
         if len(managers) > 1:
             random.shuffle(managers)
@@ -113,7 +114,7 @@ class BlockIdManagerSelector(ManagerSelector):
     """Fill the managers of the highest block id first, so lower blocks go idle and scale in."""
 
     @_records_aware
-    def sort_managers(self, ready_managers: Any, manager_list: Set[bytes] | None = None) -> list[Any]:
+    def sort_managers(self, ready_managers: Any, manager_list: AbstractSet[bytes] | None = None) -> list[Any]:
         if manager_list is None:  # the interchange's records, highest block first
             records: Sequence[Any] = ready_managers
             return sorted(records, key=lambda rec: _block_key(rec.block_id), reverse=True)

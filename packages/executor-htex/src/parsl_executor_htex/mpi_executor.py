@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
 from typing import Any
 
 from parsl_executor_htex.executor import HighThroughputExecutor
 from parsl_executor_htex.mpi import check_launcher, validate_resource_spec
 
-__all__ = ["MPIExecutor"]
+__all__ = ["LAUNCHER_CORES_PER_WORKER", "MPIExecutor"]
+
+#: ``cores_per_worker`` of an MPIExecutor's pools. A worker of an MPI task only runs the
+#: launcher (``mpiexec``, ``srun``, ``aprun``) and waits; the task's ranks run on the nodes it
+#: was lent. So the lead node's cores must not limit the pool: at 1e-9 cores a worker, any
+#: node fits a billion workers per core, and ``max_workers_per_block`` is the only cap.
+LAUNCHER_CORES_PER_WORKER = 1e-9
+
+#: HighThroughputExecutor parameters that MPIExecutor does not take: ``max_workers_per_block``
+#: sizes its pools, and its pools run one lead-node worker per MPI task
+_NOT_TAKEN = frozenset(
+    {
+        "cores_per_worker",
+        "mem_per_worker",
+        "max_workers_per_node",
+        "max_workers",
+        "cpu_affinity",
+        "available_accelerators",
+        "manager_selector",
+        "enable_mpi_mode",
+        "worker_ports",
+    }
+)
+#: MPIExecutor's defaults where they differ from HighThroughputExecutor's (Parsl's choices)
+_DEFAULTS = {"label": "MPIExecutor", "encrypted": False}
 
 
 class MPIExecutor(HighThroughputExecutor):
@@ -19,76 +43,36 @@ class MPIExecutor(HighThroughputExecutor):
     ``max_workers_per_block`` (default 1) is how many MPI tasks a block runs at once; each task
     says what it needs with ``parsl_resource_specification={'num_nodes': N, 'ranks_per_node':
     R}`` and starts its program with ``$PARSL_MPI_PREFIX``. ``mpi_launcher`` is ``mpiexec``
-    (default), ``srun`` or ``aprun``. Other parameters are HighThroughputExecutor's; encryption
-    is off by default, as in Parsl.
+    (default), ``srun`` or ``aprun``.
 
-    Parameters are HighThroughputExecutor's (``label``, ``provider``, ``launch_cmd``,
-    ``address``, ``worker_port``, ``heartbeat_period``, ``encrypted``...) but for the per-worker
-    sizing ones (``cores_per_worker``, ``mem_per_worker``, ``max_workers_per_node``,
-    accelerators, ``cpu_affinity``, ``manager_selector``), which ``max_workers_per_block``
-    replaces.
+    The other parameters are HighThroughputExecutor's (``label``, ``provider``, ``address``,
+    ``heartbeat_period``...), in Parsl's order, taken from its signature rather than declared
+    again; the per-worker sizing ones (``cores_per_worker``, ``mem_per_worker``,
+    ``max_workers_per_node``, accelerators, ``cpu_affinity``, ``manager_selector``) are left
+    out, as ``max_workers_per_block`` replaces them. Encryption is off by default, as in Parsl.
     """
 
     PLUGIN_NAME = "mpi"
     #: the dotted name Parsl users know this class by (the kernel logs it when starting one)
     PARSL_PUBLIC_PATH = "parsl.executors.high_throughput.mpi_executor.MPIExecutor"
 
-    def __init__(
-        self,
-        label: str = "MPIExecutor",
-        provider: Any = None,
-        launch_cmd: str | None = None,
-        interchange_launch_cmd: Any = None,
-        address: str | None = None,
-        loopback_address: str = "127.0.0.1",
-        worker_port: int | None = None,
-        worker_port_range: tuple[int, int] | None = (54000, 55000),
-        interchange_port_range: tuple[int, int] | None = (55000, 56000),
-        storage_access: list[Any] | None = None,
-        working_dir: str | None = None,
-        worker_debug: bool = False,
-        max_workers_per_block: int = 1,
-        prefetch_capacity: int = 0,
-        heartbeat_threshold: int = 120,
-        heartbeat_period: int = 30,
-        drain_period: int | None = None,
-        poll_period: int = 10,
-        address_probe_timeout: int | None = None,
-        worker_logdir_root: str | None = None,
-        mpi_launcher: str = "mpiexec",
-        block_error_handler: bool | Callable[..., None] = True,
-        encrypted: bool = False,
-        remote_monitoring_radio: Any = None,
-    ):
-        check_launcher(mpi_launcher)
+    def __init__(self, *args: Any, **kwargs: Any):
+        # the parameters are HighThroughputExecutor's, less the ones max_workers_per_block
+        # replaces (see _signature below, which inspect.signature and the repr show)
+        try:
+            bound = _SIGNATURE.bind(self, *args, **kwargs)
+        except TypeError as e:
+            raise TypeError(_explain(e, kwargs)) from None
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        del values["self"]
+        max_workers_per_block = values.pop("max_workers_per_block")
+        check_launcher(values["mpi_launcher"])
         super().__init__(
-            label=label,
-            provider=provider,
-            launch_cmd=launch_cmd,
-            interchange_launch_cmd=interchange_launch_cmd,
-            address=address,
-            loopback_address=loopback_address,
-            worker_port=worker_port,
-            worker_port_range=worker_port_range,
-            interchange_port_range=interchange_port_range,
-            storage_access=storage_access,
-            working_dir=working_dir,
-            worker_debug=worker_debug,
-            prefetch_capacity=prefetch_capacity,
-            heartbeat_threshold=heartbeat_threshold,
-            heartbeat_period=heartbeat_period,
-            drain_period=drain_period,
-            poll_period=poll_period,
-            address_probe_timeout=address_probe_timeout,
-            worker_logdir_root=worker_logdir_root,
-            block_error_handler=block_error_handler,
-            encrypted=encrypted,
-            # as many workers as tasks allowed at once, whatever the lead node's core count
-            cores_per_worker=1e-9,
+            **values,
+            cores_per_worker=LAUNCHER_CORES_PER_WORKER,
             max_workers_per_node=max_workers_per_block,
             enable_mpi_mode=True,
-            mpi_launcher=mpi_launcher,
-            remote_monitoring_radio=remote_monitoring_radio,
         )
         self.max_workers_per_block = max_workers_per_block
         from parsl.launchers import SimpleLauncher
@@ -108,3 +92,38 @@ class MPIExecutor(HighThroughputExecutor):
     def monitor_resources(self) -> bool:
         """A task's processes are spread over several nodes: per-process monitoring means little."""
         return False
+
+
+def _signature() -> inspect.Signature:
+    """HighThroughputExecutor's ``__init__`` signature, less ``_NOT_TAKEN``, with
+    ``max_workers_per_block`` and ``mpi_launcher`` where Parsl's MPIExecutor has them (so
+    positional arguments mean what they mean in Parsl)."""
+    htex = inspect.signature(HighThroughputExecutor.__init__).parameters
+    per_block = inspect.Parameter(
+        "max_workers_per_block", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=1, annotation="int"
+    )
+    after = {"worker_debug": per_block, "worker_logdir_root": htex["mpi_launcher"]}
+    params = []
+    for p in htex.values():
+        if p.name in _NOT_TAKEN or p.name == "mpi_launcher":
+            continue
+        params.append(p.replace(default=_DEFAULTS[p.name]) if p.name in _DEFAULTS else p)
+        if p.name in after:
+            params.append(after[p.name])
+    return inspect.signature(HighThroughputExecutor.__init__).replace(parameters=params)
+
+
+def _explain(error: TypeError, kwargs: dict[str, Any]) -> str:
+    """The binding error, naming the fix when a HighThroughputExecutor-only parameter was passed."""
+    taken = sorted(_NOT_TAKEN & kwargs.keys())
+    if taken:
+        return (
+            f"MPIExecutor does not take {', '.join(taken)}: its pools run one worker per MPI task, "
+            f"sized by max_workers_per_block; for per-worker sizing use "
+            f"HighThroughputExecutor(enable_mpi_mode=True, ...)"
+        )
+    return f"MPIExecutor: {error}"
+
+
+_SIGNATURE = _signature()
+MPIExecutor.__init__.__signature__ = _SIGNATURE  # type: ignore[attr-defined]

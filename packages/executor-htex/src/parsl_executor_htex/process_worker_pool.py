@@ -380,7 +380,7 @@ class Manager:
             meta, defs, payloads = m.decode(msg, extra)
             if defs:
                 self.functions.update(defs)
-            self.queue.extend((tid, fid, p) for (tid, fid), p in zip(meta, payloads))
+            self.queue.extend((tid, fid, p) for (tid, fid), p in zip(meta, payloads, strict=True))
         elif tag == m.FORGET:
             fids = m.decode(msg)
             for fid in fids:

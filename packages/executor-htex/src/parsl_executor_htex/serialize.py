@@ -79,7 +79,9 @@ class _Pickler(cloudpickle.Pickler):
         make, args = _Pickler._base_code_reduce(code)
         return _code_with_filename, (make, args, code.co_filename)
 
-    dispatch_table = ChainMap({types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table)
+    dispatch_table: ClassVar[ChainMap[type, Any]] = ChainMap(
+        {types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table
+    )
 
 
 def _cloudpickle(
@@ -273,8 +275,6 @@ class FunctionCache:
     function that is garbage-collected frees its entry, and its id is queued in
     ``forgotten`` for the other processes to drop too.
     """
-
-    _no_weakref: ClassVar[tuple[type, ...]] = ()
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
