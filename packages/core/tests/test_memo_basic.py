@@ -252,6 +252,42 @@ def test_manual_checkpoint(load, run_dir):
     assert CALLS == []
 
 
+def _checkpointed_hashes(ck_dir):
+    import pickle
+
+    hashes = []
+    with open(os.path.join(ck_dir, "tasks.pkl"), "rb") as f:
+        while True:
+            try:
+                hashes.append(pickle.load(f)["hash"])
+            except EOFError:
+                return hashes
+
+
+@pytest.mark.parametrize("mode", ["manual", None])
+def test_checkpoint_of_given_tasks_writes_only_those(load, run_dir, mode):
+    dfk = load(Config(executors=[ThreadPoolExecutor(label="t")], run_dir=run_dir, checkpoint_mode=mode))
+    futs = [cached_square(i) for i in range(3)]
+    failed = cached_fail(7)
+    assert [f.result() for f in futs] == [0, 1, 4]
+    with pytest.raises(ValueError):
+        failed.result()
+    records = [f.task_record for f in futs]
+
+    ck = dfk.checkpoint([records[1], failed.task_record])
+    assert _checkpointed_hashes(ck) == [records[1]["hashsum"]]  # the failed task is skipped
+    dfk.checkpoint([records[1]])  # already written: not written twice
+    assert _checkpointed_hashes(ck) == [records[1]["hashsum"]]
+
+    dfk.checkpoint()
+    written = _checkpointed_hashes(ck)
+    if mode is None:  # nothing is queued without a mode: only tasks named explicitly get written
+        assert written == [records[1]["hashsum"]]
+    else:
+        assert sorted(written) == sorted(r["hashsum"] for r in records)
+        assert len(written) == 3
+
+
 def test_no_checkpoint_mode_writes_nothing_reusable(load, run_dir):
     dfk, _ = _run_cached(load, run_dir)
     dfk.cleanup()

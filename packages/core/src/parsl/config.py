@@ -16,12 +16,12 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from parsl.dataflow.memoization import CHECKPOINT_MODES, checkpoint_mode_choices
 from parsl.errors import ConfigurationError, type_check_error
 from parsl.utils import RepresentationMixin
 
 __all__ = ["Config"]
 
-_CHECKPOINT_MODES = (None, "task_exit", "periodic", "dfk_exit", "manual")
 _EXIT_MODES = ("cleanup", "skip", "wait")
 _STRATEGIES = (None, "none", "simple", "htex_auto_scale")
 _PERIOD_RE = re.compile(r"^\d+:\d{1,2}:\d{1,2}$")
@@ -84,68 +84,18 @@ class Config(RepresentationMixin):
         lazy_errors: bool = True,
         data_management_max_threads: int | None = None,
     ) -> None:
-        if executors is None:
-            from parsl.executors.threads import ThreadPoolExecutor
-
-            executors = [ThreadPoolExecutor()]
-        if isinstance(executors, (str, bytes)) or not isinstance(executors, Iterable):
-            raise type_check_error(
-                f"Config(executors={executors!r}): expected a list of executors, "
-                f"e.g. executors=[ThreadPoolExecutor()]"
-            )
-        executors = list(executors)
-        self._executors: Sequence[Any] = executors
-        self._validate_executors(executors)
-
+        self._executors: Sequence[Any] = self._executor_list(executors)
         _check_type("app_cache", app_cache, bool, "Use True or False.")
         self.app_cache = app_cache
-
-        if checkpoint_files is not None:
-            if isinstance(checkpoint_files, (str, bytes)) or not isinstance(checkpoint_files, Iterable):
-                raise type_check_error(
-                    f"Config(checkpoint_files={checkpoint_files!r}): expected a list of checkpoint "
-                    f"directories, e.g. checkpoint_files=get_all_checkpoints()"
-                )
-            checkpoint_files = list(checkpoint_files)
-        self.checkpoint_files = checkpoint_files
-
-        if checkpoint_mode not in _CHECKPOINT_MODES:
-            raise type_check_error(
-                f"Config(checkpoint_mode={checkpoint_mode!r}) is not a checkpoint mode; use one of "
-                f"'task_exit', 'periodic', 'dfk_exit', 'manual' or None"
-            )
-        self.checkpoint_mode = checkpoint_mode
-        if checkpoint_period is not None:
-            if checkpoint_mode != "periodic":
-                raise ConfigurationError(
-                    f"Config(checkpoint_period={checkpoint_period!r}) only applies with "
-                    f"checkpoint_mode='periodic' (got checkpoint_mode={checkpoint_mode!r})"
-                )
-            if not isinstance(checkpoint_period, str) or not _PERIOD_RE.match(checkpoint_period):
-                raise ConfigurationError(
-                    f"Config(checkpoint_period={checkpoint_period!r}): use an 'HH:MM:SS' string, "
-                    f"e.g. checkpoint_period='00:30:00'"
-                )
-        elif checkpoint_mode == "periodic":
-            checkpoint_period = "00:30:00"
-        self.checkpoint_period = checkpoint_period
-
-        self.dependency_resolver = dependency_resolver
-        if dependency_resolver is not None and not (
-            hasattr(dependency_resolver, "traverse_to_gather")
-            and hasattr(dependency_resolver, "traverse_to_unwrap")
-        ):
-            raise type_check_error(
-                f"Config(dependency_resolver={dependency_resolver!r}) is not a DependencyResolver; use "
-                f"parsl.dataflow.dependency_resolvers.DEEP_DEPENDENCY_RESOLVER or SHALLOW_DEPENDENCY_RESOLVER"
-            )
-
+        self.checkpoint_files, self.checkpoint_mode, self.checkpoint_period = _checkpointing(
+            checkpoint_files, checkpoint_mode, checkpoint_period
+        )
+        self.dependency_resolver = _dependency_resolver(dependency_resolver)
         if exit_mode not in _EXIT_MODES:
             raise type_check_error(
                 f"Config(exit_mode={exit_mode!r}) is not an exit mode; use 'cleanup', 'skip' or 'wait'"
             )
         self.exit_mode = exit_mode
-
         _check_type("garbage_collect", garbage_collect, bool, "Use True or False.")
         self.garbage_collect = garbage_collect
         _check_type("internal_tasks_max_threads", internal_tasks_max_threads, int, "Use a positive int.")
@@ -154,98 +104,40 @@ class Config(RepresentationMixin):
                 f"Config(internal_tasks_max_threads={internal_tasks_max_threads}) must be at least 1"
             )
         self.internal_tasks_max_threads = internal_tasks_max_threads
-
-        _check_type("retries", retries, int, "Use the number of times to retry a failed task, e.g. 2.")
-        if retries < 0:
-            raise ConfigurationError(f"Config(retries={retries}) must be 0 or more")
-        self.retries = retries
-        if retry_handler is not None and not callable(retry_handler):
-            raise type_check_error(
-                f"Config(retry_handler={retry_handler!r}) must be a callable (exception, task_record) -> cost"
-            )
-        self.retry_handler = retry_handler
-
+        self.retries, self.retry_handler = _retrying(retries, retry_handler)
         _check_type("run_dir", run_dir, str, "Use a directory path such as 'runinfo'.")
         self.run_dir = run_dir
-        if std_autopath is not None and not callable(std_autopath):
-            raise type_check_error(
-                f"Config(std_autopath={std_autopath!r}) must be a callable (task_record, kind) -> path"
-            )
-        self.std_autopath = std_autopath
-
-        if strategy not in _STRATEGIES:
-            raise type_check_error(
-                f"Config(strategy={strategy!r}) is not a scaling strategy; use 'simple', "
-                f"'htex_auto_scale' or 'none'"
-            )
-        self.strategy = strategy
-        _check_type("strategy_period", strategy_period, (int, float), "Use a number of seconds.")
-        if strategy_period <= 0:
-            raise ConfigurationError(f"Config(strategy_period={strategy_period}) must be positive")
-        self.strategy_period = strategy_period
-        _check_type("max_idletime", max_idletime, (int, float), "Use a number of seconds.")
-        if max_idletime < 0:
-            raise ConfigurationError(f"Config(max_idletime={max_idletime}) must be 0 or more")
-        self.max_idletime = float(max_idletime)
-
+        self.std_autopath = _callable_or_none(
+            "std_autopath", std_autopath, "a callable (task_record, kind) -> path"
+        )
+        self.strategy, self.strategy_period, self.max_idletime = _scaling(
+            strategy, strategy_period, max_idletime
+        )
         self.monitoring = monitoring
-        _check_type("usage_tracking", usage_tracking, (int, bool), "Use 0 (off) to 3.")
-        if not 0 <= usage_tracking <= 3:
-            raise ConfigurationError(f"Config(usage_tracking={usage_tracking!r}): use 0 (off), 1, 2 or 3")
-        self.usage_tracking = usage_tracking
-        if project_name is not None:
-            _check_type("project_name", project_name, str, "Use a short name for your project.")
-        self.project_name = project_name
-        if not isinstance(initialize_logging, bool) and not callable(
-            getattr(initialize_logging, "initialize_logging", None)
-        ):
-            raise type_check_error(
-                f"Config(initialize_logging={initialize_logging!r}): use True, False or a log "
-                f"configuration object with an initialize_logging(log_dir=, log_name=) method"
-            )
-        self.initialize_logging = initialize_logging
+        self.usage_tracking, self.project_name = _usage_tracking(usage_tracking, project_name)
+        self.initialize_logging = _logging_setting(initialize_logging)
+        self.memoizer = _memoizer(memoizer, self.checkpoint_mode, self.checkpoint_files)
+        self.observers = _list_of(
+            "observers", [] if observers is None else observers, "plugin objects", "observers=[MyObserver()]"
+        )
+        self.lazy_errors, self.data_management_max_threads = _legacy_fields(
+            lazy_errors, data_management_max_threads
+        )
 
-        if memoizer is not None:
-            if not hasattr(memoizer, "check_memo") or not hasattr(memoizer, "update_memo"):
-                raise type_check_error(
-                    f"Config(memoizer={memoizer!r}) is not a Memoizer; use "
-                    f"parsl.dataflow.memoization.BasicMemoizer(...)"
-                )
-            if checkpoint_mode is not None or checkpoint_files is not None:
-                raise ConfigurationError(
-                    "Config(memoizer=...) and Config(checkpoint_mode=/checkpoint_files=) both set "
-                    "checkpointing; move the checkpoint settings into BasicMemoizer(...)"
-                )
-        self.memoizer = memoizer
+    @classmethod
+    def _executor_list(cls, executors: Iterable[Any] | None) -> list[Any]:
+        """The executors as a validated list; None gives one ThreadPoolExecutor."""
+        if executors is None:
+            from parsl.executors.threads import ThreadPoolExecutor
 
-        if observers is None:
-            observers = []
-        elif isinstance(observers, (str, bytes)) or not isinstance(observers, Iterable):
-            raise type_check_error(
-                f"Config(observers={observers!r}): expected a list of plugin objects, "
-                f"e.g. observers=[MyObserver()]"
-            )
-        observers = list(observers)
-        self.observers = observers
-
-        _check_type("lazy_errors", lazy_errors, bool, "Use True or False.")
-        if not lazy_errors:
-            warnings.warn(
-                "Config(lazy_errors=False) has no effect: errors are always delivered "
-                "through the app's future",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-        self.lazy_errors = lazy_errors
-        if data_management_max_threads is not None:
-            _check_type(
-                "data_management_max_threads", data_management_max_threads, int, "Use a positive int."
-            )
-        self.data_management_max_threads = data_management_max_threads
+            executors = [ThreadPoolExecutor()]
+        executors = _list_of("executors", executors, "executors", "executors=[ThreadPoolExecutor()]")
+        cls._validate_executors(executors)
+        return executors
 
     @staticmethod
     def _validate_executors(executors: Sequence[Any]) -> None:
-        from parsl.executors.base import ParslExecutor
+        from parsl.executors.base import INTERNAL_EXECUTOR_LABEL, ParslExecutor
 
         labels: set[str] = set()
         for i, ex in enumerate(executors):
@@ -265,9 +157,9 @@ class Config(RepresentationMixin):
                     f"give each a unique label="
                 )
             labels.add(ex.label)
-            if ex.label == "_parsl_internal":
+            if ex.label == INTERNAL_EXECUTOR_LABEL:
                 raise ConfigurationError(
-                    f"Config(executors=[...]) item {i} uses the reserved label '_parsl_internal'; "
+                    f"Config(executors=[...]) item {i} uses the reserved label {INTERNAL_EXECUTOR_LABEL!r}; "
                     f"choose another label="
                 )
 
@@ -286,3 +178,129 @@ class Config(RepresentationMixin):
             "executors_len": len(self.executors),
             "dependency_resolver": self.dependency_resolver is not None,
         }
+
+
+def _list_of(field: str, value: Any, what: str, example: str) -> list[Any]:
+    """``value`` as a list; a string or a non-iterable is refused with an example of the fix."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise type_check_error(f"Config({field}={value!r}): expected a list of {what}, e.g. {example}")
+    return list(value)
+
+
+def _callable_or_none(field: str, value: Any, what: str) -> Any:
+    if value is not None and not callable(value):
+        raise type_check_error(f"Config({field}={value!r}) must be {what}")
+    return value
+
+
+def _checkpointing(
+    files: Sequence[str] | None, mode: str | None, period: str | None
+) -> tuple[list[str] | None, str | None, str | None]:
+    """The 0.9-era checkpoint fields, validated; ``periodic`` without a period gets 30 minutes."""
+    if files is not None:
+        files = _list_of(
+            "checkpoint_files", files, "checkpoint directories", "checkpoint_files=get_all_checkpoints()"
+        )
+    if mode not in CHECKPOINT_MODES:
+        raise type_check_error(
+            f"Config(checkpoint_mode={mode!r}) is not a checkpoint mode; use one of {checkpoint_mode_choices()}"
+        )
+    if period is not None:
+        if mode != "periodic":
+            raise ConfigurationError(
+                f"Config(checkpoint_period={period!r}) only applies with "
+                f"checkpoint_mode='periodic' (got checkpoint_mode={mode!r})"
+            )
+        if not isinstance(period, str) or not _PERIOD_RE.match(period):
+            raise ConfigurationError(
+                f"Config(checkpoint_period={period!r}): use an 'HH:MM:SS' string, "
+                f"e.g. checkpoint_period='00:30:00'"
+            )
+    elif mode == "periodic":
+        period = "00:30:00"
+    return files, mode, period
+
+
+def _dependency_resolver(resolver: Any) -> Any:
+    if resolver is not None and not (
+        hasattr(resolver, "traverse_to_gather") and hasattr(resolver, "traverse_to_unwrap")
+    ):
+        raise type_check_error(
+            f"Config(dependency_resolver={resolver!r}) is not a DependencyResolver; use "
+            f"parsl.dataflow.dependency_resolvers.DEEP_DEPENDENCY_RESOLVER or SHALLOW_DEPENDENCY_RESOLVER"
+        )
+    return resolver
+
+
+def _retrying(retries: int, retry_handler: Callable[..., float] | None) -> tuple[int, Any]:
+    _check_type("retries", retries, int, "Use the number of times to retry a failed task, e.g. 2.")
+    if retries < 0:
+        raise ConfigurationError(f"Config(retries={retries}) must be 0 or more")
+    handler = _callable_or_none("retry_handler", retry_handler, "a callable (exception, task_record) -> cost")
+    return retries, handler
+
+
+def _scaling(strategy: str | None, period: float, max_idletime: float) -> tuple[str | None, float, float]:
+    """The elastic scaling fields: strategy name, seconds between passes, idle seconds before scale-in."""
+    if strategy not in _STRATEGIES:
+        raise type_check_error(
+            f"Config(strategy={strategy!r}) is not a scaling strategy; use 'simple', "
+            f"'htex_auto_scale' or 'none'"
+        )
+    _check_type("strategy_period", period, (int, float), "Use a number of seconds.")
+    if period <= 0:
+        raise ConfigurationError(f"Config(strategy_period={period}) must be positive")
+    _check_type("max_idletime", max_idletime, (int, float), "Use a number of seconds.")
+    if max_idletime < 0:
+        raise ConfigurationError(f"Config(max_idletime={max_idletime}) must be 0 or more")
+    return strategy, period, float(max_idletime)
+
+
+def _usage_tracking(level: int | bool, project_name: str | None) -> tuple[int | bool, str | None]:
+    _check_type("usage_tracking", level, (int, bool), "Use 0 (off) to 3.")
+    if not 0 <= level <= 3:
+        raise ConfigurationError(f"Config(usage_tracking={level!r}): use 0 (off), 1, 2 or 3")
+    if project_name is not None:
+        _check_type("project_name", project_name, str, "Use a short name for your project.")
+    return level, project_name
+
+
+def _logging_setting(initialize_logging: Any) -> Any:
+    if not isinstance(initialize_logging, bool) and not callable(
+        getattr(initialize_logging, "initialize_logging", None)
+    ):
+        raise type_check_error(
+            f"Config(initialize_logging={initialize_logging!r}): use True, False or a log "
+            f"configuration object with an initialize_logging(log_dir=, log_name=) method"
+        )
+    return initialize_logging
+
+
+def _memoizer(memoizer: Any, checkpoint_mode: str | None, checkpoint_files: list[str] | None) -> Any:
+    """A memoizer object, which then owns all checkpoint settings."""
+    if memoizer is not None:
+        if not hasattr(memoizer, "check_memo") or not hasattr(memoizer, "update_memo"):
+            raise type_check_error(
+                f"Config(memoizer={memoizer!r}) is not a Memoizer; use "
+                f"parsl.dataflow.memoization.BasicMemoizer(...)"
+            )
+        if checkpoint_mode is not None or checkpoint_files is not None:
+            raise ConfigurationError(
+                "Config(memoizer=...) and Config(checkpoint_mode=/checkpoint_files=) both set "
+                "checkpointing; move the checkpoint settings into BasicMemoizer(...)"
+            )
+    return memoizer
+
+
+def _legacy_fields(lazy_errors: bool, data_management_max_threads: int | None) -> tuple[bool, int | None]:
+    """The 0.9-era fields kept so old configurations load: both are recorded, neither changes anything."""
+    _check_type("lazy_errors", lazy_errors, bool, "Use True or False.")
+    if not lazy_errors:
+        warnings.warn(
+            "Config(lazy_errors=False) has no effect: errors are always delivered through the app's future",
+            DeprecationWarning,
+            stacklevel=3,  # the user's Config(...) call
+        )
+    if data_management_max_threads is not None:
+        _check_type("data_management_max_threads", data_management_max_threads, int, "Use a positive int.")
+    return lazy_errors, data_management_max_threads

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from parsl.data_provider.files import File
 from parsl.data_provider.staging import Staging
+from parsl.executors.base import INTERNAL_EXECUTOR_LABEL
 from parsl.utils import RepresentationMixin
 from parsl_staging.errors import GlobusTransferError
 from parsl_staging.globus_auth import get_authorizer, import_globus_sdk, main
@@ -35,8 +36,6 @@ __all__ = ["Globus", "GlobusStaging", "cli_run", "get_globus"]
 
 logger = logging.getLogger(__name__)
 
-#: the kernel's in-process executor: transfers are waited on by threads of this process
-_INTERNAL = "_parsl_internal"
 
 cli_run = main
 
@@ -263,7 +262,7 @@ class GlobusStaging(Staging, RepresentationMixin):
 
     def stage_in(self, dm: DataManager, executor: str, file: File, parent_fut: Any) -> DataFuture:
         dst = self.endpoint_path_of(self._local_path(file, dm, executor))
-        app = dm.staging_app(_globus_stage_in, _INTERNAL)
+        app = dm.staging_app(_globus_stage_in, INTERNAL_EXECUTOR_LABEL)
         fut = app(self, dst, parent_fut=parent_fut, outputs=[file], _parsl_staging_inhibit=True)
         return fut.outputs[0]
 
@@ -279,7 +278,7 @@ class GlobusStaging(Staging, RepresentationMixin):
         from parsl.app.futures import DataFuture
 
         src = self.endpoint_path_of(self._local_path(file, dm, executor))
-        app = dm.staging_app(_globus_stage_out, _INTERNAL)
+        app = dm.staging_app(_globus_stage_out, INTERNAL_EXECUTOR_LABEL)
         return app(
             self, src, DataFuture(app_fu, file, tid=getattr(app_fu, "tid", None)), _parsl_staging_inhibit=True
         )

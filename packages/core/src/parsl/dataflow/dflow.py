@@ -41,7 +41,7 @@ from parsl.dataflow.task_inputs import _STAGEABLE, TaskInputs
 from parsl.dataflow.tasklog import TaskEventLog
 from parsl.dataflow.taskrecord import TaskRecord
 from parsl.errors import ConfigurationError
-from parsl.executors.base import ParslExecutor
+from parsl.executors.base import INTERNAL_EXECUTOR_LABEL, ParslExecutor
 from parsl.executors.threads import ThreadPoolExecutor
 from parsl.plugins import ParslPlugins, new_plugin_manager
 from parsl.version import VERSION
@@ -50,7 +50,6 @@ __all__ = ["ConfigAlreadyLoadedError", "DataFlowKernel", "DataFlowKernelLoader",
 
 logger = logging.getLogger(__name__)
 
-INTERNAL_EXECUTOR = "_parsl_internal"
 
 #: how long cleanup after Ctrl-C / SIGTERM waits for executors to shut down
 INTERRUPTED_SHUTDOWN_SECONDS = 3.0
@@ -189,7 +188,7 @@ class DataFlowKernel(TaskInputs, Joins):
 
         self.data_manager = DataManager(self)
         self._internal = ThreadPoolExecutor(
-            label=INTERNAL_EXECUTOR, max_threads=config.internal_tasks_max_threads
+            label=INTERNAL_EXECUTOR_LABEL, max_threads=config.internal_tasks_max_threads
         )
         self.add_executors([self._internal])
         self._start_scaling()
@@ -253,7 +252,7 @@ class DataFlowKernel(TaskInputs, Joins):
                 if getattr(prov, "script_dir", None) is None:
                     prov.script_dir = os.path.join(self.run_dir, "submit_scripts")
                     os.makedirs(prov.script_dir, exist_ok=True)
-            if ex.label != INTERNAL_EXECUTOR and self.plugins.receives_executor_messages:
+            if ex.label != INTERNAL_EXECUTOR_LABEL and self.plugins.receives_executor_messages:
                 # Block status, worker pools and messages from inside tasks go to plugins.
                 ex.monitoring_messages = partial(self.plugins.executor_messages, self, ex.label)
             self.executors[ex.label] = ex
@@ -274,7 +273,7 @@ class DataFlowKernel(TaskInputs, Joins):
                         "Error shutting down executor %s after its initial blocks failed", ex.label
                     )
                 raise
-            if ex.label != INTERNAL_EXECUTOR:
+            if ex.label != INTERNAL_EXECUTOR_LABEL:
                 self._user_labels.append(ex.label)
             logger.info(
                 "Started executor %s (%s)",
@@ -335,8 +334,8 @@ class DataFlowKernel(TaskInputs, Joins):
         task_id = next(self._task_ids)
         self.task_count = task_id + 1
         kwargs = app_kwargs if app_kwargs is not None else {}
-        label = INTERNAL_EXECUTOR if join else self._resolve_executor(executors, task_id)
-        if join and executors != "all" and executors != [INTERNAL_EXECUTOR]:
+        label = INTERNAL_EXECUTOR_LABEL if join else self._resolve_executor(executors, task_id)
+        if join and executors != "all" and executors != [INTERNAL_EXECUTOR_LABEL]:
             raise ConfigurationError("join_app runs on the internal executor; remove executors=")
         name = getattr(func, "__name__", None) or type(func).__name__
         task = TaskRecord(
@@ -407,11 +406,9 @@ class DataFlowKernel(TaskInputs, Joins):
         self._dep_done(task, None)
         return app_fu
 
-    def submit_internal(
-        self, func: Callable[..., Any], args: Sequence[Any], name: str | None = None
-    ) -> AppFuture:
+    def submit_internal(self, func: Callable[..., Any], args: Sequence[Any]) -> AppFuture:
         """Run a small kernel-internal function (lifted ``fut[key]``/``fut.attr``) on the internal executor."""
-        return self.submit(func, args, executors=[INTERNAL_EXECUTOR])
+        return self.submit(func, args, executors=[INTERNAL_EXECUTOR_LABEL])
 
     def _dep_done(self, task: TaskRecord, _fut: Future | None) -> None:
         with self._lock:
@@ -488,7 +485,7 @@ class DataFlowKernel(TaskInputs, Joins):
         executor = self.executors[task.executor]
         task.try_time_launched = time.time()
         func, kwargs = task.func, task.kwargs
-        if self._wrap_tasks and task.executor != INTERNAL_EXECUTOR:
+        if self._wrap_tasks and task.executor != INTERNAL_EXECUTOR_LABEL:
             kwargs = dict(kwargs)
             func = self.plugins.task_launching(self, task, func, kwargs)
         try:
@@ -744,7 +741,8 @@ class DataFlowKernel(TaskInputs, Joins):
         logger.info("All remaining tasks completed")
 
     def checkpoint(self, tasks: Sequence[TaskRecord] | None = None) -> str:
-        """Write completed, not yet checkpointed results; return the checkpoint directory."""
+        """Checkpoint the given task records, or with None every completed task not yet written;
+        return the checkpoint directory."""
         return self.memoizer.checkpoint(tasks)
 
     def atexit_cleanup(self) -> None:
@@ -784,7 +782,7 @@ class DataFlowKernel(TaskInputs, Joins):
             to_stop = [
                 (label, ex.shutdown)
                 for label, ex in self.executors.items()
-                if label != INTERNAL_EXECUTOR and getattr(ex, "managed", True) is not False
+                if label != INTERNAL_EXECUTOR_LABEL and getattr(ex, "managed", True) is not False
             ]
             if self._interrupts.interrupted():
                 to_stop = [(label, non_blocking(stop)) for label, stop in to_stop]

@@ -75,13 +75,13 @@ class AppFuture(Future):
         return self.task_record.status.name
 
     def __getitem__(self, key: Any) -> AppFuture:
-        return self.task_record.dfk.submit_internal(getitem, (self, key), name=f"getitem[{key!r}]")
+        return self.task_record.dfk.submit_internal(getitem, (self, key))
 
     def __getattr__(self, name: str) -> AppFuture:
         # Only reached for attributes AppFuture does not have: lift them onto the result.
-        if name.startswith("__") or name.startswith("_"):
+        if name.startswith("_"):
             raise AttributeError(name)
-        return self.task_record.dfk.submit_internal(_getattr, (self, name), name=f"getattr.{name}")
+        return self.task_record.dfk.submit_internal(_getattr, (self, name))
 
     def __repr__(self) -> str:
         state = self._state.lower()

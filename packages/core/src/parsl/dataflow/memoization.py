@@ -26,9 +26,17 @@ from parsl.utils import RepresentationMixin, Timer
 if TYPE_CHECKING:
     from parsl.dataflow.taskrecord import TaskRecord
 
-__all__ = ["BasicMemoizer", "Memoizer", "id_for_memo", "make_hash"]
+__all__ = ["CHECKPOINT_MODES", "BasicMemoizer", "Memoizer", "id_for_memo", "make_hash"]
 
 logger = logging.getLogger(__name__)
+
+#: when results are written to the checkpoint file; None writes none
+CHECKPOINT_MODES = (None, "task_exit", "periodic", "dfk_exit", "manual")
+
+
+def checkpoint_mode_choices() -> str:
+    """The checkpoint modes as an error message lists them: ``'task_exit', ... or None``."""
+    return ", ".join(repr(m) for m in CHECKPOINT_MODES if m is not None) + " or None"
 
 
 @singledispatch
@@ -148,10 +156,9 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
         checkpoint_mode: str | None = None,
         memoize: bool = True,
     ) -> None:
-        if checkpoint_mode not in (None, "task_exit", "periodic", "dfk_exit", "manual"):
+        if checkpoint_mode not in CHECKPOINT_MODES:
             raise ConfigurationError(
-                f"BasicMemoizer(checkpoint_mode={checkpoint_mode!r}): use 'task_exit', 'periodic', "
-                f"'dfk_exit', 'manual' or None"
+                f"BasicMemoizer(checkpoint_mode={checkpoint_mode!r}): use {checkpoint_mode_choices()}"
             )
         self.checkpoint_files = list(checkpoint_files) if checkpoint_files is not None else None
         self.checkpoint_period = checkpoint_period
@@ -243,9 +250,30 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
                 self._write_checkpoint(quiet=True)
 
     def checkpoint(self, tasks: Sequence[TaskRecord] | None = None) -> str:
-        return self._write_checkpoint(quiet=False)
+        """Write the results of ``tasks``, or with None every outstanding result.
 
-    def _write_checkpoint(self, quiet: bool) -> str:
+        A given task is written when it completed successfully with a memo entry and is not in
+        this run's checkpoint yet, whatever the checkpoint mode; the others are skipped.
+        """
+        return self._write_checkpoint(quiet=False, tasks=tasks)
+
+    def _take_results(self, tasks: Sequence[TaskRecord]) -> list[tuple[str, Any]]:
+        """Remove the named tasks' results from the outstanding ones and return them (lock held)."""
+        outstanding = dict(self._unwritten)
+        taken: dict[str, Any] = {}
+        for task in tasks:
+            h = task["hashsum"]
+            fut = self._table.get(h) if h else None
+            if fut is None or not fut.done() or fut.exception() is not None:
+                logger.debug("Task %s has no successful result to checkpoint", task["id"])
+            elif h in outstanding or h not in self._written:
+                taken[h] = fut.result()
+        if taken:
+            self._unwritten = [(h, res) for h, res in self._unwritten if h not in taken]
+            self._written.update(taken)
+        return list(taken.items())
+
+    def _write_checkpoint(self, quiet: bool, tasks: Sequence[TaskRecord] | None = None) -> str:
         """Append outstanding results to ``tasks.pkl`` and fsync them before returning.
 
         Records are appended whole and fsync'd (and the directory entry too when the file is
@@ -256,7 +284,10 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
         log = logger.debug if quiet else logger.info
         ck_dir = os.path.join(self._run_dir, "checkpoint")
         with self._lock:
-            pending, self._unwritten = self._unwritten, []
+            if tasks is None:
+                pending, self._unwritten = self._unwritten, []
+            else:
+                pending = self._take_results(tasks)
             if not pending:
                 log("No tasks checkpointed in this pass")
                 if os.path.isdir(ck_dir):

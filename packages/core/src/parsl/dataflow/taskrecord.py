@@ -17,7 +17,6 @@ _FIELDS = (
     "id",
     "func",
     "func_name",
-    "fn_hash",
     "args",
     "kwargs",
     "status",
@@ -46,7 +45,6 @@ _FIELDS = (
     "dfk",
     "pending_deps",
     "launched",
-    "app_name",
 )
 
 

@@ -8,9 +8,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, ClassVar
 
-__all__ = ["ParslExecutor"]
+__all__ = ["INTERNAL_EXECUTOR_LABEL", "ParslExecutor"]
 
 logger = logging.getLogger(__name__)
+
+#: label of the kernel's own in-process executor (lifted ``fut[key]``, joins, staging waits);
+#: reserved: ``Config`` refuses a user executor with this label
+INTERNAL_EXECUTOR_LABEL = "_parsl_internal"
 
 
 class ParslExecutor(metaclass=ABCMeta):

@@ -27,9 +27,7 @@ logger = logging.getLogger(__name__)
 _STOP = object()
 
 
-def _worker(queue: SimpleQueue, initializer: Callable[[], Any] | None) -> None:
-    if initializer is not None:
-        initializer()
+def _worker(queue: SimpleQueue) -> None:
     get = queue.get
     while True:
         item = get()
@@ -105,9 +103,7 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
                 return
             prefix = self.thread_name_prefix or f"ThreadPoolExecutor-{self.label}"
             for i in range(self.max_threads):
-                t = threading.Thread(
-                    target=_worker, args=(self._queue, None), name=f"{prefix}_{i}", daemon=True
-                )
+                t = threading.Thread(target=_worker, args=(self._queue,), name=f"{prefix}_{i}", daemon=True)
                 t.start()
                 self._threads.append(t)
 
