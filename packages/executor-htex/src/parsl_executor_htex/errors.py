@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from parsl.errors import ParslError
 
 __all__ = [
@@ -48,19 +50,50 @@ class ManagerLost(HighThroughputExecutorError):
 
 
 class VersionMismatch(HighThroughputExecutorError):
-    """The worker pool runs a different Python or parsl-executor-htex version than the workflow."""
+    """The worker pool runs a different Python (X.Y) or parsl-executor-htex version than the workflow.
 
-    def __init__(self, interchange_version: str, manager_version: str):
-        super().__init__(interchange_version, manager_version)
+    ``fix`` says what differs and what to do; :meth:`between` builds it from the two sides'
+    ``messages.version_info()`` dicts."""
+
+    def __init__(self, interchange_version: str, manager_version: str, fix: str = ""):
+        super().__init__(interchange_version, manager_version, fix)
         self.interchange_version = interchange_version
         self.manager_version = manager_version
+        self.fix = fix
+
+    @classmethod
+    def between(cls, ours: Mapping[str, str], theirs: Mapping[str, str], where: str) -> VersionMismatch:
+        """The mismatch between the workflow's versions ``ours`` and a pool's ``theirs``."""
+        fixes = []
+        if theirs.get("python") != ours.get("python"):
+            fixes.append(
+                f"the worker pool runs Python {theirs.get('python', '(unknown)')} and the workflow "
+                f"Python {ours.get('python')}: run the worker pools with Python {ours.get('python')}, "
+                f"the workflow's X.Y (set worker_init or launch_cmd to use that interpreter)"
+            )
+        package = "parsl-executor-htex"
+        if theirs.get(package) != ours.get(package):
+            fixes.append(
+                f"the worker pool has {package} {theirs.get(package, '(unknown)')} and the workflow "
+                f"{ours.get(package)}: install {package}=={ours.get(package)} where the pools run"
+            )
+        for key in sorted(ours.keys() - {"python", package}):
+            if theirs.get(key) != ours.get(key):
+                fixes.append(
+                    f"{key} differs: {theirs.get(key)} on the worker pool, {ours.get(key)} in the workflow"
+                )
+        return cls(_versions(ours), f"{_versions(theirs)} ({where})", "; ".join(fixes))
 
     def __str__(self) -> str:
+        fix = self.fix or "install the same versions on the workers as in the workflow's environment"
         return (
             f"Manager version info {self.manager_version} does not match interchange version info "
-            f"{self.interchange_version}, causing a critical failure; install the same versions "
-            f"on the workers as in the workflow's environment"
+            f"{self.interchange_version}, causing a critical failure: {fix}"
         )
+
+
+def _versions(info: Mapping[str, str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(info.items())) or "none reported"
 
 
 class CommandClientTimeoutError(HighThroughputExecutorError):

@@ -458,8 +458,8 @@ class Interchange:
                 f"worker pool {ident.decode(errors='replace')} of block {info.get('block_id')} on host "
                 f"{info.get('hostname', '?')}"
             )
-            logger.error("%s has versions %s, the interchange has %s", where, theirs, self.version)
-            err = VersionMismatch(_versions(self.version), f"{_versions(theirs)} ({where})")
+            err = VersionMismatch.between(self.version, theirs, where)
+            logger.error("%s", err)
             self._send(ident, m.encode(m.REJECT, str(err)))
             self._to_executor(m.encode(m.ERROR, err))
             return
@@ -685,10 +685,6 @@ class Interchange:
             self.auth.stop()
         self.ctx.destroy(linger=200)
         logger.info("Interchange stopped")
-
-
-def _versions(info: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(info.items())) or "none reported"
 
 
 def _read_config(fd: int) -> dict[str, Any]:
