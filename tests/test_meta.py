@@ -82,34 +82,47 @@ def test_every_first_party_entry_point_loads():
         pm.check_pending()  # every parsl_* function it has is a known hook with valid arguments
 
 
-def test_versions_and_sibling_pins_agree():
-    metas = {}
-    for pkg in PACKAGES:
-        meta = tomllib.loads((pkg / "pyproject.toml").read_text())["project"]
-        metas[meta["name"]] = meta
-    versions = {m["version"] for m in metas.values()}
-    assert len(versions) == 1, f"package versions differ: {versions}"
-    version = versions.pop()
-    from parsl.version import VERSION
+def _bump_script():
+    """scripts/bump_version.py as a module: its check() is the lockstep rule."""
+    import importlib.util
 
-    assert version == VERSION
-    sibling_names = {
-        "parslcore",
-        "parsl-executor-htex",
-        "parsl-executor-globus-compute",
-        "parsl-providers",
-        "parsl-monitoring",
-        "parsl-staging",
-    }
-    for meta in metas.values():
-        reqs = list(meta.get("dependencies", []))
-        for extra in meta.get("optional-dependencies", {}).values():
-            reqs.extend(extra)
-        for req in reqs:
-            m = re.match(r"^([A-Za-z0-9_.-]+)(\[[^\]]*\])?(.*)$", req)
-            assert m
-            if m.group(1) in sibling_names:
-                assert m.group(3) == f"=={version}", f"{meta['name']} pins {req}; siblings pin =={version}"
+    spec = importlib.util.spec_from_file_location("bump_version", ROOT / "scripts" / "bump_version.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: each package's distribution and the import package whose __version__ it must report
+_DISTRIBUTIONS = {
+    "parslcore": "parsl",
+    "parsl-executor-htex": "parsl_executor_htex",
+    "parsl-executor-globus-compute": "parsl_executor_globus_compute",
+    "parsl-providers": "parsl_providers",
+    "parsl-monitoring": "parsl_monitoring",
+    "parsl-staging": "parsl_staging",
+}
+
+
+def test_versions_sibling_pins_and_dunder_versions_agree():
+    """One version source per package, all equal, every sibling pin on it, every __version__ too.
+
+    A package whose module says another version, a second hard-coded version literal, a static
+    ``version =`` in a pyproject or a sibling pin left behind each fail here (see
+    tests/test_bump_version.py, which breaks a copy of the tree each of these ways).
+    """
+    import importlib
+    from importlib import metadata
+
+    bump = _bump_script()
+    assert bump.check(ROOT) == []
+    version = bump.current_version(ROOT)
+    assert set(_DISTRIBUTIONS) == set(bump.SIBLINGS)
+    for dist, module in _DISTRIBUTIONS.items():
+        assert importlib.import_module(module).__version__ == version, module
+        assert metadata.version(dist) == version, (
+            f"installed {dist} is stale: rebuild the env (hatch env prune)"
+        )
 
 
 @pytest.mark.parametrize("pkg", PACKAGES, ids=lambda p: p.name)
