@@ -14,20 +14,30 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from parsl.dataflow.memoization import CHECKPOINT_MODES, checkpoint_mode_choices
 from parsl.errors import ConfigurationError, type_check_error
 from parsl.utils import RepresentationMixin
 
+if TYPE_CHECKING:
+    from parsl.dataflow.dependency_resolvers import DependencyResolver
+    from parsl.dataflow.memoization import Memoizer
+    from parsl.dataflow.taskrecord import TaskRecord
+    from parsl.executors.base import ParslExecutor
+    from parsl.logconfigs.base import LogConfig
+    from parsl_monitoring.hub import MonitoringHub
+
 __all__ = ["Config"]
+
+_F = TypeVar("_F", bound="Callable[..., Any]")
 
 _EXIT_MODES = ("cleanup", "skip", "wait")
 _STRATEGIES = (None, "none", "simple", "htex_auto_scale")
 _PERIOD_RE = re.compile(r"^\d+:\d{1,2}:\d{1,2}$")
 
 
-def _check_type(field: str, value: Any, types: type | tuple[type, ...], fix: str) -> None:
+def _check_type(field: str, value: object, types: type | tuple[type, ...], fix: str) -> None:
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
         raise type_check_error(
             f"Config({field}={value!r}): expected {_type_names(types)}, got {type(value).__name__}. {fix}"
@@ -59,32 +69,32 @@ class Config(RepresentationMixin):
 
     def __init__(
         self,
-        executors: Iterable[Any] | None = None,
+        executors: Iterable[ParslExecutor] | None = None,
         app_cache: bool = True,
         checkpoint_files: Sequence[str] | None = None,
-        checkpoint_mode: str | None = None,
+        checkpoint_mode: Literal["task_exit", "periodic", "dfk_exit", "manual"] | None = None,
         checkpoint_period: str | None = None,
-        dependency_resolver: Any = None,
-        exit_mode: str = "cleanup",
+        dependency_resolver: DependencyResolver | None = None,
+        exit_mode: Literal["cleanup", "skip", "wait"] = "cleanup",
         garbage_collect: bool = True,
         internal_tasks_max_threads: int = 10,
         retries: int = 0,
-        retry_handler: Callable[..., float] | None = None,
+        retry_handler: Callable[[Exception, TaskRecord], float] | None = None,
         run_dir: str = "runinfo",
-        std_autopath: Callable[..., Any] | None = None,
+        std_autopath: Callable[[TaskRecord, str], str] | None = None,
         strategy: str | None = "simple",
         strategy_period: float = 5,
         max_idletime: float = 120.0,
-        monitoring: Any = None,
+        monitoring: MonitoringHub | None = None,
         usage_tracking: int | bool = 0,
         project_name: str | None = None,
-        initialize_logging: Any = True,
-        memoizer: Any = None,
-        observers: Sequence[Any] | None = None,
+        initialize_logging: bool | LogConfig = True,
+        memoizer: Memoizer | None = None,
+        observers: Sequence[object] | None = None,
         lazy_errors: bool = True,
         data_management_max_threads: int | None = None,
     ) -> None:
-        self._executors: Sequence[Any] = self._executor_list(executors)
+        self._executors: Sequence[ParslExecutor] = self._executor_list(executors)
         _check_type("app_cache", app_cache, bool, "Use True or False.")
         self.app_cache = app_cache
         self.checkpoint_files, self.checkpoint_mode, self.checkpoint_period = _checkpointing(
@@ -125,7 +135,7 @@ class Config(RepresentationMixin):
         )
 
     @classmethod
-    def _executor_list(cls, executors: Iterable[Any] | None) -> list[Any]:
+    def _executor_list(cls, executors: Iterable[ParslExecutor] | None) -> list[ParslExecutor]:
         """The executors as a validated list; None gives one ThreadPoolExecutor."""
         if executors is None:
             from parsl.executors.threads import ThreadPoolExecutor
@@ -136,7 +146,7 @@ class Config(RepresentationMixin):
         return executors
 
     @staticmethod
-    def _validate_executors(executors: Sequence[Any]) -> None:
+    def _validate_executors(executors: Sequence[object]) -> None:
         from parsl.executors.base import INTERNAL_EXECUTOR_LABEL, ParslExecutor
 
         labels: set[str] = set()
@@ -164,11 +174,11 @@ class Config(RepresentationMixin):
                 )
 
     @property
-    def executors(self) -> Sequence[Any]:
+    def executors(self) -> Sequence[ParslExecutor]:
         return self._executors
 
     @executors.setter
-    def executors(self, executors: Sequence[Any]) -> None:
+    def executors(self, executors: Sequence[ParslExecutor]) -> None:
         executors = list(executors)
         self._validate_executors(executors)
         self._executors = executors
@@ -180,14 +190,14 @@ class Config(RepresentationMixin):
         }
 
 
-def _list_of(field: str, value: Any, what: str, example: str) -> list[Any]:
+def _list_of(field: str, value: object, what: str, example: str) -> list[Any]:
     """``value`` as a list; a string or a non-iterable is refused with an example of the fix."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise type_check_error(f"Config({field}={value!r}): expected a list of {what}, e.g. {example}")
     return list(value)
 
 
-def _callable_or_none(field: str, value: Any, what: str) -> Any:
+def _callable_or_none(field: str, value: _F | None, what: str) -> _F | None:
     if value is not None and not callable(value):
         raise type_check_error(f"Config({field}={value!r}) must be {what}")
     return value
@@ -221,7 +231,7 @@ def _checkpointing(
     return files, mode, period
 
 
-def _dependency_resolver(resolver: Any) -> Any:
+def _dependency_resolver(resolver: DependencyResolver | None) -> DependencyResolver | None:
     if resolver is not None and not (
         hasattr(resolver, "traverse_to_gather") and hasattr(resolver, "traverse_to_unwrap")
     ):
@@ -232,7 +242,9 @@ def _dependency_resolver(resolver: Any) -> Any:
     return resolver
 
 
-def _retrying(retries: int, retry_handler: Callable[..., float] | None) -> tuple[int, Any]:
+def _retrying(
+    retries: int, retry_handler: Callable[[Exception, TaskRecord], float] | None
+) -> tuple[int, Callable[[Exception, TaskRecord], float] | None]:
     _check_type("retries", retries, int, "Use the number of times to retry a failed task, e.g. 2.")
     if retries < 0:
         raise ConfigurationError(f"Config(retries={retries}) must be 0 or more")
@@ -265,7 +277,7 @@ def _usage_tracking(level: int | bool, project_name: str | None) -> tuple[int | 
     return level, project_name
 
 
-def _logging_setting(initialize_logging: Any) -> Any:
+def _logging_setting(initialize_logging: bool | LogConfig) -> bool | LogConfig:
     if not isinstance(initialize_logging, bool) and not callable(
         getattr(initialize_logging, "initialize_logging", None)
     ):
@@ -276,7 +288,9 @@ def _logging_setting(initialize_logging: Any) -> Any:
     return initialize_logging
 
 
-def _memoizer(memoizer: Any, checkpoint_mode: str | None, checkpoint_files: list[str] | None) -> Any:
+def _memoizer(
+    memoizer: Memoizer | None, checkpoint_mode: str | None, checkpoint_files: list[str] | None
+) -> Memoizer | None:
     """A memoizer object, which then owns all checkpoint settings."""
     if memoizer is not None:
         if not hasattr(memoizer, "check_memo") or not hasattr(memoizer, "update_memo"):

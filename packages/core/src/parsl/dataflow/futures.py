@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from concurrent.futures import Future
 from operator import getitem
-from typing import Any
+from typing import Any, TypeVar, Union
 
 from parsl.app.futures import DataFuture
 from parsl.dataflow.taskrecord import TaskRecord
 
-__all__ = ["AppFuture"]
+__all__ = ["AppFuture", "StdStreamSpec"]
+
+_R = TypeVar("_R")
+
+#: what an app call passed as ``stdout=``/``stderr=``: a path, or a ``(path, mode)`` pair
+StdStreamSpec = Union[str, "os.PathLike[str]", tuple[str, str]]
 
 
 def _getattr(obj: Any, name: str) -> Any:
     return getattr(obj, name)
 
 
-class AppFuture(Future):
+class AppFuture(Future[_R]):
     """The future of one app invocation.
 
     Beyond ``concurrent.futures.Future`` it carries the task: ``tid``, ``task_record``,
@@ -39,14 +45,14 @@ class AppFuture(Future):
     _std_futures: dict[str, DataFuture] | None = None
 
     @property
-    def stdout(self) -> Any:
+    def stdout(self) -> StdStreamSpec | DataFuture | None:
         std = self._std_futures
         if std is not None and "stdout" in std:
             return std["stdout"]
         return self.task_record.kwargs.get("stdout")
 
     @property
-    def stderr(self) -> Any:
+    def stderr(self) -> StdStreamSpec | DataFuture | None:
         std = self._std_futures
         if std is not None and "stderr" in std:
             return std["stderr"]
@@ -74,10 +80,10 @@ class AppFuture(Future):
         """The task's state name, e.g. ``'pending'``, ``'launched'``, ``'exec_done'``."""
         return self.task_record.status.name
 
-    def __getitem__(self, key: Any) -> AppFuture:
+    def __getitem__(self, key: Any) -> AppFuture[Any]:
         return self.task_record.dfk.submit_internal(getitem, (self, key))
 
-    def __getattr__(self, name: str) -> AppFuture:
+    def __getattr__(self, name: str) -> AppFuture[Any]:
         # Only reached for attributes AppFuture does not have: lift them onto the result.
         if name.startswith("_"):
             raise AttributeError(name)

@@ -6,10 +6,16 @@ Parsl's task records are dicts and user code indexes them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 from parsl.dataflow.states import States
+
+if TYPE_CHECKING:
+    from parsl.app.futures import DataFuture
+    from parsl.dataflow.dflow import DataFlowKernel
+    from parsl.dataflow.futures import AppFuture
 
 __all__ = ["TaskRecord"]
 
@@ -53,21 +59,56 @@ class TaskRecord:
 
     __slots__ = _FIELDS + ("__weakref__",)
 
+    # The fields' types (declarations only: the values live in the slots).
+    id: int
+    func: Callable[..., Any]
+    func_name: str
+    args: Sequence[Any]
+    kwargs: dict[str, Any]
+    status: States
+    depends: Sequence[Future[Any]]
+    #: set by the DataFlowKernel as soon as the AppFuture exists; None again once the task
+    #: finished when the Config garbage-collects finished tasks
+    app_fu: AppFuture[Any] | None
+    exec_fu: Future[Any] | None
+    executor: str
+    retries_left: int
+    fail_count: int
+    fail_cost: float
+    fail_history: list[str] | None
+    checkpoint: bool
+    hashsum: str | None
+    memoize: bool
+    ignore_for_cache: list[str]
+    from_memo: bool | None
+    join: bool
+    joins: Future[Any] | Sequence[Future[Any]] | dict[Any, Future[Any]] | None
+    try_id: int
+    resource_specification: dict[str, Any]
+    time_invoked: float
+    time_returned: float | None
+    try_time_launched: float | None
+    try_time_returned: float | None
+    outputs: Sequence[DataFuture]
+    dfk: DataFlowKernel
+    pending_deps: int
+    launched: bool
+
     def __init__(
         self,
         id: int,
-        func: Any,
+        func: Callable[..., Any],
         func_name: str,
-        args: Any,
-        kwargs: dict,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
         executor: str,
         retries_left: int,
         memoize: bool,
-        ignore_for_cache: list,
+        ignore_for_cache: list[str],
         join: bool,
         time_invoked: float,
-        dfk: Any,
-        resource_specification: dict,
+        dfk: DataFlowKernel,
+        resource_specification: dict[str, Any],
     ) -> None:
         self.id = id
         self.func = func

@@ -11,27 +11,31 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from queue import SimpleQueue
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parsl.errors import ConfigurationError
 from parsl.executors.base import ParslExecutor
 from parsl.executors.errors import InvalidResourceSpecification
-from parsl.monitoring.radios.base import record_radio
+from parsl.monitoring.radios.base import RadioConfig, record_radio
 from parsl.monitoring.radios.multiprocessing import MultiprocessingQueueRadio
 from parsl.utils import RepresentationMixin
+
+if TYPE_CHECKING:
+    from parsl.data_provider.staging import Staging
 
 __all__ = ["ThreadPoolExecutor"]
 
 logger = logging.getLogger(__name__)
 
-_STOP = object()
+#: what a worker thread takes from the queue: a task, or None (shutdown: one per thread)
+_WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
-def _worker(queue: SimpleQueue) -> None:
+def _worker(queue: SimpleQueue[_WorkItem | None]) -> None:
     get = queue.get
     while True:
         item = get()
-        if item is _STOP:
+        if item is None:
             return
         fut, func, args, kwargs = item
         if not fut.set_running_or_notify_cancel():
@@ -62,11 +66,11 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
         label: str = "threads",
         max_threads: int | None = 2,
         thread_name_prefix: str = "",
-        storage_access: Sequence[Any] | None = None,
+        storage_access: Sequence[Staging] | None = None,
         working_dir: str | None = None,
         remote_monitoring: bool = False,
         managed: bool = True,
-        remote_monitoring_radio: Any = None,
+        remote_monitoring_radio: RadioConfig | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(label, str) or not label:
@@ -87,7 +91,7 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
         self.remote_monitoring_radio = record_radio(
             f"ThreadPoolExecutor {label!r}", remote_monitoring_radio, default=MultiprocessingQueueRadio
         )
-        self._queue: SimpleQueue = SimpleQueue()
+        self._queue: SimpleQueue[_WorkItem | None] = SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._shutdown = False
         self._lock = threading.Lock()
@@ -109,7 +113,7 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
 
     def submit(
         self, func: Callable[..., Any], resource_specification: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> Future:
+    ) -> Future[Any]:
         if resource_specification:  # an empty dict is fine, as in Parsl
             raise InvalidResourceSpecification(
                 set(resource_specification),
@@ -121,7 +125,7 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
             raise RuntimeError(f"ThreadPoolExecutor {self.label!r} has been shut down")
         if not self._threads:
             self.start()
-        fut: Future = Future()
+        fut: Future[Any] = Future()
         self._queue.put((fut, func, args, kwargs))
         return fut
 
@@ -132,7 +136,7 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
                 return
             self._shutdown = True
             for _ in self._threads:
-                self._queue.put(_STOP)
+                self._queue.put(None)
         if block:
             current = threading.current_thread()
             for t in self._threads:
