@@ -211,11 +211,11 @@ def test_an_unreachable_database_is_logged_and_the_workflow_still_runs(tmp_path,
 def test_a_database_that_breaks_mid_run_never_fails_tasks(tmp_path, caplog):
     run_dir = tmp_path / "runinfo"
     hub = MonitoringHub()
-    with caplog.at_level(logging.WARNING, logger="parsl.monitoring"):
-        with parsl.load(Config(executors=[ThreadPoolExecutor()], monitoring=hub, run_dir=str(run_dir))):
-            assert inc(1).result() == 2
-            time.sleep(0.7)  # the first batch is written
-            with sqlite3.connect(str(run_dir / "monitoring.db")) as c:
-                c.execute("drop table status")
-            assert [inc(i).result() for i in range(20)] == list(range(1, 21))
+    config = Config(executors=[ThreadPoolExecutor()], monitoring=hub, run_dir=str(run_dir))
+    with caplog.at_level(logging.WARNING, logger="parsl.monitoring"), parsl.load(config):
+        assert inc(1).result() == 2
+        time.sleep(0.7)  # the first batch is written
+        with sqlite3.connect(str(run_dir / "monitoring.db")) as c:
+            c.execute("drop table status")
+        assert [inc(i).result() for i in range(20)] == list(range(1, 21))
     assert "Monitoring dropped a batch" in caplog.text

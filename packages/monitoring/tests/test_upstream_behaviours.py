@@ -124,7 +124,7 @@ class _BrokenTask:
 
     id = 7
     executor = "threads"
-    fail_history: list = []
+    fail_history = ()
     joins = None
 
     def __getattr__(self, name):

@@ -69,7 +69,7 @@ def test_index_lists_every_workflow_with_status_and_counts(client):
     assert done[5] == "completed" and done[7] == "45 s"
     assert done[8:] == ["24", "22", "2"]  # tasks, completed, failed (from the workflow row)
     running = cells(row_of(html, f"/workflow/{RUNNING}/"))
-    assert running[5] == "running" and running[7] == "–"
+    assert running[5] == "running" and running[7] == "\u2013"  # an en dash: not finished
     # A running workflow's counts come from its tasks: two done, none failed.
     assert running[8:] == ["3", "2", "0"]
     assert html.index(RUNNING) < html.index(DONE)  # newest first

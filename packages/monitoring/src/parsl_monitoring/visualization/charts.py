@@ -17,7 +17,9 @@ from .formatting import fmt_bytes, fmt_duration, fmt_number, fmt_offset
 
 __all__ = ["GanttRow", "Series", "bar_chart", "gantt", "line_chart", "no_data", "stacked_area"]
 
+#: a chart's width in SVG pixels (the page scales it to fit)
 WIDTH = 900
+#: margins around the plot area: room for the y tick labels on the left and x ticks below
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 36
 
 
@@ -199,9 +201,11 @@ def stacked_area(
     body = frame.axes(x_label, y_label)
     base = [0.0] * len(times)
     for s in series:
-        top = [b + max(v, 0.0) for b, v in zip(base, s.ys)]
-        upper = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in zip(times, top))
-        lower = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in reversed(list(zip(times, base))))
+        top = [b + max(v, 0.0) for b, v in zip(base, s.ys, strict=False)]
+        upper = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in zip(times, top, strict=True))
+        lower = " ".join(
+            f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in reversed(list(zip(times, base, strict=True)))
+        )
         body.append(
             f'<polygon class="area" fill="{escape(s.color)}" fill-opacity="0.85" '
             f'points="{upper} {lower}"><title>{escape(s.label)}</title></polygon>'
@@ -246,14 +250,14 @@ def line_chart(
     frame = _Frame(x_max, y_max, height, y_fmt, x_fmt, width=width)
     body = frame.axes(x_label, y_label)
     for s in series:
-        pts = " ".join(f"{frame.x(x):.1f},{frame.y(y):.1f}" for x, y in zip(s.xs, s.ys))
+        pts = " ".join(f"{frame.x(x):.1f},{frame.y(y):.1f}" for x, y in zip(s.xs, s.ys, strict=False))
         body.append(
             f'<polyline class="line" fill="none" stroke="{escape(s.color)}" stroke-width="2" '
             f'points="{pts}"><title>{escape(s.label)}</title></polyline>'
         )
         if markers or (markers is None and len(s.xs) <= 80):
             body.append(f'<g fill="{escape(s.color)}">')
-            for x, y in zip(s.xs, s.ys):
+            for x, y in zip(s.xs, s.ys, strict=False):
                 tip = f"{s.label}\n{x_fmt(x)}: {y_fmt(y)}"
                 body.append(
                     f'<circle class="point" cx="{frame.x(x):.1f}" cy="{frame.y(y):.1f}" r="3">'
@@ -285,7 +289,7 @@ def bar_chart(
     slot = frame.pw / len(labels)
     widest = max(len(label) for label in labels) * 7 + 10
     every = max(1, math.ceil(widest / slot))
-    for i, (label, v) in enumerate(zip(labels, values)):
+    for i, (label, v) in enumerate(zip(labels, values, strict=False)):
         x = frame.left + i * slot
         tip = tips[i] if tips else label
         body.append(

@@ -15,7 +15,10 @@ from markupsafe import Markup, escape
 
 __all__ = ["DagNode", "layout", "render"]
 
+#: tasks in one row before a layer wraps: wider graphs would need sideways scrolling
 MAX_ROW = 40
+#: SVG pixels between tasks in a row (DX), between layers (DY), between the wrapped rows of one
+#: layer (ROW_GAP), and around the graph (MARGIN)
 DX, DY, ROW_GAP, MARGIN = 28, 56, 22, 24
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, Float, Integer, create_engine, inspect
 from sqlalchemy.engine import URL, make_url
@@ -94,24 +95,6 @@ class epoch(FunctionElement):
     inherit_cache = True
 
 
-@compiles(epoch)
-def _epoch_default(element, compiler, **kw):
-    return "EXTRACT(EPOCH FROM %s)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(epoch, "sqlite")
-def _epoch_sqlite(element, compiler, **kw):
-    # Whole seconds from strftime, microseconds from the text ("2026-11-02 09:30:00.350000"):
-    # exact, where julianday() arithmetic is off by up to ~20 microseconds.
-    x = compiler.process(element.clauses, **kw)
-    return f"(CAST(strftime('%s', {x}) AS REAL) + COALESCE(CAST(substr({x}, 20) AS REAL), 0.0))"
-
-
-@compiles(epoch, "mysql")
-def _epoch_mysql(element, compiler, **kw):
-    return "UNIX_TIMESTAMP(%s)" % compiler.process(element.clauses, **kw)
-
-
 class ifloor(FunctionElement):
     """The integer floor of a non-negative number."""
 
@@ -120,12 +103,26 @@ class ifloor(FunctionElement):
     inherit_cache = True
 
 
+# Each function's SQL per dialect name ("" for any other dialect); ``{x}`` is its argument.
+_PORTABLE_SQL: dict[type[FunctionElement], dict[str, str]] = {
+    epoch: {
+        "": "EXTRACT(EPOCH FROM {x})",
+        # Whole seconds from strftime, microseconds from the text ("2026-11-02 09:30:00.350000"):
+        # exact, where julianday() arithmetic is off by up to ~20 microseconds.
+        "sqlite": "(CAST(strftime('%s', {x}) AS REAL) + COALESCE(CAST(substr({x}, 20) AS REAL), 0.0))",
+        "mysql": "UNIX_TIMESTAMP({x})",
+    },
+    ifloor: {
+        "": "CAST(FLOOR({x}) AS INTEGER)",
+        # CAST truncates toward zero, which is the floor for the non-negative values used here.
+        "sqlite": "CAST({x} AS INTEGER)",
+    },
+}
+
+
+@compiles(epoch)
 @compiles(ifloor)
-def _ifloor_default(element, compiler, **kw):
-    return "CAST(FLOOR(%s) AS INTEGER)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(ifloor, "sqlite")
-def _ifloor_sqlite(element, compiler, **kw):
-    # CAST truncates toward zero, which is the floor for the non-negative values used here.
-    return "CAST(%s AS INTEGER)" % compiler.process(element.clauses, **kw)
+def _portable(element: FunctionElement, compiler: Any, **kw: Any) -> str:
+    by_dialect = _PORTABLE_SQL[type(element)]
+    sql = by_dialect.get(compiler.dialect.name, by_dialect[""])
+    return sql.format(x=compiler.process(element.clauses, **kw))

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["fmt_bytes", "fmt_duration", "fmt_number", "fmt_offset", "fmt_time"]
+__all__ = ["NO_VALUE", "RANGE_DASH", "fmt_bytes", "fmt_duration", "fmt_number", "fmt_offset", "fmt_time"]
+
+#: what a cell shows for a missing value: an en dash, as the templates do
+NO_VALUE = "\u2013"
+#: between the two ends of a range ("1 s \u2013 2 s"), also an en dash
+RANGE_DASH = f" {NO_VALUE} "
 
 
 def fmt_duration(seconds: float | dt.timedelta | None) -> str:
     """A duration for people: ``850 ms``, ``12.5 s``, ``3 min 4 s``, ``2 h 05 min``."""
     if seconds is None:
-        return "–"
+        return NO_VALUE
     if isinstance(seconds, dt.timedelta):
         seconds = seconds.total_seconds()
     if seconds < 0:
@@ -20,9 +25,9 @@ def fmt_duration(seconds: float | dt.timedelta | None) -> str:
     if seconds < 60:
         return f"{seconds:.3g} s"
     if seconds < 3600:
-        m, s = divmod(int(round(seconds)), 60)
+        m, s = divmod(round(seconds), 60)
         return f"{m} min {s} s"
-    h, rest = divmod(int(round(seconds)), 3600)
+    h, rest = divmod(round(seconds), 3600)
     if h < 48:
         return f"{h} h {rest // 60:02d} min"
     d, h = divmod(h, 24)
@@ -37,7 +42,7 @@ def fmt_offset(seconds: float) -> str:
         return f"{seconds * 1000:.0f}ms"
     if seconds < 60:
         return f"{seconds:.3g}s"
-    total = int(round(seconds))
+    total = round(seconds)
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
     if h:
@@ -57,7 +62,7 @@ def fmt_number(v: float) -> str:
 def fmt_bytes(n: float | None) -> str:
     """Bytes in binary units: ``512 B``, ``12.3 MiB``."""
     if n is None:
-        return "–"
+        return NO_VALUE
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
@@ -67,4 +72,4 @@ def fmt_bytes(n: float | None) -> str:
 
 def fmt_time(t: dt.datetime | None) -> str:
     """A timestamp to the second, or a dash."""
-    return "–" if t is None else t.strftime("%Y-%m-%d %H:%M:%S")
+    return NO_VALUE if t is None else t.strftime("%Y-%m-%d %H:%M:%S")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, Engine, func, select
 from ..db import RESOURCE, TASK
 from . import charts, dag, queries, timeline
 from .charts import GanttRow, Series
-from .formatting import fmt_bytes, fmt_duration, fmt_number
+from .formatting import RANGE_DASH, fmt_bytes, fmt_duration
 from .states import FINAL, STATE_COLORS, STATES, app_color, state_color, state_rank
 
 __all__ = ["bp"]
@@ -29,6 +30,17 @@ def _conn() -> Connection:
 
 def _refresh(running: bool) -> int | None:
     return current_app.config["PARSL_REFRESH_SECONDS"] if running else None
+
+
+def _workflow_page(template: str, wf: dict[str, Any], *, running: bool | None = None, **context: Any) -> str:
+    """A page about workflow ``wf``; it reloads itself while ``running`` (default: while the workflow runs)."""
+    live = wf["running"] if running is None else running
+    return render_template(template, wf=wf, refresh=_refresh(live), **context)
+
+
+def _app_series(values: dict[str, Any], colors: dict[str, str], xs: Sequence[float] = ()) -> list[Series]:
+    """One series per app, in the app's colour."""
+    return [Series(a, colors.get(a, "#777"), v, xs) for a, v in values.items()]
 
 
 def _workflow_or_404(conn: Connection, run_id: str) -> dict[str, Any]:
@@ -82,21 +94,21 @@ def workflow(run_id: str):
             plots["running"] = charts.stacked_area(
                 "running-per-app",
                 ends,
-                [Series(a, colors.get(a, "#777"), v) for a, v in active.items()],
+                _app_series(active, colors),
                 y_label="tasks running",
             )
             done = timeline.finished_per_app(conn, run_id, span)
             plots["finished"] = charts.line_chart(
                 "finished-per-app",
-                [Series(a, colors.get(a, "#777"), v, ends) for a, v in done.items()],
+                _app_series(done, colors, ends),
                 y_label="tasks finished (cumulative)",
             )
         gantt_pages = max(1, -(-n_tasks // GANTT_PER_PAGE))
         gpage = min(_int_arg("gantt_page", 1), gantt_pages)
         plots["gantt"] = _gantt(conn, run_id, span, gpage)
-    return render_template(
+    return _workflow_page(
         "workflow.html",
-        wf=wf,
+        wf,
         apps=apps,
         columns=columns,
         totals=totals,
@@ -106,7 +118,6 @@ def workflow(run_id: str):
         gantt_page=gpage,
         gantt_pages=gantt_pages,
         gantt_per_page=GANTT_PER_PAGE,
-        refresh=_refresh(wf["running"]),
     )
 
 
@@ -145,16 +156,15 @@ def _task_list(run_id: str, app: str | None):
         hist = None
         if app is not None:
             hist = _duration_histogram(conn, run_id, app)
-    return render_template(
+    return _workflow_page(
         "tasks.html",
-        wf=wf,
+        wf,
         app=app,
         state=state,
         page=page,
         counts=counts,
         states=[s for s in STATES if counts.get(s)],
         histogram=hist,
-        refresh=_refresh(wf["running"]),
     )
 
 
@@ -179,7 +189,9 @@ def _duration_histogram(conn: Connection, run_id: str, app: str):
     for d in durations:
         counts[min(int((d - lo) / width), bins - 1)] += 1
     labels = [fmt_duration(lo + i * width) for i in range(bins)]
-    tips = [f"{fmt_duration(lo + i * width)} – {fmt_duration(lo + (i + 1) * width)}" for i in range(bins)]
+    tips = [
+        f"{fmt_duration(lo + i * width)}{RANGE_DASH}{fmt_duration(lo + (i + 1) * width)}" for i in range(bins)
+    ]
     return charts.bar_chart(
         "durations",
         labels,
@@ -227,13 +239,13 @@ def task(run_id: str, task_id: int):
         if samples
         else {}
     )
-    return render_template(
+    return _workflow_page(
         "task.html",
-        wf=wf,
+        wf,
+        running=wf["running"] and t["state"] not in FINAL,
         task=t,
         plots=plots,
         n_samples=len(samples),
-        refresh=_refresh(wf["running"] and t["state"] not in FINAL),
     )
 
 
@@ -246,7 +258,7 @@ def _task_resource_series(samples: list[dict[str, Any]]) -> tuple[list[Series], 
     for i, (try_id, rows) in enumerate(sorted(by_try.items())):
         color = app_color(i)
         xs, ys = [], []
-        for prev, cur in zip([None] + rows[:-1], rows):
+        for prev, cur in zip([None, *rows[:-1]], rows, strict=True):
             if prev is None or cur["t"] <= prev["t"]:
                 continue
             xs.append(cur["t"] - t0)
@@ -284,16 +296,8 @@ def dag_view(run_id: str, group: str):
     legend = sorted(colors.items(), key=lambda kv: (state_rank(kv[0]) if by == "state" else 0, kv[0]))
     prefix = url_for("viz.task", run_id=run_id, task_id=0)[:-1]
     svg = dag.render(nodes, colors, by=by, href=lambda tid: f"{prefix}{tid}") if nodes else None
-    return render_template(
-        "dag.html",
-        wf=wf,
-        by=by,
-        svg=svg,
-        legend=legend,
-        shown=len(nodes),
-        total=total,
-        limit=limit,
-        refresh=_refresh(wf["running"]),
+    return _workflow_page(
+        "dag.html", wf, by=by, svg=svg, legend=legend, shown=len(nodes), total=total, limit=limit
     )
 
 
@@ -326,13 +330,13 @@ def resources(run_id: str):
                 plots["cpu"] = charts.stacked_area(
                     "cpu-per-app",
                     rends,
-                    [Series(a, colors.get(a, "#777"), v) for a, v in cpu.items()],
+                    _app_series(cpu, colors),
                     y_label="CPU cores in use",
                 )
                 plots["memory"] = charts.stacked_area(
                     "memory-per-app",
                     rends,
-                    [Series(a, colors.get(a, "#777"), v) for a, v in mem.items()],
+                    _app_series(mem, colors),
                     y_label="resident memory",
                     y_fmt=fmt_bytes,
                 )
@@ -347,22 +351,20 @@ def resources(run_id: str):
                     [fmt(lo) for lo, _, _ in bins],
                     [n for _, _, n in bins],
                     width=560,
-                    tips=[f"{fmt(lo)} – {fmt(hi)}" for lo, hi, _ in bins],
+                    tips=[f"{fmt(lo)}{RANGE_DASH}{fmt(hi)}" for lo, hi, _ in bins],
                     color="#59a14f",
                     y_label="tries",
                     x_label=label,
                 )
         nodes = queries.nodes(conn, run_id)
         blocks = queries.blocks(conn, run_id)
-    return render_template(
+    return _workflow_page(
         "resources.html",
-        wf=wf,
+        wf,
         plots=plots,
         summary=summary,
         n_samples=n_samples,
         nodes=nodes,
         blocks=blocks,
         app_colors=colors,
-        fmt_number=fmt_number,
-        refresh=_refresh(wf["running"]),
     )
