@@ -523,8 +523,9 @@ def _stream(v: Any) -> str:
     if isinstance(v, (str, bytes, os.PathLike)):
         try:
             return os.fsdecode(v)
-        except (TypeError, ValueError):
-            pass
+        except (TypeError, ValueError) as e:  # a PathLike whose __fspath__ returns no path
+            logger.warning("Monitoring cannot name the stream %r (%s); recorded as ''", v, e)
+            return ""
     logger.warning("Monitoring cannot name the stream %r; recorded as ''", v)
     return ""
 
