@@ -318,7 +318,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         return buf.decode(errors="replace").strip()
 
     def _local_pools(self) -> bool:
-        """Whether the worker pools run on this host, so they may use the ipc endpoint: the
+        """Whether the worker pools run on this host, so they may use the local unix socket: the
         provider is a LocalProvider with the default launcher, no ``address`` was forced, and
         encryption is on (the endpoint lives in the 0700 certificate directory)."""
         if not (self.encrypted and self.cert_dir) or self.address:

@@ -84,7 +84,8 @@ MONITOR = b"M"
 #: worker "knows" it from the start (see :class:`PayloadTask`)
 PAYLOAD_FID = 0
 
-#: name of the interchange's plain ipc endpoint for local worker pools, in the certificate directory
+#: name of the interchange's unix stream socket for local worker pools (see ``link.py``), in the
+#: certificate directory
 WORKER_IPC = "workers.ipc"
 
 

@@ -509,7 +509,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ipc_host",
         default=None,
-        help="the interchange's host name: on that host, connect through the ipc endpoint "
+        help="the interchange's host name: on that host, connect through the unix socket "
         "in --cert_dir instead of TCP",
     )
     p.add_argument("-l", "--logdir", default=None, help="directory for the pool's logs")
