@@ -24,6 +24,7 @@ from parsl.errors import ConfigurationError
 from parsl.utils import RepresentationMixin, Timer
 
 if TYPE_CHECKING:
+    from parsl.dataflow.dflow import DataFlowKernel
     from parsl.dataflow.taskrecord import TaskRecord
 
 __all__ = ["CHECKPOINT_MODES", "BasicMemoizer", "Memoizer", "id_for_memo", "make_hash"]
@@ -73,7 +74,7 @@ def _id_set(obj: Any, output_ref: bool = False) -> bytes:
 
 
 @id_for_memo.register(dict)
-def _id_dict(obj: dict, output_ref: bool = False) -> bytes:
+def _id_dict(obj: dict[Any, Any], output_ref: bool = False) -> bytes:
     items = sorted((id_for_memo(k, output_ref), id_for_memo(v, output_ref)) for k, v in obj.items())
     return pickle.dumps(("dict", items))
 
@@ -120,14 +121,16 @@ def make_hash(task: TaskRecord) -> str:
 class Memoizer:
     """The interface the DataFlowKernel uses for memoization and checkpointing."""
 
-    def start(self, *, dfk: Any, memoize: bool, checkpoint_files: Sequence[str] | None, run_dir: str) -> None:
+    def start(
+        self, *, dfk: DataFlowKernel, memoize: bool, checkpoint_files: Sequence[str] | None, run_dir: str
+    ) -> None:
         """Prepare for a run: load previous checkpoints."""
 
-    def check_memo(self, task: TaskRecord) -> Future | None:
+    def check_memo(self, task: TaskRecord) -> Future[Any] | None:
         """Return a completed future for a task seen before, or None."""
         return None
 
-    def update_memo(self, task: TaskRecord, r: Future) -> None:
+    def update_memo(self, task: TaskRecord, r: Future[Any]) -> None:
         """Record the outcome of a finished task."""
 
     def checkpoint(self, tasks: Sequence[TaskRecord] | None = None) -> str:
@@ -164,7 +167,7 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
         self.checkpoint_period = checkpoint_period
         self.checkpoint_mode = checkpoint_mode
         self.memoize = memoize
-        self._table: dict[str, Future] = {}
+        self._table: dict[str, Future[Any]] = {}
         self._unwritten: list[tuple[str, Any]] = []
         #: hashes queued for (or written to) this run's checkpoint
         self._written: set[str] = set()
@@ -174,12 +177,14 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
         #: built by the DataFlowKernel from 0.9-era Config(checkpoint_*=) fields
         self._from_config = False
 
-    def start(self, *, dfk: Any, memoize: bool, checkpoint_files: Sequence[str] | None, run_dir: str) -> None:
+    def start(
+        self, *, dfk: DataFlowKernel, memoize: bool, checkpoint_files: Sequence[str] | None, run_dir: str
+    ) -> None:
         self.memoize = self.memoize and memoize
         self._run_dir = run_dir
         self._written = set()  # a memoizer reused by a new DataFlowKernel starts a new checkpoint
         if self.checkpoint_files is not None:
-            files = self.checkpoint_files
+            files: Sequence[str] | None = self.checkpoint_files
         elif self._from_config:
             files = checkpoint_files  # 0.9-era Config(checkpoint_files=): None restores nothing
         else:
@@ -193,8 +198,8 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
             self._timer = Timer(self.checkpoint, interval=h * 3600 + m * 60 + s, name="parsl-checkpoint")
 
     @staticmethod
-    def load_checkpoints(dirs: Sequence[str]) -> dict[str, Future]:
-        table: dict[str, Future] = {}
+    def load_checkpoints(dirs: Sequence[str]) -> dict[str, Future[Any]]:
+        table: dict[str, Future[Any]] = {}
         for d in dirs:
             path = os.path.join(d, "tasks.pkl")
             try:
@@ -212,12 +217,12 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
                         if f.read(1):
                             raise BadCheckpoint(f"Checkpoint {path} is corrupt: {e}") from e
                         break
-                    fut: Future = Future()
+                    fut: Future[Any] = Future()
                     fut.set_result(entry["result"])
                     table[entry["hash"]] = fut
         return table
 
-    def check_memo(self, task: TaskRecord) -> Future | None:
+    def check_memo(self, task: TaskRecord) -> Future[Any] | None:
         if not (self.memoize and task.memoize):
             task.hashsum = None
             return None
@@ -238,7 +243,7 @@ class BasicMemoizer(Memoizer, RepresentationMixin):
                 self._write_checkpoint(quiet=True)
         return hit
 
-    def update_memo(self, task: TaskRecord, r: Future) -> None:
+    def update_memo(self, task: TaskRecord, r: Future[Any]) -> None:
         if not (self.memoize and task.memoize) or task.hashsum is None or task.from_memo:
             return
         self._table[task.hashsum] = r
