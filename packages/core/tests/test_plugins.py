@@ -138,16 +138,22 @@ def test_misspelled_hook_is_caught_by_check_pending():
         new_plugin_manager(observers=[Typo()])
 
 
-def test_builtins_register_through_hooks():
+def test_builtins_register_through_hooks_keyed_on_plugin_name():
+    from parsl.data_provider.file_noop import NoOpFileStaging
+    from parsl.launchers.launchers import SimpleLauncher
+    from parsl.providers import LocalProvider
+
     pm = new_plugin_manager()
-    assert "ThreadPoolExecutor" in pm.executors()
-    assert "LocalProvider" in pm.providers()
+    assert pm.executors()["threads"] is ThreadPoolExecutor  # its PLUGIN_NAME
+    assert pm.providers()["LocalProvider"] is LocalProvider  # no PLUGIN_NAME: the class name
+    assert pm.launchers()["SimpleLauncher"] is SimpleLauncher
     assert {"SimpleLauncher", "SingleNodeLauncher"} <= set(pm.launchers())
-    assert "NoOpFileStaging" in pm.staging_providers()
+    assert pm.staging_providers()["file"] is NoOpFileStaging
     assert [type(s).__name__ for s in pm.default_staging()][:1] == ["NoOpFileStaging"]
-    assert pm.serializers()[-1].__name__ == "PickleSerializer" or "PickleSerializer" in [
-        c.__name__ for c in pm.serializers()
-    ]
+    assert pm.find_class("executors", "ThreadPoolExecutor") is ThreadPoolExecutor
+    assert pm.find_class("providers", "NoSuchProvider") is None
+    with pytest.raises(ValueError, match="unknown plugin registry"):
+        pm.find_class("serializers", "PickleSerializer")
 
 
 @pytest.fixture
@@ -234,12 +240,12 @@ def test_entry_point_plugin_is_found_and_usable(fake_distribution, tmp_path):
 
 def test_disable_plugins_env(fake_distribution, monkeypatch):
     monkeypatch.setenv("PARSL_DISABLE_PLUGINS", "1")
-    assert "EchoExecutor" not in new_plugin_manager().executors()
-    assert "ThreadPoolExecutor" in new_plugin_manager().executors()
+    assert "echo" not in new_plugin_manager().executors()
+    assert "threads" in new_plugin_manager().executors()
     monkeypatch.setenv("PARSL_DISABLE_PLUGINS", "fake")
-    assert "EchoExecutor" not in new_plugin_manager().executors()
+    assert "echo" not in new_plugin_manager().executors()
     monkeypatch.setenv("PARSL_DISABLE_PLUGINS", "someotherplugin")
-    assert "EchoExecutor" in new_plugin_manager().executors()
+    assert "echo" in new_plugin_manager().executors()
 
 
 def test_unknown_executor_name_says_how_to_find_plugins():
@@ -267,3 +273,4 @@ def test_cli_lists_plugins(fake_distribution):
     )
     names = {row["name"]: row for row in data}
     assert names["fake"]["provides"]["executors"] == ["EchoExecutor"]
+    assert "serializers" not in names["parsl.builtin_plugin"]["provides"]

@@ -59,13 +59,26 @@ def test_package_functions_are_the_facades():
     assert parsl.serialize.unpack_apply_message is facade.unpack_apply_message
 
 
-def test_tables_start_as_the_installed_plugins_by_priority():
-    from parsl.plugins import default_plugin_manager
+def test_tables_start_as_cloudpickle_where_installed_then_pickle():
+    import importlib.util
 
-    expected = [cls.identifier for cls in default_plugin_manager().serializers()]
-    assert b"01" in expected
+    expected = [b"cp", b"01"] if importlib.util.find_spec("cloudpickle") else [b"01"]
+    assert [s.identifier for s in facade._default_chain()] == expected
     assert list(facade.methods_for_data) == expected
     assert list(facade.methods_for_code) == expected
+
+
+def test_a_cloudpickle_payload_deserializes_where_the_tables_lack_it(restore_tables):
+    pytest.importorskip("cloudpickle")
+    payload = parsl.serialize.serialize(lambda x: x * 3)
+    assert payload.startswith(b"cp\n")
+    facade.methods_for_code.clear()
+    facade.methods_for_data.clear()
+    facade._installed.pop(b"cp")
+    try:
+        assert parsl.serialize.deserialize(payload)(2) == 6  # a well-known identifier
+    finally:
+        facade._installed[b"cp"] = facade.additional_methods_for_deserialization[b"cp"]
 
 
 def test_registering_for_data_changes_what_serialize_uses(restore_tables):

@@ -1,5 +1,5 @@
-"""The task-wrapping and executor-message hooks: ``parsl_task_launching`` and
-``parsl_executor_messages``, with thread executors and LocalProvider blocks."""
+"""The task-wrapping and executor-report hooks: ``parsl_task_prepared`` and
+``parsl_executor_reported``, with thread executors and LocalProvider blocks."""
 
 from __future__ import annotations
 
@@ -42,15 +42,16 @@ class Wrapping:
         self.wrappers = {}
 
     @hookimpl
-    def parsl_task_launching(self, dfk, task, func, kwargs):
-        kwargs["_test_ids"] = (task.id, task.try_id)
+    def parsl_task_prepared(self, dfk, task, submission):
+        submission.kwargs["_test_ids"] = (task.id, task.try_id)
+        func = submission.func
         w = self.wrappers.get(id(func))
         if w is None:
             w = self.wrappers[id(func)] = Wrapper(func, self.seen)
-        return w
+        submission.func = w
 
 
-def test_parsl_task_launching_wraps_each_try_with_its_own_kwargs(tmp_path):
+def test_parsl_task_prepared_wraps_each_try_with_its_own_kwargs(tmp_path):
     obs = Wrapping()
     cfg = Config(
         executors=[ThreadPoolExecutor(max_threads=2)], observers=[obs], retries=2, run_dir=str(tmp_path)
@@ -68,32 +69,48 @@ def test_parsl_task_launching_wraps_each_try_with_its_own_kwargs(tmp_path):
     assert len(obs.wrappers) == 2  # one wrapper per function, reused by every try
 
 
-def test_parsl_task_launching_chain_and_a_raising_implementation_is_skipped(tmp_path):
+def test_parsl_task_prepared_chain_and_a_raising_implementation_is_skipped(tmp_path):
     calls = []
 
     class Outer:
         @hookimpl
-        def parsl_task_launching(self, dfk, task, func, kwargs):
+        def parsl_task_prepared(self, submission):
+            func = submission.func
+
             def outer(*a, **k):
                 calls.append("outer")
                 return func(*a, **k) * 10
 
-            return outer
+            submission.func = outer
+
+    class Inner:
+        @hookimpl
+        def parsl_task_prepared(self, submission):
+            func = submission.func
+
+            def inner(*a, **k):
+                calls.append("inner")
+                return func(*a, **k) + 1
+
+            submission.func = inner
 
     class Broken:
         @hookimpl
-        def parsl_task_launching(self, func):
+        def parsl_task_prepared(self, submission):
             raise RuntimeError("observer bug")
 
-    cfg = Config(executors=[ThreadPoolExecutor()], observers=[Outer(), Broken()], run_dir=str(tmp_path))
+    # pluggy calls the last registered first: Inner wraps the app, Broken raises, Outer wraps Inner
+    cfg = Config(
+        executors=[ThreadPoolExecutor()], observers=[Outer(), Broken(), Inner()], run_dir=str(tmp_path)
+    )
     with parsl.load(cfg):
-        assert add(2, 3).result() == 50
-    assert calls == ["outer"]
+        assert add(2, 3).result() == 60
+    assert calls == ["outer", "inner"]
 
 
 def test_no_implementation_means_no_wrapping(tmp_path):
     with parsl.load(Config(executors=[ThreadPoolExecutor()], run_dir=str(tmp_path))) as dfk:
-        assert dfk._wrap_tasks is False
+        assert dfk.plugins.prepares_tasks is False
         assert dfk.executors["threads"].monitoring_messages is None
         assert add(1).result() == 1
 
@@ -104,12 +121,12 @@ class Messages:
         self.lock = threading.Lock()
 
     @hookimpl
-    def parsl_executor_messages(self, dfk, executor, messages):
+    def parsl_executor_reported(self, dfk, executor, messages):
         with self.lock:
             self.got.extend((executor, m) for m in messages)
 
 
-def test_parsl_executor_messages_reports_block_status_changes(tmp_path):
+def test_parsl_executor_reported_receives_block_status_changes(tmp_path):
     from parsl.executors.status_handling import BlockProviderExecutor
     from parsl.jobs.states import JobState, JobStatus
 

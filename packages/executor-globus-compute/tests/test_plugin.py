@@ -17,7 +17,7 @@ from parsl_executor_globus_compute import GlobusComputeExecutor
 def test_entry_point_registers_the_executor():
     eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="parsl")}
     assert eps["globus-compute"] == "parsl_executor_globus_compute.plugin"
-    assert default_plugin_manager().executors()["GlobusComputeExecutor"] is GlobusComputeExecutor
+    assert default_plugin_manager().executors()["globus_compute"] is GlobusComputeExecutor
 
 
 def test_python_m_parsl_plugins_lists_it():
@@ -33,7 +33,7 @@ def test_python_m_parsl_plugins_lists_it():
 def test_listing_plugins_does_not_import_the_sdk():
     code = (
         "import sys\nfrom parsl.plugins import default_plugin_manager\n"
-        "assert 'GlobusComputeExecutor' in default_plugin_manager().executors()\n"
+        "assert 'globus_compute' in default_plugin_manager().executors()\n"
         "print('globus_compute_sdk' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

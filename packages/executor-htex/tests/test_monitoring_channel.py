@@ -1,5 +1,6 @@
 """Telemetry over HTEX's own connection: block and node messages, and messages that a
-``parsl_task_launching`` wrapper sends from inside the worker via ``parsl_monitoring_send``."""
+``parsl_task_prepared`` wrapper sends from inside the worker through ParslExecutor's telemetry
+contract (the ``parsl_monitoring_send`` attribute)."""
 
 from __future__ import annotations
 
@@ -47,15 +48,16 @@ class Observer:
         self.cls = make_wrapper_class()
 
     @hookimpl
-    def parsl_task_launching(self, dfk, task, func, kwargs):
-        kwargs["_tid"] = task.id
+    def parsl_task_prepared(self, dfk, task, submission):
+        submission.kwargs["_tid"] = task.id
+        func = submission.func
         w = self.wrappers.get(id(func))
         if w is None:
             w = self.wrappers[id(func)] = self.cls(func)
-        return w
+        submission.func = w
 
     @hookimpl
-    def parsl_executor_messages(self, dfk, executor, messages):
+    def parsl_executor_reported(self, dfk, executor, messages):
         with self.lock:
             self.messages.extend((executor, m) for m in messages)
 
@@ -64,7 +66,7 @@ class Observer:
             return [m for _, m in self.messages if m.get("type") == kind]
 
 
-def test_worker_messages_nodes_and_blocks_reach_parsl_executor_messages(tmp_path):
+def test_worker_messages_nodes_and_blocks_reach_parsl_executor_reported(tmp_path):
     obs = Observer()
     ex = HighThroughputExecutor(
         label="htex_mon", max_workers_per_node=2, provider=LocalProvider(init_blocks=1, max_blocks=1)
@@ -86,3 +88,11 @@ def test_worker_messages_nodes_and_blocks_reach_parsl_executor_messages(tmp_path
     blocks = obs.of_type("block")
     assert blocks and blocks[0]["status"] == "PENDING" and blocks[0]["block_id"] == "0"
     assert all(label == "htex_mon" for label, _ in obs.messages)
+
+
+def test_the_worker_spells_the_telemetry_attribute_as_core_does():
+    from parsl.executors.base import TASK_TELEMETRY_ATTRIBUTE
+    from parsl_executor_htex import worker
+
+    assert worker.TASK_TELEMETRY_ATTRIBUTE == TASK_TELEMETRY_ATTRIBUTE
+    assert TASK_TELEMETRY_ATTRIBUTE in make_wrapper_class()(len).__dict__

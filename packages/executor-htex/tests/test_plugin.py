@@ -7,24 +7,21 @@ import importlib.metadata
 from parsl.plugins import default_plugin_manager
 
 
-def test_entry_point_registers_executor_and_serializer():
+def test_entry_point_registers_the_executors_under_their_plugin_names():
     eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="parsl")}
     assert eps["htex"] == "parsl_executor_htex.plugin"
     pm = default_plugin_manager()
-    from parsl_executor_htex import HighThroughputExecutor
+    from parsl_executor_htex import HighThroughputExecutor, MPIExecutor
 
-    assert HighThroughputExecutor in pm.executors().values()
-    serializers = pm.serializers()
-    names = [s.PLUGIN_NAME for s in serializers]
-    assert "cloudpickle" in names
+    assert pm.executors()["htex"] is HighThroughputExecutor
+    assert pm.executors()["mpi"] is MPIExecutor
 
 
-def test_cloudpickle_serializer_outranks_pickle():
-    from parsl.serialize import deserialize, serialize
-    from parsl.serialize.pickle import PickleSerializer
+def test_cloudpickle_comes_before_pickle_in_parsl_serialize():
+    from parsl.serialize import deserialize, facade, serialize
     from parsl_executor_htex.serialize import CloudpickleSerializer
 
-    assert CloudpickleSerializer.priority > PickleSerializer.priority
+    assert list(facade.methods_for_code)[:2] == [CloudpickleSerializer.identifier, b"01"]
     payload = serialize(lambda x: x + 1)
     assert payload.startswith(b"cp\n")
     assert deserialize(payload)(1) == 2

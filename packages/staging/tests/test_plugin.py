@@ -46,7 +46,8 @@ def test_default_staging_includes_http_and_ftp_through_the_hook():
 def test_parsl_register_staging_providers_lists_every_provider():
     from parsl.plugins import default_plugin_manager
 
-    names = default_plugin_manager().staging_providers()
+    table = default_plugin_manager().staging_providers()
+    class_names = {c.__name__ for c in table.values()}
     for n in (
         "HTTPSeparateTaskStaging",
         "HTTPInTaskStaging",
@@ -55,9 +56,10 @@ def test_parsl_register_staging_providers_lists_every_provider():
         "RSyncStaging",
         "GlobusStaging",
     ):
-        assert n in names
-    plugin_names = {c.PLUGIN_NAME for c in names.values()}
-    assert {"http", "http_in_task", "ftp", "ftp_in_task", "rsync", "globus"} <= plugin_names
+        assert n in class_names
+    # keyed on PLUGIN_NAME
+    assert {"http", "http_in_task", "ftp", "ftp_in_task", "rsync", "globus"} <= set(table)
+    assert all(key == table[key].PLUGIN_NAME for key in ("http", "ftp", "rsync", "globus"))
 
 
 def test_providers_pickle_and_repr():

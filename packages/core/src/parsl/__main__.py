@@ -59,7 +59,7 @@ def _doctor(args: argparse.Namespace) -> int:
 def _plugins(args: argparse.Namespace) -> int:
     if _refuse_if_mixed():
         return 1
-    from parsl.plugins import default_plugin_manager
+    from parsl.plugins import LIFECYCLE_HOOKS, default_plugin_manager
 
     rows = default_plugin_manager().describe()
     if args.json:
@@ -70,11 +70,7 @@ def _plugins(args: argparse.Namespace) -> int:
         for kind, names in row["provides"].items():
             if names:
                 print(f"    {kind}: {', '.join(names)}")
-        lifecycle = [
-            h
-            for h in row["hooks"]
-            if h in ("parsl_dfk_started", "parsl_task_state_changed", "parsl_dfk_stopped")
-        ]
+        lifecycle = [h for h in row["hooks"] if h in LIFECYCLE_HOOKS]
         if lifecycle:
             print(f"    hooks: {', '.join(lifecycle)}")
     return 0

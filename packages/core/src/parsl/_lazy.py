@@ -70,7 +70,7 @@ def lazy_module_getattr(
             if plugin_kind is not None and not name.startswith("_"):
                 from parsl.plugins import default_plugin_manager
 
-                value = getattr(default_plugin_manager(), plugin_kind)().get(name)
+                value = default_plugin_manager().find_class(plugin_kind, name)
             if value is None:
                 raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
             setattr(sys.modules[module_name], name, value)

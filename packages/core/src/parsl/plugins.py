@@ -1,39 +1,62 @@
 """The Parsl plugin manager: builtins, entry-point plugins and per-DataFlowKernel observers.
 
-``new_plugin_manager()`` builds a :class:`ParslPlugins` facade around a pluggy
-``PluginManager``. Builtin plugins (``DEFAULT_PLUGINS``) are always registered; plugins
-published under the ``parsl`` entry-point group are loaded once per process (blocked by
+``new_plugin_manager()`` builds a :class:`ParslPlugins` facade around a
+:class:`ParslPluginManager`, which is pluggy's ``PluginManager`` with Parsl's hookspecs.
+Builtin plugins (``DEFAULT_PLUGINS``) are always registered; plugins published under the
+``parsl`` entry-point group are loaded once per process (blocked by
 ``PARSL_DISABLE_PLUGINS=1``, or selectively with ``PARSL_DISABLE_PLUGINS=name1,name2``);
 observers named in a Config are registered only with that DataFlowKernel's manager.
+
+Every hook is called through pluggy (``pm.hook.<name>(...)``), so hook wrappers
+(``hookwrapper=True`` and ``wrapper=True``), ``tryfirst``/``trylast`` and pluggy's tracing
+(``pm.add_hookcall_monitoring``, ``pm.enable_tracing``) work as pluggy documents. What the
+manager adds: an observer implementation that raises is logged and the call goes on to the
+next one; and the facade keeps flags (``observes_tasks``, ...) current on every
+register/unregister, so the kernel's per-task path never enters pluggy when nothing listens.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import entry_points
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import pluggy
 
 from parsl import hookspecs
+from parsl.errors import ParslError
 
 if TYPE_CHECKING:
     from parsl.data_provider.staging import Staging
+    from parsl.dataflow.dflow import DataFlowKernel
+    from parsl.dataflow.states import States
+    from parsl.dataflow.taskrecord import TaskRecord
+    from parsl.executors.base import ParslExecutor
+    from parsl.launchers.base import Launcher
+    from parsl.providers.base import ExecutionProvider
 
 __all__ = [
     "DEFAULT_PLUGINS",
     "DISABLE_ENV",
     "ENTRY_POINT_GROUP",
+    "LIFECYCLE_HOOKS",
+    "RENAMED_HOOKS",
+    "ParslPluginManager",
     "ParslPlugins",
+    "PluginConflictError",
+    "PluginRow",
+    "TaskSubmission",
     "default_plugin_manager",
     "entry_point_plugins",
     "hookimpl",
     "new_plugin_manager",
+    "plugin_name_of",
+    "reset_default_plugin_manager",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,9 +67,78 @@ DEFAULT_PLUGINS: tuple[str, ...] = ("parsl.builtin_plugin",)
 ENTRY_POINT_GROUP = "parsl"
 DISABLE_ENV = "PARSL_DISABLE_PLUGINS"
 
+#: hooks a DataFlowKernel calls while it runs; an implementation that raises is logged and skipped
+LIFECYCLE_HOOKS: tuple[str, ...] = (
+    "parsl_dfk_started",
+    "parsl_task_state_changed",
+    "parsl_task_prepared",
+    "parsl_executor_reported",
+    "parsl_dfk_stopped",
+)
+
+#: hooks renamed before their first release, and what an implementation must change
+RENAMED_HOOKS: dict[str, str] = {
+    "parsl_task_launching": (
+        "parsl_task_prepared(dfk, task, submission): set submission.func to the wrapper "
+        "(and add private keys to submission.kwargs) instead of returning it"
+    ),
+    "parsl_executor_messages": "parsl_executor_reported(dfk, executor, messages), same arguments",
+}
+
+#: registry name -> the hook that fills it (the ``kind`` accepted by ``ParslPlugins.find_class``)
+REGISTRIES: dict[str, str] = {
+    "executors": "parsl_register_executors",
+    "providers": "parsl_register_providers",
+    "launchers": "parsl_register_launchers",
+    "staging_providers": "parsl_register_staging_providers",
+}
+
 _ep_lock = threading.Lock()
-_ep_cache: list[tuple[str, str, Any]] | None = None
+_ep_cache: list[tuple[str, str, object]] | None = None
 _default: ParslPlugins | None = None
+
+
+class PluginRow(TypedDict):
+    """One plugin in ``python -m parsl plugins --json``."""
+
+    name: str
+    distribution: str
+    #: registry (``executors``, ...) -> the class names it registers there
+    provides: dict[str, list[str]]
+    hooks: list[str]
+
+
+class PluginConflictError(ParslError):
+    """Two installed plugins register different classes under one name."""
+
+
+class TaskSubmission:
+    """One try of a task as it will be handed to its executor: ``func(*task.args, **kwargs)``.
+
+    ``parsl_task_prepared`` implementations may replace ``func`` with a wrapper that calls the
+    previous ``func``, and add private keys to ``kwargs`` (this try's own copy of the task's
+    keyword arguments), which their wrapper must remove before calling on.
+    """
+
+    __slots__ = ("func", "kwargs")
+
+    def __init__(self, func: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+        self.func = func
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return f"TaskSubmission(func={self.func!r}, kwargs={sorted(self.kwargs)!r})"
+
+
+def plugin_name_of(cls: type) -> str:
+    """The registry key of a plugin class: the ``PLUGIN_NAME`` it declares itself, else its name.
+
+    Only a ``PLUGIN_NAME`` set in the class's own body counts: a subclass of a registered
+    class (say ``MyHTEX(HighThroughputExecutor)``) is keyed by its own ``__name__`` unless it
+    declares a ``PLUGIN_NAME`` of its own, so it never collides with its parent.
+    """
+    declared = cls.__dict__.get("PLUGIN_NAME")
+    return declared if isinstance(declared, str) and declared else cls.__name__
 
 
 def _disabled_names() -> tuple[bool, set[str]]:
@@ -58,12 +150,12 @@ def _disabled_names() -> tuple[bool, set[str]]:
     return False, {n.strip() for n in raw.split(",") if n.strip()}
 
 
-def entry_point_plugins() -> list[tuple[str, str, Any]]:
+def entry_point_plugins() -> list[tuple[str, str, object]]:
     """Load (once per process) and return ``(name, distribution, plugin)`` for each entry point."""
     global _ep_cache
     with _ep_lock:
         if _ep_cache is None:
-            loaded = []
+            loaded: list[tuple[str, str, object]] = []
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 dist = ep.dist.name if ep.dist is not None else "?"
                 try:
@@ -76,170 +168,271 @@ def entry_point_plugins() -> list[tuple[str, str, Any]]:
         return list(_ep_cache)
 
 
-class ParslPlugins:
-    """Typed facade over one pluggy ``PluginManager``."""
+def _isolated(function: Callable[..., object], hook_name: str, plugin_name: str) -> Callable[..., object]:
+    """``function``, logging and swallowing what it raises (an observer never breaks a workflow)."""
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    @functools.wraps(function)
+    def isolated(*args: object, **kwargs: object) -> object:
+        try:
+            return function(*args, **kwargs)
+        except Exception:
+            logger.exception("Parsl plugin %s raised in %s; ignoring", plugin_name, hook_name)
+            return None
+
+    return isolated
+
+
+class ParslPluginManager(pluggy.PluginManager):
+    """pluggy's ``PluginManager`` for project ``"parsl"``, with Parsl's hookspecs added.
+
+    Use it as any pluggy manager (``register``, ``unregister``, ``hook``, tracing). It adds:
+
+    - each non-wrapper implementation of a lifecycle hook (``LIFECYCLE_HOOKS``) runs isolated:
+      an exception is logged and pluggy goes on to the next implementation;
+    - ``add_change_listener(callback)``: ``callback()`` runs after every register/unregister;
+    - an implementation of a hook in ``RENAMED_HOOKS`` is refused with the new name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(ENTRY_POINT_GROUP)
+        self.add_hookspecs(hookspecs)
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_change_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after each plugin (un)registration on this manager."""
+        self._listeners.append(callback)
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        self._refuse_renamed_hooks(plugin)
+        plugin_name = super().register(plugin, name)
+        if plugin_name is not None:
+            for caller in self.get_hookcallers(plugin) or ():
+                if caller.name not in LIFECYCLE_HOOKS:
+                    continue
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
+                        # pluggy reads HookImpl.function at each call; wrappers stay as they
+                        # are so they still see the result
+                        setattr(impl, "function", _isolated(impl.function, caller.name, plugin_name))  # noqa: B010
+            self._changed()
+        return plugin_name
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> object | None:
+        removed = super().unregister(plugin, name)
+        self._changed()
+        return removed
+
+    def _changed(self) -> None:
+        for callback in self._listeners:
+            callback()
+
+    def _refuse_renamed_hooks(self, plugin: object) -> None:
+        for old, new in RENAMED_HOOKS.items():
+            if self.parse_hookimpl_opts(plugin, old) is not None:
+                raise pluggy.PluginValidationError(
+                    plugin,
+                    f"Parsl plugin {plugin!r} implements {old}, which was renamed before its first "
+                    f"release: implement {new}",
+                )
+
+
+class ParslPlugins:
+    """Typed facade over one :class:`ParslPluginManager`: registries and lifecycle calls.
+
+    ``observes_tasks``, ``prepares_tasks`` and ``receives_executor_reports`` say whether any
+    implementation of the per-task hooks is registered; they are plain attributes, kept
+    current on every register/unregister (also through ``pm`` directly), for the kernel's
+    hot path to read instead of calling into pluggy for nothing.
+    """
+
+    def __init__(self, pm: ParslPluginManager) -> None:
         self.pm = pm
         self.hook = pm.hook
-        self._lifecycle: dict[str, list[tuple[Callable[..., Any], tuple[str, ...], str]]] = {}
-        self.refresh()
+        self.observes_tasks = False
+        self.prepares_tasks = False
+        self.receives_executor_reports = False
+        pm.add_change_listener(self._refresh)
+        self._refresh()
 
-    def refresh(self) -> None:
-        """Recompute the per-hook call lists after plugins were (un)registered."""
-        for name in (
-            "parsl_dfk_started",
-            "parsl_task_state_changed",
-            "parsl_dfk_stopped",
-            "parsl_task_launching",
-            "parsl_executor_messages",
-        ):
-            caller = getattr(self.hook, name)
-            impls = []
-            for impl in reversed(caller.get_hookimpls()):
-                impls.append((impl.function, tuple(impl.argnames), impl.plugin_name))
-            self._lifecycle[name] = impls
+    def _refresh(self) -> None:
+        hook = self.hook
+        self.observes_tasks = bool(hook.parsl_task_state_changed.get_hookimpls())
+        self.prepares_tasks = bool(hook.parsl_task_prepared.get_hookimpls())
+        self.receives_executor_reports = bool(hook.parsl_executor_reported.get_hookimpls())
 
     # -- registration ------------------------------------------------------
-    def register(self, plugin: Any, name: str | None = None) -> str | None:
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin`` and check that every ``parsl_*`` function it has is a known hook."""
         result = self.pm.register(plugin, name=name)
-        self.pm.check_pending()
-        self.refresh()
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError:
+            self.pm.unregister(plugin)
+            raise
         return result
 
-    def unregister(self, plugin: Any) -> None:
+    def unregister(self, plugin: object) -> None:
         self.pm.unregister(plugin)
-        self.refresh()
 
-    # -- registration hooks (typed) ---------------------------------------
-    @staticmethod
-    def _flatten(results: Iterable[Sequence[Any] | None]) -> list[Any]:
-        out: list[Any] = []
-        for r in results:
-            if r:
-                out.extend(r)
-        return out
+    # -- registries --------------------------------------------------------
+    def executors(self) -> dict[str, type[ParslExecutor]]:
+        """Executor classes by :func:`plugin_name_of` (``PLUGIN_NAME``, else the class name)."""
+        from parsl.executors.base import ParslExecutor
 
-    def _classes(self, results: Iterable[Sequence[Any] | None]) -> dict[str, type]:
+        table = self._registry(self.hook.parsl_register_executors, ParslExecutor, "executor")
+        return cast("dict[str, type[ParslExecutor]]", table)
+
+    def providers(self) -> dict[str, type[ExecutionProvider]]:
+        """Execution provider classes by :func:`plugin_name_of`."""
+        from parsl.providers.base import ExecutionProvider
+
+        table = self._registry(self.hook.parsl_register_providers, ExecutionProvider, "provider")
+        return cast("dict[str, type[ExecutionProvider]]", table)
+
+    def launchers(self) -> dict[str, type[Launcher]]:
+        """Launcher classes by :func:`plugin_name_of`."""
+        from parsl.launchers.base import Launcher
+
+        table = self._registry(self.hook.parsl_register_launchers, Launcher, "launcher")
+        return cast("dict[str, type[Launcher]]", table)
+
+    def staging_providers(self) -> dict[str, type[Staging]]:
+        """File staging provider classes by :func:`plugin_name_of`."""
+        from parsl.data_provider.staging import Staging
+
+        table = self._registry(self.hook.parsl_register_staging_providers, Staging, "staging provider")
+        return cast("dict[str, type[Staging]]", table)
+
+    def find_class(self, kind: str, class_name: str) -> type | None:
+        """The class named ``class_name`` in registry ``kind`` (a key of ``REGISTRIES``), or None.
+
+        This is how ``parsl.executors.<ClassName>`` (and providers, launchers) resolve a class
+        of an installed plugin.
+        """
+        if kind not in REGISTRIES:
+            raise ValueError(f"unknown plugin registry {kind!r}; use one of {sorted(REGISTRIES)}")
+        table: dict[str, type] = getattr(self, kind)()
+        found = [cls for cls in table.values() if cls.__name__ == class_name]
+        if len(found) > 1:
+            a, b = found[:2]
+            raise PluginConflictError(
+                f"two installed plugins register a class named {class_name}: "
+                f"{a.__module__}.{a.__qualname__} and {b.__module__}.{b.__qualname__}; import it "
+                f"from its own package instead (e.g. `from {a.__module__} import {class_name}`)"
+            )
+        return found[0] if found else None
+
+    def _registry(self, caller: pluggy.HookCaller, base: type, what: str) -> dict[str, type]:
+        """Every class the hook returns, keyed on :func:`plugin_name_of`, each checked against ``base``."""
         table: dict[str, type] = {}
-        for cls in self._flatten(results):
-            table.setdefault(cls.__name__, cls)
+        # pluggy returns the last registered plugin's list first; tables keep registration order
+        for found in reversed(caller()):
+            for cls in found or ():
+                if not (isinstance(cls, type) and issubclass(cls, base)):
+                    raise PluginConflictError(
+                        f"{caller.name} returned {cls!r}, which is not a subclass of "
+                        f"{base.__module__}.{base.__qualname__}: return {what} classes only"
+                    )
+                key = plugin_name_of(cls)
+                other = table.setdefault(key, cls)
+                if other is not cls:
+                    raise PluginConflictError(
+                        f"two installed plugins register a {what} named {key!r}: "
+                        f"{other.__module__}.{other.__qualname__} and {cls.__module__}.{cls.__qualname__}. "
+                        f"Give one of them a different PLUGIN_NAME class attribute, or stop loading "
+                        f"one plugin with {DISABLE_ENV}=<entry point name> (see `python -m parsl plugins`)"
+                    )
         return table
 
-    def executors(self) -> dict[str, type]:
-        return self._classes(self.hook.parsl_register_executors())
-
-    def providers(self) -> dict[str, type]:
-        return self._classes(self.hook.parsl_register_providers())
-
-    def launchers(self) -> dict[str, type]:
-        return self._classes(self.hook.parsl_register_launchers())
-
-    def staging_providers(self) -> dict[str, type]:
-        return self._classes(self.hook.parsl_register_staging_providers())
-
-    def serializers(self) -> list[type]:
-        found = self._flatten(self.hook.parsl_register_serializers())
-        return sorted(found, key=lambda c: -getattr(c, "priority", 0))
-
     def default_staging(self) -> list[Staging]:
-        return self._flatten(reversed(self.hook.parsl_default_staging()))
+        """Staging provider instances every executor without ``storage_access`` uses."""
+        out: list[Staging] = []
+        for found in reversed(self.hook.parsl_default_staging()):
+            out.extend(found or ())
+        return out
 
     # -- lifecycle hooks ---------------------------------------------------
-    def _call_each(self, hook_name: str, kwargs: dict[str, Any]) -> None:
-        for func, argnames, plugin_name in self._lifecycle[hook_name]:
-            try:
-                func(*[kwargs[a] for a in argnames])
-            except Exception:
-                logger.exception("Parsl plugin %s raised in %s; ignoring", plugin_name, hook_name)
+    def _call(self, caller: pluggy.HookCaller, **kwargs: object) -> None:
+        try:
+            caller(**kwargs)
+        except Exception:  # a hook wrapper raised; plain implementations are isolated already
+            logger.exception("A Parsl plugin raised around %s; ignoring", caller.name)
 
-    @property
-    def observes_tasks(self) -> bool:
-        """Whether any plugin implements ``parsl_task_state_changed``."""
-        return bool(self._lifecycle["parsl_task_state_changed"])
+    def dfk_started(self, dfk: DataFlowKernel) -> None:
+        self._call(self.hook.parsl_dfk_started, dfk=dfk)
 
-    def dfk_started(self, dfk: Any) -> None:
-        self._call_each("parsl_dfk_started", {"dfk": dfk})
+    def task_state_changed(
+        self, dfk: DataFlowKernel, task: TaskRecord, old_state: States, new_state: States
+    ) -> None:
+        """Call ``parsl_task_state_changed``; the kernel calls this only when ``observes_tasks``."""
+        try:
+            self.hook.parsl_task_state_changed(dfk=dfk, task=task, old_state=old_state, new_state=new_state)
+        except Exception:  # a hook wrapper raised; plain implementations are isolated already
+            logger.exception("A Parsl plugin raised around parsl_task_state_changed; ignoring")
 
-    def task_state_changed(self, dfk: Any, task: Any, old_state: Any, new_state: Any) -> None:
-        for func, argnames, plugin_name in self._lifecycle["parsl_task_state_changed"]:
-            try:
-                if len(argnames) == 4:
-                    func(dfk, task, old_state, new_state)
-                else:
-                    kw = {"dfk": dfk, "task": task, "old_state": old_state, "new_state": new_state}
-                    func(*[kw[a] for a in argnames])
-            except Exception:
-                logger.exception("Parsl plugin %s raised in parsl_task_state_changed; ignoring", plugin_name)
+    def task_prepared(
+        self, dfk: DataFlowKernel, task: TaskRecord, func: Callable[..., Any], kwargs: dict[str, Any]
+    ) -> Callable[..., Any]:
+        """Call ``parsl_task_prepared`` and return the function to submit in place of ``func``.
 
-    def dfk_stopped(self, dfk: Any) -> None:
-        self._call_each("parsl_dfk_stopped", {"dfk": dfk})
+        ``kwargs`` is the try's own copy; implementations may add keys to it. The kernel calls
+        this only when ``prepares_tasks``.
+        """
+        submission = TaskSubmission(func, kwargs)
+        try:
+            self.hook.parsl_task_prepared(dfk=dfk, task=task, submission=submission)
+        except Exception:  # a hook wrapper raised; plain implementations are isolated already
+            logger.exception("A Parsl plugin raised around parsl_task_prepared; ignoring")
+        return submission.func
 
-    @property
-    def wraps_tasks(self) -> bool:
-        """Whether any plugin implements ``parsl_task_launching``."""
-        return bool(self._lifecycle["parsl_task_launching"])
+    def executor_reported(self, dfk: DataFlowKernel, executor: str, messages: list[dict[str, Any]]) -> None:
+        """Call ``parsl_executor_reported`` (an executor's telemetry sink is bound to this)."""
+        self._call(self.hook.parsl_executor_reported, dfk=dfk, executor=executor, messages=messages)
 
-    def task_launching(self, dfk: Any, task: Any, func: Any, kwargs: dict[str, Any]) -> Any:
-        """Pass ``func`` through every ``parsl_task_launching`` implementation in turn."""
-        for impl, argnames, plugin_name in self._lifecycle["parsl_task_launching"]:
-            values = {"dfk": dfk, "task": task, "func": func, "kwargs": kwargs}
-            try:
-                new = impl(*[values[a] for a in argnames])
-            except Exception:
-                logger.exception("Parsl plugin %s raised in parsl_task_launching; ignoring", plugin_name)
-                continue
-            if new is not None:
-                func = new
-        return func
-
-    @property
-    def receives_executor_messages(self) -> bool:
-        """Whether any plugin implements ``parsl_executor_messages``."""
-        return bool(self._lifecycle["parsl_executor_messages"])
-
-    def executor_messages(self, dfk: Any, executor: str, messages: list[dict[str, Any]]) -> None:
-        self._call_each("parsl_executor_messages", {"dfk": dfk, "executor": executor, "messages": messages})
+    def dfk_stopped(self, dfk: DataFlowKernel) -> None:
+        self._call(self.hook.parsl_dfk_stopped, dfk=dfk)
 
     # -- introspection -----------------------------------------------------
-    def describe(self) -> list[dict[str, Any]]:
-        """One entry per registered plugin: its name, distribution and what it provides."""
-        rows = []
+    def describe(self) -> list[PluginRow]:
+        """One entry per registered plugin: its name, distribution, classes and hooks."""
+        rows: list[PluginRow] = []
         dists = {id(p): d for _, d, p in entry_point_plugins()}
         for name, plugin in self.pm.list_name_plugin():
+            callers = self.pm.get_hookcallers(plugin) or []
             provides: dict[str, list[str]] = {}
-            for impl_name in (
-                "parsl_register_executors",
-                "parsl_register_providers",
-                "parsl_register_launchers",
-                "parsl_register_staging_providers",
-                "parsl_register_serializers",
-            ):
-                fn = getattr(plugin, impl_name, None)
-                if fn is not None:
-                    kind = impl_name.removeprefix("parsl_register_")
-                    provides[kind] = [c.__name__ for c in (fn() or [])]
-            hooks = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []))
+            for kind, hook_name in REGISTRIES.items():
+                for caller in callers:
+                    if caller.name == hook_name:
+                        classes = _classes_of(caller.get_hookimpls(), plugin)
+                        provides[kind] = [c.__name__ for c in classes]
+            default = "parslcore (builtin)" if name in DEFAULT_PLUGINS else "?"
             rows.append(
                 {
                     "name": name,
-                    "distribution": dists.get(
-                        id(plugin), "parslcore (builtin)" if name in DEFAULT_PLUGINS else "?"
-                    ),
+                    "distribution": dists.get(id(plugin), default),
                     "provides": provides,
-                    "hooks": hooks,
+                    "hooks": sorted(c.name for c in callers),
                 }
             )
         return rows
 
 
-def new_plugin_manager(observers: Sequence[Any] = ()) -> ParslPlugins:
+def _classes_of(impls: Iterable[pluggy.HookImpl], plugin: object) -> list[type]:
+    """What ``plugin``'s own implementation of a registration hook returns (for listings)."""
+    out: list[type] = []
+    for impl in impls:
+        if impl.plugin is plugin:
+            result = impl.function()
+            if isinstance(result, (list, tuple)):
+                out.extend(c for c in result if isinstance(c, type))
+    return out
+
+
+def new_plugin_manager(observers: Sequence[object] = ()) -> ParslPlugins:
     """Build a manager with builtins, entry-point plugins (unless disabled) and ``observers``."""
-    pm = pluggy.PluginManager("parsl")
-    pm.add_hookspecs(hookspecs)
+    pm = ParslPluginManager()
     for modname in DEFAULT_PLUGINS:
-        module: ModuleType = importlib.import_module(modname)
-        pm.register(module, name=modname)
+        pm.register(importlib.import_module(modname), name=modname)
     all_off, blocked = _disabled_names()
     if not all_off:
         for name, _dist, plugin in entry_point_plugins():

@@ -74,7 +74,7 @@ DRAIN = b"D"  # manager -> interchange: take no more tasks; interchange -> manag
 ACCEPT = b"A"  # interchange -> manager: registration accepted
 REJECT = b"X"  # interchange -> manager: X reason (version mismatch)
 READY = b"Y"  # worker -> manager: Y + rank
-# Monitoring messages from inside tasks and about worker pools (see the parsl_executor_messages hook):
+# Monitoring messages from inside tasks and about worker pools (see the parsl_executor_reported hook):
 # worker -> manager:       M + WORKER_RESULT + pickled [dict, ...]
 # manager -> interchange:  M [pickled [dict, ...], ...]   (batched with results, sent first)
 # interchange -> executor: the same, plus the interchange's own "node" messages

@@ -16,7 +16,7 @@ traceback. Functions sent by value keep their file name, so those frames show so
 
 The worker side imports nothing from ``parsl``, so the worker processes start without loading
 the kernel (only :func:`unpack_result`, on the workflow's side, does);
-:class:`CloudpickleSerializer` (registered with ``parsl.serialize``) lives in ``plugin.py``.
+:class:`CloudpickleSerializer` (the ``cp`` serializer of ``parsl.serialize``) lives in core.
 """
 
 from __future__ import annotations
@@ -159,8 +159,8 @@ def loads_payload(payload: Any) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "CloudpickleSerializer":  # defined with the plugin hooks; imports parsl
-        from parsl_executor_htex.plugin import CloudpickleSerializer
+    if name == "CloudpickleSerializer":  # parsl.serialize's; importing parsl is slow for workers
+        from parsl.serialize.concretes import CloudpickleSerializer
 
         return CloudpickleSerializer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """HTEX telemetry as Parsl's tagged monitoring messages, for a ``monitoring_messages`` queue.
 
 Two consumers take an executor's telemetry. Under our DataFlowKernel ``monitoring_messages`` is
-a callable taking batches of plain dicts (see the ``parsl_executor_messages`` hook). Software
+a callable taking batches of plain dicts (see the ``parsl_executor_reported`` hook). Software
 that drives the executor itself follows Parsl: it sets ``monitoring_messages`` to a queue before
 ``start()`` and reads ``(MessageType, body)`` pairs from it. :func:`tag_messages` turns a batch of
 the first kind into the second: ``node`` -> ``NODE_INFO`` (with ``block_id`` and the ``tasks``

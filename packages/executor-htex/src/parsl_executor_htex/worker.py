@@ -25,7 +25,11 @@ from parsl_executor_htex import messages as m
 from parsl_executor_htex.mpi import MPITask, restore, run_with_environment
 from parsl_executor_htex.serialize import loads, loads_payload, pack_exception, pack_result, result_error
 
-__all__ = ["main", "run_payload", "run_worker"]
+__all__ = ["TASK_TELEMETRY_ATTRIBUTE", "main", "run_payload", "run_worker"]
+
+#: ParslExecutor's telemetry contract (``parsl.executors.base.TASK_TELEMETRY_ATTRIBUTE``), spelled
+#: out because workers do not import parsl; a test checks that the two agree
+TASK_TELEMETRY_ATTRIBUTE = "parsl_monitoring_send"
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +104,8 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
                     if func is None:
                         func = loads(fbytes)
                         cache[fid] = func
-                        if hasattr(
-                            func, "parsl_monitoring_send"
-                        ):  # a monitoring wrapper: give it our channel
-                            func.parsl_monitoring_send = send_monitoring
+                        if hasattr(func, TASK_TELEMETRY_ATTRIBUTE):  # a wrapper asking for a channel
+                            setattr(func, TASK_TELEMETRY_ATTRIBUTE, send_monitoring)
                     args, kwargs = loads_payload(payload)
                     value = func(*args, **kwargs)
                 try:

@@ -5,10 +5,10 @@ manager only. It implements four kernel hooks, all in the workflow process:
 
 - ``parsl_task_state_changed``: every task state change (appended to a queue; nothing else on
   the task's hot path);
-- ``parsl_task_launching``: wraps each app function once in a
+- ``parsl_task_prepared``: wraps each app function once in a
   :class:`~parsl_monitoring.remote.MonitoredFunction` that reports when the task ran on the
   worker and, for executors that run tasks in their own processes, what it used;
-- ``parsl_executor_messages``: what executors report: blocks, worker pools, and the messages
+- ``parsl_executor_reported``: what executors report: blocks, worker pools, and the messages
   of those wrappers, carried over the executor's own connection (no extra port);
 - ``parsl_dfk_started`` / ``parsl_dfk_stopped``: the workflow row, and a final flush.
 
@@ -34,6 +34,7 @@ from parsl_monitoring.remote import TASK_KEY, MonitoredFunction
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
     from parsl.dataflow.taskrecord import TaskRecord
+    from parsl.plugins import TaskSubmission
     from parsl_monitoring.writer import DatabaseWriter
 
 __all__ = ["MonitoringHub"]
@@ -212,12 +213,11 @@ class MonitoringHub(RepresentationMixin):
             writer.events.append((task, new_state, time.time(), task.try_id, task.depends))
 
     @hookimpl
-    def parsl_task_launching(
-        self, dfk: DataFlowKernel, task: TaskRecord, func: Any, kwargs: dict[str, Any]
-    ) -> Any:
+    def parsl_task_prepared(self, dfk: DataFlowKernel, task: TaskRecord, submission: TaskSubmission) -> None:
         writer = self._writer or self._start(dfk)
         if writer is None:
-            return None
+            return
+        func = submission.func
         sample = self._sample.get(task.executor)
         if sample is None:
             ex = dfk.executors.get(task.executor)
@@ -239,11 +239,11 @@ class MonitoringHub(RepresentationMixin):
             wrapper.parsl_monitoring_send = self._local_sink(writer)
             wrapper.local = True
             self._wrappers[key] = wrapper
-        kwargs[TASK_KEY] = (task.id, task.try_id)
-        return wrapper
+        submission.kwargs[TASK_KEY] = (task.id, task.try_id)
+        submission.func = wrapper
 
     @hookimpl
-    def parsl_executor_messages(
+    def parsl_executor_reported(
         self, dfk: DataFlowKernel, executor: str, messages: list[dict[str, Any]]
     ) -> None:
         writer = self._writer or self._start(dfk)

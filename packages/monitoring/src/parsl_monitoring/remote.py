@@ -1,15 +1,16 @@
 """What runs next to a task on the worker: the monitoring wrapper and the resource sampler.
 
 The hub wraps each app function once per workflow in a :class:`MonitoredFunction` (through the
-kernel's ``parsl_task_launching`` hook). Each try passes its ids in a private keyword argument;
+kernel's ``parsl_task_prepared`` hook). Each try passes its ids in a private keyword argument;
 the wrapper reports ``task_running`` and ``task_running_ended`` around the call and, when asked,
 samples the worker process (and its children) with psutil every ``interval`` seconds and once at
 the end.
 
-Messages leave through ``parsl_monitoring_send``: the hub sets it in the workflow process (thread
-executors), and an executor's worker sets it to its own channel back to the workflow (HTEX
-sends them over the same connection as results), so monitoring needs no port of its own. When
-nobody set it, messages are dropped and the task runs as usual.
+Messages leave through ``parsl_monitoring_send``, the attribute of ParslExecutor's telemetry
+contract (``parsl.executors.base.TASK_TELEMETRY_ATTRIBUTE``): the hub sets it in the workflow
+process (thread executors), and an executor's worker sets it to its own channel back to the
+workflow (HTEX sends them over the same connection as results), so monitoring needs no port of
+its own. When nobody set it, messages are dropped and the task runs as usual.
 
 Imports nothing heavy at module level: workers unpickle this module for every monitored task.
 """

@@ -163,10 +163,9 @@ class DataFlowKernel(TaskInputs, Joins):
         if config.monitoring is not None:
             observers.append(config.monitoring)
         self.plugins: ParslPlugins = new_plugin_manager(observers)
-        self._observe = self.plugins.observes_tasks
-        self._wrap_tasks = self.plugins.wraps_tasks
         # Per-task DEBUG records (with parsl.task / parsl.app_name extras) only when asked for.
         self._debug = logger.isEnabledFor(logging.DEBUG)
+        # its flags (observes_tasks, ...) follow plugins registered later, also via plugins.pm
 
         resolver = config.dependency_resolver or SHALLOW_DEPENDENCY_RESOLVER
         self.dependency_resolver = resolver
@@ -252,9 +251,9 @@ class DataFlowKernel(TaskInputs, Joins):
                 if getattr(prov, "script_dir", None) is None:
                     prov.script_dir = os.path.join(self.run_dir, "submit_scripts")
                     os.makedirs(prov.script_dir, exist_ok=True)
-            if ex.label != INTERNAL_EXECUTOR_LABEL and self.plugins.receives_executor_messages:
+            if ex.label != INTERNAL_EXECUTOR_LABEL and self.plugins.receives_executor_reports:
                 # Block status, worker pools and messages from inside tasks go to plugins.
-                ex.monitoring_messages = partial(self.plugins.executor_messages, self, ex.label)
+                ex.monitoring_messages = partial(self.plugins.executor_reported, self, ex.label)
             self.executors[ex.label] = ex
             try:
                 ex.start()
@@ -485,9 +484,9 @@ class DataFlowKernel(TaskInputs, Joins):
         executor = self.executors[task.executor]
         task.try_time_launched = time.time()
         func, kwargs = task.func, task.kwargs
-        if self._wrap_tasks and task.executor != INTERNAL_EXECUTOR_LABEL:
+        if self.plugins.prepares_tasks and task.executor != INTERNAL_EXECUTOR_LABEL:
             kwargs = dict(kwargs)
-            func = self.plugins.task_launching(self, task, func, kwargs)
+            func = self.plugins.task_prepared(self, task, func, kwargs)
         try:
             exec_fu = executor.submit(func, task.resource_specification, *task.args, **kwargs)
         except Exception as e:
@@ -694,7 +693,7 @@ class DataFlowKernel(TaskInputs, Joins):
                     "parsl.app_name": task.func_name,
                 },
             )
-        if self._observe:
+        if self.plugins.observes_tasks:
             self.plugins.task_state_changed(self, task, old, new_state)
 
     def update_task_state(self, task_record: TaskRecord, new_state: States) -> None:

@@ -57,7 +57,7 @@ def __getattr__(name: str) -> Any:
     else:
         from parsl.plugins import default_plugin_manager
 
-        value = default_plugin_manager().executors().get(name)
+        value = default_plugin_manager().find_class("executors", name)
         if value is None:
             raise AttributeError(
                 f"module 'parsl.executors' has no attribute {name!r} (no installed "

@@ -6,11 +6,31 @@ import logging
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-__all__ = ["INTERNAL_EXECUTOR_LABEL", "ParslExecutor"]
+__all__ = [
+    "INTERNAL_EXECUTOR_LABEL",
+    "TASK_TELEMETRY_ATTRIBUTE",
+    "MessageQueue",
+    "ParslExecutor",
+    "TelemetrySink",
+]
 
 logger = logging.getLogger(__name__)
+
+#: the attribute by which a task wrapper asks the executor for a channel back to the workflow
+#: (workers that must not import parsl spell it out; tests check they agree)
+TASK_TELEMETRY_ATTRIBUTE = "parsl_monitoring_send"
+
+#: a sink of telemetry: called with a batch of message dicts, oldest first
+TelemetrySink = Callable[[list[dict[str, Any]]], None]
+
+
+class MessageQueue(Protocol):
+    """A queue receiving one message per ``put`` (Parsl's kernel gave executors one)."""
+
+    def put(self, item: Any) -> None: ...
+
 
 #: label of the kernel's own in-process executor (lifted ``fut[key]``, joins, staging waits);
 #: reserved: ``Config`` refuses a user executor with this label
@@ -58,9 +78,32 @@ class ParslExecutor(metaclass=ABCMeta):
 
         [project.entry-points.parsl]
         inline = "my_package.plugin"
+
+    **Telemetry.** An executor reports to the workflow's plugins (the monitoring hub among
+    them) through two optional channels:
+
+    - In the workflow process: ``self.send_monitoring_messages([{"type": ..., ...}, ...])``
+      (block status, worker pools; see the ``parsl_executor_reported`` hook for the message
+      types). The DataFlowKernel sets ``self.monitoring_messages`` before ``start()`` when a
+      plugin implements that hook; otherwise the call does nothing, so guard costly message
+      building with ``if self.monitoring_messages is not None``.
+    - From inside tasks: a function given to ``submit`` may be a wrapper made by a
+      ``parsl_task_prepared`` plugin that asks for a channel by having the attribute named
+      :data:`TASK_TELEMETRY_ATTRIBUTE` set to None. An executor whose tasks run in other
+      processes gives it one where the task runs, and hands what arrives back in the workflow
+      process to ``send_monitoring_messages``::
+
+          # in the worker, once per deserialized function
+          ParslExecutor.connect_task_telemetry(func, send_to_workflow)
+
+      where ``send_to_workflow(messages)`` takes a list of dicts. An executor that cannot
+      carry them leaves the attribute alone: the wrapper drops its messages and the task runs
+      as usual. Executors that run tasks in the workflow process need do nothing (the plugin
+      connects its wrapper there itself).
     """
 
-    #: name under which plugin listings show this executor class
+    #: this class's key in the executor registry (``parsl.plugins.plugin_name_of``); when a
+    #: class does not set its own, its ``__name__`` is used
     PLUGIN_NAME: ClassVar[str] = ""
 
     label: str = "undefined"
@@ -75,7 +118,9 @@ class ParslExecutor(metaclass=ABCMeta):
         self.storage_access: list[Any] | None = getattr(self, "storage_access", None)
         self.hub_address: str | None = None
         self.hub_zmq_port: int | None = None
-        self.monitoring_messages: Any = None
+        #: where ``send_monitoring_messages`` delivers: set by the DataFlowKernel (or by software
+        #: driving the executor, which may set a queue as Parsl's kernel did); None: nowhere
+        self.monitoring_messages: TelemetrySink | MessageQueue | None = None
         self.submit_monitoring_radio: Any = None
 
     def __enter__(self) -> ParslExecutor:
@@ -100,10 +145,10 @@ class ParslExecutor(metaclass=ABCMeta):
         """Release every resource the executor holds; no submit follows."""
 
     def send_monitoring_messages(self, messages: list[dict[str, Any]]) -> None:
-        """Report telemetry (block status, worker pools, messages from tasks) to monitoring.
+        """Report telemetry (block status, worker pools, messages from tasks) to the workflow.
 
-        A no-op unless the DataFlowKernel connected this executor to a plugin implementing
-        ``parsl_executor_messages`` (it sets ``monitoring_messages``). Never raises.
+        Delivered to ``monitoring_messages``: under a DataFlowKernel, the plugins implementing
+        ``parsl_executor_reported``; a no-op when it is None. Never raises.
         """
         sink = self.monitoring_messages
         if sink is None or not messages:
@@ -118,6 +163,18 @@ class ParslExecutor(metaclass=ABCMeta):
             logger.exception(
                 "Executor %s could not deliver %d monitoring messages", self.label, len(messages)
             )
+
+    @staticmethod
+    def connect_task_telemetry(func: object, send: TelemetrySink) -> bool:
+        """Give ``func`` the channel ``send`` if it asks for one; return whether it did.
+
+        Executors call this where a task runs (see "Telemetry" above). A function asks by
+        having the attribute :data:`TASK_TELEMETRY_ATTRIBUTE`.
+        """
+        if not hasattr(func, TASK_TELEMETRY_ATTRIBUTE):
+            return False
+        setattr(func, TASK_TELEMETRY_ATTRIBUTE, send)
+        return True
 
     def monitor_resources(self) -> bool:
         """Whether monitoring should collect resource usage for this executor's tasks."""

@@ -1,8 +1,7 @@
 """Serialization of functions, arguments and results (``parsl.serialize``).
 
-Each payload is ``identifier + b"\\n" + body``; serializers come from the
-``parsl_register_serializers`` hook and are tried by priority until one succeeds. The tables
-and the buffer format live in :mod:`parsl.serialize.facade`.
+Each payload is ``identifier + b"\\n" + body``; the serializers of a table are tried in order
+until one succeeds. The tables and the buffer format live in :mod:`parsl.serialize.facade`.
 """
 
 from __future__ import annotations

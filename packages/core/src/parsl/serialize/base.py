@@ -22,17 +22,15 @@ class SerializerBase(metaclass=ABCMeta):
     as ``b"module ClassName"``, which lets ``parsl.serialize.deserialize`` import it in a
     process where it was never registered.
 
-    Registered through the ``parsl_register_serializers`` hook; higher ``priority`` is tried
-    first. A minimal plugin::
+    ``parsl.serialize.serialize`` tries the serializers of ``methods_for_code`` (callables) or
+    ``methods_for_data`` (everything else) in order; add one as Parsl users do::
 
         import json
-        from parsl import hookimpl
         from parsl.serialize.base import SerializerBase
+        from parsl.serialize.facade import register_method_for_data
 
         class JSONSerializer(SerializerBase):
-            PLUGIN_NAME = "json"
             identifier = b"js"
-            priority = -10
 
             def serialize(self, data):
                 return json.dumps(data).encode()
@@ -40,14 +38,11 @@ class SerializerBase(metaclass=ABCMeta):
             def deserialize(self, body):
                 return json.loads(body)
 
-        @hookimpl
-        def parsl_register_serializers():
-            return [JSONSerializer]
+        register_method_for_data(JSONSerializer())
     """
 
     PLUGIN_NAME: ClassVar[str] = ""
     identifier: ClassVar[bytes] = _DefaultIdentifier()  # type: ignore[assignment]
-    priority: ClassVar[int] = 0
 
     @abstractmethod
     def serialize(self, data: Any) -> bytes:

@@ -2,9 +2,9 @@
 ``serialize`` tries, ways to change them, and the length-prefixed buffer format.
 
 ``methods_for_code`` (tried for callables) and ``methods_for_data`` (everything else) map a
-serializer's ``identifier`` to an instance. Both start as the serializers installed through the
-``parsl_register_serializers`` hook, highest ``priority`` first, and are built on first use so
-importing this module stays cheap. A payload is ``identifier + b"\\n" + body``; ``deserialize``
+serializer's ``identifier`` to an instance. Both start as cloudpickle (when installed) then
+pickle; change them with ``register_method_for_code`` / ``register_method_for_data`` as in
+Parsl. A payload is ``identifier + b"\\n" + body``; ``deserialize``
 of a payload whose identifier no table knows imports the serializer the header names
 (``b"package.module ClassName"``, the default identifier of a :class:`SerializerBase`).
 """
@@ -12,6 +12,7 @@ of a payload whose identifier no table knows imports the serializer the header n
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import threading
 from collections.abc import Sequence
@@ -39,40 +40,28 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: serializers tried, in order, for callables; built from the plugins on first use
-methods_for_code: dict[bytes, SerializerBase]
+_lock = threading.Lock()
+
+
+def _default_chain() -> list[SerializerBase]:
+    """cloudpickle first where it is installed (lambdas and ``__main__`` functions), then pickle."""
+    from parsl.serialize.concretes import CloudpickleSerializer, PickleSerializer
+
+    chain: list[SerializerBase] = []
+    if importlib.util.find_spec("cloudpickle") is not None:
+        chain.append(CloudpickleSerializer())
+    chain.append(PickleSerializer())
+    return chain
+
+
+#: every default serializer, whatever the tables say (deserialization falls back to these)
+_installed: dict[bytes, SerializerBase] = {s.identifier: s for s in _default_chain()}
+#: serializers tried, in order, for callables
+methods_for_code: dict[bytes, SerializerBase] = dict(_installed)
 #: serializers tried, in order, for everything that is not callable
-methods_for_data: dict[bytes, SerializerBase]
+methods_for_data: dict[bytes, SerializerBase] = dict(_installed)
 #: serializers used only to deserialize (never to serialize), e.g. ones loaded from a header
 additional_methods_for_deserialization: dict[bytes, SerializerBase] = {}
-
-_lock = threading.Lock()
-_installed: dict[bytes, SerializerBase] = {}  # every plugin serializer, whatever the tables say
-_LAZY = ("methods_for_code", "methods_for_data")
-
-
-def _load() -> None:
-    """Build the two tables from the ``parsl_register_serializers`` hook, once."""
-    if "methods_for_data" in globals():
-        return
-    with _lock:
-        if "methods_for_data" in globals():
-            return
-        from parsl.plugins import default_plugin_manager
-
-        chain = [cls() for cls in default_plugin_manager().serializers()]
-        for s in chain:
-            _installed.setdefault(_identifier_of(s), s)
-        g = globals()
-        g["methods_for_code"] = dict(_installed)
-        g["methods_for_data"] = dict(_installed)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        _load()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _identifier_of(s: Any) -> bytes:
@@ -87,13 +76,11 @@ def _identifier_of(s: Any) -> bytes:
 
 def register_method_for_code(s: SerializerBase) -> None:
     """Add (or replace, under the same identifier) a serializer tried for callables."""
-    _load()
     methods_for_code[_identifier_of(s)] = s
 
 
 def register_method_for_data(s: SerializerBase) -> None:
     """Add (or replace, under the same identifier) a serializer tried for non-callables."""
-    _load()
     methods_for_data[_identifier_of(s)] = s
 
 
@@ -104,7 +91,6 @@ def serialize(obj: Any, buffer_threshold: int = int(1e6)) -> bytes:
     Callables use ``methods_for_code``, other objects ``methods_for_data``. A payload longer
     than ``buffer_threshold`` bytes is logged as a warning, as Parsl does.
     """
-    _load()
     table = methods_for_code if callable(obj) else methods_for_data
     last: Exception | None = None
     for s in list(table.values()):
@@ -136,7 +122,6 @@ def deserialize(payload: bytes) -> Any:
 
 
 def _deserializer_for(header: bytes) -> Any:
-    _load()
     for table in (methods_for_code, methods_for_data, additional_methods_for_deserialization, _installed):
         s = table.get(header)
         if s is not None:
@@ -150,7 +135,12 @@ def _load_deserializer(header: bytes) -> Any:
 
     well_known = {
         c.identifier: c
-        for c in (concretes.PickleSerializer, concretes.DillSerializer, concretes.DillCallableSerializer)
+        for c in (
+            concretes.PickleSerializer,
+            concretes.DillSerializer,
+            concretes.DillCallableSerializer,
+            concretes.CloudpickleSerializer,
+        )
     }
     logger.info("Loading the deserializer named by payload header %r", header)
     try:

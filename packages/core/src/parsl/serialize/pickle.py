@@ -15,7 +15,6 @@ class PickleSerializer(SerializerBase):
 
     PLUGIN_NAME = "pickle"
     identifier = b"01"
-    priority = 0
 
     def serialize(self, data: Any) -> bytes:
         return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)

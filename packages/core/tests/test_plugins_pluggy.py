@@ -1,0 +1,307 @@
+"""The plugin manager is pluggy used as pluggy means: wrappers, tracing, late registration,
+the zero-cost path when nothing observes tasks, and registries keyed on PLUGIN_NAME."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pluggy
+import pytest
+
+from parsl import hookimpl, python_app
+from parsl.dataflow.states import States
+from parsl.plugins import (
+    RENAMED_HOOKS,
+    PluginConflictError,
+    TaskSubmission,
+    new_plugin_manager,
+    plugin_name_of,
+)
+
+
+@python_app
+def triple(x):
+    return 3 * x
+
+
+class StateRecorder:
+    def __init__(self):
+        self.states = []
+
+    @hookimpl
+    def parsl_task_state_changed(self, task, new_state):
+        self.states.append((task.id, new_state))
+
+
+@pytest.fixture
+def registered(dfk):
+    """``registered(plugin)``: register on the loaded kernel's own pluggy manager; undone after."""
+    added = []
+
+    def register(plugin):
+        dfk.plugins.pm.register(plugin)
+        added.append(plugin)
+        return plugin
+
+    yield register
+    for plugin in added:
+        if dfk.plugins.pm.is_registered(plugin):
+            dfk.plugins.pm.unregister(plugin)
+
+
+def test_plugin_registered_through_pm_receives_task_events_until_unregistered(dfk, registered):
+    assert dfk.plugins.observes_tasks is False
+    rec = registered(StateRecorder())
+    assert dfk.plugins.observes_tasks is True
+    fut = triple(2)
+    assert fut.result() == 6
+    assert [s for tid, s in rec.states if tid == fut.tid] == [
+        States.pending,
+        States.launched,
+        States.exec_done,
+    ]
+    dfk.plugins.pm.unregister(rec)
+    assert dfk.plugins.observes_tasks is False
+    before = len(rec.states)
+    assert triple(3).result() == 9
+    assert len(rec.states) == before
+
+
+def test_task_prepared_plugin_registered_through_pm_wraps_tasks(dfk, registered):
+    class Plus100:
+        @hookimpl
+        def parsl_task_prepared(self, submission):
+            inner = submission.func
+            submission.func = lambda *a, **k: inner(*a, **k) + 100
+
+    assert dfk.plugins.prepares_tasks is False
+    registered(Plus100())
+    assert dfk.plugins.prepares_tasks is True
+    assert triple(1).result() == 103
+
+
+def test_old_style_hookwrapper_around_a_task_hook_fires(dfk, registered):
+    seen = []
+
+    class OldWrapper:
+        @hookimpl(hookwrapper=True)
+        def parsl_task_state_changed(self, new_state):
+            seen.append(("before", new_state))
+            outcome = yield
+            seen.append(("after", new_state, outcome.exception))
+
+    registered(OldWrapper())
+    rec = registered(StateRecorder())  # a plain implementation inside the wrapper
+    triple(1).result()
+    assert ("before", States.exec_done) in seen and ("after", States.exec_done, None) in seen
+    assert rec.states[-1][1] == States.exec_done
+
+
+def test_new_style_wrapper_sees_the_submission_after_inner_implementations(dfk, registered):
+    seen = []
+
+    class Inner:
+        @hookimpl
+        def parsl_task_prepared(self, submission):
+            submission.kwargs["_inner"] = True
+            inner = submission.func
+
+            def run(*a, _inner, **k):
+                return inner(*a, **k)
+
+            submission.func = run
+
+    class Outer:
+        @hookimpl(wrapper=True)
+        def parsl_task_prepared(self, submission):
+            result = yield
+            seen.append(sorted(submission.kwargs))
+            return result
+
+    registered(Inner())
+    registered(Outer())
+    assert triple(2).result() == 6
+    assert seen == [["_inner"]]
+
+
+def test_add_hookcall_monitoring_and_tracing_see_the_task_hooks(dfk, registered):
+    calls = []
+    undo = dfk.plugins.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: calls.append((name, sorted(kwargs))),
+        lambda outcome, name, impls, kwargs: None,
+    )
+    traced = []
+    dfk.plugins.pm.trace.root.setwriter(traced.append)
+    undo_trace = dfk.plugins.pm.enable_tracing()
+    try:
+        registered(StateRecorder())
+        triple(1).result()
+    finally:
+        undo_trace()
+        undo()
+    assert ("parsl_task_state_changed", ["dfk", "new_state", "old_state", "task"]) in calls
+    assert any("parsl_task_state_changed" in line for line in traced)
+
+
+def test_no_task_hook_implementation_means_pluggy_is_never_called_per_task(dfk):
+    calls = []
+    undo = dfk.plugins.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: calls.append(name), lambda *a: None
+    )
+    try:
+        assert [triple(i) for i in range(5)][-1].result() == 12
+        dfk.wait_for_current_tasks()
+    finally:
+        undo()
+    assert dfk.plugins.observes_tasks is False and dfk.plugins.prepares_tasks is False
+    assert calls == []
+
+
+def test_a_raising_implementation_does_not_stop_the_next_one(dfk, registered, caplog):
+    class Raises:
+        @hookimpl
+        def parsl_task_state_changed(self, task):
+            raise RuntimeError("observer bug")
+
+    rec = registered(StateRecorder())
+    registered(Raises())  # called first: pluggy calls the last registered first
+    with caplog.at_level("ERROR", logger="parsl.plugins"):
+        assert triple(1).result() == 3
+    assert rec.states and rec.states[-1][1] == States.exec_done
+    assert any("parsl_task_state_changed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_raising_wrapper_is_logged_not_raised(dfk, registered, caplog):
+    class BadWrapper:
+        @hookimpl(wrapper=True)
+        def parsl_task_state_changed(self):
+            yield
+            raise RuntimeError("wrapper bug")
+
+    registered(BadWrapper())
+    with caplog.at_level("ERROR", logger="parsl.plugins"):
+        assert triple(1).result() == 3
+    assert any("around parsl_task_state_changed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("old", sorted(RENAMED_HOOKS))
+def test_an_implementation_of_a_renamed_hook_is_refused_with_the_new_name(old):
+    plugin = type("Old", (), {old: hookimpl(lambda self, dfk: None)})()
+    with pytest.raises(pluggy.PluginValidationError, match=RENAMED_HOOKS[old].split("(")[0]):
+        new_plugin_manager(observers=[plugin])
+
+
+def test_facade_register_of_a_misspelled_hook_leaves_nothing_registered():
+    pm = new_plugin_manager()
+
+    class Typo:
+        @hookimpl
+        def parsl_task_state_chaged(self, task):
+            pass
+
+    typo = Typo()
+    with pytest.raises(pluggy.PluginValidationError):
+        pm.register(typo)
+    assert not pm.pm.is_registered(typo)
+
+
+def test_task_submission_holds_func_and_kwargs():
+    sub = TaskSubmission(len, {"a": 1})
+    assert sub.func is len and sub.kwargs == {"a": 1}
+    assert "['a']" in repr(sub)
+
+
+# -- registries keyed on PLUGIN_NAME ---------------------------------------------------------
+
+
+def _write_module(site, name, body):
+    (site / f"{name}.py").write_text(textwrap.dedent(body))
+
+
+@pytest.fixture
+def two_modules(tmp_path, monkeypatch):
+    """Two real modules, each with an executor class; imported fresh, removed afterwards."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    body = """
+        from parsl.executors.base import ParslExecutor
+        from parsl import hookimpl
+
+        class {cls}(ParslExecutor):
+            {attr}
+            def start(self): pass
+            def submit(self, func, resource_specification, *args, **kwargs): pass
+            def shutdown(self): pass
+
+        @hookimpl
+        def parsl_register_executors():
+            return [{cls}]
+    """
+
+    def make(name, cls, plugin_name=None):
+        attr = f"PLUGIN_NAME = {plugin_name!r}" if plugin_name else "pass"
+        _write_module(site, name, body.format(cls=cls, attr=attr))
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        return __import__(name)
+
+    yield make
+
+
+def test_two_executor_classes_under_one_plugin_name_is_an_error_naming_both(two_modules):
+    a = two_modules("vendor_a_plugin", "FastExecutor", "fast")
+    b = two_modules("vendor_b_plugin", "QuickExecutor", "fast")
+    pm = new_plugin_manager(observers=[a, b])
+    with pytest.raises(PluginConflictError) as info:
+        pm.executors()
+    message = str(info.value)
+    assert "'fast'" in message
+    assert "vendor_a_plugin.FastExecutor" in message and "vendor_b_plugin.QuickExecutor" in message
+    assert "different PLUGIN_NAME" in message and "PARSL_DISABLE_PLUGINS" in message
+
+
+def test_two_classes_with_one_class_name_cannot_be_looked_up_by_it(two_modules):
+    a = two_modules("vendor_c_plugin", "SameExecutor", "same_c")
+    b = two_modules("vendor_d_plugin", "SameExecutor", "same_d")
+    pm = new_plugin_manager(observers=[a, b])
+    assert pm.executors()["same_c"] is a.SameExecutor and pm.executors()["same_d"] is b.SameExecutor
+    with pytest.raises(PluginConflictError, match=r"vendor_c_plugin\.SameExecutor and vendor_d_plugin"):
+        pm.find_class("executors", "SameExecutor")
+
+
+def test_class_without_plugin_name_is_keyed_by_its_class_name(two_modules):
+    a = two_modules("vendor_e_plugin", "PlainExecutor")
+    pm = new_plugin_manager(observers=[a])
+    assert pm.executors()["PlainExecutor"] is a.PlainExecutor
+
+
+def test_a_subclass_does_not_inherit_its_parents_key():
+    from parsl.executors.threads import ThreadPoolExecutor
+
+    class MyThreads(ThreadPoolExecutor):
+        pass
+
+    assert plugin_name_of(ThreadPoolExecutor) == "threads"
+    assert plugin_name_of(MyThreads) == "MyThreads"
+
+
+def test_same_class_from_two_plugins_is_not_a_conflict():
+    from parsl.executors.threads import ThreadPoolExecutor
+
+    class Again:
+        @hookimpl
+        def parsl_register_executors(self):
+            return [ThreadPoolExecutor]
+
+    assert new_plugin_manager(observers=[Again()]).executors()["threads"] is ThreadPoolExecutor
+
+
+def test_registering_a_non_executor_is_an_error_naming_it():
+    class Wrong:
+        @hookimpl
+        def parsl_register_executors(self):
+            return [dict]
+
+    with pytest.raises(PluginConflictError, match=r"not a subclass of parsl\.executors\.base\.ParslExecutor"):
+        new_plugin_manager(observers=[Wrong()]).executors()
