@@ -162,10 +162,10 @@ class DataFlowKernel(TaskInputs, Joins):
         self.monitoring = config.monitoring
         if config.monitoring is not None:
             observers.append(config.monitoring)
+        # its flags (observes_tasks, ...) follow plugins registered later, also via plugins.pm
         self.plugins: ParslPlugins = new_plugin_manager(observers)
         # Per-task DEBUG records (with parsl.task / parsl.app_name extras) only when asked for.
         self._debug = logger.isEnabledFor(logging.DEBUG)
-        # its flags (observes_tasks, ...) follow plugins registered later, also via plugins.pm
 
         resolver = config.dependency_resolver or SHALLOW_DEPENDENCY_RESOLVER
         self.dependency_resolver = resolver
