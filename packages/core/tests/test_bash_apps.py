@@ -424,7 +424,8 @@ def test_default_outputs_and_label_are_part_of_the_call(dfk, tmp_path):
     missing = str(tmp_path / "never.txt")
 
     @bash_app
-    def with_defaults(x, y=1, outputs=[File(missing)], label="lab", stdout=parsl.AUTO_LOGNAME):
+    # a default outputs list, written as Parsl users write it
+    def with_defaults(x, y=1, outputs=[File(missing)], label="lab", stdout=parsl.AUTO_LOGNAME):  # noqa: B006, B008
         return f"echo {x} {y}"
 
     fut = with_defaults(1)

@@ -108,7 +108,7 @@ def test_true_means_simple_and_false_means_noop(make):
 
 
 def test_bad_handler_is_refused_at_construction(make):
-    with pytest.raises(TypeError, match="block_error_handler='yes'.*windowed_error_handler"):
+    with pytest.raises(TypeError, match=r"block_error_handler='yes'.*windowed_error_handler"):
         make(block_error_handler="yes")
 
 

@@ -97,9 +97,11 @@ def test_cleanup_failing_midway_still_shuts_down_and_unloads(run_dir, tmp_path, 
 
 def test_with_block_whose_cleanup_fails_leaves_loader_clear(run_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(RuntimeError, match="failed to shut down"):
-        with parsl.load(_config(run_dir, _ShutdownRaises(label="broken"))):
-            assert double(3).result() == 6
+    with (
+        pytest.raises(RuntimeError, match="failed to shut down"),
+        parsl.load(_config(run_dir, _ShutdownRaises(label="broken"))),
+    ):
+        assert double(3).result() == 6
     _assert_unloaded_and_loadable(run_dir)
 
 

@@ -61,9 +61,8 @@ def config(tmp_path, monkeypatch):
 
 
 def test_exactly_one_of_config_or_dfk(config):
-    with parsl.load(config()) as dfk:
-        with pytest.raises(ValueError, match="Specify only one of config or dfk"):
-            ParslPoolExecutor(config=config(), dfk=dfk)
+    with parsl.load(config()) as dfk, pytest.raises(ValueError, match="Specify only one of config or dfk"):
+        ParslPoolExecutor(config=config(), dfk=dfk)
     with pytest.raises(ValueError, match="Must specify one of config or dfk"):
         ParslPoolExecutor()
 

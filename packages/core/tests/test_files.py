@@ -83,7 +83,7 @@ def test_remote_urls(url, scheme, netloc, path):
     assert f.path == path
     assert f.filename == os.path.basename(path)
     with pytest.raises(ValueError, match="local_path"):
-        f.filepath
+        _ = f.filepath
     with pytest.raises(ValueError):
         str(f)
     with pytest.raises(ValueError):

@@ -194,10 +194,9 @@ def test_with_block_exit_mode_wait_does_not_wait_after_exception(run_dir, tmp_pa
     monkeypatch.chdir(tmp_path)
     gate: Future = Future()  # never completed: waiting for the task would hang
     t0 = time.monotonic()
-    with pytest.raises(KeyError, match="boom"):
-        with parsl.load(threads_config(run_dir, exit_mode="wait")) as dfk:
-            fut = wait_on(gate)
-            raise KeyError("boom")
+    with pytest.raises(KeyError, match="boom"), parsl.load(threads_config(run_dir, exit_mode="wait")) as dfk:
+        fut = wait_on(gate)
+        raise KeyError("boom")
     assert time.monotonic() - t0 < 5
     assert dfk.cleanup_called
     assert not fut.done()
@@ -208,7 +207,7 @@ def test_with_block_exit_mode_wait_does_not_wait_after_exception(run_dir, tmp_pa
 def test_with_block_exception_propagates_in_cleanup_mode(run_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ZeroDivisionError), parsl.load(threads_config(run_dir)) as dfk:
-        1 / 0
+        _ = 1 / 0
     assert dfk.cleanup_called
 
 

@@ -154,7 +154,7 @@ def test_record_radio_logs_at_debug_and_refuses_non_radios(caplog):
         assert record_radio("ThreadPoolExecutor", None) is None
     [rec] = caplog.records
     assert rec.levelno == logging.DEBUG and "not started" in rec.getMessage()
-    with pytest.raises(TypeError, match="remote_monitoring_radio='udp'.*RadioConfig"):
+    with pytest.raises(TypeError, match=r"remote_monitoring_radio='udp'.*RadioConfig"):
         record_radio("ThreadPoolExecutor", "udp")
 
 

@@ -159,7 +159,7 @@ def test_radical_resource_config_has_parsl_defaults():
 
     rc = ResourceConfig()
     assert (rc.masters, rc.workers, rc.worker_cores_per_node, rc.worker_type) == (1, 1, 4, "DefaultWorker")
-    with pytest.raises(ExecutorNotShippedError, match="radical.pilot"):
+    with pytest.raises(ExecutorNotShippedError, match=r"radical\.pilot"):
         rc.get_config()
 
 

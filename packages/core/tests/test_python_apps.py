@@ -266,7 +266,7 @@ def test_lifted_getattr(dfk):
 def test_private_attributes_are_not_lifted(dfk):
     p = make_point(1, 2)
     with pytest.raises(AttributeError):
-        p._private
+        _ = p._private
     p.result()
 
 
@@ -287,7 +287,7 @@ def test_repr_names_task_and_state(dfk):
 
 # ----------------------------------------------------------------- failures
 def test_exception_keeps_its_type_and_message(dfk):
-    with pytest.raises(ValueError, match="^bad value$"):
+    with pytest.raises(ValueError, match=r"^bad value$"):
         boom("bad value").result()
     err = raise_custom(7).exception()
     assert type(err) is MyError and err.args == (7,)
@@ -599,7 +599,7 @@ def test_retry_handler_that_raises_fails_the_task(load):
 
 def test_dependents_wait_for_retried_task(load):
     load(retries=1)
-    flaky, calls = make_flaky(1)
+    flaky, _calls = make_flaky(1)
     assert add(flaky(), 10).result() == 12
 
 
@@ -722,7 +722,7 @@ def test_resource_specification_unsupported_on_threads(dfk):
     from parsl.executors.errors import InvalidResourceSpecification
 
     @python_app
-    def needs_cores(parsl_resource_specification={}):
+    def needs_cores(parsl_resource_specification={}):  # noqa: B006 - the default as Parsl documents it
         return 1
 
     exc = needs_cores(parsl_resource_specification={"cores": 2}).exception()

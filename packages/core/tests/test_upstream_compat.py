@@ -11,6 +11,7 @@ import pickle
 import zipfile
 from concurrent.futures import Future
 from copy import deepcopy
+from typing import ClassVar
 
 import pytest
 
@@ -94,7 +95,7 @@ def test_no_dfk_message_is_parsls_with_a_note():
 class _ImmediateExecutor(ParslExecutor):
     """Runs each task inside submit(): completions happen inside launches."""
 
-    depths: list[int] = []
+    depths: ClassVar[list[int]] = []  # shared by every instance: the test reads it afterwards
 
     def start(self):
         pass
@@ -133,7 +134,7 @@ def test_futures_in_default_inputs_are_waited_for(dfk):
         return x
 
     @parsl.python_app
-    def total(inputs=[ident(1), ident(2)]):  # noqa: B006 - a default inputs list, as in Parsl
+    def total(inputs=[ident(1), ident(2)]):  # noqa: B006, B008 - a default inputs list, as in Parsl
         return sum(inputs)
 
     assert total().result(timeout=10) == 3
@@ -291,7 +292,7 @@ def test_sanitize_dns_errors_and_subdomain():
 
     with pytest.raises(ValueError, match="Sanitized DNS label is empty for input '\\$\\$'"):
         sanitize_dns_label_rfc1123("$$")
-    with pytest.raises(ValueError, match="Sanitized DNS subdomain is empty for input '...'"):
+    with pytest.raises(ValueError, match=r"Sanitized DNS subdomain is empty for input '\.\.\.'"):
         sanitize_dns_subdomain_rfc1123("...")
     assert sanitize_dns_subdomain_rfc1123("..My..Host.-x-.") == "my.host.x"
     long = sanitize_dns_subdomain_rfc1123(("a" * 61 + ".") * 4 + ".aaaa-a")

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import TYPE_CHECKING
 
 from parsl._lazy import htex, missing_extra_error
+
+if TYPE_CHECKING:  # this module becomes parsl_executor_htex.curvezmq at import
+    from parsl_executor_htex.curvezmq import BaseContext, ClientContext, ServerContext, create_certificates
 
 __all__ = ["BaseContext", "ClientContext", "ServerContext", "create_certificates"]
 

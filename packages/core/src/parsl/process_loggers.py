@@ -38,7 +38,7 @@ def wrap_with_logs(fn: Callable[..., Any] | None = None, *, target: str | None =
             try:
                 result = func(*args, **kwargs)
             except BaseException:
-                log.error("Exceptional ending for %s", name, exc_info=True)
+                log.exception("Exceptional ending for %s", name)
                 raise
             log.debug("Normal ending for %s", name)
             return result

@@ -13,7 +13,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # annotations only
 
 __all__ = [
     "AtomicIDCounter",
@@ -234,7 +237,7 @@ def setproctitle(title: str) -> None:
 class AutoCancelTimer(threading.Timer):
     """A ``threading.Timer`` to use as a context manager: started on entry, cancelled on exit."""
 
-    def __enter__(self) -> AutoCancelTimer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -1,3 +1,4 @@
+# ruff: noqa: B006, B007, UP030, UP031 - written as Parsl users write it (list defaults, % formatting)
 """A Parsl tutorial-style workflow, written exactly as a Parsl user would write it.
 
 test_tutorial_script.py runs this file unchanged in a fresh interpreter (in an empty

@@ -24,7 +24,7 @@ class Channel(metaclass=ABCMeta):
 
     @abstractmethod
     def execute_wait(
-        self, cmd: str, walltime: float | None = 0, envs: dict[str, str] = {}
+        self, cmd: str, walltime: float | None = 0, envs: dict[str, str] | None = None
     ) -> tuple[int, str | None, str | None]:
         """Run ``cmd`` and wait at most ``walltime`` seconds (0 or None: no limit).
 

@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from parsl.app.python import PythonApp
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self  # annotations only
+
     from parsl.config import Config
     from parsl.dataflow.dflow import DataFlowKernel
 
@@ -128,7 +132,7 @@ class ParslPoolExecutor(Executor):
             raise ValueError(f"ParslPoolExecutor.map(buffersize={buffersize!r}): use a positive int or None")
         deadline = None if timeout is None else time.monotonic() + timeout
         app = self._live_app(fn)
-        calls = zip(*iterables)
+        calls = zip(*iterables, strict=False)  # shortest iterable wins, as in Executor.map
         pending = [app(*args) for args in (calls if buffersize is None else islice(calls, buffersize))]
         self._submitted.update(pending)
         pending.reverse()  # pop() from the end hands results back in input order
@@ -179,10 +183,15 @@ class ParslPoolExecutor(Executor):
         if self.owns_dfk:
             dfk.cleanup()
 
-    def __enter__(self) -> ParslPoolExecutor:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> bool:
         if self.owns_dfk:
             self.shutdown(wait=True)
         return False

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import wait as wait_futures
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import parsl
 from parsl.app.errors import RemoteExceptionWrapper
@@ -45,6 +45,11 @@ from parsl.executors.base import INTERNAL_EXECUTOR_LABEL, ParslExecutor
 from parsl.executors.threads import ThreadPoolExecutor
 from parsl.plugins import ParslPlugins, new_plugin_manager
 from parsl.version import VERSION
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self  # annotations only
 
 __all__ = ["ConfigAlreadyLoadedError", "DataFlowKernel", "DataFlowKernelLoader", "UnknownExecutorError"]
 
@@ -132,8 +137,8 @@ class DataFlowKernel(TaskInputs, Joins):
                 self._remove_log_handler = undo if callable(undo) else None
         try:
             self._start(config)
-        except BaseException:
-            self._abort_start()
+        except BaseException as e:
+            self._abort_start(e)
             raise
 
     def _start(self, config: Config) -> None:
@@ -197,10 +202,10 @@ class DataFlowKernel(TaskInputs, Joins):
         self._interrupts.install()
         self.plugins.dfk_started(self)
 
-    def _abort_start(self) -> None:
-        """Undo a partly built DataFlowKernel whose construction raised."""
+    def _abort_start(self, error: BaseException) -> None:
+        """Undo a partly built DataFlowKernel whose construction raised ``error``."""
         self.cleanup_called = True
-        logger.error("DataFlowKernel failed to start; releasing what was started", exc_info=True)
+        logger.error("DataFlowKernel failed to start; releasing what was started", exc_info=error)
         atexit.unregister(self.atexit_cleanup)
         self._interrupts.restore()
         for step in (
@@ -223,10 +228,15 @@ class DataFlowKernel(TaskInputs, Joins):
         """The Config this DataFlowKernel runs with."""
         return self._config
 
-    def __enter__(self) -> DataFlowKernel:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         mode = self._config.exit_mode
         logger.debug("Exiting the context manager, exit_mode=%s", mode)
         if mode == "cleanup":
@@ -627,10 +637,8 @@ class DataFlowKernel(TaskInputs, Joins):
         if not_launched:
             self._finish_cancelled(task)
             return True
-        if exec_fu is None or not exec_fu.cancel():
-            return False
-        # exec_fu.cancel() ran handle_exec_update, which cancelled the AppFuture
-        return True
+        # exec_fu.cancel() runs handle_exec_update, which cancels the AppFuture
+        return exec_fu is not None and exec_fu.cancel()
 
     def _finish_cancelled(self, task: TaskRecord) -> None:
         task.time_returned = time.time()
@@ -791,7 +799,7 @@ class DataFlowKernel(TaskInputs, Joins):
                 late = shutdown_within(
                     to_stop,
                     INTERRUPTED_SHUTDOWN_SECONDS,
-                    lambda label: logger.exception("Executor %s failed to shut down", label),
+                    lambda label, e: logger.error("Executor %s failed to shut down", label, exc_info=e),
                 )
                 if late:
                     logger.warning(

@@ -81,7 +81,7 @@ def non_blocking(shutdown: Callable[..., Any]) -> Callable[[], Any]:
 
 
 def shutdown_within(
-    steps: Iterable[tuple[str, Callable[[], Any]]], seconds: float, on_error: Callable[[str], None]
+    steps: Iterable[tuple[str, Callable[[], Any]]], seconds: float, on_error: Callable[[str, Exception], None]
 ) -> list[str]:
     """Run shutdown steps in parallel daemon threads; return the names still running after ``seconds``."""
     threads = []
@@ -90,8 +90,8 @@ def shutdown_within(
         def run(name: str = name, step: Callable[[], Any] = step) -> None:
             try:
                 step()
-            except Exception:
-                on_error(name)
+            except Exception as e:
+                on_error(name, e)
 
         t = threading.Thread(target=run, name=f"parsl-shutdown-{name}", daemon=True)
         t.start()

@@ -134,5 +134,5 @@ class ExecutorConformanceSuite(ExecutorLifecycleSuite):
         assert time.monotonic() - started < 30
         from parsl.errors import NoDataFlowKernelError
 
-        with pytest.raises(NoDataFlowKernelError, match="^Cannot submit to a DFK that has been cleaned up$"):
+        with pytest.raises(NoDataFlowKernelError, match=r"^Cannot submit to a DFK that has been cleaned up$"):
             dfk.submit(lambda: None, ())

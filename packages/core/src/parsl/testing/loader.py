@@ -11,7 +11,10 @@ The ``load`` fixture of this repository's test suites is one line around it::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # annotations only
 
 __all__ = ["Loader"]
 
@@ -42,7 +45,7 @@ class Loader:
         self.loaded.append(dfk)
         return dfk
 
-    def __enter__(self) -> Loader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -57,23 +57,27 @@ class LocalChannel(Channel, RepresentationMixin):
             env.update(envs)
         return env
 
+    def _start(self, cmd: str, envs: dict[str, str] | None, output: int) -> subprocess.Popen[bytes]:
+        """``cmd`` under bash in this channel's home and its own process group (so it can be killed whole)."""
+        return subprocess.Popen(
+            ["/bin/bash", "-c", cmd],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            cwd=self.userhome,
+            env=self._env(envs),
+            start_new_session=True,
+        )
+
     def execute_wait(
-        self, cmd: str, walltime: float | None = None, envs: dict[str, str] = {}
+        self, cmd: str, walltime: float | None = None, envs: dict[str, str] | None = None
     ) -> tuple[int, str, str]:
         """Run ``cmd`` with bash and return ``(exit_code, stdout, stderr)``.
 
         If it runs longer than ``walltime`` seconds its whole process group is
         killed and ``subprocess.TimeoutExpired`` is raised.
         """
-        proc = subprocess.Popen(
-            ["/bin/bash", "-c", cmd],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=self.userhome,
-            env=self._env(envs),
-            start_new_session=True,
-        )
+        proc = self._start(cmd, envs, subprocess.PIPE)
         try:
             out, err = proc.communicate(timeout=walltime or None)
         except subprocess.TimeoutExpired:
@@ -87,18 +91,10 @@ class LocalChannel(Channel, RepresentationMixin):
         return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
     def execute_no_wait(
-        self, cmd: str, walltime: float | None = None, envs: dict[str, str] = {}
-    ) -> tuple[int, subprocess.Popen]:
+        self, cmd: str, walltime: float | None = None, envs: dict[str, str] | None = None
+    ) -> tuple[int, subprocess.Popen[bytes]]:
         """Start ``cmd`` in its own process group and return ``(pid, Popen)`` without waiting."""
-        proc = subprocess.Popen(
-            ["/bin/bash", "-c", cmd],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=self.userhome,
-            env=self._env(envs),
-            start_new_session=True,
-        )
+        proc = self._start(cmd, envs, subprocess.DEVNULL)
         return proc.pid, proc
 
     def push_file(self, source: str, dest_dir: str) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
+from typing import Any, NamedTuple
 
 __all__ = ["TaskResult"]
 
-#: what a Flux task leaves behind in Parsl: its return value or its exception
-TaskResult = namedtuple("TaskResult", ("returnval", "exception"))
+
+class TaskResult(NamedTuple):
+    """What a Flux task leaves behind in Parsl: its return value or its exception."""
+
+    returnval: Any
+    exception: BaseException | None

@@ -3,7 +3,12 @@ selectors annotate worker pool records with."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from parsl._lazy import OptionalName, lazy_module_getattr
+
+if TYPE_CHECKING:  # what the lazy name resolves to, for type checkers
+    from parsl_executor_htex.manager_record import ManagerRecord
 
 __all__ = ["ManagerRecord"]
 

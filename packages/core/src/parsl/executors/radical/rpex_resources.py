@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["ResourceConfig"]
 
@@ -30,8 +30,9 @@ class ResourceConfig:
     pilot_env_path: str = ""
     pilot_env_type: str = "venv"
     pilot_env_name: str = RP_ENV
-    pilot_env_pre_exec: list[str] = []
-    pilot_env_setup: list[str] = []
+    # class-level lists, as in Parsl (get_config reads and may extend the class's own)
+    pilot_env_pre_exec: ClassVar[list[str]] = []
+    pilot_env_setup: ClassVar[list[str]] = []
     python_v: str = f"{sys.version_info[0]}.{sys.version_info[1]}"
     worker_type: str = DEFAULT_WORKER
 
