@@ -10,11 +10,20 @@ any other name from the executors that installed plugins register.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parsl._lazy import OptionalName, htex, load_optional
 from parsl.executors.base import ParslExecutor
 from parsl.executors.threads import ThreadPoolExecutor
+
+if TYPE_CHECKING:  # the classes the names below resolve to, for type checkers
+    from parsl.executors.flux.executor import FluxExecutor as FluxExecutor
+    from parsl.executors.radical.executor import RadicalPilotExecutor as RadicalPilotExecutor
+    from parsl.executors.taskvine.executor import TaskVineExecutor as TaskVineExecutor
+    from parsl.executors.workqueue.executor import WorkQueueExecutor as WorkQueueExecutor
+    from parsl_executor_globus_compute.executor import GlobusComputeExecutor as GlobusComputeExecutor
+    from parsl_executor_htex.executor import HighThroughputExecutor as HighThroughputExecutor
+    from parsl_executor_htex.mpi_executor import MPIExecutor as MPIExecutor
 
 __all__ = [
     "FluxExecutor",

@@ -6,7 +6,13 @@ import logging
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # annotations only: parslcore does not depend on it at run time
+
+    from parsl.data_provider.staging import Staging
+    from parsl.monitoring.radios.base import MonitoringRadioSender
 
 __all__ = [
     "INTERNAL_EXECUTOR_LABEL",
@@ -115,20 +121,19 @@ class ParslExecutor(metaclass=ABCMeta):
         self.run_dir: str = "."
         self.run_id: str | None = None
         self.working_dir: str | None = None
-        self.storage_access: list[Any] | None = getattr(self, "storage_access", None)
+        self.storage_access: list[Staging] | None = getattr(self, "storage_access", None)
         self.hub_address: str | None = None
         self.hub_zmq_port: int | None = None
         #: where ``send_monitoring_messages`` delivers: set by the DataFlowKernel (or by software
         #: driving the executor, which may set a queue as Parsl's kernel did); None: nowhere
         self.monitoring_messages: TelemetrySink | MessageQueue | None = None
-        self.submit_monitoring_radio: Any = None
+        self.submit_monitoring_radio: MonitoringRadioSender | None = None
 
-    def __enter__(self) -> ParslExecutor:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> None:
         self.shutdown()
-        return False
 
     @abstractmethod
     def start(self) -> None:
@@ -137,7 +142,7 @@ class ParslExecutor(metaclass=ABCMeta):
     @abstractmethod
     def submit(
         self, func: Callable[..., Any], resource_specification: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> Future:
+    ) -> Future[Any]:
         """Run ``func(*args, **kwargs)`` and return a Future for its result."""
 
     @abstractmethod
