@@ -45,7 +45,11 @@ def shell(x):
 
 @bash_app
 def busy_child():
-    return "python3 -c 'import time; t = time.time(); x = bytearray(40_000_000); exec(\"while time.time() - t < 1.0: pass\")'"
+    # Computes until it has used a second of CPU (not of wall time): a loaded machine makes it take
+    # longer, never use less, so the samples' CPU time below does not depend on the load. The
+    # clock is read between sums, not in a tight loop, whose system calls would be system time.
+    spin = "while time.process_time() < 1.0: sum(range(100_000))"
+    return f"python3 -c 'import time; x = bytearray(40_000_000); exec(\"{spin}\")'"
 
 
 def htex_config(run_dir, **hub):
