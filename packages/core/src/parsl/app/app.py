@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Sequence
+from functools import partial, update_wrapper
 from inspect import Parameter, signature
 from typing import Any
 
@@ -28,6 +29,19 @@ def _drop_kwargs_call(func: Callable[..., Any], drop: frozenset[str], *args: Any
     for k in drop:
         kwargs.pop(k, None)
     return func(*args, **kwargs)
+
+
+def drop_keywords(func: Callable[..., Any], drop: frozenset[str]) -> Callable[..., Any]:
+    """``func`` wrapped so the keyword arguments named in ``drop`` are not passed to it."""
+    return update_wrapper(partial(_drop_kwargs_call, func, drop), func)
+
+
+def check_walltime(walltime: Any) -> None:
+    """Raise ValueError unless ``walltime`` is None or a positive number of seconds."""
+    if walltime is not None and (
+        isinstance(walltime, bool) or not isinstance(walltime, (int, float)) or walltime <= 0
+    ):
+        raise ValueError(f"walltime={walltime!r}: use a positive number of seconds")
 
 
 class AppBase(metaclass=ABCMeta):
@@ -85,6 +99,10 @@ class AppBase(metaclass=ABCMeta):
         self._not_accepted = (
             frozenset() if takes_any else frozenset(k for k in SPECIAL_KWARGS if k not in params)
         )
+        self._prepare()
+
+    def _prepare(self) -> None:  # noqa: B027 - an optional hook, empty on purpose
+        """Set up what a subclass needs beyond the common options (called last by ``__init__``)."""
 
     def _kernel(self) -> Any:
         dfk = self.data_flow_kernel
@@ -101,17 +119,6 @@ class AppBase(metaclass=ABCMeta):
             return merged
         return kwargs
 
-    def _strip_unaccepted(self, func: Callable[..., Any], kwargs: dict[str, Any]) -> Callable[..., Any]:
-        """Wrap ``func`` so Parsl-only keyword arguments it does not declare are not passed to it."""
-        if not kwargs or not self._not_accepted:
-            return func
-        drop = self._not_accepted.intersection(kwargs)
-        if not drop:
-            return func
-        from functools import partial, update_wrapper
-
-        return update_wrapper(partial(_drop_kwargs_call, func, frozenset(drop)), func)
-
     @abstractmethod
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Submit the app; return its AppFuture."""
@@ -120,44 +127,69 @@ class AppBase(metaclass=ABCMeta):
         return f"<{type(self).__name__} {self.__name__}>"
 
 
-def _decorator(cls_name: str, function: Any, **opts: Any) -> Any:
+def _decorator(kind: str, function: Any, **opts: Any) -> Any:
     def wrap(f: Callable[..., Any]) -> Any:
-        if cls_name == "python":
-            from parsl.app.python import PythonApp
-
-            return PythonApp(f, **opts)
-        if cls_name == "bash":
+        if kind == "bash":
             from parsl.app.bash import BashApp
 
             return BashApp(f, **opts)
         from parsl.app.python import PythonApp
 
-        return PythonApp(f, join=True, **opts)
+        return PythonApp(f, join=kind == "join", **opts)
 
     if function is not None:
         return wrap(function)
     return wrap
 
 
-def python_app(
-    function: Callable[..., Any] | None = None,
-    data_flow_kernel: Any = None,
-    cache: bool = False,
-    executors: Any = "all",
-    ignore_for_cache: Sequence[str] | None = None,
-) -> Any:
+class _AppDecorator:
+    """``python_app`` and ``bash_app``: one decorator, two kinds of app, the same options."""
+
+    def __init__(self, kind: str, doc: str) -> None:
+        self._kind = kind
+        self.__name__ = self.__qualname__ = f"{kind}_app"
+        self.__module__ = __name__
+        self.__doc__ = doc
+
+    def __call__(
+        self,
+        function: Callable[..., Any] | None = None,
+        data_flow_kernel: Any = None,
+        cache: bool = False,
+        executors: Any = "all",
+        ignore_for_cache: Sequence[str] | None = None,
+    ) -> Any:
+        return _decorator(
+            self._kind,
+            function,
+            data_flow_kernel=data_flow_kernel,
+            cache=cache,
+            executors=executors,
+            ignore_for_cache=ignore_for_cache,
+        )
+
+    def __repr__(self) -> str:
+        return f"<app decorator {self.__name__}>"
+
+    def __reduce__(self) -> str:
+        return self.__name__  # pickled by reference, like a module-level function
+
+
+python_app = _AppDecorator(
+    "python",
     """Make a Python function an app: calling it returns an AppFuture.
 
     Works as ``@python_app`` and ``@python_app(executors=['htex'], cache=True)``.
-    """
-    return _decorator(
-        "python",
-        function,
-        data_flow_kernel=data_flow_kernel,
-        cache=cache,
-        executors=executors,
-        ignore_for_cache=ignore_for_cache,
-    )
+    """,
+)
+
+bash_app = _AppDecorator(
+    "bash",
+    """Make a function returning a command line into an app that runs it under bash.
+
+    The AppFuture's result is the exit code (0); a non-zero exit raises ``BashExitFailure``.
+    """,
+)
 
 
 def join_app(
@@ -173,27 +205,6 @@ def join_app(
     """
     return _decorator(
         "join", function, data_flow_kernel=data_flow_kernel, cache=cache, ignore_for_cache=ignore_for_cache
-    )
-
-
-def bash_app(
-    function: Callable[..., Any] | None = None,
-    data_flow_kernel: Any = None,
-    cache: bool = False,
-    executors: Any = "all",
-    ignore_for_cache: Sequence[str] | None = None,
-) -> Any:
-    """Make a function returning a command line into an app that runs it under bash.
-
-    The AppFuture's result is the exit code (0); a non-zero exit raises ``BashExitFailure``.
-    """
-    return _decorator(
-        "bash",
-        function,
-        data_flow_kernel=data_flow_kernel,
-        cache=cache,
-        executors=executors,
-        ignore_for_cache=ignore_for_cache,
     )
 
 

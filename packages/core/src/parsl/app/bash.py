@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial, update_wrapper
 from typing import Any
 
-from parsl.app.app import AppBase, _drop_kwargs_call
+from parsl.app.app import AppBase, check_walltime, drop_keywords
 from parsl.app.bash_runner import _popen_children, run_command, runner_enabled
 
 __all__ = ["BashApp", "remote_side_bash_executor"]
@@ -161,22 +161,10 @@ def remote_side_bash_executor(func: Callable[..., Any], *args: Any, **kwargs: An
 class BashApp(AppBase):
     """A function whose returned string is run as a bash command line."""
 
-    def __init__(
-        self,
-        func: Callable[..., Any],
-        data_flow_kernel: Any = None,
-        cache: bool = False,
-        executors: Any = "all",
-        ignore_for_cache: Sequence[str] | None = None,
-    ) -> None:
-        super().__init__(
-            func,
-            data_flow_kernel=data_flow_kernel,
-            executors=executors,
-            cache=cache,
-            ignore_for_cache=ignore_for_cache,
-        )
-        self._remote = update_wrapper(partial(remote_side_bash_executor, self._body_with_drop(func)), func)
+    def _prepare(self) -> None:
+        func = self.func
+        body = drop_keywords(func, self._not_accepted) if self._not_accepted else func
+        self._remote = update_wrapper(partial(remote_side_bash_executor, body), func)
         # As in Parsl, every parameter default of a bash app (outputs=, label=, ...) is part of
         # the invocation: default outputs are tracked and checked, a default label names logs.
         params = self._parameters
@@ -187,7 +175,7 @@ class BashApp(AppBase):
         }
         self._positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
-    def _bash_invocation_kwargs(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _bash_invocation_kwargs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         defaults = self._defaults
         if not defaults:
             return kwargs
@@ -199,18 +187,10 @@ class BashApp(AppBase):
         merged.update(kwargs)
         return merged
 
-    def _body_with_drop(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        if not self._not_accepted:
-            return func
-        return update_wrapper(partial(_drop_kwargs_call, func, self._not_accepted), func)
-
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs = self._bash_invocation_kwargs(args, kwargs)
-        walltime = kwargs.get("walltime") if kwargs else None
-        if walltime is not None and (
-            isinstance(walltime, bool) or not isinstance(walltime, (int, float)) or walltime <= 0
-        ):
-            raise ValueError(f"walltime={walltime!r}: use a positive number of seconds")
+        if kwargs:
+            check_walltime(kwargs.get("walltime"))
         return self._kernel().submit(
             self._remote,
             args,

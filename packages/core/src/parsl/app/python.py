@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
-from parsl.app.app import AppBase
+from parsl.app.app import AppBase, check_walltime, drop_keywords
 from parsl.app.errors import AppTimeout
 
-__all__ = ["PythonApp", "timeout"]
+__all__ = ["VARIANTS_PER_APP", "PythonApp", "timeout"]
 
 
 def _raise_in_thread(thread_id: int, exc_type: type) -> None:
@@ -60,8 +60,21 @@ def timeout(f: Callable[..., Any], seconds: float) -> Callable[..., Any]:
     return wrapper
 
 
+#: how many wrapped functions (one per walltime and set of dropped keyword arguments) an app
+#: keeps; past it the oldest is let go, and built again if a call needs it
+VARIANTS_PER_APP = 64
+
+_variants_lock = threading.Lock()
+
+
 class PythonApp(AppBase):
-    """A Python function run as a Parsl task."""
+    """A Python function run as a Parsl task.
+
+    A call with ``walltime=`` or with Parsl keyword arguments the function does not declare runs
+    a wrapper of the function. The wrapper is built once per walltime and set of such arguments
+    and then reused, so an executor sees the same function object for every such call (HTEX
+    serializes it once) and nothing accumulates per task.
+    """
 
     def __init__(
         self,
@@ -72,25 +85,21 @@ class PythonApp(AppBase):
         ignore_for_cache: Sequence[str] | None = None,
         join: bool = False,
     ) -> None:
-        super().__init__(
-            func,
-            data_flow_kernel=data_flow_kernel,
-            executors=executors,
-            cache=cache,
-            ignore_for_cache=ignore_for_cache,
-        )
+        super().__init__(func, data_flow_kernel, executors, cache, ignore_for_cache)
         self.join = join
+
+    def _prepare(self) -> None:
+        self._variants: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs = self._invocation_kwargs(kwargs)
         func = self.func
         if kwargs:
             walltime = kwargs.get("walltime")
-            if walltime is not None:
-                if isinstance(walltime, bool) or not isinstance(walltime, (int, float)) or walltime <= 0:
-                    raise ValueError(f"walltime={walltime!r}: use a positive number of seconds")
-                func = timeout(func, walltime)
-            func = self._strip_unaccepted(func, kwargs)
+            check_walltime(walltime)
+            drop = self._not_accepted.intersection(kwargs)
+            if walltime is not None or drop:
+                func = self._variant(walltime, drop)
         return self._kernel().submit(
             func,
             args,
@@ -100,3 +109,21 @@ class PythonApp(AppBase):
             app_kwargs=kwargs,
             join=self.join,
         )
+
+    def _variant(self, walltime: float | None, drop: frozenset[str]) -> Callable[..., Any]:
+        """The function wrapped for this walltime and these dropped keywords: the same object each time."""
+        key = (walltime, type(walltime), drop)  # the type too: 1 and 1.0 give different messages
+        variants = self._variants
+        func = variants.get(key)
+        if func is not None:
+            return func
+        func = self.func
+        if walltime is not None:
+            func = timeout(func, walltime)
+        if drop:
+            func = drop_keywords(func, drop)
+        with _variants_lock:
+            func = variants.setdefault(key, func)
+            if len(variants) > VARIANTS_PER_APP:
+                del variants[next(iter(variants))]
+        return func
