@@ -173,7 +173,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, period: float = 0.01
 
 
 def execute_wait(
-    cmd: str, walltime: float | None = None, env: dict | None = None, cwd: str | None = None
+    cmd: str, walltime: float | None = None, env: dict[str, str] | None = None, cwd: str | None = None
 ) -> tuple[int, str, str]:
     """Run a shell command and return (exit code, stdout, stderr)."""
     full_env = None
@@ -191,13 +191,13 @@ def quote_args(args: Sequence[str]) -> str:
     return " ".join(shlex.quote(a) for a in args)
 
 
-def wait_for_file(path: str | os.PathLike, seconds: float = 10) -> bool:
+def wait_for_file(path: str | os.PathLike[str], seconds: float = 10) -> bool:
     """Wait up to ``seconds`` for ``path`` to exist; return whether it does."""
     return wait_for(lambda: os.path.exists(path), timeout=seconds, period=0.05)
 
 
 @contextlib.contextmanager
-def time_limited_open(path: str | os.PathLike, mode: str, seconds: float = 1) -> Iterator[IO[Any]]:
+def time_limited_open(path: str | os.PathLike[str], mode: str, seconds: float = 1) -> Iterator[IO[Any]]:
     """Open ``path`` once it exists, waiting at most ``seconds`` for another thread or process
     to create it (then ``open`` raises FileNotFoundError as usual); closes it on exit."""
     wait_for_file(path, seconds)

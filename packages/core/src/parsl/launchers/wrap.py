@@ -34,7 +34,7 @@ def takes_script_dir(launcher: Callable[..., Any]) -> bool:
 
 
 def wrap_command(
-    launcher: Callable[..., Any],
+    launcher: Callable[..., str],
     command: str,
     tasks_per_node: int,
     nodes_per_block: int,

@@ -32,7 +32,7 @@ class _PerInstanceDict:
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        value: dict[object, Any] = {}
+        value: dict[str, Any] = {}
         instance.__dict__[self.name] = value
         return value
 
@@ -124,7 +124,7 @@ class ExecutionProvider(metaclass=_ProviderMeta):
     parallelism: float = 1
     script_dir: str | None = None
     # a descriptor that gives each instance its own dict, declared as the dict it hands out
-    resources: dict[object, Any] = _PerInstanceDict()  # type: ignore[assignment]
+    resources: dict[str, Any] = _PerInstanceDict()  # type: ignore[assignment]
     _cores_per_node: int | None = None
     _mem_per_node: float | None = None
 
