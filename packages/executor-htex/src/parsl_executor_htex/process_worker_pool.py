@@ -249,12 +249,38 @@ class Manager:
 
     # ------------------------------------------------------------------ loop
     def run(self) -> None:
+        """Start the workers, register, and loop until told to stop (or the interchange is gone)."""
         for rank in range(self.count):
             self._spawn(rank)
+        self._send(m.encode(m.REGISTER, self._registration()))
+        self.last_sent = started = time.monotonic()
+        poller = self.poller
+        next_check = time.monotonic() + 0.05
+        while not self.stopping:
+            events = poller.poll(self.poll_ms if self.queue else 50)
+            if events:
+                self._read_workers(events)
+                if self.ix is not None:
+                    self._drain_interchange()
+            if self.queue and self.idle:
+                self._assign()
+            now = time.monotonic()
+            if now >= next_check:
+                next_check = now + 0.05
+                self._periodic_checks(now, started)
+            if self.results or self.monitor:
+                self._flush()
+            elif now - self.last_sent > self.hb_period:
+                self._send([m.HEARTBEAT])
+                self.last_sent = now
+        self.shutdown()
+
+    def _registration(self) -> dict[str, Any]:
+        """What this pool tells the interchange when it registers."""
         version = m.version_info()
         if os.environ.get(VERSION_ENV):
             version["parsl-executor-htex"] = os.environ[VERSION_ENV]
-        info = {
+        return {
             "version_info": version,
             "hostname": self.hostname,
             "block_id": self.block_id,
@@ -270,46 +296,24 @@ class Manager:
             "total_memory": _total_memory(),
             "packages": installed_packages(),
         }
-        self._send(m.encode(m.REGISTER, info))
-        self.last_sent = started = time.monotonic()
-        poller = self.poller
-        next_check = time.monotonic() + 0.05
-        while not self.stopping:
-            events = poller.poll(self.poll_ms if self.queue else 50)
-            if events:
-                self._read_workers(events)
-                if self.ix is not None:
-                    self._drain_interchange()
-            if self.queue and self.idle:
-                self._assign()
-            now = time.monotonic()
-            if now >= next_check:
-                next_check = now + 0.05
-                self._check_workers()
-                if not self.accepted and now - started > self.accept_timeout:
-                    self._fail(
-                        EXIT_NOT_ACCEPTED,
-                        f"the interchange at {self.address}:{self.args.port} did not accept this pool's "
-                        f"registration within {self.accept_timeout:g} s (wrong address or port, or "
-                        f"CurveZMQ keys that do not match the interchange's)",
-                    )
-                elif now - self.last_heard > self.hb_threshold:
-                    logger.error("No message from the interchange for %.0f s: exiting", now - self.last_heard)
-                    self.stopping = True
-                if self.drain_at is not None and now >= self.drain_at:
-                    self._drain()
-                if (
-                    self._drain_acked
-                    and not self.queue
-                    and all(w.task is None for w in self.workers.values())
-                ):
-                    self.stopping = True
-            if self.results or self.monitor:
-                self._flush()
-            elif now - self.last_sent > self.hb_period:
-                self._send([m.HEARTBEAT])
-                self.last_sent = now
-        self.shutdown()
+
+    def _periodic_checks(self, now: float, started: float) -> None:
+        """Dead workers, the accept deadline, a silent interchange, and the drain period."""
+        self._check_workers()
+        if not self.accepted and now - started > self.accept_timeout:
+            self._fail(
+                EXIT_NOT_ACCEPTED,
+                f"the interchange at {self.address}:{self.args.port} did not accept this pool's "
+                f"registration within {self.accept_timeout:g} s (wrong address or port, or "
+                f"CurveZMQ keys that do not match the interchange's)",
+            )
+        elif now - self.last_heard > self.hb_threshold:
+            logger.error("No message from the interchange for %.0f s: exiting", now - self.last_heard)
+            self.stopping = True
+        if self.drain_at is not None and now >= self.drain_at:
+            self._drain()
+        if self._drain_acked and not self.queue and all(w.task is None for w in self.workers.values()):
+            self.stopping = True
 
     def _read_workers(self, events: list[tuple[Any, int]]) -> None:
         size = m.WORKER_RESULT.size + 1
