@@ -4,12 +4,67 @@ from __future__ import annotations
 
 import warnings
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial, update_wrapper
 from inspect import Parameter, signature
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 from parsl.app.errors import InvalidAppTypeError
+
+_R = TypeVar("_R")
+
+if TYPE_CHECKING:
+    from parsl.app.bash import BashApp
+    from parsl.app.python import PythonApp
+    from parsl.dataflow.dflow import DataFlowKernel
+    from parsl.dataflow.futures import AppFuture
+
+    class _PythonAppDecorator(Protocol):
+        """``python_app``: bare (``@python_app``) or with options; the app keeps the result type."""
+
+        @overload
+        def __call__(
+            self,
+            function: Callable[..., _R],
+            data_flow_kernel: DataFlowKernel | None = None,
+            cache: bool = False,
+            executors: Sequence[str] | Literal["all"] = "all",
+            ignore_for_cache: Sequence[str] | None = None,
+        ) -> PythonApp[_R]: ...
+
+        @overload
+        def __call__(
+            self,
+            function: None = None,
+            data_flow_kernel: DataFlowKernel | None = None,
+            cache: bool = False,
+            executors: Sequence[str] | Literal["all"] = "all",
+            ignore_for_cache: Sequence[str] | None = None,
+        ) -> Callable[[Callable[..., _R]], PythonApp[_R]]: ...
+
+    class _BashAppDecorator(Protocol):
+        """``bash_app``: bare or with options, on a function returning the command line."""
+
+        @overload
+        def __call__(
+            self,
+            function: Callable[..., str],
+            data_flow_kernel: DataFlowKernel | None = None,
+            cache: bool = False,
+            executors: Sequence[str] | Literal["all"] = "all",
+            ignore_for_cache: Sequence[str] | None = None,
+        ) -> BashApp: ...
+
+        @overload
+        def __call__(
+            self,
+            function: None = None,
+            data_flow_kernel: DataFlowKernel | None = None,
+            cache: bool = False,
+            executors: Sequence[str] | Literal["all"] = "all",
+            ignore_for_cache: Sequence[str] | None = None,
+        ) -> Callable[[Callable[..., str]], BashApp]: ...
+
 
 __all__ = ["App", "AppBase", "bash_app", "join_app", "python_app"]
 
@@ -50,8 +105,8 @@ class AppBase(metaclass=ABCMeta):
     def __init__(
         self,
         func: Callable[..., Any],
-        data_flow_kernel: Any = None,
-        executors: Any = "all",
+        data_flow_kernel: DataFlowKernel | None = None,
+        executors: Sequence[str] | Literal["all"] = "all",
         cache: bool = False,
         ignore_for_cache: Sequence[str] | None = None,
     ) -> None:
@@ -75,10 +130,11 @@ class AppBase(metaclass=ABCMeta):
                 f"ignore_for_cache= must be a list of keyword argument names, not {ignore_for_cache!r}"
             )
         self.ignore_for_cache = list(ignore_for_cache) if ignore_for_cache else None
+        params: Mapping[str, Parameter]
         try:
             params = signature(func).parameters
         except (TypeError, ValueError):
-            params = {}  # type: ignore[assignment]
+            params = {}
         #: defaults the function declares for Parsl's special keyword arguments
         self.kwargs: dict[str, Any] = {}
         for name in ("stdout", "stderr", "walltime", "parsl_resource_specification"):
@@ -104,7 +160,7 @@ class AppBase(metaclass=ABCMeta):
     def _prepare(self) -> None:  # noqa: B027 - an optional hook, empty on purpose
         """Set up what a subclass needs beyond the common options (called last by ``__init__``)."""
 
-    def _kernel(self) -> Any:
+    def _kernel(self) -> DataFlowKernel:
         dfk = self.data_flow_kernel
         if dfk is None:
             from parsl.dataflow.dflow import DataFlowKernelLoader
@@ -120,7 +176,7 @@ class AppBase(metaclass=ABCMeta):
         return kwargs
 
     @abstractmethod
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> AppFuture[Any]:
         """Submit the app; return its AppFuture."""
 
     def __repr__(self) -> str:
@@ -154,9 +210,9 @@ class _AppDecorator:
     def __call__(
         self,
         function: Callable[..., Any] | None = None,
-        data_flow_kernel: Any = None,
+        data_flow_kernel: DataFlowKernel | None = None,
         cache: bool = False,
-        executors: Any = "all",
+        executors: Sequence[str] | Literal["all"] = "all",
         ignore_for_cache: Sequence[str] | None = None,
     ) -> Any:
         return _decorator(
@@ -175,7 +231,7 @@ class _AppDecorator:
         return self.__name__  # pickled by reference, like a module-level function
 
 
-python_app = _AppDecorator(
+python_app: _PythonAppDecorator = _AppDecorator(
     "python",
     """Make a Python function an app: calling it returns an AppFuture.
 
@@ -183,7 +239,7 @@ python_app = _AppDecorator(
     """,
 )
 
-bash_app = _AppDecorator(
+bash_app: _BashAppDecorator = _AppDecorator(
     "bash",
     """Make a function returning a command line into an app that runs it under bash.
 
@@ -192,20 +248,39 @@ bash_app = _AppDecorator(
 )
 
 
+@overload
 def join_app(
-    function: Callable[..., Any] | None = None,
-    data_flow_kernel: Any = None,
+    function: Callable[..., Any],
+    data_flow_kernel: DataFlowKernel | None = None,
     cache: bool = False,
     ignore_for_cache: Sequence[str] | None = None,
-) -> Any:
+) -> PythonApp[Any]: ...
+
+
+@overload
+def join_app(
+    function: None = None,
+    data_flow_kernel: DataFlowKernel | None = None,
+    cache: bool = False,
+    ignore_for_cache: Sequence[str] | None = None,
+) -> Callable[[Callable[..., Any]], PythonApp[Any]]: ...
+
+
+def join_app(
+    function: Callable[..., Any] | None = None,
+    data_flow_kernel: DataFlowKernel | None = None,
+    cache: bool = False,
+    ignore_for_cache: Sequence[str] | None = None,
+) -> PythonApp[Any] | Callable[[Callable[..., Any]], PythonApp[Any]]:
     """Make a function that launches other apps and returns their future(s) into an app.
 
     The join app's AppFuture completes with the inner future's result (or the list / dict of
     results); a failing inner app makes it fail with ``JoinError``.
     """
-    return _decorator(
+    app: PythonApp[Any] | Callable[[Callable[..., Any]], PythonApp[Any]] = _decorator(
         "join", function, data_flow_kernel=data_flow_kernel, cache=cache, ignore_for_cache=ignore_for_cache
     )
+    return app
 
 
 class App:
@@ -214,8 +289,8 @@ class App:
     def __init__(
         self,
         apptype: str,
-        data_flow_kernel: Any = None,
-        executors: Any = "all",
+        data_flow_kernel: DataFlowKernel | None = None,
+        executors: Sequence[str] | Literal["all"] = "all",
         cache: bool = False,
         ignore_for_cache: Sequence[str] | None = None,
     ) -> None:
@@ -232,5 +307,6 @@ class App:
             ignore_for_cache=ignore_for_cache,
         )
 
-    def __call__(self, f: Callable[..., Any]) -> Any:
-        return _decorator(self.apptype, f, **self.opts)
+    def __call__(self, f: Callable[..., Any]) -> AppBase:
+        app: AppBase = _decorator(self.apptype, f, **self.opts)
+        return app

@@ -7,15 +7,18 @@ import signal
 import subprocess
 from collections.abc import Callable
 from functools import partial, update_wrapper
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from parsl.app.app import AppBase, check_walltime, drop_keywords
 from parsl.app.bash_runner import _popen_children, run_command, runner_enabled
 
+if TYPE_CHECKING:
+    from parsl.dataflow.futures import AppFuture
+
 __all__ = ["BashApp", "remote_side_bash_executor"]
 
 
-def _std_spec(name: str, spec: Any) -> tuple[str, str] | None:
+def _std_spec(name: str, spec: object) -> tuple[str, str] | None:
     """(path, mode) for a stdout/stderr argument, creating the file's directory.
 
     As in Parsl, a path or ``(path, mode)`` defaults to appending, while a :class:`File`
@@ -57,7 +60,7 @@ def _write_executable_header(spec: tuple[str, str], executable: str) -> tuple[st
     return fname, "ab" if binary else "a"
 
 
-def _open_std(name: str, spec: tuple[str, str] | None) -> Any:
+def _open_std(name: str, spec: tuple[str, str] | None) -> IO[Any] | None:
     if spec is None:
         return None
     fname, mode = spec
@@ -187,7 +190,7 @@ class BashApp(AppBase):
         merged.update(kwargs)
         return merged
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> AppFuture[int]:
         kwargs = self._bash_invocation_kwargs(args, kwargs)
         if kwargs:
             check_walltime(kwargs.get("walltime"))

@@ -6,15 +6,22 @@ import ctypes
 import threading
 from collections.abc import Callable, Sequence
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from parsl.app.app import AppBase, check_walltime, drop_keywords
 from parsl.app.errors import AppTimeout
 
+if TYPE_CHECKING:
+    from parsl.dataflow.dflow import DataFlowKernel
+    from parsl.dataflow.futures import AppFuture
+
 __all__ = ["VARIANTS_PER_APP", "PythonApp", "timeout"]
 
 
-def _raise_in_thread(thread_id: int, exc_type: type) -> None:
+_R = TypeVar("_R")
+
+
+def _raise_in_thread(thread_id: int, exc_type: type[BaseException]) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc_type))
 
 
@@ -67,8 +74,8 @@ VARIANTS_PER_APP = 64
 _variants_lock = threading.Lock()
 
 
-class PythonApp(AppBase):
-    """A Python function run as a Parsl task.
+class PythonApp(AppBase, Generic[_R]):
+    """A Python function run as a Parsl task: calling the app returns an ``AppFuture[_R]``.
 
     A call with ``walltime=`` or with Parsl keyword arguments the function does not declare runs
     a wrapper of the function. The wrapper is built once per walltime and set of such arguments
@@ -78,10 +85,10 @@ class PythonApp(AppBase):
 
     def __init__(
         self,
-        func: Callable[..., Any],
-        data_flow_kernel: Any = None,
+        func: Callable[..., _R],
+        data_flow_kernel: DataFlowKernel | None = None,
         cache: bool = False,
-        executors: Any = "all",
+        executors: Sequence[str] | Literal["all"] = "all",
         ignore_for_cache: Sequence[str] | None = None,
         join: bool = False,
     ) -> None:
@@ -91,7 +98,7 @@ class PythonApp(AppBase):
     def _prepare(self) -> None:
         self._variants: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> AppFuture[_R]:
         kwargs = self._invocation_kwargs(kwargs)
         func = self.func
         if kwargs:
