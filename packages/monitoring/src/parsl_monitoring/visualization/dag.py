@@ -15,12 +15,6 @@ from markupsafe import Markup, escape
 
 __all__ = ["DagNode", "layout", "render"]
 
-#: tasks in one row before a layer wraps: wider graphs would need sideways scrolling
-MAX_ROW = 40
-#: SVG pixels between tasks in a row (DX), between layers (DY), between the wrapped rows of one
-#: layer (ROW_GAP), and around the graph (MARGIN)
-DX, DY, ROW_GAP, MARGIN = 28, 56, 22, 24
-
 
 @dataclass
 class DagNode:
@@ -63,6 +57,13 @@ def _layers(nodes: Mapping[int, DagNode]) -> list[list[int]]:
     for tid in sorted(nodes):
         layers[nodes[tid].layer].append(tid)
     return [layers[i] for i in sorted(layers)]
+
+
+#: tasks in one row before a layer wraps: wider graphs would need sideways scrolling
+MAX_ROW = 40
+#: SVG pixels between tasks in a row (DX), between layers (DY), between the wrapped rows of one
+#: layer (ROW_GAP), and around the graph (MARGIN)
+DX, DY, ROW_GAP, MARGIN = 28, 56, 22, 24
 
 
 def layout(nodes: Mapping[int, DagNode]) -> tuple[float, float]:
