@@ -147,15 +147,14 @@ def sample_process(proc: Any, base: dict[str, float], interval: float) -> dict[s
                     io = p.io_counters()
                     rd += io.read_bytes
                     wr += io.write_bytes
-                except (
-                    psutil.Error,
-                    AttributeError,
-                ) as e:  # not on every platform, nor for others' processes
+                except (psutil.Error, AttributeError) as e:
+                    # not on every platform (macOS), nor for another user's processes
                     logger.debug("No I/O counters for process %d: %r", p.pid, e)
                 cs = p.num_ctx_switches()
                 vol += cs.voluntary
                 invol += cs.involuntary
-        except psutil.Error:
+        except psutil.Error as e:  # it ended while being sampled: its usage is gone with it
+            logger.debug("Process %d not counted in this sample: %s", p.pid, e)
             continue
     try:
         status = proc.status()
@@ -198,9 +197,10 @@ def _children(pid: int) -> list[int] | None:
         p = todo.pop()
         try:
             threads = os.listdir(f"/proc/{p}/task")
-        except OSError:
+        except OSError as e:
             if first:
                 return None
+            logger.debug("Descendants of process %s not listed (it ended?): %s", p, e)
             continue
         for t in threads:
             try:
@@ -209,8 +209,9 @@ def _children(pid: int) -> list[int] | None:
             except FileNotFoundError:
                 if first:
                     return None
-                continue
-            except OSError:
+                continue  # the thread ended since the listing
+            except OSError as e:
+                logger.debug("Children of thread %s of process %s not read: %s", t, p, e)
                 continue
             for k in kids:
                 found.append(int(k))
