@@ -91,7 +91,7 @@ def drop_keywords(func: Callable[..., Any], drop: frozenset[str]) -> Callable[..
     return update_wrapper(partial(_drop_kwargs_call, func, drop), func)
 
 
-def check_walltime(walltime: Any) -> None:
+def check_walltime(walltime: object) -> None:
     """Raise ValueError unless ``walltime`` is None or a positive number of seconds."""
     if walltime is not None and (
         isinstance(walltime, bool) or not isinstance(walltime, (int, float)) or walltime <= 0

@@ -12,6 +12,7 @@ from parsl.data_provider.staging import Staging
 from parsl.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from parsl.app.python import PythonApp
     from parsl.dataflow.dflow import DataFlowKernel
     from parsl.dataflow.futures import AppFuture
 
@@ -73,7 +74,7 @@ class DataManager:
 
     def __init__(self, dfk: DataFlowKernel) -> None:
         self.dfk = dfk
-        self._staging_apps: dict[tuple[Callable[..., Any], str], Any] = {}
+        self._staging_apps: dict[tuple[Callable[..., Any], str], PythonApp[Any]] = {}
         # The kernel's own plugin manager: the same plugins (and PARSL_DISABLE_PLUGINS choices)
         # that the rest of this DataFlowKernel sees.
         plugins = getattr(dfk, "plugins", None)
@@ -84,7 +85,7 @@ class DataManager:
         sa = getattr(ex, "storage_access", None)
         return sa if sa is not None else self._default
 
-    def staging_app(self, func: Callable[..., Any], executor: str) -> Any:
+    def staging_app(self, func: Callable[..., Any], executor: str) -> PythonApp[Any]:
         """A ``python_app`` of ``func`` bound to this DataFlowKernel and ``executor``.
 
         For providers that stage in separate tasks; made once per function and executor.

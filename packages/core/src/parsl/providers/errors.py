@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from parsl.errors import ParslError
+
+if TYPE_CHECKING:
+    from parsl.providers.base import ExecutionProvider
 
 __all__ = [
     "ExecutionProviderException",
@@ -23,7 +27,7 @@ class ExecutionProviderException(ParslError):
 class ScaleOutFailed(ExecutionProviderException):
     """The provider could not obtain a new block."""
 
-    def __init__(self, provider: Any, reason: Any):
+    def __init__(self, provider: ExecutionProvider | str, reason: str) -> None:
         super().__init__(provider, reason)
         self.provider = provider
         self.reason = reason
@@ -35,7 +39,7 @@ class ScaleOutFailed(ExecutionProviderException):
 class SchedulerMissingArgs(ExecutionProviderException):
     """The submit-script template names a ``$variable`` that the provider did not supply."""
 
-    def __init__(self, missing_keywords: Any, sitename: Any):
+    def __init__(self, missing_keywords: Sequence[str], sitename: str) -> None:
         super().__init__(missing_keywords, sitename)
         self.missing_keywords = missing_keywords
         self.sitename = sitename
@@ -47,7 +51,7 @@ class SchedulerMissingArgs(ExecutionProviderException):
 class ScriptPathError(ExecutionProviderException):
     """The submit script could not be written."""
 
-    def __init__(self, script_path: Any, reason: Any):
+    def __init__(self, script_path: str, reason: BaseException | str) -> None:
         super().__init__(script_path, reason)
         self.script_path = script_path
         self.reason = reason
@@ -61,8 +65,8 @@ class SubmitException(ExecutionProviderException):
 
     def __init__(
         self,
-        job_name: Any,
-        message: Any,
+        job_name: str,
+        message: str,
         stdout: str | None = None,
         stderr: str | None = None,
         retcode: int | None = None,
@@ -74,7 +78,8 @@ class SubmitException(ExecutionProviderException):
         self.stderr = stderr
         self.retcode = retcode
 
-    def __reduce__(self) -> Any:  # rebuilt from the attributes: keyword-only construction pickles too
+    # rebuilt from the attributes: keyword-only construction pickles too
+    def __reduce__(self) -> tuple[Any, ...]:
         return (
             type(self),
             (self.job_name, self.message, self.stdout, self.stderr, self.retcode),
@@ -82,7 +87,7 @@ class SubmitException(ExecutionProviderException):
         )
 
     @property
-    def task_name(self) -> Any:
+    def task_name(self) -> str:
         """Old name of ``job_name`` (deprecated, as in Parsl)."""
         warnings.warn(
             "SubmitException.task_name is deprecated; use job_name", DeprecationWarning, stacklevel=2

@@ -10,7 +10,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from parsl.jobs.states import JobState, JobStatus
 from parsl.launchers.launchers import SingleNodeLauncher
@@ -18,6 +19,9 @@ from parsl.launchers.wrap import wrap_command
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import ScriptPathError, SubmitException
 from parsl.utils import RepresentationMixin
+
+if TYPE_CHECKING:
+    from parsl.channels.base import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +62,9 @@ class LocalProvider(ExecutionProvider, RepresentationMixin):
 
     def __init__(
         self,
-        channel: Any = None,
+        channel: Channel | None = None,
         nodes_per_block: int = 1,
-        launcher: Any = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
+        launcher: Callable[..., str] = SingleNodeLauncher(),  # noqa: B008 (shared default, as upstream)
         init_blocks: int = 1,
         min_blocks: int = 0,
         max_blocks: int = 1,
