@@ -152,6 +152,8 @@ class Interchange:
         self.version = m.version_info()
         self.pending: list[tuple[float, int, int, int, Any]] = []
         self.seq = 0
+        # Bounded by the workflow: its FunctionCache holds functions weakly and sends FORGET for each one
+        # garbage-collected, so this holds only functions still alive there (see serialize.py).
         self.functions: dict[int, bytes] = {}
         self.managers: dict[bytes, ManagerRecord] = {}
         self.ready: dict[bytes, ManagerRecord] = {}  # managers with free slots

@@ -142,6 +142,8 @@ class Manager:
         self.workers: dict[int, WorkerProc] = {}
         self.by_fd: dict[int, WorkerProc] = {}
         self.queue: deque[tuple[int, int, Any]] = deque()
+        # Bounded by the workflow: its FunctionCache holds functions weakly and sends FORGET for each one
+        # garbage-collected, so this holds only functions still alive there (see serialize.py).
         self.functions: dict[int, bytes] = {}
         self.idle: deque[WorkerProc] = deque()
         self.results_tids: list[int] = []

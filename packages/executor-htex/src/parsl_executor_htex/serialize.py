@@ -21,6 +21,7 @@ the kernel (only :func:`unpack_result`, on the workflow's side, does);
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import pickle
@@ -271,36 +272,52 @@ def unpack_result(payload: Any) -> tuple[bool, Any]:
 class FunctionCache:
     """Serialize each function once and give it a small integer id.
 
-    Entries are keyed by the function object itself (held weakly where possible), so a
-    function that is garbage-collected frees its entry, and its id is queued in
-    ``forgotten`` for the other processes to drop too.
+    Entries are keyed by the function's identity and hold it weakly: when the function is
+    garbage-collected its entry goes and its id is queued in ``forgotten``, which the executor
+    sends on as a FORGET so the interchange, the pools and the workers drop their copies too.
+    Every per-function cache of HTEX therefore holds at most the functions alive in the
+    workflow process (the executor keeps each one alive until its last task's result). A
+    callable that cannot be weakly referenced (an instance of a class with ``__slots__`` and no
+    ``__weakref__``) is kept until the executor is gone.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._next = 1
-        self._weak: weakref.WeakKeyDictionary[Any, tuple[int, bytes]] = weakref.WeakKeyDictionary()
-        self._strong: dict[int, tuple[Any, int, bytes]] = {}
+        #: id(func) -> (weak reference to func, or func itself when it has none; fid; bytes)
+        self._entries: dict[int, tuple[Any, int, bytes]] = {}
         self.forgotten: deque[int] = deque()
+        #: how many times a function was serialized: once per distinct function object
+        self.serialized = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def lookup(self, func: Callable[..., Any]) -> tuple[int, bytes, bool]:
         """Return ``(fid, bytes, new)``; ``new`` is True the first time ``func`` is seen."""
-        try:
-            hit = self._weak.get(func)
-        except TypeError:  # unhashable or not weak-referenceable callable
-            hit = None
-            entry = self._strong.get(id(func))
-            if entry is not None and entry[0] is func:
+        key = id(func)
+        entry = self._entries.get(key)
+        if entry is not None:
+            ref = entry[0]
+            if ref is func or (type(ref) is weakref.ref and ref() is func):
                 return entry[1], entry[2], False
-        if hit is not None:
-            return hit[0], hit[1], False
         data = dumps(func)
         with self._lock:
             fid = self._next
             self._next += 1
+            self.serialized += 1
+        held: Any
         try:
-            self._weak[func] = (fid, data)
-            weakref.finalize(func, self.forgotten.append, fid)
+            held = weakref.ref(func, functools.partial(self._gone, key, fid))
         except TypeError:
-            self._strong[id(func)] = (func, fid, data)
+            held = func
+            logger.debug("%r cannot be weakly referenced: kept for the executor's lifetime", func)
+        self._entries[key] = (held, fid, data)
         return fid, data, True
+
+    def _gone(self, key: int, fid: int, _ref: Any = None) -> None:
+        """Drop the entry of a garbage-collected function and queue its id to be forgotten."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[1] == fid:
+            del self._entries[key]
+        self.forgotten.append(fid)

@@ -82,6 +82,8 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
             logger.debug("Dropping monitoring messages: %s", e)
 
     write(result_fd, [m.READY + header(rank, 0)])
+    # Bounded by the workflow: its FunctionCache holds functions weakly and sends FORGET for each one
+    # garbage-collected, so this holds only functions still alive there (see serialize.py).
     cache: dict[int, Callable[..., Any]] = {}
     executors: dict[str, Callable[..., Any]] = {}  # submit_payload's task executors, by import path
     while True:

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,9 @@ _DEPRECATED = (
 
 #: how long cleanup waits for the last rows to be written before giving up (seconds)
 FLUSH_TIMEOUT = 30.0
+
+#: how many task function wrappers the hub keeps alive after their last task (most recent first)
+RECENT_WRAPPERS = 256
 
 
 class MonitoringHub(RepresentationMixin):
@@ -131,7 +135,16 @@ class MonitoringHub(RepresentationMixin):
         self.resource_monitoring_interval = interval
         self._writer: DatabaseWriter | None = None
         self._dfk: DataFlowKernel | None = None
-        self._wrappers: dict[tuple[int, float | None], MonitoredFunction] = {}
+        # One wrapper per (function, sampling interval), the same object for every task, so an
+        # executor serializes it once. The table holds wrappers weakly (one lives while a task
+        # runs it); the RECENT_WRAPPERS most recently used are also held here, so a function
+        # called again after its tasks ended keeps its wrapper, and memory stays bounded however
+        # many functions a workflow makes.
+        self._wrappers: weakref.WeakValueDictionary[tuple[int, float | None], MonitoredFunction] = (
+            weakref.WeakValueDictionary()
+        )
+        self._recent: dict[tuple[int, float | None], MonitoredFunction] = {}
+        self._wrappers_lock = threading.Lock()
         self._sample: dict[str, bool] = {}
         self._start_lock = threading.Lock()
         self._failed = False
@@ -230,15 +243,20 @@ class MonitoringHub(RepresentationMixin):
             )
             self._sample[task.executor] = sample
         interval = self.resource_monitoring_interval if sample else None
+        # A live wrapper keeps its function alive, so the function's id stays its own.
         key = (id(func), interval)
-        wrapper = self._wrappers.get(key)
-        if wrapper is None or wrapper.func is not func:
-            wrapper = MonitoredFunction(func, dfk.run_id, interval)
-            # In this process (thread executors) messages go straight to the writer; other
-            # processes get their executor's channel instead (see remote.py).
-            wrapper.parsl_monitoring_send = self._local_sink(writer)
-            wrapper.local = True
-            self._wrappers[key] = wrapper
+        with self._wrappers_lock:
+            wrapper = self._recent.pop(key, None) or self._wrappers.get(key)
+            if wrapper is None:
+                wrapper = MonitoredFunction(func, dfk.run_id, interval)
+                # In this process (thread executors) messages go straight to the writer; other
+                # processes get their executor's channel instead (see remote.py).
+                wrapper.parsl_monitoring_send = self._local_sink(writer)
+                wrapper.local = True
+                self._wrappers[key] = wrapper
+            self._recent[key] = wrapper  # now the most recently used
+            if len(self._recent) > RECENT_WRAPPERS:
+                del self._recent[next(iter(self._recent))]
         submission.kwargs[TASK_KEY] = (task.id, task.try_id)
         submission.func = wrapper
 
@@ -279,7 +297,9 @@ class MonitoringHub(RepresentationMixin):
                 FLUSH_TIMEOUT,
             )
         self._writer = None
-        self._wrappers.clear()
+        with self._wrappers_lock:
+            self._recent.clear()
+            self._wrappers.clear()
 
     # --------------------------------------------------------------- helpers
     @staticmethod
