@@ -10,6 +10,7 @@ provider writes and how the answers become job states.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 
@@ -379,3 +380,50 @@ def test_contract_unparseable_submit_output(script_dir):
     p = build(SlurmProvider, script_dir, ch)
     with pytest.raises(SubmitException, match="regex_job_id"):
         p.submit("worker.py", 1)
+
+
+# ------------------------------------------------------------------ every scheduler
+def test_other_jobs_in_a_queue_listing_are_not_ours(script_dir):
+    # qstat lists every job of the user: job 12 is someone's other job, ours is 123.
+    ch = FakeScheduler({r"^qsub ": (0, "123\n", "")})
+    p = build(GridEngineProvider, script_dir, ch)
+    job = p.submit("worker.py", 1)
+    ch.answer(
+        r"^qstat$",
+        out=(
+            "job-ID  prior   name       user  state submit/start at     queue   slots\n"
+            "--------------------------------------------------------------------------\n"
+            "    123 0.55500 parsl.sge. root  r     11/21/2026 08:40:01 all.q@vm    1\n"
+            "     12 0.00000 other      root  Eqw   11/21/2026 08:40:02             1\n"
+        ),
+    )
+    assert p.status([job])[0].state == JobState.RUNNING
+
+
+def test_an_unlisted_state_code_is_unknown_and_logged(script_dir, caplog):
+    ch = FakeScheduler({r"^qsub ": (0, "348217\n", "")})
+    p = build(CobaltProvider, script_dir, ch)
+    job = p.submit("worker.py", 1)
+    ch.answer(r"^qstat ", out="348217  alice  00:30:00  2  teleporting  3824\n")
+    with caplog.at_level(logging.WARNING, logger="parsl_providers.batch"):
+        assert p.status([job])[0].state == JobState.UNKNOWN
+    assert "unknown job state 'teleporting' for job 348217" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "cls, pattern, expected",
+    [
+        (CobaltProvider, r"^qsub ", "job number alone on the last line"),
+        (GridEngineProvider, r"^qsub ", "qsub -terse printed no job id"),
+        (TorqueProvider, r"^qsub ", "qsub printed no job id"),
+        (LSFProvider, r"^bsub ", "Job <ID> is submitted"),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else "",
+)
+def test_submit_output_without_a_job_id_says_what_was_expected(cls, pattern, expected, script_dir):
+    ch = FakeScheduler({pattern: (0, "" if cls is not CobaltProvider else "queued\n", "")})
+    p = build(cls, script_dir, ch)
+    with pytest.raises(SubmitException, match=re.escape(expected)) as info:
+        p.submit("worker.py", 1)
+    assert "could not read the job id from the output of" in str(info.value)
+    assert p.resources == {}

@@ -13,30 +13,30 @@ from typing import Any
 
 __version__ = "2026.11.21"
 
-#: public name -> module that defines it
+#: public name -> the module of this package that defines it
 _WHERE: dict[str, str] = {
-    "SlurmProvider": "parsl_providers.slurm",
-    "TorqueProvider": "parsl_providers.torque",
-    "PBSProProvider": "parsl_providers.pbspro",
-    "GridEngineProvider": "parsl_providers.grid_engine",
-    "CondorProvider": "parsl_providers.condor",
-    "LSFProvider": "parsl_providers.lsf",
-    "CobaltProvider": "parsl_providers.cobalt",
-    "AdHocProvider": "parsl_providers.ad_hoc",
-    "AWSProvider": "parsl_providers.aws",
-    "KubernetesProvider": "parsl_providers.kubernetes",
-    "GoogleCloudProvider": "parsl_providers.googlecloud",
-    "SrunLauncher": "parsl_providers.launchers",
-    "SrunMPILauncher": "parsl_providers.launchers",
-    "AprunLauncher": "parsl_providers.launchers",
-    "JsrunLauncher": "parsl_providers.launchers",
-    "MpiExecLauncher": "parsl_providers.launchers",
-    "MpiRunLauncher": "parsl_providers.launchers",
-    "GnuParallelLauncher": "parsl_providers.launchers",
-    "WrappedLauncher": "parsl_providers.launchers",
-    "SSHChannel": "parsl_providers.ssh",
-    "SSHInteractiveLoginChannel": "parsl_providers.ssh",
-    "OAuthSSHChannel": "parsl_providers.oauth_ssh",
+    "SlurmProvider": "slurm",
+    "TorqueProvider": "torque",
+    "PBSProProvider": "pbspro",
+    "GridEngineProvider": "grid_engine",
+    "CondorProvider": "condor",
+    "LSFProvider": "lsf",
+    "CobaltProvider": "cobalt",
+    "AdHocProvider": "ad_hoc",
+    "AWSProvider": "aws",
+    "KubernetesProvider": "kubernetes",
+    "GoogleCloudProvider": "googlecloud",
+    "SrunLauncher": "launchers",
+    "SrunMPILauncher": "launchers",
+    "AprunLauncher": "launchers",
+    "JsrunLauncher": "launchers",
+    "MpiExecLauncher": "launchers",
+    "MpiRunLauncher": "launchers",
+    "GnuParallelLauncher": "launchers",
+    "WrappedLauncher": "launchers",
+    "SSHChannel": "ssh",
+    "SSHInteractiveLoginChannel": "ssh",
+    "OAuthSSHChannel": "oauth_ssh",
 }
 
 #: the extra of parslcore that installs a name's third-party dependency
@@ -80,7 +80,7 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'parsl_providers' has no attribute {name!r}")
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(f"parsl_providers.{module_name}")
     except ModuleNotFoundError as e:
         if e.name and not e.name.startswith("parsl"):
             extra = _EXTRA.get(name, "providers")

@@ -54,7 +54,7 @@ class AdHocProvider(ExecutionProvider, RepresentationMixin):
         cmd_timeout: int = 30,
         parallelism: float = 1,
         move_files: bool | None = None,
-        launcher: Any = SimpleLauncher(),
+        launcher: Any = SimpleLauncher(),  # noqa: B008 (shared default, as upstream)
     ):
         if not channels:
             from parsl.errors import ConfigurationError

@@ -10,13 +10,14 @@ with one command. Commands run locally, or on a login node through an SSH channe
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 from parsl.jobs.states import JobState, JobStatus
 from parsl.launchers.wrap import wrap_command
@@ -26,7 +27,23 @@ from parsl.utils import RepresentationMixin
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BatchProvider", "chunks"]
+__all__ = ["SCRIPT_BODY", "BatchProvider", "chunks"]
+
+#: How every job script ends, after the scheduler's directives: the user's ``worker_init``,
+#: the job's name for the launchers, and the launcher-wrapped worker command.
+SCRIPT_BODY = """
+${worker_init}
+
+export JOBNAME="${jobname}"
+
+${user_script}
+"""
+
+# What BatchProvider.__init__ passes on to ClusterProvider: every argument of its signature
+# but the label (``nodes_per_block`` ... ``launcher``, ``cmd_timeout``, ``channel``).
+_CLUSTER_SETTINGS = tuple(
+    name for name in inspect.signature(ClusterProvider.__init__).parameters if name not in ("self", "label")
+)
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -44,17 +61,38 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 class BatchProvider(ClusterProvider, RepresentationMixin):
     """Base of the scheduler providers: script files, scheduler commands, job records.
 
-    Subclasses set ``self.worker_init``, ``self.scheduler_options`` and ``self.move_files``
-    and implement ``submit``, ``_status`` and ``cancel`` with the helpers below. Each job
-    record in ``self.resources`` holds ``job_id``, ``status`` (a ``JobStatus``),
+    A subclass keeps the constructor signature Parsl gives it and starts it with
+    ``super().__init__(label, locals())``; it sets ``job_states`` (its scheduler's state
+    codes, see ``job_state_table``), ``list_command`` and ``cancel_command``, and
+    implements ``submit`` (with ``_script_values`` and ``_submit_job``) and
+    ``_read_job_id``. A scheduler whose listing is not one job per line, with the id and
+    the state code in ``status_columns``, overrides ``_parse_status`` (or, when it needs
+    more than one command, ``_status``). Each job record in
+    ``self.resources`` holds ``job_id``, ``status`` (a ``JobStatus``),
     ``job_stdout_path`` and ``job_stderr_path``.
     """
 
+    scheduler_options: str
+    worker_init: str
     move_files: bool | None = None
     #: Seconds between two ``status()`` calls by the job status poller (settable per instance).
     default_polling_interval: float = 60
     _own_script_dir: str | None = None
     _remote_dir_ready: bool = False
+
+    def __init__(self, label: str, arguments: Mapping[str, Any]) -> None:
+        """Take the settings every scheduler provider shares from ``arguments``.
+
+        ``arguments`` is the subclass constructor's ``locals()``, taken before it binds any
+        name of its own (only read here): each provider keeps the parameter order and
+        defaults Parsl gives it, and the settings they share (``nodes_per_block`` ...
+        ``launcher``, ``cmd_timeout``, ``channel``, ``scheduler_options``, ``worker_init``,
+        ``move_files``) are handled here once instead of being passed on one by one.
+        """
+        super().__init__(label, **{name: arguments[name] for name in _CLUSTER_SETTINGS})
+        self.scheduler_options = arguments["scheduler_options"]
+        self.worker_init = arguments["worker_init"]
+        self.move_files = arguments["move_files"]
 
     @property
     def status_polling_interval(self) -> float:
@@ -128,6 +166,51 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
         wrapped = wrap_command(self.launcher, command, tasks_per_node, self.nodes_per_block, job_dir)
         return f"export PARSL_SCRIPT_DIR={_sh_quote(job_dir)}\n{wrapped}"
 
+    def _script_values(
+        self, command: str, tasks_per_node: int, files: dict[str, str], **changed: Any
+    ) -> dict[str, Any]:
+        """The values a submit script template may use; ``changed`` replaces some of them."""
+        values = {
+            "nodes": self.nodes_per_block,
+            "nodes_per_block": self.nodes_per_block,
+            "tasks_per_node": tasks_per_node,
+            "walltime": self.walltime,
+            "scheduler_options": self.scheduler_options,
+            "worker_init": self.worker_init,
+            "job_stdout_path": files["stdout"],
+            "job_stderr_path": files["stderr"],
+            "submit_script_dir": self._job_dir(),
+            "user_script": self._launch(command, tasks_per_node),
+        }
+        values.update(changed)
+        return values
+
+    # ----------------------------------------------------------------- submit
+    def _submit_job(
+        self, job_name: str, files: dict[str, str], template: str, values: dict[str, Any], command: str
+    ) -> str:
+        """Write the job's script, run ``<command> <script>`` and record the job id it printed."""
+        path = self._write_script(template, files, job_name, values)
+        cmd = f"{command} {path}"
+        out, err = self._submit_command(cmd, job_name)
+        try:
+            job_id = self._read_job_id(out)
+        except ValueError as e:
+            raise SubmitException(
+                job_name,
+                f"could not read the job id from the output of {cmd!r}: {e}",
+                stdout=out,
+                stderr=err,
+                retcode=0,
+            ) from e
+        self._record(job_id, files)
+        logger.info("%s submitted job %s (%s)", type(self).__name__, job_id, files["local_script"])
+        return job_id
+
+    def _read_job_id(self, out: str) -> str:
+        """The job id in the submit command's output; ValueError saying what was expected."""
+        raise NotImplementedError
+
     # --------------------------------------------------------------- commands
     def _submit_command(self, cmd: str, job_name: str) -> tuple[str, str]:
         """Run a submit command; raise ``SubmitException`` (with its stderr) unless it succeeds."""
@@ -193,9 +276,10 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
         )
 
     def _report(self, job_id: str, state: JobState, raw: str, exit_code: int | None = None) -> None:
-        """Record a state the scheduler printed as ``raw`` (kept as the message once it ends)."""
+        """Record a state the scheduler printed as ``raw``: the message unless the job is
+        pending or running, the exit code once it has ended."""
         active = state in (JobState.PENDING, JobState.RUNNING)
-        self._update(job_id, state, None if active else raw, None if active else exit_code)
+        self._update(job_id, state, None if active else raw, exit_code if state.terminal else None)
 
     def _mark_left_queue(self, jobs: Iterable[str], seen: set[str]) -> None:
         """Jobs the scheduler no longer lists have finished."""
@@ -203,30 +287,59 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
             if jid not in seen:
                 self._update(jid, JobState.COMPLETED, "job left the queue")
 
-    # A queue-listing scheduler supplies the command and the parser; _status does the rest.
+    # ----------------------------------------------------------------- status
+    #: the scheduler's state codes -> JobState (see ``job_state_table``)
+    job_states: ClassVar[Mapping[str, JobState]] = {}
+    #: the command listing job states; ``{ids}`` becomes the live job ids, space-separated
+    list_command: str = ""
+    #: columns of a listing line that hold the job id and its state code
+    status_columns: ClassVar[tuple[int, int]] = (0, 4)
     #: text in stderr meaning "those jobs are gone"; None: a failed command is never parsed
-    status_gone_marker: str | None = None
+    status_gone_marker: ClassVar[str | None] = None
 
-    def _status_command(self, live: list[str]) -> str:
-        raise NotImplementedError
+    def _job_state(self, code: str, job_id: str, table: Mapping[str, JobState] | None = None) -> JobState:
+        """The JobState of a state code (as printed, or lower-cased); UNKNOWN, with a warning, if unlisted."""
+        table = self.job_states if table is None else table
+        state = table.get(code)
+        if state is None:
+            state = table.get(code.lower())
+        if state is None:
+            logger.warning("%s: unknown job state %r for job %s", type(self).__name__, code, job_id)
+            return JobState.UNKNOWN
+        return state
 
-    def _parse_status(self, out: str, live: list[str]) -> set[str]:
-        """Update each job the listing ``out`` shows; return their ids."""
-        raise NotImplementedError
+    def _parse_status(self, out: str, live: list[str]) -> set[str] | None:
+        """Update each live job the listing ``out`` shows; return their ids (None: unreadable)."""
+        id_column, state_column = self.status_columns
+        seen = set()
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) <= max(id_column, state_column):
+                continue
+            jid = self._own_id(parts[id_column])
+            if jid is None or jid not in live:
+                continue
+            code = parts[state_column]
+            self._report(jid, self._job_state(code, jid), code)
+            seen.add(jid)
+        return seen
 
     def _status(self) -> None:
         """One listing command for every live job; unlisted jobs have left the queue."""
         live = self._live_ids()
         if not live:
             return
-        answer = self._query(self._status_command(live))
+        cmd = self.list_command.format(ids=" ".join(live))
+        answer = self._query(cmd)
         if answer is None:
             return
         rc, out, err = answer
         marker = self.status_gone_marker
         seen = self._parse_status(out, live) if rc == 0 or marker is not None else set()
+        if seen is None:
+            return
         if rc != 0 and not seen and (marker is None or marker not in err):
-            logger.warning("%s failed (rc=%s): %s", self._status_command(live).split()[0], rc, err.strip())
+            logger.warning("%s failed (rc=%s): %s", cmd.split()[0], rc, err.strip())
             return
         self._mark_left_queue(live, seen)
 
@@ -234,13 +347,28 @@ class BatchProvider(ClusterProvider, RepresentationMixin):
         return [jid for jid, r in self.resources.items() if not r["status"].terminal]
 
     def _own_id(self, reported: str) -> str | None:
-        """Map an id as the scheduler printed it (perhaps truncated or without host) to ours."""
+        """Map an id as the scheduler printed it (perhaps truncated or without host) to ours.
+
+        Besides an exact match, the two may differ after the job number (``1234.server``
+        printed as ``1234.serv``, or ``1234`` as ``1234.server``), never in it.
+        """
         if reported in self.resources:
             return reported
+        number = reported.split(".", 1)[0]
         for jid in self.resources:
-            if jid.startswith(reported) or reported.startswith(jid + "."):
+            if jid.split(".", 1)[0] == number and (
+                jid.startswith(reported) or reported.startswith(jid + ".")
+            ):
                 return jid
         return None
+
+    # ----------------------------------------------------------------- cancel
+    #: the scheduler's cancel command; the job ids are appended, space-separated
+    cancel_command: str = ""
+
+    def cancel(self, job_ids: list[Any]) -> list[bool]:
+        """Cancel the jobs with one command; True for each if it succeeded."""
+        return self._cancel_with(f"{self.cancel_command} {' '.join(str(j) for j in job_ids)}", job_ids)
 
     def _cancel_with(self, cmd: str, job_ids: list[Any]) -> list[bool]:
         """Run one cancel command for ``job_ids``; mark them CANCELLED if it worked."""

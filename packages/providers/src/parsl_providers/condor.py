@@ -12,21 +12,21 @@ from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
 from parsl.providers.errors import ScaleOutFailed, SubmitException
 from parsl_providers.batch import BatchProvider, chunks
+from parsl_providers.state_tables import job_state_table
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CONDOR_STATES", "CondorProvider"]
 
 #: HTCondor ``JobStatus`` numbers -> JobState.
-CONDOR_STATES: dict[str, JobState] = {
-    "1": JobState.PENDING,  # Idle
-    "2": JobState.RUNNING,  # Running
-    "3": JobState.CANCELLED,  # Removed
-    "4": JobState.COMPLETED,  # Completed
-    "5": JobState.HELD,  # Held
-    "6": JobState.FAILED,  # Transferring output (after a failure)
-    "7": JobState.HELD,  # Suspended
-}
+CONDOR_STATES = job_state_table(
+    PENDING="1",  # Idle
+    RUNNING="2",
+    CANCELLED="3",  # Removed
+    COMPLETED="4",
+    HELD="5 7",  # Held, Suspended
+    FAILED="6",  # Transferring output (after a failure)
+)
 
 _TEMPLATE = """universe                = vanilla
 should_transfer_files   = YES
@@ -70,6 +70,8 @@ class CondorProvider(BatchProvider):
     ``cmd_chunk_size``; ``channel`` and ``move_files`` as for ``SlurmProvider``.
     """
 
+    job_states = CONDOR_STATES
+
     def __init__(
         self,
         nodes_per_block: int = 1,
@@ -93,18 +95,7 @@ class CondorProvider(BatchProvider):
         channel: Any = None,
         move_files: bool | None = None,
     ):
-        super().__init__(
-            "condor",
-            nodes_per_block,
-            init_blocks,
-            min_blocks,
-            max_blocks,
-            parallelism,
-            walltime,
-            launcher,
-            cmd_timeout=cmd_timeout,
-            channel=channel,
-        )
+        super().__init__("condor", locals())
         self.cores_per_slot = cores_per_slot
         self.mem_per_slot = mem_per_slot
         # To Parsl a slot is a node.
@@ -112,12 +103,9 @@ class CondorProvider(BatchProvider):
         self.mem_per_node = mem_per_slot
         self.environment = dict(environment or {})
         self.project = project
-        self.scheduler_options = scheduler_options
         self.transfer_input_files = list(transfer_input_files or [])
-        self.worker_init = worker_init
         self.requirements = requirements
         self.cmd_chunk_size = cmd_chunk_size
-        self.move_files = move_files
 
     def submit(self, command: str, tasks_per_node: int, job_name: str = "parsl.condor") -> str:
         """Write the job script and submit description for one block; return its first job id."""
@@ -177,16 +165,11 @@ class CondorProvider(BatchProvider):
                 parts = line.split()
                 if len(parts) < 2 or parts[0] not in self.resources:
                     continue
-                state = CONDOR_STATES.get(parts[1], JobState.UNKNOWN)
+                state = self._job_state(parts[1], parts[0])
                 code = int(parts[2]) if len(parts) > 2 and parts[2].lstrip("-").isdigit() else None
                 if state == JobState.COMPLETED and code:
                     state = JobState.FAILED
-                message = (
-                    None
-                    if state in (JobState.PENDING, JobState.RUNNING)
-                    else (f"JobStatus={parts[1]} ExitCode={code}")
-                )
-                self._update(parts[0], state, message, code if state.terminal else None)
+                self._report(parts[0], state, f"JobStatus={parts[1]} ExitCode={code}", code)
                 seen.add(parts[0])
             self._mark_left_queue(batch, seen)
 

@@ -9,45 +9,36 @@ import time
 from typing import Any
 
 from parsl.errors import ConfigurationError
-from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
-from parsl.providers.errors import SubmitException
 from parsl.utils import wtime_to_minutes
-from parsl_providers.batch import BatchProvider
+from parsl_providers.batch import SCRIPT_BODY, BatchProvider
+from parsl_providers.state_tables import job_state_table
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["LSF_STATES", "LSFProvider"]
 
 #: ``bjobs`` STAT column -> JobState.
-LSF_STATES: dict[str, JobState] = {
-    "PEND": JobState.PENDING,
-    "WAIT": JobState.PENDING,
-    "PROV": JobState.PENDING,
-    "RUN": JobState.RUNNING,
-    "DONE": JobState.COMPLETED,
-    "EXIT": JobState.FAILED,
-    "PSUSP": JobState.HELD,
-    "USUSP": JobState.HELD,
-    "SSUSP": JobState.HELD,
-    "UNKWN": JobState.UNKNOWN,
-    "ZOMBI": JobState.FAILED,
-}
+LSF_STATES = job_state_table(
+    PENDING="PEND WAIT PROV",
+    RUNNING="RUN",
+    COMPLETED="DONE",
+    FAILED="EXIT ZOMBI",
+    HELD="PSUSP USUSP SSUSP",
+    UNKNOWN="UNKWN",
+)
 
-_TEMPLATE = """#!/bin/bash
+_TEMPLATE = (
+    """#!/bin/bash
 
 #BSUB -W ${walltime}
 #BSUB -J ${jobname}
 #BSUB -o ${job_stdout_path}
 #BSUB -e ${job_stderr_path}
 ${scheduler_options}
-
-${worker_init}
-
-export JOBNAME="${jobname}"
-
-${user_script}
 """
+    + SCRIPT_BODY
+)
 
 _SUBMITTED = re.compile(r"Job <(\d+)> is submitted", re.IGNORECASE)
 
@@ -68,6 +59,12 @@ class LSFProvider(BatchProvider):
     ``cmd_timeout``, ``bsub_redirection``, ``request_by_nodes`` (``#BSUB -nnodes``),
     ``launcher``; ``channel`` and ``move_files`` as for ``SlurmProvider``.
     """
+
+    job_states = LSF_STATES
+    status_columns = (0, 1)
+    status_gone_marker = "not found"
+    list_command = "bjobs -noheader -o 'jobid stat' {ids}"
+    cancel_command = "bkill"
 
     def __init__(
         self,
@@ -99,18 +96,7 @@ class LSFProvider(BatchProvider):
                 )
             # The strategy counts nodes: derive them from the cores asked for.
             nodes_per_block = math.ceil(cores_per_block / cores_per_node)
-        super().__init__(
-            "LSF",
-            nodes_per_block,
-            init_blocks,
-            min_blocks,
-            max_blocks,
-            parallelism,
-            walltime,
-            launcher,
-            cmd_timeout=cmd_timeout,
-            channel=channel,
-        )
+        super().__init__("LSF", locals())
         wtime_to_minutes(walltime)
         self.cores_per_block = cores_per_block
         self.cores_per_node = cores_per_node
@@ -118,9 +104,6 @@ class LSFProvider(BatchProvider):
         self.queue = queue
         self.bsub_redirection = bsub_redirection
         self.request_by_nodes = request_by_nodes
-        self.worker_init = worker_init
-        self.move_files = move_files
-        self.scheduler_options = scheduler_options
         lines = [scheduler_options.rstrip("\n")] if scheduler_options else []
         if project:
             lines.append(f"#BSUB -P {project}")
@@ -137,45 +120,19 @@ class LSFProvider(BatchProvider):
         """Write the bsub script for one block and submit it; return the LSF job id."""
         job_name = f"{job_name}.{time.time()}"
         files = self._job_files(job_name, ".submit")
-        configs = {
-            "nodes": self.nodes_per_block,
-            "tasks_per_node": tasks_per_node,
-            "walltime": wtime_to_minutes(self.walltime),
-            "scheduler_options": self._directives,
-            "worker_init": self.worker_init,
-            "job_stdout_path": files["stdout"],
-            "job_stderr_path": files["stderr"],
-            "submit_script_dir": self._job_dir(),
-            "user_script": self._launch(command, tasks_per_node),
-        }
-        path = self._write_script(_TEMPLATE, files, job_name, configs)
-        cmd = f"bsub < {path}" if self.bsub_redirection else f"bsub {path}"
-        out, err = self._submit_command(cmd, job_name)
+        values = self._script_values(
+            command,
+            tasks_per_node,
+            files,
+            walltime=wtime_to_minutes(self.walltime),
+            scheduler_options=self._directives,
+        )
+        return self._submit_job(
+            job_name, files, _TEMPLATE, values, "bsub <" if self.bsub_redirection else "bsub"
+        )
+
+    def _read_job_id(self, out: str) -> str:
         match = _SUBMITTED.search(out)
         if not match:
-            raise SubmitException(
-                job_name, "could not read the job id from bsub's output", stdout=out, stderr=err, retcode=0
-            )
-        job_id = match.group(1)
-        self._record(job_id, files)
-        logger.info("LSFProvider submitted job %s (%s)", job_id, files["local_script"])
-        return job_id
-
-    status_gone_marker = "not found"
-
-    def _status_command(self, live: list[str]) -> str:
-        return f"bjobs -noheader -o 'jobid stat' {' '.join(live)}"
-
-    def _parse_status(self, out: str, live: list[str]) -> set[str]:
-        seen = set()
-        for line in out.splitlines():
-            parts = line.split()
-            if len(parts) < 2 or parts[0] not in self.resources:
-                continue
-            self._report(parts[0], LSF_STATES.get(parts[1], JobState.UNKNOWN), parts[1])
-            seen.add(parts[0])
-        return seen
-
-    def cancel(self, job_ids: list[Any]) -> list[bool]:
-        """Cancel the jobs with one ``bkill``; True for each if it succeeded."""
-        return self._cancel_with(f"bkill {' '.join(str(j) for j in job_ids)}", job_ids)
+            raise ValueError("expected 'Job <ID> is submitted ...'")
+        return match.group(1)

@@ -60,9 +60,7 @@ class OAuthSSHChannel(SSHChannel):
         import getpass
 
         token = _token_finder(self.hostname)(self.hostname)
-        transport = paramiko.Transport((self.hostname, self.port))
-        transport.start_client(timeout=30)
-        self._check_host_key(client, transport)
+        transport = self._checked_transport(client)
 
         def answer(title: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[Any]:
             return [token for _ in prompts]

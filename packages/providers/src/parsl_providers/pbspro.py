@@ -8,13 +8,15 @@ from typing import Any
 
 from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
-from parsl_providers.torque import TORQUE_STATES, TorqueProvider
+from parsl_providers.batch import SCRIPT_BODY
+from parsl_providers.torque import TorqueProvider
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["PBSProProvider"]
 
-_TEMPLATE = """#!/bin/bash
+_TEMPLATE = (
+    """#!/bin/bash
 
 #PBS -S /bin/bash
 #PBS -N ${jobname}
@@ -24,13 +26,9 @@ _TEMPLATE = """#!/bin/bash
 #PBS -o ${job_stdout_path}
 #PBS -e ${job_stderr_path}
 ${scheduler_options}
-
-${worker_init}
-
-export JOBNAME="${jobname}"
-
-${user_script}
 """
+    + SCRIPT_BODY
+)
 
 
 class PBSProProvider(TorqueProvider):
@@ -44,6 +42,7 @@ class PBSProProvider(TorqueProvider):
     """
 
     _label = "pbspro"
+    list_command = "qstat -x -f -F json {ids}"
 
     def __init__(
         self,
@@ -92,40 +91,23 @@ class PBSProProvider(TorqueProvider):
         config["ncpus"] = self.cpus_per_node
         return config
 
-    def _status(self) -> None:
-        live = self._live_ids()
-        if not live:
-            return
-        answer = self._query(f"qstat -x -f -F json {' '.join(live)}")
-        if answer is None:
-            return
-        rc, out, err = answer
+    def _parse_status(self, out: str, live: list[str]) -> set[str] | None:
         try:
             jobs = json.loads(out).get("Jobs", {}) if out.strip() else {}
-        except ValueError:
-            logger.warning(
-                "qstat -F json printed something that is not JSON (rc=%s): %s %s", rc, out[:200], err.strip()
-            )
-            return
-        if rc != 0 and not jobs and "Unknown Job" not in err:
-            logger.warning("qstat failed (rc=%s): %s", rc, err.strip())
-            return
+        except (ValueError, AttributeError):
+            logger.warning("qstat -F json printed something that is not JSON: %s", out[:200])
+            return None
         seen = set()
         for reported, info in jobs.items():
             jid = self._own_id(reported)
-            if jid is None:
+            if jid is None or jid not in live:
                 continue
             letter = info.get("job_state", "")
-            state = TORQUE_STATES.get(letter, JobState.UNKNOWN)
+            state = self._job_state(letter, jid)
             exit_status = info.get("Exit_status")
             if state == JobState.COMPLETED and isinstance(exit_status, int) and exit_status != 0:
                 # Negative codes are PBS's own (e.g. -11 walltime exceeded, -4 killed).
                 state = JobState.TIMEOUT if exit_status == -11 else JobState.FAILED
-            message = (
-                None
-                if state in (JobState.PENDING, JobState.RUNNING)
-                else (f"job_state={letter} Exit_status={exit_status}")
-            )
-            self._update(jid, state, message, exit_status if state.terminal else None)
+            self._report(jid, state, f"job_state={letter} Exit_status={exit_status}", exit_status)
             seen.add(jid)
-        self._mark_left_queue(live, seen)
+        return seen

@@ -10,69 +10,38 @@ from typing import Any
 
 from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
-from parsl.providers.errors import SubmitException
 from parsl.utils import wtime_to_minutes
-from parsl_providers.batch import BatchProvider, chunks
+from parsl_providers.batch import SCRIPT_BODY, BatchProvider, chunks
+from parsl_providers.state_tables import job_state_table
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SACCT_STATES", "SQUEUE_STATES", "SlurmProvider"]
 
 #: ``sacct`` state names (the first word: ``CANCELLED by 0`` is CANCELLED) -> JobState.
-SACCT_STATES: dict[str, JobState] = {
-    "PENDING": JobState.PENDING,
-    "REQUEUED": JobState.PENDING,
-    "REQUEUE_FED": JobState.PENDING,
-    "REQUEUE_HOLD": JobState.HELD,
-    "RESIZING": JobState.RUNNING,
-    "CONFIGURING": JobState.PENDING,
-    "RUNNING": JobState.RUNNING,
-    "COMPLETING": JobState.RUNNING,
-    "SIGNALING": JobState.RUNNING,
-    "STAGE_OUT": JobState.RUNNING,
-    "SUSPENDED": JobState.HELD,
-    "STOPPED": JobState.HELD,
-    "COMPLETED": JobState.COMPLETED,
-    "CANCELLED": JobState.CANCELLED,
-    "FAILED": JobState.FAILED,
-    "NODE_FAIL": JobState.FAILED,
-    "BOOT_FAIL": JobState.FAILED,
-    "OUT_OF_MEMORY": JobState.FAILED,
-    "REVOKED": JobState.FAILED,
-    "SPECIAL_EXIT": JobState.FAILED,
-    "TIMEOUT": JobState.TIMEOUT,
-    "DEADLINE": JobState.TIMEOUT,
-    "PREEMPTED": JobState.TIMEOUT,
-}
+SACCT_STATES = job_state_table(
+    PENDING="PENDING REQUEUED REQUEUE_FED CONFIGURING",
+    HELD="REQUEUE_HOLD SUSPENDED STOPPED",
+    RUNNING="RESIZING RUNNING COMPLETING SIGNALING STAGE_OUT",
+    COMPLETED="COMPLETED",
+    CANCELLED="CANCELLED",
+    FAILED="FAILED NODE_FAIL BOOT_FAIL OUT_OF_MEMORY REVOKED SPECIAL_EXIT",
+    TIMEOUT="TIMEOUT DEADLINE PREEMPTED",
+)
 
 #: ``squeue`` compact state codes (``%t``) -> JobState.
-SQUEUE_STATES: dict[str, JobState] = {
-    "PD": JobState.PENDING,
-    "CF": JobState.PENDING,
-    "RQ": JobState.PENDING,
-    "RF": JobState.PENDING,
-    "RH": JobState.HELD,
-    "S": JobState.HELD,
-    "ST": JobState.HELD,
-    "RS": JobState.RUNNING,
-    "R": JobState.RUNNING,
-    "CG": JobState.RUNNING,
-    "SI": JobState.RUNNING,
-    "SO": JobState.RUNNING,
-    "CD": JobState.COMPLETED,
-    "CA": JobState.CANCELLED,
-    "F": JobState.FAILED,
-    "NF": JobState.FAILED,
-    "BF": JobState.FAILED,
-    "OOM": JobState.FAILED,
-    "RV": JobState.FAILED,
-    "SE": JobState.FAILED,
-    "TO": JobState.TIMEOUT,
-    "DL": JobState.TIMEOUT,
-    "PR": JobState.TIMEOUT,
-}
+SQUEUE_STATES = job_state_table(
+    PENDING="PD CF RQ RF",
+    HELD="RH S ST",
+    RUNNING="RS R CG SI SO",
+    COMPLETED="CD",
+    CANCELLED="CA",
+    FAILED="F NF BF OOM RV SE",
+    TIMEOUT="TO DL PR",
+)
 
-_TEMPLATE = """#!/bin/bash
+_TEMPLATE = (
+    """#!/bin/bash
 #SBATCH --job-name=${jobname}
 #SBATCH --output=${job_stdout_path}
 #SBATCH --error=${job_stderr_path}
@@ -80,13 +49,9 @@ _TEMPLATE = """#!/bin/bash
 #SBATCH --time=${walltime}
 #SBATCH --ntasks-per-node=${tasks_per_node}
 ${scheduler_options}
-
-${worker_init}
-
-export JOBNAME="${jobname}"
-
-${user_script}
 """
+    + SCRIPT_BODY
+)
 
 
 class SlurmProvider(BatchProvider):
@@ -109,6 +74,9 @@ class SlurmProvider(BatchProvider):
     elsewhere and ``move_files`` says whether scripts must be copied there (default: for
     any channel but ``LocalChannel``).
     """
+
+    job_states = SQUEUE_STATES
+    status_columns = (0, 1)
 
     def __init__(
         self,
@@ -138,18 +106,7 @@ class SlurmProvider(BatchProvider):
         channel: Any = None,
         move_files: bool | None = None,
     ):
-        super().__init__(
-            "slurm",
-            nodes_per_block,
-            init_blocks,
-            min_blocks,
-            max_blocks,
-            parallelism,
-            walltime,
-            launcher,
-            cmd_timeout=cmd_timeout,
-            channel=channel,
-        )
+        super().__init__("slurm", locals())
         wtime_to_minutes(walltime)  # a malformed walltime fails here, not at the first submit
         self.partition = partition
         self.account = account
@@ -162,13 +119,10 @@ class SlurmProvider(BatchProvider):
         self.gres = gres
         self.exclusive = exclusive
         self.regex_job_id = regex_job_id
-        self.worker_init = worker_init
         self.status_batch_size = status_batch_size
-        self.move_files = move_files
-        self.scheduler_options = scheduler_options
         self._directives = self._sbatch_directives()
         cluster_opt = f" --clusters={clusters}" if clusters else ""
-        self._cancel_cmd = "scancel" + cluster_opt
+        self.cancel_command = "scancel" + cluster_opt
         self._squeue_cmd = "squeue" + cluster_opt + " --noheader --states=all --format='%i %t'"
         self._sacct_cmd = "sacct" + cluster_opt + " -X --noheader --parsable2 --format=jobid,state,exitcode"
         # Like Parsl: use sacct if it answers (it exits 1 when accounting storage is disabled).
@@ -211,32 +165,22 @@ class SlurmProvider(BatchProvider):
             per_task = max(1, math.floor(self.cores_per_node / max(1, tasks_per_node)))
             options.append(f"#SBATCH --cpus-per-task={per_task}")
             worker_init += f"\nexport PARSL_CORES={per_task}"
-        configs = {
-            "nodes": self.nodes_per_block,
-            "tasks_per_node": tasks_per_node,
-            "walltime": wtime_to_minutes(self.walltime),
-            "scheduler_options": "\n".join(options),
-            "worker_init": worker_init,
-            "job_stdout_path": files["stdout"],
-            "job_stderr_path": files["stderr"],
-            "user_script": self._launch(command, tasks_per_node),
-        }
-        path = self._write_script(_TEMPLATE, files, job_name, configs)
-        out, err = self._submit_command(f"sbatch {path}", job_name)
+        values = self._script_values(
+            command,
+            tasks_per_node,
+            files,
+            walltime=wtime_to_minutes(self.walltime),
+            scheduler_options="\n".join(options),
+            worker_init=worker_init,
+        )
+        return self._submit_job(job_name, files, _TEMPLATE, values, "sbatch")
+
+    def _read_job_id(self, out: str) -> str:
         for line in out.splitlines():
             match = re.match(self.regex_job_id, line.strip())
             if match:
-                job_id = match.group("id")
-                self._record(job_id, files)
-                logger.info("SlurmProvider submitted job %s (%s)", job_id, files["local_script"])
-                return job_id
-        raise SubmitException(
-            job_name,
-            f"could not read the job id from sbatch's output (regex_job_id={self.regex_job_id!r})",
-            stdout=out,
-            stderr=err,
-            retcode=0,
-        )
+                return match.group("id")
+        raise ValueError(f"no line matches regex_job_id={self.regex_job_id!r}")
 
     #: how long a job that squeue saw finish is asked of sacct again for its exit code
     SACCT_GRACE = 30.0
@@ -281,7 +225,11 @@ class SlurmProvider(BatchProvider):
                 if rc != 0 and "Invalid job id" not in err:
                     logger.warning("squeue failed (rc=%s): %s", rc, err.strip())
                     return
-                seen |= self._apply_squeue(out if rc == 0 else "")
+                for jid in self._parse_status(out if rc == 0 else "", missing) or ():
+                    if self._use_sacct and self.resources[jid]["status"].terminal:
+                        # ended before slurmdbd recorded it: see _awaiting_sacct
+                        self.resources[jid].setdefault("awaiting_sacct", time.monotonic())
+                    seen.add(jid)
         for jid in live:
             if jid not in seen and not self.resources[jid]["status"].terminal:
                 # Slurm forgot it (MinJobAge passed) and there is no accounting to ask.
@@ -297,39 +245,11 @@ class SlurmProvider(BatchProvider):
             if jid is None:
                 continue
             raw = fields[1].strip()
-            state = SACCT_STATES.get(raw.split(" ")[0].rstrip("+"), JobState.UNKNOWN)
-            if state == JobState.UNKNOWN:
-                logger.warning("Unknown Slurm job state %r for job %s", raw, jid)
-            exit_code = _exit_code(fields[2]) if len(fields) > 2 else None
-            terminal_code = exit_code if state.terminal else None
+            state = self._job_state(raw.split(" ")[0].rstrip("+"), jid, SACCT_STATES)
             self.resources[jid].pop("awaiting_sacct", None)
-            self._update(
-                jid, state, None if state in (JobState.PENDING, JobState.RUNNING) else raw, terminal_code
-            )
+            self._report(jid, state, raw, _exit_code(fields[2]) if len(fields) > 2 else None)
             seen.add(jid)
         return seen
-
-    def _apply_squeue(self, out: str) -> set[str]:
-        seen = set()
-        for line in out.splitlines():
-            parts = line.split()
-            if len(parts) < 2:
-                continue
-            jid = self._own_id(parts[0])
-            if jid is None:
-                continue
-            state = SQUEUE_STATES.get(parts[1], JobState.UNKNOWN)
-            if state == JobState.UNKNOWN:
-                logger.warning("Unknown Slurm job state %r for job %s", parts[1], jid)
-            if state.terminal and self._use_sacct:
-                self.resources[jid].setdefault("awaiting_sacct", time.monotonic())
-            self._update(jid, state, None if state in (JobState.PENDING, JobState.RUNNING) else parts[1])
-            seen.add(jid)
-        return seen
-
-    def cancel(self, job_ids: list[Any]) -> list[bool]:
-        """Cancel the jobs with one ``scancel``; True for each if it succeeded."""
-        return self._cancel_with(f"{self._cancel_cmd} {' '.join(str(j) for j in job_ids)}", job_ids)
 
 
 def _mem_mb(gigabytes: float) -> int:

@@ -67,6 +67,9 @@ class SSHChannel(Channel, RepresentationMixin):
         rejected with ``BadHostKeyException``.
     """
 
+    #: remote directory for job scripts; a plain attribute (Channel declares it abstract)
+    script_dir: str | None = None
+
     def __init__(
         self,
         hostname: str,
@@ -84,7 +87,7 @@ class SSHChannel(Channel, RepresentationMixin):
         self.username = username
         self.password = password
         self.port = port
-        self._script_dir = script_dir
+        self.script_dir = script_dir
         self.envs = dict(envs or {})
         self.gssapi_auth = gssapi_auth
         self.skip_auth = skip_auth
@@ -98,7 +101,7 @@ class SSHChannel(Channel, RepresentationMixin):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(hostname={self.hostname!r}, username={self.username!r}, "
-            f"port={self.port!r}, script_dir={self._script_dir!r})"
+            f"port={self.port!r}, script_dir={self.script_dir!r})"
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -110,14 +113,6 @@ class SSHChannel(Channel, RepresentationMixin):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
-
-    @property
-    def script_dir(self) -> str | None:
-        return self._script_dir
-
-    @script_dir.setter
-    def script_dir(self, value: str | None) -> None:
-        self._script_dir = value
 
     # ------------------------------------------------------------ connection
     def _new_client(self) -> paramiko.SSHClient:
@@ -152,10 +147,7 @@ class SSHChannel(Channel, RepresentationMixin):
 
     def _authenticate(self, client: paramiko.SSHClient) -> None:
         if self.skip_auth:
-            transport = paramiko.Transport((self.hostname, self.port))
-            transport.start_client()
-            self._check_host_key(client, transport)
-            client._transport = transport
+            client._transport = self._checked_transport(client)
             return
         options: dict[str, Any] = {}
         if self.gssapi_auth:
@@ -175,13 +167,21 @@ class SSHChannel(Channel, RepresentationMixin):
             **options,
         )
 
-    def _check_host_key(self, client: paramiko.SSHClient, transport: paramiko.Transport) -> None:
+    def _checked_transport(self, client: paramiko.SSHClient) -> paramiko.Transport:
+        """A transport to the host, not yet authenticated, whose key ``client`` knows.
+
+        For the logins ``SSHClient.connect`` cannot do itself (keyboard-interactive, none):
+        the caller authenticates it and hands it to ``client``.
+        """
+        transport = paramiko.Transport((self.hostname, self.port))
+        transport.start_client(timeout=30)
         key = transport.get_remote_server_key()
         name = self.hostname if self.port == 22 else f"[{self.hostname}]:{self.port}"
         known = client.get_host_keys().lookup(name)
         if known is None or known.get(key.get_name()) != key:
             transport.close()
             raise paramiko.SSHException(f"Server {name!r} not found in known_hosts")
+        return transport
 
     def _transport(self) -> paramiko.Transport:
         """The live connection: made on first use, and again if it was lost."""
@@ -216,7 +216,7 @@ class SSHChannel(Channel, RepresentationMixin):
         return exports + cmd
 
     def execute_wait(
-        self, cmd: str, walltime: float | None = None, envs: dict[str, str] = {}
+        self, cmd: str, walltime: float | None = None, envs: dict[str, str] | None = None
     ) -> tuple[int, str, str]:
         """Run ``cmd`` remotely; return ``(exit_code, stdout, stderr)``.
 
@@ -249,7 +249,7 @@ class SSHChannel(Channel, RepresentationMixin):
             chan.close()
 
     def execute_no_wait(
-        self, cmd: str, walltime: float | None = None, envs: dict[str, str] = {}
+        self, cmd: str, walltime: float | None = None, envs: dict[str, str] | None = None
     ) -> tuple[None, Any, Any]:
         """Start ``cmd`` remotely and return ``(None, stdout, stderr)`` file objects at once."""
         self._transport()
@@ -353,9 +353,7 @@ class SSHInteractiveLoginChannel(SSHChannel):
         )
 
     def _authenticate(self, client: paramiko.SSHClient) -> None:
-        transport = paramiko.Transport((self.hostname, self.port))
-        transport.start_client(timeout=30)
-        self._check_host_key(client, transport)
+        transport = self._checked_transport(client)
         username = self.username or getpass.getuser()
 
         def answer(title: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str]:

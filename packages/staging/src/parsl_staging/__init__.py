@@ -7,8 +7,7 @@ package is installed.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from parsl._lazy import OptionalName, lazy_module_getattr
 
 __version__ = "2026.11.21"
 
@@ -29,6 +28,7 @@ __all__ = [
     "get_globus",
 ]
 
+#: public name -> the module of this package that defines it (imported on first use)
 _WHERE = {
     "HTTPSeparateTaskStaging": "http",
     "HTTPInTaskStaging": "http",
@@ -46,11 +46,10 @@ _WHERE = {
     "GlobusTransferError": "errors",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'parsl_staging' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"parsl_staging.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_module_getattr(
+    __name__,
+    {
+        name: OptionalName(f"{__name__}.{module}", name, "staging", "parsl-staging")
+        for name, module in _WHERE.items()
+    },
+)

@@ -43,9 +43,7 @@ def _run_rsync(hostname: str, ssh_command: str | None, src: str, dst: str, remot
         cmd += ["-e", ssh_command]
     cmd += [src, dst]
     try:
-        proc = subprocess.run(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     except OSError as e:
         raise RSyncStagingError(f"{hostname}:{remote}", f"cannot run rsync: {e}") from e
     if proc.returncode != 0:

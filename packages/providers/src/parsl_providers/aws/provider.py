@@ -31,6 +31,7 @@ from parsl_providers.aws.network import (
     network_exists,
 )
 from parsl_providers.aws.userdata import user_data, walltime_seconds
+from parsl_providers.state_tables import job_state_table
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +39,9 @@ __all__ = ["EC2_STATES", "AWSProvider"]
 
 #: EC2 instance state -> block state. Instances are started with shutdown behaviour
 #: ``terminate``, so a stopped instance is one someone stopped by hand: the block is over.
-EC2_STATES: dict[str, JobState] = {
-    "pending": JobState.PENDING,
-    "running": JobState.RUNNING,
-    "shutting-down": JobState.COMPLETED,
-    "terminated": JobState.COMPLETED,
-    "stopping": JobState.COMPLETED,
-    "stopped": JobState.COMPLETED,
-}
+EC2_STATES = job_state_table(
+    PENDING="pending", RUNNING="running", COMPLETED="shutting-down terminated stopping stopped"
+)
 
 _ORDER = (JobState.FAILED, JobState.PENDING, JobState.RUNNING, JobState.CANCELLED, JobState.COMPLETED)
 

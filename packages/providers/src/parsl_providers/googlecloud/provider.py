@@ -23,24 +23,18 @@ from parsl.launchers.wrap import wrap_command
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import SubmitException
 from parsl.utils import RepresentationMixin
+from parsl_providers.state_tables import job_state_table
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["GCE_STATES", "GoogleCloudProvider"]
 
 #: Compute Engine instance status -> block state
-GCE_STATES: dict[str, JobState] = {
-    "PROVISIONING": JobState.PENDING,
-    "STAGING": JobState.PENDING,
-    "PENDING": JobState.PENDING,
-    "RUNNING": JobState.RUNNING,
-    "REPAIRING": JobState.RUNNING,
-    "STOPPING": JobState.COMPLETED,
-    "STOPPED": JobState.COMPLETED,
-    "SUSPENDING": JobState.COMPLETED,
-    "SUSPENDED": JobState.COMPLETED,
-    "TERMINATED": JobState.COMPLETED,
-}
+GCE_STATES = job_state_table(
+    PENDING="PROVISIONING STAGING PENDING",
+    RUNNING="RUNNING REPAIRING",
+    COMPLETED="STOPPING STOPPED SUSPENDING SUSPENDED TERMINATED",
+)
 
 #: OAuth scopes the instances' default service account gets
 SCOPES = [
