@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 import pickle
 import shutil
+import textwrap
 import time
 
 import pytest
@@ -209,9 +211,10 @@ def test_status_summary_truncates(tmp_path):
 
 
 def _docstring_example():
-    doc = ExecutionProvider.__doc__
-    block = doc.split("local process::\n", 1)[1].split("\n    Use it like", 1)[0]
-    return "\n".join(line[8:] for line in block.splitlines())
+    # inspect.getdoc: Python 3.13 strips docstring indentation at compile time, older ones do not.
+    doc = inspect.getdoc(ExecutionProvider)
+    block = doc.split("local process::\n", 1)[1].split("\nUse it like", 1)[0]
+    return textwrap.dedent(block)
 
 
 def test_docstring_provider_example_runs():
