@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["TASK_KEY", "MonitoredFunction", "sample_process"]
+__all__ = ["RESOURCE_FIELDS", "TASK_KEY", "MonitoredFunction", "resource_message", "sample_process"]
 
 #: the private keyword argument carrying ``(task_id, try_id)`` to the wrapper
 TASK_KEY = "_parsl_monitoring_task"
@@ -49,7 +49,6 @@ class MonitoredFunction:
     __slots__ = (
         "__name__",
         "__qualname__",
-        "__weakref__",  # executors cache serialized functions weakly (HTEX's FunctionCache)
         "__wrapped__",
         "func",
         "interval",
@@ -165,23 +164,73 @@ def sample_process(proc: Any, base: dict[str, float], interval: float) -> dict[s
         cpu_num = str(proc.cpu_num())
     except (psutil.Error, AttributeError):
         cpu_num = None
+    totals = dict(user=user, system=system, vms=vms, rss=rss, read=rd, write=wr, vol=vol, invol=invol)
+    return resource_message(
+        interval,
+        base,
+        totals,
+        pid=proc.pid,
+        memory_percent=mem_pct,
+        children=len(procs) - 1,
+        status=status,
+        cpu_num=cpu_num,
+    )
+
+
+#: the fields of a ``resource`` message besides ``type`` and ``timestamp`` (the resource table's
+#: columns besides the task and try ids), in column order
+RESOURCE_FIELDS = (
+    "resource_monitoring_interval",
+    "psutil_process_pid",
+    "psutil_process_memory_percent",
+    "psutil_process_children_count",
+    "psutil_process_time_user",
+    "psutil_process_time_system",
+    "psutil_process_memory_virtual",
+    "psutil_process_memory_resident",
+    "psutil_process_disk_read",
+    "psutil_process_disk_write",
+    "psutil_process_status",
+    "psutil_cpu_num",
+    "psutil_process_num_ctx_switches_voluntary",
+    "psutil_process_num_ctx_switches_involuntary",
+)
+
+
+def resource_message(
+    interval: float,
+    base: dict[str, float],
+    now: dict[str, float],
+    *,
+    pid: int,
+    memory_percent: float | None,
+    children: int,
+    status: str | None = "running",
+    cpu_num: str | None = None,
+) -> dict[str, Any]:
+    """A ``resource`` message from counters ``now`` (``user``, ``system``, ``vms``, ``rss``,
+    ``read``, ``write``, ``vol``, ``invol``); cumulative ones are counted from ``base``."""
+
+    def since(key: str) -> float:
+        return now[key] - base.get(key, 0.0)
+
     return {
         "type": "resource",
         "timestamp": time.time(),
         "resource_monitoring_interval": interval,
-        "psutil_process_pid": proc.pid,
-        "psutil_process_memory_percent": mem_pct,
-        "psutil_process_children_count": float(len(procs) - 1),
-        "psutil_process_time_user": user - base.get("user", 0.0),
-        "psutil_process_time_system": system - base.get("system", 0.0),
-        "psutil_process_memory_virtual": vms,
-        "psutil_process_memory_resident": rss,
-        "psutil_process_disk_read": rd - base.get("read", 0.0),
-        "psutil_process_disk_write": wr - base.get("write", 0.0),
+        "psutil_process_pid": pid,
+        "psutil_process_memory_percent": memory_percent,
+        "psutil_process_children_count": float(children),
+        "psutil_process_time_user": since("user"),
+        "psutil_process_time_system": since("system"),
+        "psutil_process_memory_virtual": now["vms"],
+        "psutil_process_memory_resident": now["rss"],
+        "psutil_process_disk_read": since("read"),
+        "psutil_process_disk_write": since("write"),
         "psutil_process_status": status,
         "psutil_cpu_num": cpu_num,
-        "psutil_process_num_ctx_switches_voluntary": vol - base.get("vol", 0.0),
-        "psutil_process_num_ctx_switches_involuntary": invol - base.get("invol", 0.0),
+        "psutil_process_num_ctx_switches_voluntary": since("vol"),
+        "psutil_process_num_ctx_switches_involuntary": since("invol"),
     }
 
 
@@ -304,24 +353,10 @@ def _fast_sample(base: dict[str, float], interval: float) -> dict[str, Any] | No
             _TOTAL_MEMORY = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
         except (ValueError, OSError, AttributeError):
             _TOTAL_MEMORY = 0.0
-    return {
-        "type": "resource",
-        "timestamp": time.time(),
-        "resource_monitoring_interval": interval,
-        "psutil_process_pid": os.getpid(),
-        "psutil_process_memory_percent": 100.0 * now["rss"] / _TOTAL_MEMORY if _TOTAL_MEMORY else None,
-        "psutil_process_children_count": 0.0,
-        "psutil_process_time_user": now["user"] - base.get("user", 0.0),
-        "psutil_process_time_system": now["system"] - base.get("system", 0.0),
-        "psutil_process_memory_virtual": now["vms"],
-        "psutil_process_memory_resident": now["rss"],
-        "psutil_process_disk_read": now["read"] - base.get("read", 0.0),
-        "psutil_process_disk_write": now["write"] - base.get("write", 0.0),
-        "psutil_process_status": "running",
-        "psutil_cpu_num": _cpu_num(),
-        "psutil_process_num_ctx_switches_voluntary": now["vol"] - base.get("vol", 0.0),
-        "psutil_process_num_ctx_switches_involuntary": now["invol"] - base.get("invol", 0.0),
-    }
+    memory_percent = 100.0 * now["rss"] / _TOTAL_MEMORY if _TOTAL_MEMORY else None
+    return resource_message(
+        interval, base, now, pid=os.getpid(), memory_percent=memory_percent, children=0, cpu_num=_cpu_num()
+    )
 
 
 def _cpu_num() -> str | None:

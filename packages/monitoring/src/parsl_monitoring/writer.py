@@ -25,6 +25,7 @@ from sqlalchemy import DateTime, and_, bindparam
 
 from parsl.data_provider.files import File
 from parsl.dataflow.states import States
+from parsl_monitoring.remote import RESOURCE_FIELDS
 
 __all__ = ["DatabaseWriter"]
 
@@ -416,24 +417,7 @@ class DatabaseWriter(threading.Thread):
         return table.insert()
 
 
-_RESOURCE_COLUMNS = (
-    "try_id",
-    "task_id",
-    "resource_monitoring_interval",
-    "psutil_process_pid",
-    "psutil_process_memory_percent",
-    "psutil_process_children_count",
-    "psutil_process_time_user",
-    "psutil_process_time_system",
-    "psutil_process_memory_virtual",
-    "psutil_process_memory_resident",
-    "psutil_process_disk_read",
-    "psutil_process_disk_write",
-    "psutil_process_status",
-    "psutil_cpu_num",
-    "psutil_process_num_ctx_switches_voluntary",
-    "psutil_process_num_ctx_switches_involuntary",
-)
+_RESOURCE_COLUMNS = ("try_id", "task_id", *RESOURCE_FIELDS)
 
 
 def _str_or_none(v: Any) -> str | None:

@@ -12,29 +12,12 @@ from parsl import hookimpl
 
 logger = logging.getLogger(__name__)
 
-PROVIDERS = (
-    "SlurmProvider",
-    "TorqueProvider",
-    "PBSProProvider",
-    "GridEngineProvider",
-    "CondorProvider",
-    "LSFProvider",
-    "CobaltProvider",
-    "AdHocProvider",
-    "AWSProvider",
-    "KubernetesProvider",
-    "GoogleCloudProvider",
-)
-LAUNCHERS = (
-    "SrunLauncher",
-    "SrunMPILauncher",
-    "AprunLauncher",
-    "JsrunLauncher",
-    "MpiExecLauncher",
-    "MpiRunLauncher",
-    "GnuParallelLauncher",
-    "WrappedLauncher",
-)
+
+def _public(suffix: str) -> tuple[str, ...]:
+    """This package's public names of one kind (``Provider``, ``Launcher``), from its ``__all__``."""
+    import parsl_providers
+
+    return tuple(name for name in parsl_providers.__all__ if name.endswith(suffix))
 
 
 def _load(names: tuple[str, ...]) -> list[type]:
@@ -51,9 +34,9 @@ def _load(names: tuple[str, ...]) -> list[type]:
 
 @hookimpl
 def parsl_register_providers() -> list[type]:
-    return _load(PROVIDERS)
+    return _load(_public("Provider"))
 
 
 @hookimpl
 def parsl_register_launchers() -> list[type]:
-    return _load(LAUNCHERS)
+    return _load(_public("Launcher"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import numbers
 from abc import ABCMeta, abstractmethod
-from typing import Any, TypeGuard
+from typing import Any, NoReturn, TypeGuard
 
 from parsl.jobs.states import JobState, JobStatus
 
@@ -199,29 +199,29 @@ def validate_provider(provider: object) -> None:
         for field in ("init_blocks", "min_blocks", "max_blocks", "nodes_per_block", "parallelism")
     }
 
+    def refuse(field: str, problem: str, fix: str) -> NoReturn:
+        raise ConfigurationError(f"{name}: {field}={values[field]!r} {problem}; {fix}")
+
     for field in ("init_blocks", "min_blocks", "max_blocks"):
         value = values[field]
         if _number(value) and value < 0:
-            raise ConfigurationError(
-                f"{name}: {field}={value!r} is negative; set {field} to 0 or a positive number of blocks"
-            )
+            refuse(field, "is negative", f"set {field} to 0 or a positive number of blocks")
     npb = values["nodes_per_block"]
     if _number(npb) and npb < 1:
-        raise ConfigurationError(
-            f"{name}: nodes_per_block={npb!r} must be at least 1; "
-            "set nodes_per_block=1 for single-node blocks"
-        )
+        refuse("nodes_per_block", "must be at least 1", "set nodes_per_block=1 for single-node blocks")
     low, high = values["min_blocks"], values["max_blocks"]
     if _number(low) and _number(high) and low > high:
-        raise ConfigurationError(
-            f"{name}: min_blocks={low!r} is greater than max_blocks={high!r}; "
-            f"raise max_blocks to at least {low!r} or lower min_blocks"
+        refuse(
+            "min_blocks",
+            f"is greater than max_blocks={high!r}",
+            f"raise max_blocks to at least {low!r} or lower min_blocks",
         )
     par = values["parallelism"]
     if _number(par) and par < 0:
-        raise ConfigurationError(
-            f"{name}: parallelism={par!r} is negative; use 1 to give every "
-            "pending task a slot, or a smaller fraction to provision fewer blocks"
+        refuse(
+            "parallelism",
+            "is negative",
+            "use 1 to give every pending task a slot, or a smaller fraction to provision fewer blocks",
         )
     init = values["init_blocks"]
     if _number(init) and _number(high) and init > high:

@@ -1,19 +1,10 @@
-"""Old import path (Parsl before 1.0) of the provider exceptions."""
+"""Old import path (Parsl before 1.0) of the provider exceptions: the module *is*
+``parsl.providers.errors``, so both paths name the same classes."""
 
 from __future__ import annotations
 
-from parsl.providers.errors import (
-    ExecutionProviderException,
-    ScaleOutFailed,
-    SchedulerMissingArgs,
-    ScriptPathError,
-    SubmitException,
-)
+import sys
 
-__all__ = [
-    "ExecutionProviderException",
-    "ScaleOutFailed",
-    "SchedulerMissingArgs",
-    "ScriptPathError",
-    "SubmitException",
-]
+from parsl.providers import errors
+
+sys.modules[__name__] = errors
