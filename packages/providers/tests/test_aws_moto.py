@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -230,7 +231,7 @@ def test_moto_linger_keeps_instances(ec2, tmp_path):
 
 def test_moto_unknown_instance_type_fails_submit(ec2, tmp_path):
     p = make(tmp_path, instance_type="x9.nonexistent")
-    with pytest.raises(SubmitException, match="x9.nonexistent"):
+    with pytest.raises(SubmitException, match=re.escape("x9.nonexistent")):
         p.submit("true", 1)
 
 
@@ -258,7 +259,7 @@ def test_moto_key_file_credentials(ec2, tmp_path, monkeypatch):
     assert p.session.get_credentials().access_key == "AKIDEXAMPLE"
     assert our_vpcs(ec2) == [p.vpc_id]
     keys.write_text("{not json")
-    with pytest.raises(ConfigurationError, match="keys.json"):
+    with pytest.raises(ConfigurationError, match=re.escape("keys.json")):
         make(tmp_path, key_file=str(keys))
 
 

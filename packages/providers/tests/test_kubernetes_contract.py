@@ -19,8 +19,8 @@ from parsl.providers.errors import SubmitException
 kubernetes = pytest.importorskip(
     "kubernetes", reason="needs the kubernetes client (parsl-providers[kubernetes])"
 )
-from kubernetes.client import ApiClient
-from kubernetes.client.rest import ApiException
+from kubernetes.client import ApiClient  # noqa: E402 (after the importorskip)
+from kubernetes.client.rest import ApiException  # noqa: E402
 
 _api = ApiClient()
 

@@ -34,7 +34,7 @@ def test_slurm_over_ssh_channel(slurm, sshd, tmp_path, wait):
         assert len(local) == 1
         assert channel.isdir(remote_dir)
         rc, out, _ = channel.execute_wait(f"ls {remote_dir}", 10)
-        assert local[0] in out.split()
+        assert rc == 0 and local[0] in out.split()
         status = wait(lambda: (s := p.status([job])[0]).terminal and s, 30) or p.status([job])[0]
         assert status.state == JobState.COMPLETED, status
         rc, out, _ = channel.execute_wait(f"cat {remote_dir}/{local[0]}.stdout", 10)

@@ -19,8 +19,8 @@ import pytest
 
 paramiko = pytest.importorskip("paramiko")
 
-from parsl.channels.errors import AuthException, BadHostKeyException
-from parsl_providers.ssh import SSHChannel, SSHInteractiveLoginChannel
+from parsl.channels.errors import AuthException, BadHostKeyException  # noqa: E402 (after the importorskip)
+from parsl_providers.ssh import SSHChannel, SSHInteractiveLoginChannel  # noqa: E402
 
 pytestmark = [pytest.mark.infra]
 
@@ -98,6 +98,7 @@ def test_push_pull_makedirs(sshd, tmp_path):
         rc, out, _ = ch.execute_wait(f"stat -c %a {remote}; sha256sum {remote}", 10)
         import hashlib
 
+        assert rc == 0
         assert out.split()[0] == "750" and out.split()[1] == hashlib.sha256(data).hexdigest()
         back = ch.pull_file(remote, str(tmp_path / "back"))
         assert open(back, "rb").read() == data

@@ -19,9 +19,9 @@ import pytest
 
 paramiko = pytest.importorskip("paramiko")
 
-from parsl.channels.errors import SSHException
-from parsl_providers.oauth_ssh import OAuthSSHChannel
-from parsl_providers.ssh import SSHChannel, SSHInteractiveLoginChannel
+from parsl.channels.errors import SSHException  # noqa: E402 (after the importorskip)
+from parsl_providers.oauth_ssh import OAuthSSHChannel  # noqa: E402
+from parsl_providers.ssh import SSHChannel, SSHInteractiveLoginChannel  # noqa: E402
 
 
 @pytest.fixture

@@ -137,7 +137,7 @@ def _staging(**kw):
 
 
 @python_app
-def sort_strings(inputs=[], outputs=[]):
+def sort_strings(inputs=(), outputs=()):
     with open(inputs[0].filepath) as u:
         strs = u.readlines()
         strs.sort()
@@ -378,7 +378,7 @@ def test_fake_globus_service_staging_with_the_stored_login(load, fake_globus_ser
         ]
     )
     assert read(inputs=[File(f"globus://{REMOTE_EP}/s.txt")]).result(timeout=30) == "stored login\n"
-    submit = [c for c in responses.calls if c.request.url.endswith("/transfer")][0]
+    submit = next(c for c in responses.calls if c.request.url.endswith("/transfer"))
     assert submit.request.headers["Authorization"] == "Bearer stored-at"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import pytest
 
@@ -86,7 +87,7 @@ def test_unknown_scheme_raises_at_the_call(load):
     def use(inputs=()):
         return 1
 
-    with pytest.raises(NoStagingProviderError, match="s3://bucket/key.txt"):
+    with pytest.raises(NoStagingProviderError, match=re.escape("s3://bucket/key.txt")):
         use(inputs=[File("s3://bucket/key.txt")])
 
 
