@@ -59,9 +59,9 @@ def test_filesystem_radio_round_trip_in_order(tmp_path):
     for i in range(5):
         sender.send(("task", i))
     assert [msgs.get(timeout=GET) for _ in range(5)] == [("task", i) for i in range(5)]
-    assert not list((tmp_path / "monitor-fs-radio" / "new").iterdir())  # delivered files are deleted
-    receiver.shutdown()
+    receiver.shutdown()  # a message is put on the queue before its file is removed: wait for that
     assert not receiver.thread.is_alive()
+    assert not list((tmp_path / "monitor-fs-radio" / "new").iterdir())  # delivered files are deleted
 
 
 def test_filesystem_radio_delivers_what_was_written_before_shutdown(tmp_path):
