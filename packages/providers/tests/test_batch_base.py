@@ -9,27 +9,20 @@ from __future__ import annotations
 
 import pytest
 
+import parsl.providers
 from parsl.jobs.states import JobState
 from parsl.launchers import SingleNodeLauncher
-from parsl.providers import (
-    CobaltProvider,
-    CondorProvider,
-    GridEngineProvider,
-    LSFProvider,
-    PBSProProvider,
-    SlurmProvider,
-    TorqueProvider,
-)
+from parsl.providers import LSFProvider
 from parsl_providers.state_tables import job_state_table
 
 BATCH_PROVIDERS = [
-    CobaltProvider,
-    CondorProvider,
-    GridEngineProvider,
-    LSFProvider,
-    PBSProProvider,
-    SlurmProvider,
-    TorqueProvider,
+    "CobaltProvider",
+    "CondorProvider",
+    "GridEngineProvider",
+    "LSFProvider",
+    "PBSProProvider",
+    "SlurmProvider",
+    "TorqueProvider",
 ]
 
 
@@ -42,8 +35,9 @@ class NoAccounting:
         return 1, "", "accounting storage is disabled"
 
 
-@pytest.mark.parametrize("cls", BATCH_PROVIDERS, ids=lambda c: c.__name__)
-def test_every_shared_setting_reaches_the_provider(cls):
+@pytest.mark.parametrize("name", BATCH_PROVIDERS)
+def test_every_shared_setting_reaches_the_provider(name):
+    cls = getattr(parsl.providers, name)
     launcher = SingleNodeLauncher(debug=False)
     channel = NoAccounting()
     settings = {
