@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from parsl.data_provider.files import File
 from parsl_staging.errors import FTPStagingError
-from parsl_staging.transfer import TransferStaging
+from parsl_staging.transfer import TransferStaging, remove_partial
 
 if TYPE_CHECKING:
     import ftplib
@@ -93,10 +93,10 @@ def download(file: File, timeout: float = 60.0) -> None:
         finally:
             _close(ftp)
     except FTPStagingError:
-        _remove(dest)
+        remove_partial(dest)
         raise
     except (*ftplib.all_errors, EOFError) as e:
-        _remove(dest)
+        remove_partial(dest)
         raise FTPStagingError(file.url, f"download: {_describe(e)}") from e
 
 
@@ -124,13 +124,6 @@ def upload(file: File, timeout: float = 60.0) -> None:
 def _describe(e: BaseException) -> str:
     text = str(e).strip()
     return text if text else type(e).__name__
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 class _FTPStaging(TransferStaging):

@@ -110,8 +110,8 @@ class Globus:
             errors = self._errors(tc, task_id)
             if errors:
                 detail = f": {errors[0].get('description')} {errors[0].get('details') or ''}".rstrip()
-        except globus_sdk.GlobusError:
-            pass
+        except globus_sdk.GlobusError as e:
+            logger.debug("Could not read the errors of Globus task %s: %s", task_id, e)
         raise GlobusTransferError(
             url,
             f"Globus task {task_id} ({route}) ended {status}"

@@ -10,6 +10,7 @@ unattended.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -84,10 +85,8 @@ def save_tokens(tokens: dict[str, dict[str, Any]], path: str | None = None) -> N
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):  # the write's own error is the one to report
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from parsl.data_provider.files import File
 from parsl_staging.errors import HTTPStagingError
-from parsl_staging.transfer import TransferStaging
+from parsl_staging.transfer import TransferStaging, remove_partial
 
 if TYPE_CHECKING:
     from parsl.data_provider.data_manager import DataManager
@@ -87,18 +87,11 @@ def download(file: File, verify: bool | str = True, timeout: float = 60.0) -> No
         if expected is not None and expected.isdigit() and received != int(expected):
             raise HTTPStagingError(url, f"the connection closed after {received} of {expected} bytes")
     except HTTPStagingError:
-        _remove(dest)
+        remove_partial(dest)
         raise
     except Exception as e:
-        _remove(dest)
+        remove_partial(dest)
         raise HTTPStagingError(url, f"{type(e).__name__} after {received} bytes: {e}") from e
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 class _HTTPStaging(TransferStaging):

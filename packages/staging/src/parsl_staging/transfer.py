@@ -9,6 +9,7 @@ executor's workers) or wrappers that transfer inside the app's own task (works a
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,9 +23,19 @@ if TYPE_CHECKING:
     from parsl.app.futures import DataFuture
     from parsl.data_provider.data_manager import DataManager
 
-__all__ = ["TransferStaging", "download_task", "upload_task"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["TransferStaging", "download_task", "remove_partial", "upload_task"]
 
 Transfer = Callable[[File], None]
+
+
+def remove_partial(path: str) -> None:
+    """Remove what a failed download left at ``path``; the download's own error is what matters."""
+    try:
+        os.unlink(path)
+    except OSError as e:
+        logger.debug("Could not remove the partial download %s: %s", path, e)
 
 
 def _make_parent(file: File) -> None:

@@ -10,6 +10,7 @@ how the tests point it at a local EC2 emulator.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -423,10 +424,8 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
             if not record["status"].terminal:
                 record["cancelled"] = True
                 record["status"] = JobStatus(JobState.CANCELLED, message="terminated by teardown()")
-        try:
+        with contextlib.suppress(FileNotFoundError):  # already gone is what teardown wants
             os.remove(self.state_file)
-        except FileNotFoundError:
-            pass
 
     def goodbye(self) -> None:
         self.teardown()
