@@ -11,7 +11,8 @@ and ``parsl-visualize`` work on either:
   was launched, started running and returned.
 - ``status``: one row per state change of a task, including ``running`` and ``running_ended``
   reported from the worker.
-- ``resource``: periodic psutil samples of a task's process (and its children).
+- ``resource``: periodic psutil samples of a task's process (and its children); a column per
+  field of the sample message (:data:`parsl_monitoring.remote.RESOURCE_FIELDS`).
 - ``node``: one row per worker-pool (manager) registration or status change.
 - ``block``: one row per status change of a block of workers.
 """
@@ -32,6 +33,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from parsl_monitoring.remote import RESOURCE_FIELDS
 
 __all__ = ["BLOCK", "NODE", "RESOURCE", "STATUS", "TABLES", "TASK", "TRY", "WORKFLOW", "metadata"]
 
@@ -130,6 +133,9 @@ BLOCK = Table(
     PrimaryKeyConstraint("run_id", "block_id", "executor_label", "timestamp"),
 )
 
+#: the resource columns that are not Float: the pid, the process status and CPU number (text)
+_RESOURCE_TYPES = {"psutil_process_pid": Integer, "psutil_process_status": Text, "psutil_cpu_num": Text}
+
 RESOURCE = Table(
     "resource",
     metadata,
@@ -137,20 +143,8 @@ RESOURCE = Table(
     Column("task_id", Integer, nullable=False),
     Column("run_id", Text, ForeignKey("workflow.run_id"), nullable=False),
     Column("timestamp", DateTime, nullable=False),
-    Column("resource_monitoring_interval", Float, nullable=True),
-    Column("psutil_process_pid", Integer, nullable=True),
-    Column("psutil_process_memory_percent", Float, nullable=True),
-    Column("psutil_process_children_count", Float, nullable=True),
-    Column("psutil_process_time_user", Float, nullable=True),
-    Column("psutil_process_time_system", Float, nullable=True),
-    Column("psutil_process_memory_virtual", Float, nullable=True),
-    Column("psutil_process_memory_resident", Float, nullable=True),
-    Column("psutil_process_disk_read", Float, nullable=True),
-    Column("psutil_process_disk_write", Float, nullable=True),
-    Column("psutil_process_status", Text, nullable=True),
-    Column("psutil_cpu_num", Text, nullable=True),
-    Column("psutil_process_num_ctx_switches_voluntary", Float, nullable=True),
-    Column("psutil_process_num_ctx_switches_involuntary", Float, nullable=True),
+    # one nullable column per field of a resource sample, in the sample's order
+    *(Column(name, _RESOURCE_TYPES.get(name, Float), nullable=True) for name in RESOURCE_FIELDS),
     PrimaryKeyConstraint("try_id", "task_id", "run_id", "timestamp"),
 )
 
