@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 import parsl.providers
-from parsl.jobs.states import JobState
+from parsl.jobs.states import JobState, JobStatus
 from parsl.launchers import SingleNodeLauncher
 from parsl.providers import LSFProvider
-from parsl_providers.state_tables import job_state_table
+from parsl_providers.job_states import job_state_table, recorded_statuses
 
 BATCH_PROVIDERS = [
     "CobaltProvider",
@@ -78,3 +78,10 @@ def test_job_state_table_rejects_a_state_that_does_not_exist():
 def test_job_state_table_rejects_a_code_listed_twice():
     with pytest.raises(ValueError, match="code 'R' is listed as RUNNING and as HELD"):
         job_state_table(RUNNING="R", HELD="H R")
+
+
+def test_recorded_statuses_reports_an_id_never_made_as_missing():
+    running = JobStatus(JobState.RUNNING)
+    statuses = recorded_statuses({"a": {"status": running}}, ["a", "zz"])
+    assert statuses[0] is running
+    assert statuses[1].state == JobState.MISSING and "'zz'" in statuses[1].message

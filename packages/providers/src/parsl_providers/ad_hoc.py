@@ -16,6 +16,7 @@ from parsl.launchers.wrap import wrap_command
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import ScaleOutFailed, SubmitException
 from parsl.utils import RepresentationMixin
+from parsl_providers.job_states import recorded_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -202,12 +203,7 @@ class AdHocProvider(ExecutionProvider, RepresentationMixin):
                     r["status"] = JobStatus(
                         JobState.FAILED, exit_code=code, message=f"block exited with code {code}"
                     )
-        return [
-            self.resources[j]["status"]
-            if j in self.resources
-            else JobStatus(JobState.MISSING, message=f"unknown job id {j!r}")
-            for j in job_ids
-        ]
+        return recorded_statuses(self.resources, job_ids)
 
     def cancel(self, job_ids: list[Any]) -> list[bool]:
         """Kill each block's process group (TERM, then KILL after 2 s)."""

@@ -8,8 +8,8 @@ from typing import Any
 
 from parsl.utils import wtime_to_minutes
 from parsl_providers.batch import SCRIPT_BODY, BatchProvider
+from parsl_providers.job_states import job_state_table
 from parsl_providers.launchers import AprunLauncher
-from parsl_providers.state_tables import job_state_table
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from parsl.launchers.launchers import SingleNodeLauncher
 from parsl_providers.batch import SCRIPT_BODY, BatchProvider
-from parsl_providers.state_tables import job_state_table
+from parsl_providers.job_states import job_state_table
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from parsl.jobs.states import JobState
 from parsl.launchers.launchers import SingleNodeLauncher
 from parsl.utils import wtime_to_minutes
 from parsl_providers.batch import SCRIPT_BODY, BatchProvider, chunks
-from parsl_providers.state_tables import job_state_table
+from parsl_providers.job_states import job_state_table
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from parsl_providers.aws.network import (
     network_exists,
 )
 from parsl_providers.aws.userdata import user_data, walltime_seconds
-from parsl_providers.state_tables import job_state_table
+from parsl_providers.job_states import job_state_table, recorded_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -333,15 +333,7 @@ class AWSProvider(ExecutionProvider, RepresentationMixin):
             for inst in insts:
                 if inst is not None:
                     self.state.instance_states[inst["InstanceId"]] = inst["State"]["Name"]
-        out = []
-        for jid in job_ids:
-            record = self.resources.get(jid)
-            out.append(
-                record["status"]
-                if record is not None
-                else JobStatus(JobState.MISSING, message=f"no block with job id {jid!r}")
-            )
-        return out
+        return recorded_statuses(self.resources, job_ids)
 
     @staticmethod
     def _block_status(insts: list[dict[str, Any] | None], cancelled: bool) -> JobStatus:

@@ -23,7 +23,7 @@ from parsl.launchers.wrap import wrap_command
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import SubmitException
 from parsl.utils import RepresentationMixin
-from parsl_providers.state_tables import job_state_table
+from parsl_providers.job_states import job_state_table, recorded_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -199,16 +199,11 @@ class GoogleCloudProvider(ExecutionProvider, RepresentationMixin):
 
     def status(self, job_ids: list[Any]) -> list[JobStatus]:
         """One JobStatus per block, from ``instances.get``."""
-        out = []
         for jid in job_ids:
             record = self.resources.get(jid)
-            if record is None:
-                out.append(JobStatus(JobState.MISSING, message=f"no block with job id {jid!r}"))
-                continue
-            if not record["status"].terminal:
+            if record is not None and not record["status"].terminal:
                 record["status"] = self._poll(jid, record)
-            out.append(record["status"])
-        return out
+        return recorded_statuses(self.resources, job_ids)
 
     def _poll(self, name: str, record: dict[str, Any]) -> JobStatus:
         try:

@@ -24,7 +24,7 @@ from parsl.jobs.states import JobState, JobStatus
 from parsl.providers.base import ExecutionProvider
 from parsl.providers.errors import SubmitException
 from parsl.utils import RepresentationMixin, sanitize_dns_subdomain_rfc1123
-from parsl_providers.state_tables import job_state_table
+from parsl_providers.job_states import job_state_table, recorded_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -308,12 +308,7 @@ class KubernetesProvider(ExecutionProvider, RepresentationMixin):
         live = [j for j in job_ids if j in self.resources and not self.resources[j]["status"].terminal]
         if live:
             self._refresh(live)
-        return [
-            self.resources[j]["status"]
-            if j in self.resources
-            else JobStatus(JobState.MISSING, message=f"no block with job id {j!r}")
-            for j in job_ids
-        ]
+        return recorded_statuses(self.resources, job_ids)
 
     def _refresh(self, job_ids: list[str]) -> None:
         selector = f"{JOB_LABEL} in ({','.join(sorted(job_ids))})"

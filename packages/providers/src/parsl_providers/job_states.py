@@ -1,17 +1,23 @@
-"""``job_state_table``: how a provider writes down which scheduler states mean which ``JobState``.
+"""From what a scheduler or cloud reports to the ``JobStatus`` of each block.
 
-Each scheduler prints its own state codes (Slurm ``PD``, PBS ``Q``, HTCondor ``1``...). A
-provider lists them grouped by the ``JobState`` they stand for, which reads like the
-scheduler's documentation and cannot map one code twice::
+``job_state_table``: each scheduler prints its own state codes (Slurm ``PD``, PBS ``Q``,
+HTCondor ``1``...); a provider lists them grouped by the ``JobState`` they stand for, which
+reads like the scheduler's documentation and cannot map one code twice::
 
     TORQUE_STATES = job_state_table(PENDING="Q W T M", RUNNING="R B", ...)
+
+``recorded_statuses``: what ``status(job_ids)`` returns once a provider has refreshed its
+job records.
 """
 
 from __future__ import annotations
 
-from parsl.jobs.states import JobState
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-__all__ = ["job_state_table"]
+from parsl.jobs.states import JobState, JobStatus
+
+__all__ = ["job_state_table", "recorded_statuses"]
 
 
 def job_state_table(**codes: str) -> dict[str, JobState]:
@@ -36,3 +42,13 @@ def job_state_table(**codes: str) -> dict[str, JobState]:
                 )
             table[code] = state
     return table
+
+
+def recorded_statuses(resources: Mapping[Any, Mapping[str, Any]], job_ids: Iterable[Any]) -> list[JobStatus]:
+    """The ``'status'`` of each job's record; MISSING for an id the provider never made."""
+    return [
+        resources[jid]["status"]
+        if jid in resources
+        else JobStatus(JobState.MISSING, message=f"no block with job id {jid!r}")
+        for jid in job_ids
+    ]
