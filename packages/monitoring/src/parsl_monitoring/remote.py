@@ -49,6 +49,7 @@ class MonitoredFunction:
     __slots__ = (
         "__name__",
         "__qualname__",
+        "__weakref__",  # executors cache serialized functions weakly (HTEX's FunctionCache)
         "__wrapped__",
         "func",
         "interval",
