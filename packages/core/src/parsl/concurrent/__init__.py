@@ -122,7 +122,8 @@ class ParslPoolExecutor(Executor):
         """Like the builtin ``map(fn, *iterables)``, with the calls run as Parsl tasks.
 
         Results come back in input order. ``timeout`` (seconds, counted from this call) bounds
-        the wait for the whole iteration: a result not ready by then raises ``TimeoutError``.
+        the wait for the whole iteration: a result not ready by then raises
+        ``concurrent.futures.TimeoutError`` (the builtin ``TimeoutError`` from Python 3.11 on).
         ``chunksize`` is accepted and ignored (each call is its own task). With ``buffersize``,
         at most that many calls are submitted ahead of the results consumed so far.
         """
