@@ -6,6 +6,15 @@ the events into rows and writes each table with one ``executemany`` in one trans
 and try rows are inserted once and updated in later batches as the task moves on; a task that
 starts and finishes within one batch is inserted once with its final values.
 
+What the writer remembers between batches is bounded by the tasks in flight, not by the run:
+a task's row is inserted in the batch holding its first event (``pending`` on try 0) and
+updated in any later one, so no set of inserted ids is kept. A try's row is inserted with its
+launch (the event that gives it the NOT NULL executor); a worker message for a try arrives
+before that launch or after it, and the writer tells which from the one thing it keeps per
+unfinished task: the highest try launched so far. A task's final state forgets it; anything
+arriving later for it (a worker's ``running`` message, a last resource sample) is an update
+of a row that exists, or a plain insert into ``status``/``resource``.
+
 Being the only writer (and SQLite in WAL mode with a busy timeout, so ``parsl-visualize`` can
 read at the same time) is what keeps "database is locked" away. A batch that fails is logged
 and retried once, then dropped: monitoring never stops the workflow.
@@ -60,6 +69,10 @@ _BATCH_PARTS = (
 _RETURNED = frozenset(
     (States.exec_done, States.failed, States.dep_fail, States.memo_done, States.fail_retryable)
 )
+#: the states after which the kernel reports nothing more about a task
+_FINAL = frozenset((States.exec_done, States.failed, States.dep_fail, States.memo_done))
+#: a live task's entry in ``DatabaseWriter._live`` before any of its tries was launched
+_NOT_LAUNCHED = -1
 
 
 class DatabaseWriter(threading.Thread):
@@ -96,11 +109,11 @@ class DatabaseWriter(threading.Thread):
                 cur.close()
 
         metadata.create_all(self.engine)  # checkfirst: an existing database is reused
-        # row state across batches
-        self._task_rows: dict[int, dict[str, Any]] = {}  # pending writes, by task id
-        self._tasks_in_db: set[int] = set()
+        # Row state across batches, all of it about unfinished tasks (see the module docstring):
+        # task id -> highest try launched, from the task's first event to its final one
+        self._live: dict[int, int] = {}
+        # try rows waiting to be written: (task id, try id) -> the columns known so far
         self._try_rows: dict[tuple[int, int], dict[str, Any]] = {}
-        self._tries_in_db: set[tuple[int, int]] = set()
         self._compiled: dict[Any, tuple[str, tuple[str, ...] | None]] = {}
         self._dt_columns: dict[str, frozenset[str]] = {}
         self._second_text: dict[int, str] = {}
@@ -186,9 +199,11 @@ class DatabaseWriter(threading.Thread):
         run_id = self.run_id
         events = self.events
         status = out["status"]
-        touched_tasks: dict[int, list[Any]] = {}  # task id -> [record, changed since in db, depends]
+        # task id -> [record, changed since in db, depends, first event in this batch]
+        touched_tasks: dict[int, list[Any]] = {}
         touched_tries: set[tuple[int, int]] = set()
-        launched = States.launched
+        live = self._live
+        launched, pending = States.launched, States.pending
         for _ in range(len(events)):
             ev = events.popleft()
             if ev[0] == "messages":
@@ -199,21 +214,30 @@ class DatabaseWriter(threading.Thread):
             status.append((tid, state.name, ts, run_id, try_id))
             entry = touched_tasks.get(tid)
             if entry is None:
-                entry = touched_tasks[tid] = [task, False, depends]
+                entry = touched_tasks[tid] = [task, False, depends, False]
             elif depends:
                 entry[2] = depends
-            if state is launched:
+            if state is pending:
+                # the kernel's first event of every task; a retry is pending again on a later try
+                if try_id == 0 and tid not in live:
+                    live[tid] = _NOT_LAUNCHED
+                    entry[3] = True
+            elif state is launched:
                 key = (tid, try_id)
                 trow = self._try_row(key)
                 trow["task_executor"] = task.executor
                 trow["task_try_time_launched"] = ts
                 touched_tries.add(key)
+                if tid in live:
+                    live[tid] = try_id
             elif state in _RETURNED:
                 entry[1] = True
                 key = (tid, try_id)
-                if key in self._try_rows or key in self._tries_in_db:
+                if key in self._try_rows or live.get(tid, _NOT_LAUNCHED) >= try_id:
                     _record_return(self._try_row(key), task, ts)
                     touched_tries.add(key)
+                if state in _FINAL:
+                    live.pop(tid, None)
         return touched_tasks, touched_tries
 
     def _try_row(self, key: tuple[int, int]) -> dict[str, Any]:
@@ -224,31 +248,34 @@ class DatabaseWriter(threading.Thread):
         return row
 
     def _queue_task_rows(self, touched: dict[int, list[Any]], out: dict[str, list[Any]]) -> None:
-        """An insert for each task new to the database, an update for each that changed since."""
+        """An insert for each task first seen in this batch, an update for each that changed since."""
         run_id = self.run_id
-        in_db = self._tasks_in_db
-        for tid, (task, changed, depends) in touched.items():
-            if tid in in_db:
-                if changed:
-                    values = _task_values(task, depends)
-                    if not depends:
-                        del values["task_depends"]  # cleared by the kernel since the insert
-                    out["task_update"].append({"task_id": tid, "run_id": run_id, **values})
-            else:
+        for tid, (task, changed, depends, first_seen) in touched.items():
+            if first_seen:
                 out["task_insert"].append({"task_id": tid, "run_id": run_id, **_task_values(task, depends)})
-                in_db.add(tid)
+            elif changed:
+                values = _task_values(task, depends)
+                if not depends:
+                    del values["task_depends"]  # cleared by the kernel since the insert
+                out["task_update"].append({"task_id": tid, "run_id": run_id, **values})
 
     def _queue_try_rows(self, touched: set[tuple[int, int]], out: dict[str, list[Any]]) -> None:
-        """Move the touched tries' pending rows into the batch, once each has its launch."""
+        """Move the touched tries' pending rows into the batch, once each has its launch.
+
+        A row holding its launch is new (a try is launched once); any other is an update of
+        a row already written, unless the launch is still to come: a worker message can
+        arrive before the kernel's launch event, and that row waits for it. A task that is
+        no longer live has had every launch it will have.
+        """
+        live = self._live
         for key in touched:
             trow = self._try_rows.get(key)
             if trow is None:
                 continue
-            if key in self._tries_in_db:
-                out["try_update"].append(self._try_rows.pop(key))
-            elif "task_executor" in trow:
+            if "task_executor" in trow:
                 out["try_insert"].append(self._try_rows.pop(key))
-                self._tries_in_db.add(key)
+            elif live.get(key[0], key[1]) >= key[1]:
+                out["try_update"].append(self._try_rows.pop(key))
             # else: wait for the launch event to arrive (a worker message came first)
 
     def _messages(

@@ -14,6 +14,7 @@ import logging
 import os
 import pickle
 import threading
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future
 from functools import singledispatch
@@ -89,12 +90,19 @@ def _register_file() -> None:
 
 _register_file()
 
-_fn_ids: dict[Any, bytes] = {}
+# A function's identity, computed once (reading its source is slow). Held weakly: a workflow
+# that makes functions as it goes (lambdas, closures, bound methods) must not keep each of
+# them, and what they reference, alive for the life of the process.
+_fn_ids: weakref.WeakKeyDictionary[Any, bytes] = weakref.WeakKeyDictionary()
 
 
 def _function_identity(func: Any) -> bytes:
+    """Hash of a function's module, qualified name and source (of what it wraps, if anything)."""
     key = getattr(func, "__wrapped__", func)
-    cached = _fn_ids.get(key)
+    try:
+        cached = _fn_ids.get(key)
+    except TypeError:  # cannot be weakly referenced (a builtin) or hashed: computed each time
+        cached = None
     if cached is not None:
         return cached
     name = f"{getattr(key, '__module__', '?')}.{getattr(key, '__qualname__', repr(key))}"

@@ -1,0 +1,222 @@
+"""The monitoring writer forgets a task once it is final, and still writes what comes after.
+
+The writer runs its batches here by calling ``_flush()`` (what its thread does every period),
+so each test decides exactly which events share a batch: a worker's ``running`` message before
+the kernel's launch event, resource samples after the task's final state, a retry's late
+message. Each test runs on SQLite and, when the server is up, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from parsl.dataflow.states import States
+from parsl.dataflow.taskrecord import TaskRecord
+from parsl_monitoring.writer import DatabaseWriter
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/monitoring.db"
+    return request.getfixturevalue("postgres_url")
+
+
+class _Run:
+    """One workflow's writer, fed the events the hub would queue."""
+
+    def __init__(self, url: str) -> None:
+        self.run_id = f"forget-{uuid.uuid4()}"
+        self.writer = DatabaseWriter(url, self.run_id)
+        self._clock = itertools.count()
+        self._t0 = time.time()
+        self.writer.workflow_started(
+            {
+                "run_id": self.run_id,
+                "workflow_name": "forget",
+                "workflow_version": "1",
+                "time_began": self._t0,
+                "time_completed": None,
+                "host": "h",
+                "user": "u",
+                "rundir": "/tmp",
+                "tasks_failed_count": 0,
+                "tasks_completed_count": 0,
+            }
+        )
+
+    def now(self) -> float:
+        return self._t0 + next(self._clock) * 0.001
+
+    def task(self, tid: int) -> TaskRecord:
+        return TaskRecord(
+            id=tid,
+            func=print,
+            func_name="f",
+            args=(),
+            kwargs={},
+            executor="htex",
+            retries_left=1,
+            memoize=False,
+            ignore_for_cache=[],
+            join=False,
+            time_invoked=self.now(),
+            dfk=None,  # type: ignore[arg-type]
+            resource_specification={},
+        )
+
+    def state(self, task: TaskRecord, state: States) -> None:
+        task.status = state
+        if state in (States.exec_done, States.failed):
+            task.time_returned = self.now()
+        self.writer.events.append((task, state, self.now(), task.try_id, task.depends))
+
+    def worker(self, kind: str, tid: int, try_id: int) -> None:
+        msg = {"type": kind, "run_id": self.run_id, "task_id": tid, "try_id": try_id, "timestamp": self.now()}
+        if kind == "task_running":
+            msg.update(hostname="node-1", block_id="0")
+        if kind == "resource":
+            msg.update(psutil_process_pid=42, psutil_process_memory_resident=1.0)
+        self.writer.events.append(("messages", "htex", [msg]))
+
+    def flush(self) -> None:
+        self.writer._flush()
+        assert self.writer.batches_failed == 0
+
+    def rows(self, table: str) -> list[dict]:
+        with self.writer.engine.connect() as c:
+            result = c.execute(sa.text(f'SELECT * FROM "{table}" WHERE run_id = :r'), {"r": self.run_id})
+            return [dict(r._mapping) for r in result]
+
+    def try_row(self, tid: int, try_id: int) -> dict:
+        rows = [r for r in self.rows("try") if (r["task_id"], r["try_id"]) == (tid, try_id)]
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    def remembers_nothing(self) -> bool:
+        return not self.writer._live and not self.writer._try_rows
+
+
+@pytest.fixture
+def run(url):
+    r = _Run(url)
+    yield r
+    r.writer.engine.dispose()
+
+
+def test_messages_after_the_final_state_update_the_try_row(run):
+    t = run.task(0)
+    run.state(t, States.pending)
+    run.state(t, States.launched)
+    run.flush()
+    run.state(t, States.exec_done)
+    run.flush()
+    assert run.remembers_nothing()
+    # the worker's messages arrive after the result: an update of the row, a status, a sample
+    run.worker("task_running", 0, 0)
+    run.worker("task_running_ended", 0, 0)
+    run.worker("resource", 0, 0)
+    run.flush()
+    assert run.remembers_nothing()
+    row = run.try_row(0, 0)
+    assert row["task_executor"] == "htex" and row["hostname"] == "node-1" and row["block_id"] == "0"
+    assert row["task_try_time_launched"] and row["task_try_time_running"] and row["task_try_time_returned"]
+    assert sorted(r["task_status_name"] for r in run.rows("status")) == sorted(
+        ["pending", "launched", "exec_done", "running", "running_ended"]
+    )
+    assert [(r["task_id"], r["try_id"], r["psutil_process_pid"]) for r in run.rows("resource")] == [
+        (0, 0, 42)
+    ]
+    (task,) = run.rows("task")
+    assert task["task_time_returned"] is not None
+
+
+def test_a_running_message_before_the_launch_waits_for_it(run):
+    t = run.task(0)
+    run.state(t, States.pending)
+    run.worker("task_running", 0, 0)  # the kernel marks the task launched after submit returns
+    run.flush()
+    assert run.rows("try") == []
+    run.state(t, States.launched)
+    run.flush()
+    row = run.try_row(0, 0)
+    assert row["task_executor"] == "htex" and row["hostname"] == "node-1"
+    run.state(t, States.exec_done)
+    run.flush()
+    assert run.try_row(0, 0)["task_try_time_returned"] is not None
+    assert run.remembers_nothing()
+
+
+def test_retries_keep_each_try_and_late_messages_find_their_own(run):
+    t = run.task(0)
+    run.state(t, States.pending)
+    run.state(t, States.launched)
+    run.flush()
+    t.fail_count, t.fail_cost, t.fail_history = 1, 1.0, ["ValueError('x')"]
+    run.state(t, States.fail_retryable)
+    t.try_id = 1
+    run.state(t, States.pending)
+    run.worker("task_running", 0, 1)  # try 1 runs before its launch event is queued
+    run.flush()
+    assert run.writer._live == {0: 0}
+    run.state(t, States.launched)
+    run.worker("task_running", 0, 0)  # try 0's message, late
+    run.flush()
+    run.state(t, States.exec_done)
+    run.flush()
+    assert run.remembers_nothing()
+    first, second = run.try_row(0, 0), run.try_row(0, 1)
+    assert first["hostname"] == "node-1" and first["task_fail_history"] == "ValueError('x')"
+    assert first["task_try_time_returned"] is not None
+    assert second["hostname"] == "node-1" and second["task_try_time_returned"] is not None
+    (task,) = run.rows("task")
+    assert task["task_fail_count"] == 1
+
+
+def test_a_task_within_one_batch_is_inserted_with_its_final_values(run):
+    t = run.task(0)
+    run.state(t, States.pending)
+    run.state(t, States.launched)
+    run.worker("task_running", 0, 0)
+    run.state(t, States.exec_done)
+    run.flush()
+    assert run.remembers_nothing()
+    (task,) = run.rows("task")
+    assert task["task_time_returned"] is not None
+    assert run.try_row(0, 0)["task_try_time_returned"] is not None
+
+
+def test_a_task_that_never_launched_gets_no_try_row(run):
+    t = run.task(0)
+    run.state(t, States.pending)
+    run.flush()
+    run.state(t, States.dep_fail)
+    run.flush()
+    assert run.remembers_nothing()
+    assert run.rows("try") == [] and len(run.rows("task")) == 1
+
+
+def test_what_the_writer_keeps_is_the_unfinished_tasks_only(run):
+    n = 2000
+    tasks = [run.task(i) for i in range(n)]
+    for lo in range(0, n, 500):  # tasks overlap batches: submitted in one, finished in the next
+        for t in tasks[lo : lo + 500]:
+            run.state(t, States.pending)
+            run.state(t, States.launched)
+        run.flush()
+        for t in tasks[lo : lo + 500]:
+            if t.id != 7:
+                run.worker("task_running", t.id, 0)
+                run.state(t, States.exec_done)
+                run.worker("resource", t.id, 0)
+        run.flush()
+    assert run.writer._live == {7: 0}  # the one task still running
+    assert not run.writer._try_rows
+    assert len(run.rows("task")) == n and len(run.rows("try")) == n
+    assert len(run.rows("resource")) == n - 1
+    assert sum(r["task_try_time_running"] is not None for r in run.rows("try")) == n - 1
