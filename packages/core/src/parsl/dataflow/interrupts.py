@@ -94,7 +94,13 @@ def shutdown_within(
                 on_error(name, e)
 
         t = threading.Thread(target=run, name=f"parsl-shutdown-{name}", daemon=True)
-        t.start()
+        try:
+            t.start()
+        except RuntimeError:
+            # Python 3.12 starts no thread once the interpreter is exiting, atexit handlers
+            # included (3.13 allows it again): run the step here, without the time bound.
+            run()
+            continue
         threads.append((name, t))
     deadline = time.monotonic() + seconds
     late = []
