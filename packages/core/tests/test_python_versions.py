@@ -6,9 +6,11 @@ lists them.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +66,31 @@ def test_shutdown_within_runs_steps_inline_when_no_thread_can_start(monkeypatch)
     ran = []
     late = shutdown_within([("a", lambda: ran.append("a")), ("b", lambda: ran.append("b"))], 1.0, pytest.fail)
     assert ran == ["a", "b"] and late == []
+
+
+#: multiprocessing calls that use the default start method, which Python 3.14 changes from
+#: fork to forkserver on Linux: our code names its context (parsl.multiprocessing) instead
+IMPLICIT_START_METHOD = re.compile(
+    r"\bmultiprocessing\.(Process|Pool|Queue|SimpleQueue|JoinableQueue|Event|Lock|Manager)\("
+    r"|\bset_start_method\(|\bos\.fork\(|\bProcessPoolExecutor\((?![^)]*mp_context)"
+)
+
+
+def test_no_code_depends_on_the_default_start_method():
+    root = Path(__file__).resolve().parents[3]
+    sources = sorted(root.glob("packages/*/src/**/*.py")) + sorted(root.glob("examples/*/src/**/*.py"))
+    assert len(sources) > 50
+    found = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for path in sources
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if IMPLICIT_START_METHOD.search(line)
+    ]
+    assert not found, "use an explicit context (parsl.multiprocessing.SpawnContext):\n" + "\n".join(found)
+
+
+def test_the_implicit_start_method_pattern_catches_what_it_should():
+    assert IMPLICIT_START_METHOD.search("p = multiprocessing.Process(target=f)")
+    assert IMPLICIT_START_METHOD.search("with ProcessPoolExecutor(4) as pool:")
+    assert not IMPLICIT_START_METHOD.search("ProcessPoolExecutor(4, mp_context=SpawnContext)")
+    assert not IMPLICIT_START_METHOD.search("SpawnContext.Process(target=f)")
