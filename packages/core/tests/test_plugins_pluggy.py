@@ -305,3 +305,54 @@ def test_registering_a_non_executor_is_an_error_naming_it():
 
     with pytest.raises(PluginConflictError, match=r"not a subclass of parsl\.executors\.base\.ParslExecutor"):
         new_plugin_manager(observers=[Wrong()]).executors()
+
+
+def test_plain_implementations_get_pluggys_call_order_and_their_own_argument_order(dfk, registered):
+    calls = []
+
+    class Reordered:
+        @hookimpl
+        def parsl_task_state_changed(self, new_state, task, dfk, old_state):
+            calls.append(("reordered", task.id, old_state, new_state, dfk))
+
+    class Full:
+        @hookimpl
+        def parsl_task_state_changed(self, dfk, task, old_state, new_state):
+            calls.append(("full", task.id, old_state, new_state, dfk))
+
+    class Early:
+        @hookimpl(tryfirst=True)
+        def parsl_task_state_changed(self, task):
+            calls.append(("early", task.id))
+
+    registered(Early())
+    registered(Reordered())
+    registered(Full())
+    assert dfk.plugins._state_plan is not None  # plain implementations: called from the plan
+    fut = triple(1)
+    fut.result()
+    dfk.wait_for_current_tasks()
+    mine = [c for c in calls if c[1] == fut.tid]
+    # pluggy's order: tryfirst first, then the last registered first; every state, every plugin
+    first_change = mine[:3]
+    assert [c[0] for c in first_change] == ["early", "full", "reordered"]
+    assert first_change[1][2:] == first_change[2][2:] == (States.unsched, States.pending, dfk)
+    assert [c[3] for c in mine if c[0] == "full"] == [c[3] for c in mine if c[0] == "reordered"]
+
+
+def test_a_monitor_sends_task_hooks_through_pluggy_until_undone(dfk, registered):
+    registered(StateRecorder())
+    assert dfk.plugins._state_plan is not None
+    seen = []
+    undo = dfk.plugins.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: seen.append(name), lambda *a: None
+    )
+    assert dfk.plugins._state_plan is None
+    triple(2).result()
+    undo()
+    assert "parsl_task_state_changed" in seen
+    assert dfk.plugins._state_plan is not None
+    count = len(seen)
+    triple(3).result()
+    dfk.wait_for_current_tasks()
+    assert len(seen) == count, "an undone monitor sees nothing more"
