@@ -76,7 +76,7 @@ def build_traceback(frames: Frames) -> TracebackType | None:
     """A real traceback whose entries show ``frames`` (``(filename, lineno, name)``, outermost first)."""
     stubs = _stub_frames(list(frames))
     tb = None
-    for (frame, lasti), (_, lineno, _) in zip(reversed(stubs), reversed(frames)):
+    for (frame, lasti), (_, lineno, _) in zip(reversed(stubs), reversed(frames), strict=True):
         tb = TracebackType(tb, frame, lasti, lineno)
     return tb
 
