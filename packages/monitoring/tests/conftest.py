@@ -28,7 +28,12 @@ def _reachable(url: str) -> bool:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """A PostgreSQL URL (started by .ci/setup.d/35-postgres.sh; started here if possible)."""
+    from parsl_monitoring.db import with_installed_driver
+
     url = os.environ.get("PARSL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    # the driver named, as the hub and the dashboard do: SQLAlchemy 2.0 (Python 3.10) reads a
+    # driverless postgresql:// as psycopg2, which the test environments do not install
+    url = with_installed_driver(url).render_as_string(hide_password=False)
     if not _reachable(url) and os.geteuid() == 0:
         subprocess.run(
             ["bash", str(ROOT / ".ci" / "infra" / "postgres-up.sh")], capture_output=True, timeout=300

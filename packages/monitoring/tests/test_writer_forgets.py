@@ -220,3 +220,19 @@ def test_what_the_writer_keeps_is_the_unfinished_tasks_only(run):
     assert len(run.rows("task")) == n and len(run.rows("try")) == n
     assert len(run.rows("resource")) == n - 1
     assert sum(r["task_try_time_running"] is not None for r in run.rows("try")) == n - 1
+
+
+def test_a_driverless_postgresql_url_uses_the_installed_driver():
+    """``postgresql://`` means psycopg2 to SQLAlchemy 2.0 (Python 3.10's newest) and psycopg to
+    2.1: with psycopg alone installed, the monitoring database URL still works on either."""
+    from importlib.util import find_spec
+
+    from parsl_monitoring.db import with_installed_driver
+
+    url = with_installed_driver("postgresql://u:p@h/db")
+    if find_spec("psycopg2") is None and find_spec("psycopg") is not None:
+        assert url.drivername == "postgresql+psycopg"
+    else:
+        assert url.drivername == "postgresql"
+    assert with_installed_driver("postgresql+psycopg2://u@h/db").drivername == "postgresql+psycopg2"
+    assert with_installed_driver("sqlite:///x.db").drivername == "sqlite"

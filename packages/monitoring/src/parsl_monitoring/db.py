@@ -33,10 +33,22 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.engine import URL, make_url
 
 from parsl_monitoring.remote import RESOURCE_FIELDS
 
-__all__ = ["BLOCK", "NODE", "RESOURCE", "STATUS", "TABLES", "TASK", "TRY", "WORKFLOW", "metadata"]
+__all__ = [
+    "BLOCK",
+    "NODE",
+    "RESOURCE",
+    "STATUS",
+    "TABLES",
+    "TASK",
+    "TRY",
+    "WORKFLOW",
+    "metadata",
+    "with_installed_driver",
+]
 
 metadata = MetaData()
 
@@ -154,3 +166,17 @@ Index("try_run", TRY.c.run_id)
 Index("resource_run_task", RESOURCE.c.run_id, RESOURCE.c.task_id)
 
 TABLES = {t.name: t for t in (WORKFLOW, TASK, TRY, STATUS, RESOURCE, NODE, BLOCK)}
+
+
+def with_installed_driver(url: str | URL) -> URL:
+    """``url``, naming psycopg (3) for a driverless ``postgresql://`` URL when only it is installed.
+
+    SQLAlchemy 2.0 (the newest for Python 3.10) reads ``postgresql://`` as psycopg2; 2.1 as
+    psycopg. A user with psycopg alone installed gets a working URL on either.
+    """
+    from importlib.util import find_spec
+
+    url = make_url(url)
+    if url.drivername == "postgresql" and find_spec("psycopg2") is None and find_spec("psycopg") is not None:
+        return url.set(drivername="postgresql+psycopg")
+    return url

@@ -82,7 +82,7 @@ class DatabaseWriter(threading.Thread):
         super().__init__(name="parsl-monitoring-writer", daemon=True)
         from sqlalchemy import create_engine, event
 
-        from parsl_monitoring.db import metadata
+        from parsl_monitoring.db import metadata, with_installed_driver
 
         self.url = url
         self.run_id = run_id
@@ -97,7 +97,7 @@ class DatabaseWriter(threading.Thread):
         if self.sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
             _ensure_sqlite_dir(url)
-        self.engine = create_engine(url, **kwargs)
+        self.engine = create_engine(with_installed_driver(url), **kwargs)
         if self.sqlite:
 
             @event.listens_for(self.engine, "connect")

@@ -10,6 +10,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from parsl_monitoring.db import with_installed_driver
+
 __all__ = ["DEFAULT_DB_URL", "DatabaseNotFound", "display_url", "epoch", "ifloor", "open_database"]
 
 DEFAULT_DB_URL = "sqlite:///./runinfo/monitoring.db"
@@ -58,7 +60,7 @@ def open_database(db: str | URL | Engine) -> Engine:
                 )
         elif url.get_backend_name() == "postgresql":
             kwargs["execution_options"] = {"postgresql_readonly": True}
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(with_installed_driver(url), **kwargs)
     try:
         tables = set(inspect(engine).get_table_names())
     except Exception as e:
