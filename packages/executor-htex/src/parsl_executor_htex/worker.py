@@ -5,7 +5,9 @@ with two pipes inherited from it (see ``messages.write_frames``): it reads tasks
 first and writes results to the second. It says it is ready, and then loops: receive a task
 (function id, the function's bytes the first time, arguments), run it, send back the result or
 the exception. Functions are deserialized once and cached by id. The worker exits when the
-manager says stop or when the manager is gone (end of file on the task pipe). It imports
+manager says stop or when the manager is gone: end of file on the task pipe between tasks,
+and, while a task runs, a watchdog thread that sees the pipe hang up (or the worker
+re-parented), so a worker never outlives its pool, however long its task. It imports
 neither ZeroMQ nor the rest of the executor, so it starts quickly.
 """
 
@@ -15,6 +17,7 @@ import importlib
 import logging
 import os
 import pickle
+import select
 import socket
 import sys
 import threading
@@ -25,7 +28,7 @@ from parsl_executor_htex import messages as m
 from parsl_executor_htex.mpi import MPITask, restore, run_with_environment
 from parsl_executor_htex.serialize import loads, loads_payload, pack_exception, pack_result, result_error
 
-__all__ = ["TASK_TELEMETRY_ATTRIBUTE", "main", "run_payload", "run_worker"]
+__all__ = ["TASK_TELEMETRY_ATTRIBUTE", "main", "run_payload", "run_worker", "watch_manager"]
 
 #: ParslExecutor's telemetry contract (``parsl.executors.base.TASK_TELEMETRY_ATTRIBUTE``), spelled
 #: out because workers do not import parsl; a test checks that the two agree
@@ -63,6 +66,28 @@ def run_payload(
     return func, func(buffer, *spec.get("a", ()), **spec.get("k", {}))
 
 
+def watch_manager(task_fd: int, period: float = 1.0) -> threading.Thread:
+    """Exit this process as soon as the manager is gone, even in the middle of a task.
+
+    A daemon thread waits for the task pipe to hang up (the manager's end closed: it exited
+    or was killed) and, every ``period`` seconds, checks that the manager is still our parent
+    (for platforms whose poll() does not report a pipe's hang-up)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(task_fd, 0)  # no events asked for: only hang-up and errors wake us
+        while True:
+            hung_up = poller.poll(period * 1000)
+            if hung_up or os.getppid() != parent:
+                logger.warning("The worker pool is gone: worker %d exits", os.getpid())
+                os._exit(1)  # the running task cannot be finished for anyone
+
+    thread = threading.Thread(target=watch, name="watch-manager", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
     """Serve tasks from the manager until told to stop."""
     where = f"worker {rank} of pool {os.environ.get('PARSL_WORKER_POOL_ID', '?')} on {socket.gethostname()}"
@@ -81,6 +106,7 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
         except OSError as e:  # the manager is gone: the worker stops at its next read
             logger.debug("Dropping monitoring messages: %s", e)
 
+    watch_manager(task_fd)
     write(result_fd, [m.READY + header(rank, 0)])
     # Bounded by the workflow: its FunctionCache holds functions weakly and sends FORGET for each one
     # garbage-collected, so this holds only functions still alive there (see serialize.py).
