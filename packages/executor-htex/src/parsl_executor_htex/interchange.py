@@ -8,7 +8,10 @@ with the ports on stdout and runs a single-threaded ZeroMQ loop:
 * managers get tasks in batches, with the bytes of any function they have not seen yet;
 * results from managers are forwarded to the executor frame for frame: only the task ids in
   the batch header are read (see ``messages.py``);
-* managers that stop heartbeating are declared lost and their tasks fail with ManagerLost;
+* managers that stop heartbeating are declared lost and their tasks fail with ManagerLost; a
+  lost manager that speaks again (it was stopped or suspended, not dead) has its late results
+  dropped and is told to exit (STOP with the reason ``STOP_LOST``), so no task's result reaches
+  the executor twice;
 * a pool that registers, leaves or is held is reported to the executor as a ``node`` monitoring
   message, and with ``node_updates`` (the executor has a monitoring consumer) so is every batch
   of tasks given to a pool, with the ids of all tasks it holds: which block runs which task.
@@ -67,6 +70,11 @@ __all__ = ["Interchange", "main"]
 INF = float("inf")
 #: managers whose tasks take less than this (seconds, mean) get extra tasks queued ahead
 SHORT_TASK = 0.01
+#: the reason after STOP (``m.STOP + STOP_LOST``) telling a pool that this interchange declared
+#: it lost: its tasks were failed (and perhaps retried elsewhere), so it must exit, not re-register
+STOP_LOST = b"lost"
+#: how many lost managers' identities are remembered (oldest forgotten first)
+LOST_MEMORY = 10_000
 
 
 class ManagerRecord:
@@ -156,6 +164,9 @@ class Interchange:
         # garbage-collected, so this holds only functions still alive there (see serialize.py).
         self.functions: dict[int, bytes] = {}
         self.managers: dict[bytes, ManagerRecord] = {}
+        # managers declared lost on missed heartbeats, by identity: anything they send later is
+        # dropped and answered with STOP + STOP_LOST (see _from_lost)
+        self.lost: dict[bytes, float] = {}
         self.ready: dict[bytes, ManagerRecord] = {}  # managers with free slots
         self.prioritized = False  # a task with a priority was seen: no adaptive prefetch
         self.held_blocks: set[str] = set()
@@ -414,6 +425,9 @@ class Interchange:
         rec = self.managers.get(ident)
         if rec is not None:
             rec.last_seen = time.monotonic()
+        elif ident in self.lost:
+            self._from_lost(ident, tag, msg)
+            return
         if tag == m.RESULTS:
             tids, mean = m.result_ids(msg)
             if rec is not None:
@@ -534,7 +548,28 @@ class Interchange:
         for rec in list(self.managers.values()):
             if now - rec.last_seen > self.hb_threshold:
                 self._lose(rec, f"no heartbeat for {self.hb_threshold:g} s")
-                self._send(rec.ident, [m.STOP])
+                lost = self.lost
+                lost[rec.ident] = now
+                if len(lost) > LOST_MEMORY:
+                    del lost[next(iter(lost))]
+                # it may be only stopped or suspended: if so, this waits for it
+                self._send(rec.ident, [m.STOP + STOP_LOST])
+
+    def _from_lost(self, ident: bytes, tag: bytes, msg: Any) -> None:
+        """A message from a manager declared lost: its tasks were failed already (and may run
+        again elsewhere), so drop what it sends and tell it, once more, to exit."""
+        if tag == m.RESULTS:
+            tids, _ = m.result_ids(msg)
+            logger.debug(
+                "Dropping %d late results from manager %r, declared lost: their tasks were failed",
+                len(tids),
+                ident,
+            )
+        elif tag == m.STOP:  # it is leaving: nothing more to say to it
+            return
+        else:
+            logger.debug("Manager %r, declared lost, sent %r: telling it to exit", ident, bytes(tag))
+        self._send(ident, [m.STOP + STOP_LOST])
 
     def _stop_prefetch(self) -> None:
         self.prioritized = True

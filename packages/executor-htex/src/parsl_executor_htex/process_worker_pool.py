@@ -21,7 +21,9 @@ here (see ``messages.py``).
 A pool that cannot take part exits with a non-zero code and a one-line reason on stderr (which
 the provider keeps in the block's stderr file): no interchange address answered (1), the
 interchange never acknowledged the registration within ``--address_probe_timeout`` seconds
-(2: wrong port, or CurveZMQ keys that do not match), or it refused the pool's versions (3).
+(2: wrong port, or CurveZMQ keys that do not match), it refused the pool's versions (3), or it
+had declared the pool lost (4: the pool was stopped or suspended for longer than the heartbeat
+threshold; its tasks were failed and perhaps retried elsewhere, so its late results are void).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ _POLLIN = int(zmq.POLLIN)
 logger = logging.getLogger("parsl_executor_htex.process_worker_pool")
 
 __all__ = [
+    "EXIT_LOST",
     "EXIT_NOT_ACCEPTED",
     "EXIT_NO_ADDRESS",
     "EXIT_REJECTED",
@@ -70,6 +73,7 @@ __all__ = [
 EXIT_NO_ADDRESS = 1
 EXIT_NOT_ACCEPTED = 2
 EXIT_REJECTED = 3
+EXIT_LOST = 4
 
 #: capacity asked for each worker pipe (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default)
 PIPE_SIZE = 1 << 20
@@ -264,7 +268,7 @@ class Manager:
                 self._read_workers(events)
                 if self.ix is not None:
                     self._drain_interchange()
-            if self.queue and self.idle:
+            if self.queue and self.idle and not self.stopping:
                 self._assign()
             now = time.monotonic()
             if now >= next_check:
@@ -396,6 +400,8 @@ class Manager:
                     w.fids.difference_update(fids)
                     self._write(w, m.encode(m.FORGET, fids))
         elif tag == m.STOP:
+            if len(msg) > 1 and self._declared_lost(msg):
+                return
             logger.info("The interchange asked this pool to stop")
             self.stopping = True
         elif tag == m.ACCEPT:
@@ -404,6 +410,21 @@ class Manager:
             self._drain_acked = True  # every task the interchange sent us is in self.queue
         elif tag == m.REJECT:
             self._fail(EXIT_REJECTED, f"the interchange rejected this pool: {m.decode(msg)}")
+
+    def _declared_lost(self, msg: Any) -> bool:
+        """STOP + STOP_LOST: the interchange failed our tasks already; exit without sending results."""
+        from parsl_executor_htex.interchange import STOP_LOST  # rare: only when it happens
+
+        if bytes(msg[1:]) != STOP_LOST:
+            return False
+        self.results_tids, self.results = [], []  # dropped there in any case
+        self.queue.clear()
+        self._fail(
+            EXIT_LOST,
+            f"the interchange declared this pool lost (it heard nothing from it for over "
+            f"{self.hb_threshold:g} s: stopped or suspended?) and failed its tasks; exiting",
+        )
+        return True
 
     def _assign(self) -> None:
         if self.mpi is not None:
