@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from parsl.errors import ParslError
+from parsl.executors.errors import ExecutorError
 
 __all__ = [
     "CommandClientBadError",
     "CommandClientTimeoutError",
     "HighThroughputExecutorError",
+    "InterchangeLost",
     "InterchangeStartError",
     "ManagerLost",
     "VersionMismatch",
@@ -106,3 +108,23 @@ class CommandClientBadError(HighThroughputExecutorError):
 
 class InterchangeStartError(HighThroughputExecutorError):
     """The interchange process failed to start; the message holds its log tail."""
+
+
+class InterchangeLost(HighThroughputExecutorError, ExecutorError):
+    """The interchange died while a worker pool held this task: it may have run, so this try
+    failed (the DataFlowKernel retries the task if ``retries`` allow). The executor started a
+    new interchange; tasks still queued in the old one were resubmitted without this error."""
+
+    def __init__(self, executor: object, task_id: int, exit_code: int | None):
+        ExecutorError.__init__(self, executor, "interchange lost")  # type: ignore[arg-type]
+        self.args = (executor, task_id, exit_code)
+        self.task_id = task_id
+        self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        how = f"exit code {self.exit_code}" if self.exit_code is not None else "exit code unknown"
+        label = getattr(self.executor, "label", self.executor)
+        return (
+            f"Executor {label}: the interchange was lost ({how}) while task {self.task_id} ran on a "
+            f"worker pool; a new interchange took over, and this try of the task counts as failed"
+        )

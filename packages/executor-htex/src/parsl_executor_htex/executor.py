@@ -84,6 +84,15 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
     tasks; ``heartbeat_period`` / ``heartbeat_threshold`` detect lost pools; ``encrypted``
     (default True) turns on CurveZMQ. ``parsl_resource_specification={'priority': n}`` orders
     queued tasks (lower first).
+
+    ``interchange_restarts`` (default 3) and ``interchange_restart_window`` (seconds, default
+    60) bound recovery from a lost interchange: when it dies (a signal, an OOM kill) the executor
+    starts a new one on the same ports and socket paths, worker pools register with it again,
+    tasks it still queued are resubmitted, and tasks a pool held fail with ``InterchangeLost``
+    (one try: the DataFlowKernel retries them if ``retries`` allow). Past that many restarts
+    within the window, outstanding tasks fail with ``BadStateException`` instead.
+    ``interchange_restarts=0`` turns recovery off (and with it, keeping each task's serialized
+    arguments until its result for resubmission).
     """
 
     PLUGIN_NAME = "htex"
@@ -124,6 +133,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         enable_mpi_mode: bool = False,
         mpi_launcher: str = "mpiexec",
         remote_monitoring_radio: Any = None,
+        interchange_restarts: int = 3,
+        interchange_restart_window: float = 60.0,
     ):
         if provider is None:
             from parsl.providers import LocalProvider
@@ -140,6 +151,26 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             raise ValueError(f"max_workers_per_node={max_workers_per_node!r}: use a positive number")
         if cores_per_worker <= 0:
             raise ValueError(f"cores_per_worker={cores_per_worker!r}: use a positive number")
+        if isinstance(interchange_restarts, bool) or not isinstance(interchange_restarts, int):
+            raise TypeError(
+                f"interchange_restarts={interchange_restarts!r}: use an int, how many times a lost "
+                f"interchange may be restarted within interchange_restart_window (0 turns it off)"
+            )
+        if interchange_restarts < 0:
+            raise ValueError(
+                f"interchange_restarts={interchange_restarts!r}: use 0 (no restart) or a positive count"
+            )
+        if (
+            isinstance(interchange_restart_window, bool)
+            or not isinstance(interchange_restart_window, (int, float))
+            or not interchange_restart_window > 0
+        ):
+            raise ValueError(
+                f"interchange_restart_window={interchange_restart_window!r}: use a positive number of "
+                f"seconds (at most interchange_restarts restarts happen within that many seconds)"
+            )
+        self.interchange_restarts = interchange_restarts
+        self.interchange_restart_window = float(interchange_restart_window)
         if isinstance(available_accelerators, int):
             available_accelerators = [str(i) for i in range(available_accelerators)]
         self.launch_cmd = launch_cmd or DEFAULT_LAUNCH_CMD
@@ -187,7 +218,17 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
 
             check_launcher(mpi_launcher)
         self.tasks: dict[int, Future] = {}
+        #: per outstanding task: its function (kept alive until the result), or with recovery on
+        #: (function or None, priority, payload), what a new interchange must be sent again
         self._funcs: dict[int, Any] = {}
+        self._recovering = interchange_restarts > 0
+        self._restarts: list[float] = []  # monotonic times of interchange restarts
+        self._restarting = False  # between a lost interchange and its replacement: hold writes
+        self._closing = False  # shutdown() began: an interchange exiting now is no loss
+        #: DISPATCHED messages of the current interchange, unread (see _dispatched_tasks)
+        self._dispatch_log: list[bytes] = []
+        self._dispatch_logged = 0  # task ids in _dispatch_log
+        self._held_blocks: set[str] = set()  # told to the interchange; a new one is told again
         self._ids = itertools.count(1)
         self._last_tid = 0  # the highest task id handed out (see _task_counter)
         self._fcache = FunctionCache()
@@ -251,11 +292,16 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             t.start()
             self._threads.append(t)
 
-    def _start_interchange(self) -> None:
+    def _start_interchange(self, restart: bool = False) -> None:
+        """Start the interchange and read its ports; ``restart``: bind the ports (and socket
+        paths) of the one that was lost, so pools find the new one where the old one was."""
+        worker_ports = self.worker_ports
+        if restart:
+            worker_ports = (self._ports["workers"], self._ports["workers"])
         config = {
             "loopback_address": self.loopback_address,
             "interchange_port_range": self.interchange_port_range,
-            "worker_ports": self.worker_ports,
+            "worker_ports": worker_ports,
             "worker_port_range": self.worker_port_range,
             "heartbeat_period": self.heartbeat_period,
             "heartbeat_threshold": self.heartbeat_threshold,
@@ -270,6 +316,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             # monitoring consumers learn which pool holds which tasks at every dispatch
             "node_updates": self.monitoring_messages is not None,
             "check_versions": bool(self._check_python_mismatch),
+            # with recovery on, which tasks a pool holds (see _recover)
+            "dispatch_notices": self._recovering,
+            "held_blocks": sorted(self._held_blocks),
         }
         cmd = self._interchange_command()
         err_path = os.path.join(self.logdir, "interchange.stderr")
@@ -362,7 +411,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         except Exception as e:
             raise submit_error(func, _culprit(args, kwargs), e) from e
         tid, fut, payload = self._new_task(payload, mpi_spec)
-        self._funcs[tid] = func  # keeps the function (and its cache entry) alive until the result
+        # keeps the function (and its cache entry) alive until the result
+        self._funcs[tid] = (func, priority, payload) if self._recovering else func
         with self._submit_lock:
             try:
                 fid, fbytes, new = self._fcache.lookup(func)
@@ -449,11 +499,14 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             context, m.Blob(buffer) if type(buffer) is bytes and len(buffer) >= BIG else buffer
         )
         tid, fut, payload = self._new_task(payload, mpi_spec)
+        if self._recovering:
+            self._funcs[tid] = (None, priority, payload)
         with self._submit_lock:
             try:
                 frames = m.encode(m.TASKS, ([(tid, m.PAYLOAD_FID, priority)], {}, [payload]))
             except Exception as e:
                 del self.tasks[tid]
+                self._funcs.pop(tid, None)
                 raise submit_error(
                     (context.get("task_executor") or {}).get("f", "submit_payload"), "the context", e
                 ) from e
@@ -461,6 +514,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                 self._send(frames)
             except BaseException:
                 self.tasks.pop(tid, None)
+                self._funcs.pop(tid, None)
                 raise
         return fut
 
@@ -476,6 +530,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
 
     def _send(self, frames: list[Any]) -> None:
         """Write one message to the interchange (under the submit lock); never blocks."""
+        if self._restarting:  # the task waits in self._funcs: _recover sends it to the new one
+            return
         out = self._out
         if out is None:
             raise BadStateException(self, "the executor is not connected to its interchange")
@@ -483,6 +539,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         try:
             out.send(frames)
         except OSError as e:  # the interchange is gone: the receiver thread reports it
+            if self._recovering and self._bad_state is None:
+                logger.debug("The interchange is gone (%s): the task waits for its replacement", e)
+                return
             raise BadStateException(self, f"cannot reach the interchange: {e}") from e
         if out.pending and not waiting:
             self._wake_sender.put(True)
@@ -491,13 +550,15 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         """Finish writes the interchange's stdin pipe could not take at once."""
         import select
 
-        out, lock, wake = self._out, self._submit_lock, self._wake_sender
-        assert out is not None
+        lock, wake = self._submit_lock, self._wake_sender
         while True:
             if wake.get() is None:
                 return
             while True:
                 with lock:
+                    out = self._out  # a new writer after an interchange restart
+                    if out is None:
+                        break
                     try:
                         if out.flush():
                             break
@@ -506,32 +567,155 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                         break
                 if self._stopped:
                     return
-                select.select([], [out.fd], [], 0.2)
+                try:
+                    select.select([], [out.fd], [], 0.2)
+                except (OSError, ValueError):  # closed by a restart: take the new writer
+                    time.sleep(0.01)
 
     def _receive_loop(self) -> None:
-        proc = self._ix_proc
-        assert proc is not None and proc.stdout is not None
-        reader = m.FrameReader(proc.stdout.fileno())
+        """Complete futures from the interchange's output; when it ends unasked, recover."""
         while not self._stopped:
-            try:
-                messages = reader.read()
-            except (EOFError, OSError):
-                if self._stopped:
-                    return
+            proc = self._ix_proc
+            assert proc is not None and proc.stdout is not None
+            reader = m.FrameReader(proc.stdout.fileno())
+            while True:
                 try:
-                    code = proc.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    code = None
-                self.set_bad_state_and_fail_all(
-                    BadStateException(
-                        self,
-                        f"the interchange exited unexpectedly with code {code}; "
-                        f"see {self.logdir}/interchange.log",
-                    )
-                )
+                    messages = reader.read()
+                except (EOFError, OSError, ValueError):
+                    break
+                for msg, extra in messages:
+                    self._on_message(msg, extra)
+            if self._stopped or self._closing:
                 return
-            for msg, extra in messages:
-                self._on_message(msg, extra)
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:  # it closed its stdout yet lives on: end it
+                proc.kill()
+                code = proc.wait()
+            if self._closing or not self._recover(proc, code):
+                return
+
+    def _recover(self, proc: subprocess.Popen, code: int | None) -> bool:
+        """The interchange ``proc`` died: start a new one on its ports, resubmit what it still
+        queued, fail with InterchangeLost what it had dispatched. False if the executor gave up."""
+        now = time.monotonic()
+        window = self.interchange_restart_window
+        self._restarts = [t for t in self._restarts if now - t < window]
+        if not self._recovering or len(self._restarts) >= self.interchange_restarts:
+            bound = (
+                f" (restarted {len(self._restarts)} times in the last {window:g} s: "
+                f"interchange_restarts={self.interchange_restarts})"
+                if self._recovering
+                else ""
+            )
+            self.set_bad_state_and_fail_all(
+                BadStateException(
+                    self,
+                    f"the interchange exited unexpectedly with code {code}{bound}; "
+                    f"see {self.logdir}/interchange.log",
+                )
+            )
+            return False
+        self._restarts.append(now)
+        logger.warning(
+            "Executor %s: the interchange (pid %d) exited with code %s; starting a new one on port %s",
+            self.label,
+            proc.pid,
+            code,
+            self._ports.get("workers"),
+        )
+        with self._submit_lock:
+            self._restarting = True
+            self._out = None
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except OSError as e:
+                logger.debug("Closing a pipe of the lost interchange: %s", e)
+        error: Exception | None = None
+        for attempt in range(5):  # its port may take a moment to be free again
+            try:
+                self._start_interchange(restart=True)
+                error = None
+                break
+            except Exception as e:
+                error = e
+                logger.debug("Restarting the interchange failed (attempt %d): %s", attempt + 1, e)
+                time.sleep(0.2 * (attempt + 1))
+        if error is not None:
+            with self._submit_lock:
+                self._restarting = False
+            self.set_bad_state_and_fail_all(
+                BadStateException(
+                    self, f"the interchange exited with code {code} and could not be restarted: {error}"
+                )
+            )
+            return False
+        dispatched = self._dispatched_tasks()
+        lost: list[tuple[int, Future]] = []
+        with self._submit_lock:
+            tasks, funcs, lookup = self.tasks, self._funcs, self._fcache.lookup
+            meta: list[tuple[int, int, Any]] = []
+            payloads: list[Any] = []
+            for tid in list(tasks):
+                if tid in dispatched:
+                    fut = tasks.pop(tid, None)
+                    funcs.pop(tid, None)
+                    if fut is not None:
+                        lost.append((tid, fut))
+                    continue
+                entry = funcs.get(tid)
+                if entry is None:  # its submit() has not stored it yet: it sends it itself
+                    continue
+                func, priority, payload = entry
+                meta.append((tid, m.PAYLOAD_FID if func is None else lookup(func)[0], priority))
+                payloads.append(payload)
+            self._restarting = False
+            self._send(m.encode(m.TASKS, ([], self._fcache.live(), [])))
+            step = 2000
+            for i in range(0, len(meta), step):
+                self._send(m.encode(m.TASKS, (meta[i : i + step], {}, payloads[i : i + step])))
+        logger.warning(
+            "Executor %s: new interchange (pid %d) up; %d queued tasks resubmitted, %d tasks a worker "
+            "pool held fail with InterchangeLost",
+            self.label,
+            self._ix_proc.pid if self._ix_proc else -1,
+            len(meta),
+            len(lost),
+        )
+        if lost:
+            from parsl_executor_htex.errors import InterchangeLost
+
+            for tid, fut in lost:
+                if not fut.done():
+                    fut.set_exception(InterchangeLost(self, tid, code))
+        return not self._closing  # shut down while we restarted: shutdown() ends the new one
+
+    def _dispatched_tasks(self) -> set[int]:
+        """The outstanding tasks the interchange said it gave to a pool; forgets the notices."""
+        from array import array
+
+        ids: set[int] = set()
+        tasks = self.tasks
+        for msg in self._dispatch_log:
+            tids = array("q")
+            tids.frombytes(memoryview(msg)[1:])
+            ids.update(t for t in tids if t in tasks)
+        self._dispatch_log = []
+        self._dispatch_logged = 0
+        return ids
+
+    def _note_dispatched(self, msg: bytes) -> None:
+        """Keep a DISPATCHED notice; once they name many finished tasks, keep only outstanding ones."""
+        self._dispatch_log.append(msg)
+        self._dispatch_logged += (len(msg) - 1) // 8
+        if self._dispatch_logged > 2 * len(self.tasks) + 10000:
+            from array import array
+
+            keep = array("q", self._dispatched_tasks())
+            self._dispatch_log = [m.DISPATCHED + keep.tobytes()]
+            self._dispatch_logged = len(keep)
 
     def _withdraw(self, tid: int) -> bool:
         """Take task ``tid`` back from the interchange if no worker pool has it yet."""
@@ -556,6 +740,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                 fut = tasks.pop(tid, None)
                 funcs.pop(tid, None)
                 if fut is None:
+                    logger.debug("Dropping a result for task %d: it is no longer outstanding", tid)
                     continue
                 try:
                     ok, value = unpack_result(frame)
@@ -571,6 +756,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     fut.set_result(value)
                 else:
                     fut.set_exception(value)
+        elif tag == m.DISPATCHED:
+            self._note_dispatched(msg)
         elif tag == m.MONITOR:
             if self.monitoring_messages is not None:
                 batch: list[dict[str, Any]] = []
@@ -812,6 +999,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
 
     def _before_cancel(self, block_ids: list[str]) -> None:
         if self._started and not self._stopped:
+            self._held_blocks.update(str(b) for b in block_ids)
             try:
                 self._command_call("hold_blocks", block_ids, timeout=5)
             except Exception:
@@ -823,6 +1011,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         if not self._started or self._stopped:
             return
         logger.info("Shutting down executor %s", self.label)
+        self._closing = True  # the interchange exits on purpose now: no restart
         try:
             self._command_call("shutdown", timeout=2)
         except Exception:

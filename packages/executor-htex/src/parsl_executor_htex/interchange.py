@@ -49,6 +49,7 @@ import socket
 import struct
 import sys
 import time
+from array import array
 from typing import Any
 
 import zmq
@@ -157,6 +158,8 @@ class Interchange:
         self.selector = config.get("manager_selector")
         self.node_updates = bool(config.get("node_updates"))  # a node message per dispatch
         self.check_versions = config.get("check_versions", True)
+        # a DISPATCHED notice to the executor before each dispatch round (interchange recovery)
+        self.dispatch_notices = bool(config.get("dispatch_notices"))
         self.version = m.version_info()
         self.pending: list[tuple[float, int, int, int, Any]] = []
         self.seq = 0
@@ -169,7 +172,8 @@ class Interchange:
         self.lost: dict[bytes, float] = {}
         self.ready: dict[bytes, ManagerRecord] = {}  # managers with free slots
         self.prioritized = False  # a task with a priority was seen: no adaptive prefetch
-        self.held_blocks: set[str] = set()
+        # blocks being scaled in: from the executor when we replace an interchange that died
+        self.held_blocks: set[str] = {str(b) for b in config.get("held_blocks") or ()}
         self.block_history: list[str] = []  # every block a pool ever registered from, in order
         self.max_tid = 0  # highest task id read from the executor (its ids only grow)
         self.cancelled: set[int] = set()  # withdrawn before they reached us: drop on arrival
@@ -444,7 +448,9 @@ class Interchange:
                 logger.warning("Dropping %d results from unregistered manager %r", len(tids), ident)
         elif tag == m.HEARTBEAT:
             if rec is None:
-                self._send(ident, [m.STOP])
+                # a pool we never knew registered with the interchange we replaced (it died):
+                # it registers with us again (pools we lost are answered by _from_lost)
+                self._send(ident, [m.REGISTER])
         elif tag == m.MONITOR:
             self._to_executor([msg])
         elif tag == m.REGISTER:
@@ -479,9 +485,19 @@ class Interchange:
             self._send(ident, m.encode(m.REJECT, str(err)))
             self._to_executor(m.encode(m.ERROR, err))
             return
+        old = self.managers.get(ident)
+        if old is not None:  # registered twice (it asked again while reconnecting): same record
+            self._send(ident, [m.ACCEPT])
+            return
         rec = ManagerRecord(ident, info)
         if rec.block_id in self.held_blocks:
             rec.active = False
+        # a pool registering again after the interchange it knew died: the tasks it still runs
+        # (their results arrive later; the executor drops them) occupy its slots
+        for tid in info.get("held_tasks") or ():
+            rec.tasks[tid] = -1
+        if rec.tasks:
+            rec.idle_since = None
         self.managers[ident] = rec
         if rec.block_id not in self.block_history:
             self.block_history.append(rec.block_id)
@@ -595,6 +611,8 @@ class Interchange:
             else:
                 ready = self.selector.sort_managers(ready)
         functions = self.functions
+        batches: list[tuple[ManagerRecord, list[Any]]] = []
+        dispatched: list[int] = []
         for rec in ready:
             if not heap:
                 break
@@ -612,9 +630,15 @@ class Interchange:
                 meta.append((tid, fid))
                 payloads.append(payload)
                 tasks[tid] = fid
+                dispatched.append(tid)
             rec.idle_since = None
             self._update_ready(rec)
-            self._send(rec.ident, m.encode(m.TASKS, (meta, defs, payloads)))
+            batches.append((rec, m.encode(m.TASKS, (meta, defs, payloads))))
+        if self.dispatch_notices and dispatched:
+            # to the executor first: should we die before a pool hears of them, it already knows
+            self._to_executor([m.DISPATCHED + array("q", dispatched).tobytes()])
+        for rec, frames in batches:
+            self._send(rec.ident, frames)
             if self.node_updates:
                 self._node_message(rec, "dispatched")
 

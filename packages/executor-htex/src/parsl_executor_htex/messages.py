@@ -26,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "ACCEPT",
+    "DISPATCHED",
     "DRAIN",
     "ERROR",
     "FORGET",
@@ -68,10 +69,16 @@ STOP = b"S"  # S: shut down now (or, from a manager: I am leaving)
 # worker -> manager: R + WORKER_RESULT + payload head (+ blob frames)
 RESULTS = b"R"
 ERROR = b"E"  # interchange -> executor: E exception: the executor is unusable
-REGISTER = b"G"  # manager -> interchange: G info
+# manager -> interchange: G info; interchange -> manager: G alone, "register again" (this
+# interchange replaced the one the pool registered with, which died)
+REGISTER = b"G"
 HEARTBEAT = b"H"  # both ways between manager and interchange
 DRAIN = b"D"  # manager -> interchange: take no more tasks; interchange -> manager: none will come
 ACCEPT = b"A"  # interchange -> manager: registration accepted
+# interchange -> executor, before the tasks leave for the pools: N + task ids (array "q"), one
+# message per dispatch round; after a lost interchange these tasks count as a try
+# (see HighThroughputExecutor._recover)
+DISPATCHED = b"N"
 REJECT = b"X"  # interchange -> manager: X reason (version mismatch)
 READY = b"Y"  # worker -> manager: Y + rank
 # Monitoring messages from inside tasks and about worker pools (see the parsl_executor_reported hook):

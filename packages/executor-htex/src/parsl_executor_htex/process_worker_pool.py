@@ -14,9 +14,15 @@ when the provider is a LocalProvider with the default launcher) connects instead
 unix stream socket that the interchange listens on inside the 0700 certificate directory, when
 it is on that host and can open it: local traffic skips encryption and ZeroMQ's I/O threads
 (``link.FramedLink``, the same class as the interchange's end), and only processes of the user
-owning the keys can reach it. End of file on that socket stops the pool at once. Task
+owning the keys can reach it. Task
 arguments and results of 64 KiB and more pass through as zero-copy frames, never unpickled
 here (see ``messages.py``).
+
+A lost interchange (killed, crashed) is replaced by the executor on the same port and socket
+path: the pool notices at once (end of file on the unix socket, a disconnect event on the TCP
+link), drops the tasks it had not started, keeps the results of the others, and registers with
+the new interchange as soon as it answers (reconnecting with backoff); with no word from any
+interchange for ``--hb_threshold`` seconds it exits, as it always did.
 
 A pool that cannot take part exits with a non-zero code and a one-line reason on stderr (which
 the provider keeps in the block's stderr file): no interchange address answered (1), the
@@ -75,6 +81,10 @@ EXIT_NOT_ACCEPTED = 2
 EXIT_REJECTED = 3
 EXIT_LOST = 4
 
+#: backoff (seconds) between attempts to reach a new interchange after losing ours
+RECONNECT_MIN = 0.05
+RECONNECT_MAX = 1.0
+
 #: capacity asked for each worker pipe (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default)
 PIPE_SIZE = 1 << 20
 
@@ -126,9 +136,15 @@ class Manager:
         self.link: FramedLink | None = None
         self.ctx: zmq.Context | None = None
         self.ix: zmq.Socket | None = None
+        # False from losing the interchange until a new one accepts us again (see _lost_interchange)
+        self.connected = True
+        self.ix_events: zmq.Socket | None = None  # TCP: the DEALER's connect/disconnect events
+        self.local_path: str | None = None  # the unix socket to reconnect to, for a local pool
+        self.reconnect_at = 0.0
+        self.reconnect_delay = RECONNECT_MIN
         if local is not None:
-            self.link = FramedLink(local, self.poller)
-            self._send([self.pool_id.encode()])  # the first message: our identity
+            self.local_path = os.path.join(args.cert_dir, m.WORKER_IPC)
+            self._attach_local(local)
         else:
             self.ctx = zmq.Context()
             self.ix = self.ctx.socket(zmq.DEALER)
@@ -141,6 +157,12 @@ class Manager:
                     from parsl_executor_htex.curve import make_client
 
                     make_client(self.ix, args.cert_dir)
+            # a lost interchange is replaced on the same port: ZeroMQ reconnects with this backoff
+            self.ix.setsockopt(zmq.RECONNECT_IVL, int(RECONNECT_MIN * 1000))
+            self.ix.setsockopt(zmq.RECONNECT_IVL_MAX, int(RECONNECT_MAX * 1000))
+            self.ix_events = self.ix.get_monitor_socket(
+                zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
+            )
             self.ix.connect(url)
             self.poller.register(self.ix, zmq.POLLIN)
         self.workers: dict[int, WorkerProc] = {}
@@ -274,7 +296,7 @@ class Manager:
             if now >= next_check:
                 next_check = now + 0.05
                 self._periodic_checks(now, started)
-            if self.results or self.monitor:
+            if (self.results or self.monitor) and self.connected:
                 self._flush()
             elif now - self.last_sent > self.hb_period:
                 self._send([m.HEARTBEAT])
@@ -301,11 +323,17 @@ class Manager:
             "cpu_count": os.cpu_count() or 1,
             "total_memory": _total_memory(),
             "packages": installed_packages(),
+            # what we still run or hold results of, when registering with a new interchange
+            "held_tasks": [w.task for w in self.workers.values() if w.task is not None] + self.results_tids,
         }
 
     def _periodic_checks(self, now: float, started: float) -> None:
         """Dead workers, the accept deadline, a silent interchange, and the drain period."""
         self._check_workers()
+        if self.ix_events is not None:
+            self._interchange_events()
+        if not self.connected and self.local_path is not None and not self.stopping:
+            self._reconnect_local(now)
         if not self.accepted and now - started > self.accept_timeout:
             self._fail(
                 EXIT_NOT_ACCEPTED,
@@ -359,19 +387,81 @@ class Manager:
         """Send one message to the interchange (never blocks)."""
         if self.ix is not None:
             m.send(self.ix, frames)
-        else:
-            assert self.link is not None
+        elif self.link is not None:
             self.link.send(frames)
+        else:
+            logger.debug("No interchange to send to: message dropped")
+
+    # ------------------------------------------------------ interchange loss
+    def _attach_local(self, sock: socket.socket) -> None:
+        self.link = FramedLink(sock, self.poller)
+        self._send([self.pool_id.encode()])  # the first message: our identity
+
+    def _lost_interchange(self, reason: str) -> None:
+        """The interchange is gone. The executor starts a new one on the same endpoints: hold
+        our results for it, drop the tasks not started (the executor resubmits or fails them),
+        and register again once it answers; ``hb_threshold`` without word from it, we exit."""
+        if self.stopping or not self.connected or not self.accepted:
+            return
+        logger.warning(
+            "Lost the interchange (%s): waiting up to %g s for a new one; %d queued tasks dropped",
+            reason,
+            self.hb_threshold,
+            len(self.queue),
+        )
+        self.connected = False
+        self.queue.clear()
+        self.reconnect_delay = RECONNECT_MIN
+        self.reconnect_at = time.monotonic()
+
+    def _register_again(self) -> None:
+        logger.info("Registering with the new interchange")
+        self._send(m.encode(m.REGISTER, self._registration()))
+
+    def _interchange_events(self) -> None:
+        """Connection events of the TCP link: lost on a disconnect, register on a new handshake."""
+        from zmq.utils.monitor import recv_monitor_message
+
+        sock = self.ix_events
+        assert sock is not None
+        while sock.getsockopt(_EVENTS) & _POLLIN:
+            event = recv_monitor_message(sock)["event"]
+            if event == zmq.EVENT_DISCONNECTED:
+                self._lost_interchange("its connection closed")
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED and not self.connected and not self.stopping:
+                self._register_again()
+
+    def _reconnect_local(self, now: float) -> None:
+        """Try the interchange's unix socket again, backing off up to RECONNECT_MAX seconds."""
+        if self.link is not None or now < self.reconnect_at or self.local_path is None:
+            return
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        set_buffers(sock)
+        try:
+            sock.connect(self.local_path)
+        except OSError as e:  # not bound again yet (or a stale socket file)
+            sock.close()
+            logger.debug("The interchange's socket %s does not answer yet: %s", self.local_path, e)
+            self.reconnect_at = now + self.reconnect_delay
+            self.reconnect_delay = min(RECONNECT_MAX, self.reconnect_delay * 2)
+            return
+        self._attach_local(sock)
+        self._register_again()
 
     def _local_event(self, ev: int) -> None:
         assert self.link is not None
         try:
             msgs = self.link.on_event(ev)
         except LinkClosed as e:
-            if not self.stopping:
-                logger.error("The interchange closed its connection (%s): exiting", e)
-            self.stopping = True
             self.link.close()
+            self.link = None
+            if self.stopping:
+                return
+            if not self.accepted:
+                logger.error("The interchange closed its connection (%s): exiting", e)
+                self.stopping = True
+                return
+            self._lost_interchange(f"its connection closed: {e}")
             return
         for msg, extra in msgs:
             self._from_interchange(msg, extra)
@@ -406,6 +496,10 @@ class Manager:
             self.stopping = True
         elif tag == m.ACCEPT:
             self.accepted = True
+            self.connected = True
+        elif tag == m.REGISTER:  # a new interchange, which replaced ours, does not know us
+            self._lost_interchange("a new interchange asked this pool to register")
+            self._register_again()
         elif tag == m.DRAIN:
             self._drain_acked = True  # every task the interchange sent us is in self.queue
         elif tag == m.REJECT:

@@ -315,6 +315,14 @@ class FunctionCache:
         self._entries[key] = (held, fid, data)
         return fid, data, True
 
+    def live(self) -> dict[int, bytes]:
+        """``{fid: bytes}`` of every function still alive: what a new interchange must be sent."""
+        out = {}
+        for held, fid, data in list(self._entries.values()):
+            if type(held) is not weakref.ref or held() is not None:
+                out[fid] = data
+        return out
+
     def _gone(self, key: int, fid: int, _ref: Any = None) -> None:
         """Drop the entry of a garbage-collected function and queue its id to be forgotten."""
         entry = self._entries.get(key)
