@@ -218,4 +218,7 @@ def test_a_database_that_breaks_mid_run_never_fails_tasks(tmp_path, caplog):
         with sqlite3.connect(str(run_dir / "monitoring.db")) as c:
             c.execute("drop table status")
         assert [inc(i).result() for i in range(20)] == list(range(1, 21))
-    assert "Monitoring dropped a batch" in caplog.text
+    # the rows were kept, not dropped: left in the spill file the warning names
+    assert "Monitoring cannot write to its database" in caplog.text
+    (spill,) = run_dir.glob("*/monitoring-spill-*.pkl")
+    assert f"parsl-monitoring-replay {spill}" in caplog.text

@@ -16,8 +16,14 @@ arriving later for it (a worker's ``running`` message, a last resource sample) i
 of a row that exists, or a plain insert into ``status``/``resource``.
 
 Being the only writer (and SQLite in WAL mode with a busy timeout, so ``parsl-visualize`` can
-read at the same time) is what keeps "database is locked" away. A batch that fails is logged
-and retried once, then dropped: monitoring never stops the workflow.
+read at the same time) is what keeps "database is locked" away. When the database cannot be
+written all the same (locked for long, disk full, a read-only file, a PostgreSQL server
+restarting), no row is lost and the workflow never waits: the failed batch and every later one
+go to a :class:`~parsl_monitoring.spill.Backlog` (in memory up to ``MAX_BUFFERED_ROWS`` rows,
+then a spill file in the run directory), retried with backoff and replayed in order once the
+database answers. Rows still unwritten at shutdown stay in the spill file, which
+``parsl-monitoring-replay`` loads later. Only a batch the database refuses for its own contents
+(an integrity or data error: retrying cannot help) is logged and dropped.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from sqlalchemy import DateTime, and_, bindparam
 from parsl.data_provider.files import File
 from parsl.dataflow.states import States
 from parsl_monitoring.remote import RESOURCE_FIELDS
+from parsl_monitoring.spill import Backlog, batch_rows, spill_path
 
 __all__ = ["DatabaseWriter"]
 
@@ -48,8 +55,19 @@ FLUSH_PERIOD = 0.5
 WAKE_BACKLOG = 5000
 #: seconds a write waits on SQLite's lock while parsl-visualize (or a notebook) is reading
 SQLITE_BUSY_TIMEOUT = 60
-#: seconds before a failed batch is tried again: long enough for a momentary lock to clear
+#: seconds before a failed batch is tried again: long enough for a momentary lock to clear; the
+#: delay doubles after each failed attempt, up to MAX_RETRY_DELAY
 RETRY_DELAY = 0.5
+#: the longest wait between two attempts while the database cannot be written
+MAX_RETRY_DELAY = 5.0
+#: rows of unwritten batches kept in memory while the database cannot be written (a few tens of
+#: MB at most); later batches go to the spill file in the run directory
+MAX_BUFFERED_ROWS = 100_000
+#: seconds a PostgreSQL connection attempt waits for a server that does not answer
+CONNECT_TIMEOUT = 10
+#: seconds of held-back batches replayed per flush once the database is back, so the event
+#: queue keeps being drained while a long outage is caught up
+REPLAY_SLICE = 1.0
 #: whole seconds whose timestamp text is kept: a run writes thousands of rows per second, each
 #: converting the same second; past this many the cache starts again rather than grow
 _SECOND_TEXT_CACHE_SIZE = 4096
@@ -76,9 +94,21 @@ _NOT_LAUNCHED = -1
 
 
 class DatabaseWriter(threading.Thread):
-    """Write one workflow's rows to ``url`` (any SQLAlchemy URL) from a background thread."""
+    """Write one workflow's rows to ``url`` (any SQLAlchemy URL) from a background thread.
 
-    def __init__(self, url: str, run_id: str) -> None:
+    ``spill_dir`` is where rows the database does not take are spilled (default: the run
+    directory named in the workflow row); ``max_buffered_rows`` how many of them stay in memory
+    first (default ``MAX_BUFFERED_ROWS``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        run_id: str,
+        *,
+        spill_dir: str | None = None,
+        max_buffered_rows: int | None = None,
+    ) -> None:
         super().__init__(name="parsl-monitoring-writer", daemon=True)
         from sqlalchemy import create_engine, event
 
@@ -97,6 +127,12 @@ class DatabaseWriter(threading.Thread):
         if self.sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False}
             _ensure_sqlite_dir(url)
+        else:
+            # a server that went away is noticed at checkout, not as a failed batch, and one
+            # that does not answer costs an attempt CONNECT_TIMEOUT seconds, not minutes
+            kwargs["pool_pre_ping"] = True
+            if url.startswith("postgresql") and "connect_timeout" not in url:
+                kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         self.engine = create_engine(with_installed_driver(url), **kwargs)
         if self.sqlite:
 
@@ -118,7 +154,17 @@ class DatabaseWriter(threading.Thread):
         self._dt_columns: dict[str, frozenset[str]] = {}
         self._second_text: dict[int, str] = {}
         self.rows_written = 0
-        self.batches_failed = 0
+        self.batches_failed = 0  # batches dropped: events that made no rows, rows refused
+        # the outage state (see the module docstring); the backlog is made at the first failure
+        self.spill_dir = spill_dir
+        self.max_buffered_rows = MAX_BUFFERED_ROWS if max_buffered_rows is None else max_buffered_rows
+        self.backlog: Backlog | None = None
+        self.spill_file: str | None = None  # set when rows were left in it at shutdown
+        self._retry_at = 0.0
+        self._retry_delay = RETRY_DELAY
+        self._outage_since: float | None = None
+        self._outage_rows = 0
+        self._last_error: BaseException | None = None
 
     # ----------------------------------------------------------- producer side
     def wake(self) -> None:
@@ -127,6 +173,8 @@ class DatabaseWriter(threading.Thread):
 
     def workflow_started(self, row: dict[str, Any]) -> None:
         self._workflow_start = row
+        if self.spill_dir is None:
+            self.spill_dir = row.get("rundir")
 
     def workflow_finished(self, values: dict[str, Any]) -> None:
         self._workflow_end = values
@@ -149,6 +197,7 @@ class DatabaseWriter(threading.Thread):
                 self._flush()
             self._flush()
             self._flush()  # anything appended while the previous flush ran
+            self._leave_backlog()
         finally:
             self._done.set()
             try:
@@ -163,22 +212,122 @@ class DatabaseWriter(threading.Thread):
             self.batches_failed += 1
             logger.exception("Monitoring could not turn queued events into rows; they are dropped")
             return
-        if not any(batch.values()):
-            return
-        for attempt in (1, 2):
-            try:
-                self._write(batch)
-                self.rows_written += sum(len(v) for v in batch.values())
+        backlog = self.backlog
+        if any(batch.values()):
+            if backlog:  # an outage: this batch goes after the ones held back
+                backlog.add(batch)
+                self._outage_rows += batch_rows(batch)
+            elif not self._write_batch(batch):
+                self._hold_back(batch)
                 return
-            except Exception:
-                if attempt == 1:
-                    logger.warning("Monitoring batch failed to write; retrying once", exc_info=True)
-                    time.sleep(RETRY_DELAY)
-                else:
-                    self.batches_failed += 1
-                    logger.exception(
-                        "Monitoring dropped a batch of %d rows", sum(len(v) for v in batch.values())
-                    )
+        if backlog and time.monotonic() >= self._retry_at:
+            self._replay(REPLAY_SLICE)
+
+    def _write_batch(self, batch: dict[str, list[Any]]) -> bool:
+        """Write one batch. True when done with it (written, or refused for its contents and
+        dropped); False when the database cannot be written now (the batch is to be kept)."""
+        try:
+            self._write(batch)
+        except Exception as e:
+            if not _refused(e):
+                self._last_error = e
+                return False
+            self.batches_failed += 1
+            logger.exception("Monitoring dropped a batch of %d rows the database refused", batch_rows(batch))
+            return True
+        self.rows_written += batch_rows(batch)
+        return True
+
+    def _hold_back(self, batch: dict[str, list[Any]]) -> None:
+        """The database cannot be written: keep ``batch`` first in a new backlog and retry later."""
+        if self.backlog is None:
+            from sqlalchemy.engine import make_url
+
+            self.backlog = Backlog(
+                spill_path(self.spill_dir or os.getcwd(), self.run_id),
+                self.max_buffered_rows,
+                {"run_id": self.run_id, "url": make_url(self.url).render_as_string(hide_password=True)},
+            )
+        self.backlog.add(batch)
+        self._outage_rows = batch_rows(batch)
+        self._outage_since = time.monotonic()
+        self._retry_delay = RETRY_DELAY
+        self._retry_at = self._outage_since + RETRY_DELAY
+        logger.warning(
+            "Monitoring cannot write to its database (%s: %s); its rows are kept (in memory up to %d, "
+            "then in %s) and written once the database is back",
+            type(self._last_error).__name__,
+            _first_line(self._last_error),
+            self.max_buffered_rows,
+            self.backlog.path,
+        )
+
+    def _replay(self, budget: float | None) -> bool:
+        """Write the held-back batches, oldest first, for up to ``budget`` seconds (None: until
+        done or failed). True once none is left; on failure the next attempt waits longer."""
+        backlog = self.backlog
+        assert backlog is not None
+        deadline = None if budget is None else time.monotonic() + budget
+        while backlog:
+            try:
+                batch = backlog.peek()
+            except Exception:  # a spill record that cannot be read back: the others still can
+                self.batches_failed += 1
+                logger.exception("Monitoring could not read back a spilled batch; it is dropped")
+                backlog.pop()
+                continue
+            if not self._write_batch(batch):
+                self._retry_delay = min(self._retry_delay * 2, MAX_RETRY_DELAY)
+                self._retry_at = time.monotonic() + self._retry_delay
+                logger.debug("Monitoring database still cannot be written: %s", _first_line(self._last_error))
+                return False
+            backlog.pop()
+            if deadline is not None and time.monotonic() > deadline and backlog:
+                return False  # more at the next flush: meanwhile the queue is drained as usual
+        logger.info(
+            "Monitoring database can be written again after %.1fs; %d held-back rows written (%d batches "
+            "went through the spill file)",
+            time.monotonic() - (self._outage_since or time.monotonic()),
+            self._outage_rows,
+            backlog.spilled_batches,
+        )
+        backlog.spilled_batches = 0
+        self._outage_since = None
+        return True
+
+    def _leave_backlog(self) -> None:
+        """At shutdown: the held-back rows go to the spill file first, then one last attempt
+        writes them; what that leaves stays in the file, named in a warning."""
+        backlog = self.backlog
+        if not backlog:
+            return
+        try:
+            backlog.persist()  # on disk before an attempt that may outlast close()'s timeout
+        except OSError as e:
+            logger.error("Monitoring could not write its spill file %s: %s", backlog.path, e)
+        if self._replay(None):
+            return
+        try:
+            backlog.persist()  # only what is left
+        except OSError as e:
+            logger.error(
+                "Monitoring lost %d rows: the database and the spill file %s both refused them (%s)",
+                backlog.memory_rows,
+                backlog.path,
+                e,
+            )
+        backlog.close()
+        if backlog.file_rows:
+            self.spill_file = backlog.path
+            logger.warning(
+                "Monitoring could not write %d rows to its database before the workflow ended (%s); "
+                "they are kept in %s. Load them once the database is back with: "
+                "parsl-monitoring-replay %s",
+                backlog.file_rows,
+                _first_line(self._last_error),
+                backlog.path,
+                backlog.path,
+            )
 
     def _collect(self) -> dict[str, list[dict[str, Any]]]:
         """Drain the events into rows per table (and per insert/update for tasks and tries)."""
@@ -320,21 +469,22 @@ class DatabaseWriter(threading.Thread):
     def _write(self, batch: dict[str, list[dict[str, Any]]]) -> None:
         from parsl_monitoring.db import BLOCK, NODE, RESOURCE, STATUS, TASK, TRY, WORKFLOW
 
+        part = batch.get  # a batch read back from a spill file holds only its non-empty parts
         with self.engine.begin() as conn:
-            self._insert_many(conn, WORKFLOW, batch["workflow"])
-            self._insert_many(conn, TASK, batch["task_insert"])
-            self._update_many(conn, TASK, ("task_id", "run_id"), batch["task_update"])
-            self._insert_many(conn, TRY, batch["try_insert"])
-            self._update_many(conn, TRY, ("try_id", "task_id", "run_id"), batch["try_update"])
-            self._insert_many(conn, STATUS, batch["status"])
-            self._insert_many(conn, RESOURCE, batch["resource"])
-            self._insert_many(conn, BLOCK, batch["block"])
-            self._insert_many(conn, NODE, batch["node"])
-            self._update_many(conn, WORKFLOW, ("run_id",), batch["workflow_end"])
+            self._insert_many(conn, WORKFLOW, part("workflow"))
+            self._insert_many(conn, TASK, part("task_insert"))
+            self._update_many(conn, TASK, ("task_id", "run_id"), part("task_update"))
+            self._insert_many(conn, TRY, part("try_insert"))
+            self._update_many(conn, TRY, ("try_id", "task_id", "run_id"), part("try_update"))
+            self._insert_many(conn, STATUS, part("status"))
+            self._insert_many(conn, RESOURCE, part("resource"))
+            self._insert_many(conn, BLOCK, part("block"))
+            self._insert_many(conn, NODE, part("node"))
+            self._update_many(conn, WORKFLOW, ("run_id",), part("workflow_end"))
 
     # Statements are compiled once per table and column set, then run with the driver's own
     # executemany: SQLAlchemy's per-row parameter processing cost more than the database.
-    def _insert_many(self, conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    def _insert_many(self, conn: Any, table: Any, rows: list[dict[str, Any]] | None) -> None:
         if not rows:
             return
         key = ("insert", table.name)
@@ -346,10 +496,12 @@ class DatabaseWriter(threading.Thread):
             )
         self._run(conn, compiled, table, rows)
 
-    def _update_many(self, conn: Any, table: Any, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    def _update_many(
+        self, conn: Any, table: Any, keys: tuple[str, ...], rows: list[dict[str, Any]] | None
+    ) -> None:
         """UPDATE rows by primary key, one executemany per set of changed columns."""
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in rows:
+        for row in rows or ():
             cols = tuple(sorted(k for k in row if k not in keys))
             if cols:
                 groups.setdefault(cols, []).append(row)
@@ -445,6 +597,21 @@ class DatabaseWriter(threading.Thread):
 
 
 _RESOURCE_COLUMNS = ("try_id", "task_id", *RESOURCE_FIELDS)
+
+
+def _refused(error: BaseException) -> bool:
+    """Whether the database refused a batch for its contents (retrying cannot help), rather than
+    could not be written: integrity and data errors, and errors that are no database's (a bug)."""
+    from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+    if isinstance(error, (IntegrityError, DataError)):
+        return True
+    return not isinstance(error, (SQLAlchemyError, OSError))
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).strip() if error is not None else ""
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _str_or_none(v: Any) -> str | None:
