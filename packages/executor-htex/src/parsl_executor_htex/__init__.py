@@ -15,6 +15,7 @@ from typing import Any
 _WHERE = {
     "CommandClientBadError": "errors",
     "CommandClientTimeoutError": "errors",
+    "InterchangeLost": "errors",
     "ManagerLost": "errors",
     "VersionMismatch": "errors",
     "WorkerLost": "errors",
@@ -43,6 +44,7 @@ __all__ = [
     "CommandClientBadError",
     "CommandClientTimeoutError",
     "HighThroughputExecutor",
+    "InterchangeLost",
     "MPIExecutor",
     "MPINodesUnavailable",
     "ManagerLost",
