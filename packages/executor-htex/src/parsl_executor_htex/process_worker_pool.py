@@ -179,6 +179,7 @@ class Manager:
         self.stopping = False
         self.last_sent = 0.0
         self.last_heard = time.monotonic()
+        self.last_check = time.monotonic()  # when _periodic_checks last ran
         self.drain_at = (time.monotonic() + float(args.drain_period)) if args.drain_period else None
         self._drain_acked = False
         self.accepted = False
@@ -329,6 +330,12 @@ class Manager:
 
     def _periodic_checks(self, now: float, started: float) -> None:
         """Dead workers, the accept deadline, a silent interchange, and the drain period."""
+        if now - self.last_check > self.hb_period:
+            # this loop itself did not run for a heartbeat period (SIGSTOP, a suspended VM): the
+            # silence was ours, so give the interchange a period to speak first (it may say that
+            # it declared us lost) before blaming it
+            self.last_heard = max(self.last_heard, now - self.hb_threshold + self.hb_period)
+        self.last_check = now
         self._check_workers()
         if self.ix_events is not None:
             self._interchange_events()
