@@ -273,3 +273,85 @@ def test_sqlite_made_read_only_mid_run_loses_no_task_row(tmp_path, caplog):
         == 200
     )
     assert "cannot write to its database" in caplog.text and "written again" in caplog.text
+
+
+def test_a_database_locked_for_long_is_caught_up_once_released(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(writer, "SQLITE_BUSY_TIMEOUT", 0.2)  # read when the writer connects
+    monkeypatch.setattr(writer, "RETRY_DELAY", 0.0)
+    w, feed = new_writer(db, tmp_path / "run")
+    tasks = [feed.task(i) for i in range(20)]
+    locker = sqlite3.connect(db, timeout=0.1, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another writer holds the lock, as long as it likes
+    try:
+        for t in tasks:
+            feed.state(t, States.pending)
+        w._flush()
+        assert w.backlog and w.backlog.rows == 40
+        for t in tasks:
+            feed.state(t, States.launched)
+            feed.state(t, States.exec_done)
+        w._flush()  # a retry that fails again; the new batch is kept after the first
+        assert w.backlog.rows > 40 and w._busy_timeout == writer.OUTAGE_BUSY_TIMEOUT
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    w._flush()
+    assert not w.backlog and w.batches_failed == 0
+    assert count(db, "select count(*) from task where task_time_returned is not null") == 20
+    assert count(db, "select count(*) from try where task_try_time_returned is not null") == 20
+    feed.state(feed.task(20), States.pending)
+    w._flush()
+    assert w._busy_timeout == writer.SQLITE_BUSY_TIMEOUT  # back to the patient timeout
+    w.engine.dispose()
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str):
+    """A tmpfs of ``size`` mounted on ``path`` (skips where mounting is not allowed)."""
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def fill(directory: Path) -> Path:
+    """Fill the file system of ``directory`` up; the file doing it."""
+    filler = directory / "filler"
+    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
+        while True:
+            f.write(b"\0" * 65536)
+    with contextlib.suppress(OSError), open(filler, "ab", buffering=0) as f:
+        while True:
+            f.write(b"\0")
+    return filler
+
+
+def test_a_full_disk_holds_rows_back_until_space_is_freed(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer, "RETRY_DELAY", 0.0)
+    with small_disk(tmp_path / "disk", "32m") as disk:
+        db = disk / "monitoring.db"
+        w, feed = new_writer(db, tmp_path / "run")
+        filler = fill(disk)
+        tasks = [feed.task(i) for i in range(3000)]
+        for t in tasks:
+            feed.state(t, States.pending)
+        w._flush()
+        assert w.backlog and w.backlog.rows == 6000  # the disk is full: nothing was written
+        assert count(db, "select count(*) from task") == 0
+        for t in tasks:
+            feed.state(t, States.launched)
+            feed.state(t, States.exec_done)
+        w._flush()
+        assert w.backlog.rows > 6000
+        filler.unlink()
+        w._flush()
+        assert not w.backlog and w.batches_failed == 0, w._last_error
+        assert count(db, "select count(*) from task where task_time_returned is not null") == 3000
+        assert count(db, "select count(*) from status") == 9000
+        w.engine.dispose()

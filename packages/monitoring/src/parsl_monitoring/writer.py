@@ -55,6 +55,8 @@ FLUSH_PERIOD = 0.5
 WAKE_BACKLOG = 5000
 #: seconds a write waits on SQLite's lock while parsl-visualize (or a notebook) is reading
 SQLITE_BUSY_TIMEOUT = 60
+#: seconds an attempt to write held-back rows waits on SQLite's lock (see ``_set_busy_timeout``)
+OUTAGE_BUSY_TIMEOUT = 1.0
 #: seconds before a failed batch is tried again: long enough for a momentary lock to clear; the
 #: delay doubles after each failed attempt, up to MAX_RETRY_DELAY
 RETRY_DELAY = 0.5
@@ -165,6 +167,7 @@ class DatabaseWriter(threading.Thread):
         self._outage_since: float | None = None
         self._outage_rows = 0
         self._last_error: BaseException | None = None
+        self._busy_timeout: float = SQLITE_BUSY_TIMEOUT
 
     # ----------------------------------------------------------- producer side
     def wake(self) -> None:
@@ -471,6 +474,8 @@ class DatabaseWriter(threading.Thread):
 
         part = batch.get  # a batch read back from a spill file holds only its non-empty parts
         with self.engine.begin() as conn:
+            if self.sqlite and (self._outage_since is not None or self._busy_timeout != SQLITE_BUSY_TIMEOUT):
+                self._set_busy_timeout(conn)
             self._insert_many(conn, WORKFLOW, part("workflow"))
             self._insert_many(conn, TASK, part("task_insert"))
             self._update_many(conn, TASK, ("task_id", "run_id"), part("task_update"))
@@ -481,6 +486,14 @@ class DatabaseWriter(threading.Thread):
             self._insert_many(conn, BLOCK, part("block"))
             self._insert_many(conn, NODE, part("node"))
             self._update_many(conn, WORKFLOW, ("run_id",), part("workflow_end"))
+
+    def _set_busy_timeout(self, conn: Any) -> None:
+        """While rows are held back an attempt waits OUTAGE_BUSY_TIMEOUT for SQLite's lock, not
+        SQLITE_BUSY_TIMEOUT: the rows are safe in the backlog either way, and the queue is not
+        drained (nor a shutdown finished) while the writer waits."""
+        timeout = OUTAGE_BUSY_TIMEOUT if self._outage_since is not None else SQLITE_BUSY_TIMEOUT
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        self._busy_timeout = timeout
 
     # Statements are compiled once per table and column set, then run with the driver's own
     # executemany: SQLAlchemy's per-row parameter processing cost more than the database.
