@@ -171,3 +171,27 @@ def test_pool_sigkilled_takes_its_busy_workers_along(request, tmp_path, htex_too
         proc.wait()
         for pid in _left(set(found)):
             os.kill(pid, signal.SIGKILL)
+
+
+#: not a bound of the issue: how long the no-goodbye case below may take on a loaded machine
+PATIENCE = 30.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", ["{}", "{'address': '127.0.0.1'}"], ids=["local-pool", "tcp-pool"])
+def test_workflow_and_interchange_sigkilled_together_leave_no_htex_process(
+    request, tmp_path, htex_tools, extra
+):
+    """Nobody tells the pool to stop (as when the OOM killer takes both): it waits
+    heartbeat_threshold for a new interchange, then exits, and its busy workers with it."""
+    proc, found = _running_workflow(request, tmp_path, htex_tools, extra)
+    try:
+        ix = next(pid for pid, kind in found.items() if kind == "interchange")
+        os.kill(ix, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+        left = _gone_by(set(found), time.monotonic() + PATIENCE)
+        assert not left, f"orphans after {PATIENCE} s: {[found[p] for p in left]}"
+    finally:
+        for pid in _left(set(found)):
+            os.kill(pid, signal.SIGKILL)
