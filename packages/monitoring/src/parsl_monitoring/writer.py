@@ -189,7 +189,20 @@ class DatabaseWriter(threading.Thread):
         if not self.is_alive():
             return True
         self._done.wait(timeout)
-        return self._done.is_set()
+        if self._done.is_set():
+            return True
+        backlog = self.backlog
+        if backlog:
+            # the writer went on past the timeout catching up an outage; it wrote what it still
+            # held to its spill file before its last attempt (see _leave_backlog)
+            logger.warning(
+                "Monitoring was still writing %d rows held back while its database could not be "
+                "written; any it does not finish are in %s: load them with parsl-monitoring-replay %s",
+                backlog.rows,
+                backlog.path,
+                backlog.path,
+            )
+        return False
 
     # ----------------------------------------------------------- writer thread
     def run(self) -> None:
