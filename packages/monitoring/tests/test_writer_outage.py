@@ -191,9 +191,10 @@ def test_a_database_that_never_comes_back_leaves_a_spill_file_the_command_loads(
         assert f"parsl-monitoring-replay {spill_file}" in caplog.text
         assert count(db, "select count(*) from task") == 0
     w.engine.dispose()
-    result = subprocess.run(
-        [sys.executable, "-m", "parsl_monitoring.replay", str(spill_file)], capture_output=True, text=True
-    )
+    # the console script the warning names, installed next to this Python
+    command = Path(sys.executable).with_name("parsl-monitoring-replay")
+    assert command.exists(), "parsl-monitoring-replay is not installed: reinstall parsl-monitoring"
+    result = subprocess.run([str(command), str(spill_file)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "rows written" in result.stdout and not spill_file.exists()
     assert count(db, "select count(*) from task where task_time_returned is not null") == 40
