@@ -356,3 +356,53 @@ def test_a_full_disk_holds_rows_back_until_space_is_freed(tmp_path, monkeypatch)
         assert count(db, "select count(*) from task where task_time_returned is not null") == 3000
         assert count(db, "select count(*) from status") == 9000
         w.engine.dispose()
+
+
+_KILLED_WORKFLOW = """
+import sys, time
+from parsl_monitoring.writer import DatabaseWriter
+
+url, run_id, run_dir, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+w = DatabaseWriter(url, run_id, max_buffered_rows=0)
+w.workflow_started({"run_id": run_id, "workflow_name": "killed", "workflow_version": "1",
+    "time_began": time.time(), "time_completed": None, "host": "h", "user": "u",
+    "rundir": run_dir, "tasks_failed_count": 0, "tasks_completed_count": 0})
+w._flush()
+print("ready", flush=True)
+sys.stdin.readline()  # the database is made unwritable now
+for i in range(n):
+    w.events.append(("messages", None, [{"type": "resource", "run_id": run_id, "task_id": i,
+        "try_id": 0, "timestamp": time.time(), "psutil_process_pid": 1000 + i}]))
+    w._flush()
+print("spilled", w.backlog.file_rows, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_workflow_killed_during_an_outage_leaves_what_it_spilled_loadable(db, tmp_path):
+    run_dir, run_id = tmp_path / "run", f"killed-{uuid.uuid4()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WORKFLOW, f"sqlite:///{db}", run_id, str(run_dir), "50"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        with unwritable(db):
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().split() == ["spilled", "50"]
+            proc.kill()  # SIGKILL: no shutdown, the file is as the appends left it
+            proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    (spill_file,) = run_dir.glob("monitoring-spill-*.pkl")
+    result = subprocess.run(
+        [sys.executable, "-m", "parsl_monitoring.replay", str(spill_file)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert count(db, "select count(*) from resource where run_id = ?", run_id) == 50
+    assert count(db, "select count(distinct psutil_process_pid) from resource where run_id = ?", run_id) == 50
