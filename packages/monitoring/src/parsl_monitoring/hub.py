@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from parsl import hookimpl
 from parsl.dataflow.states import States
 from parsl.utils import RepresentationMixin
-from parsl_monitoring.remote import TASK_KEY, MonitoredFunction
+from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
 
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
@@ -257,7 +257,9 @@ class MonitoringHub(RepresentationMixin):
             self._recent[key] = wrapper  # now the most recently used
             if len(self._recent) > RECENT_WRAPPERS:
                 del self._recent[next(iter(self._recent))]
-        submission.kwargs[TASK_KEY] = (task.id, task.try_id)
+        kwargs = submission.kwargs
+        kwargs[TASK_KEY] = task.id
+        kwargs[TRY_KEY] = task.try_id
         submission.func = wrapper
 
     @hookimpl
