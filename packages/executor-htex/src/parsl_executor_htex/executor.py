@@ -690,7 +690,15 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             for tid, fut in lost:
                 if not fut.done():
                     fut.set_exception(InterchangeLost(self, tid, code))
-        return not self._closing  # shut down while we restarted: shutdown() ends the new one
+        if self._closing:  # shutdown() began while we restarted: end the new one as it would
+            new = self._ix_proc
+            if new is not None and new.stdin is not None:
+                try:
+                    new.stdin.close()  # end of file: it stops its pools and exits
+                except OSError as e:
+                    logger.debug("Closing the new interchange's stdin: %s", e)
+            return False
+        return True
 
     def _dispatched_tasks(self) -> set[int]:
         """The outstanding tasks the interchange said it gave to a pool; forgets the notices."""
