@@ -185,7 +185,12 @@ def test_mpi_executor_signature_is_parsls_taken_from_htex():
     from parsl_executor_htex import HighThroughputExecutor, MPIExecutor
 
     sig = inspect.signature(MPIExecutor)
-    assert list(sig.parameters) == PARSL_MPI_PARAMETERS
+    # Parsl's, in its order, then parslcore's own keyword parameters (interchange recovery)
+    assert list(sig.parameters) == [
+        *PARSL_MPI_PARAMETERS,
+        "interchange_restarts",
+        "interchange_restart_window",
+    ]
     assert sig.parameters["label"].default == "MPIExecutor" and sig.parameters["encrypted"].default is False
     htex = inspect.signature(HighThroughputExecutor).parameters
     for name in ("heartbeat_period", "worker_port_range", "block_error_handler"):
