@@ -26,7 +26,9 @@ HB_THRESHOLD = 3.0
 INTERCHANGE_BOUND = 2.0
 
 SCRIPT = """
+import os
 import sys
+import time
 
 import parsl
 from parsl import python_app
@@ -55,7 +57,15 @@ htex = HighThroughputExecutor(
 )
 parsl.load(Config(executors=[htex], run_dir={run_dir!r}, strategy="none"))
 futures = [nap({started!r}) for _ in range(4)]
-print("submitted", flush=True)
+child = 0
+if os.environ.get("ORPHAN_TEST_FORK"):
+    # a forked child (as multiprocessing's "fork" makes) holds a copy of every descriptor,
+    # the write end of the interchange's stdin included
+    child = os.fork()
+    if child == 0:
+        time.sleep(120)
+        os._exit(0)
+print("submitted", child, flush=True)
 sys.stdin.read()  # until the test kills us
 """
 
@@ -70,10 +80,11 @@ def _kind(pid: int) -> str:
 
 
 def _running_workflow(
-    request, tmp_path: Path, htex_tools, extra: str
+    request, tmp_path: Path, htex_tools, extra: str, fork: bool = False
 ) -> tuple[subprocess.Popen, dict[int, str]]:
     """Start the workflow script; return it once both workers run a task, with the HTEX
-    processes it started (pid -> interchange, pool or worker)."""
+    processes it started (pid -> interchange, pool or worker). With ``fork``, the workflow
+    also forks a child that sleeps (killed when the test ends)."""
     started = tmp_path / "started"
     script = tmp_path / "workflow.py"
     # a short run directory: the local pools' socket path must fit in a sockaddr_un
@@ -92,8 +103,12 @@ def _running_workflow(
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        env={**os.environ, "ORPHAN_TEST_FORK": "1" if fork else ""},
     )
-    assert proc.stdout.readline().strip() == "submitted", proc.stderr.read()
+    word, child = proc.stdout.readline().split()
+    assert word == "submitted", proc.stderr.read()
+    if int(child):
+        request.addfinalizer(lambda: _left({int(child)}) and os.kill(int(child), signal.SIGKILL))
     deadline = time.monotonic() + 60
     while not (started.exists() and len(started.read_text().split()) == 2):
         assert time.monotonic() < deadline, "the tasks never started"
@@ -138,8 +153,11 @@ def _pool_link(pool: int) -> str:
     [("{}", "unix"), ("{'address': '127.0.0.1'}", "tcp")],
     ids=["local-pool", "tcp-pool"],
 )
-def test_workflow_sigkilled_leaves_no_htex_process(request, tmp_path, htex_tools, extra, link):
-    proc, found = _running_workflow(request, tmp_path, htex_tools, extra)
+@pytest.mark.parametrize("fork", [False, True], ids=["", "forked-child"])
+def test_workflow_sigkilled_leaves_no_htex_process(request, tmp_path, htex_tools, extra, link, fork):
+    """With ``fork``, a child of the workflow outlives it holding the write end of the
+    interchange's stdin, so the interchange sees no end of file: it sees its parent go."""
+    proc, found = _running_workflow(request, tmp_path, htex_tools, extra, fork)
     pool = next(pid for pid, kind in found.items() if kind == "pool")
     assert _pool_link(pool) == link
     try:

@@ -34,7 +34,9 @@ task with a priority arrives, prefetching stops for good: priorities promise tha
 start in priority order, which only holds if the interchange keeps them until a worker is free.
 
 Its stdin stays open for the executor's lifetime: end of file means the workflow process is
-gone, and the interchange stops its managers and exits.
+gone, and the interchange stops its managers and exits. So does a change of parent process
+(checked twice a second), for when end of file never comes: a child the workflow forked (as
+multiprocessing's "fork" does) holds a copy of the pipe's write end and may outlive it.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ SHORT_TASK = 0.01
 STOP_LOST = b"lost"
 #: how many lost managers' identities are remembered (oldest forgotten first)
 LOST_MEMORY = 10_000
+#: how often (seconds) the interchange checks that its parent, the workflow process, is alive
+PARENT_CHECK = 0.5
 
 
 class ManagerRecord:
@@ -260,6 +264,7 @@ class Interchange:
         reader = m.FrameReader(stdin_fd)
         next_beat = time.monotonic() + self.hb_period
         next_check = time.monotonic() + min(1.0, self.hb_period)
+        parent, next_parent_check = os.getppid(), time.monotonic() + PARENT_CHECK
         while not self.stopping:
             events = self.poller.poll(self.poll_ms if self.pending else 200)
             if events:
@@ -275,6 +280,11 @@ class Interchange:
             if now >= next_check:
                 next_check = now + min(1.0, self.hb_period)
                 self._check_heartbeats(now)
+            if now >= next_parent_check:
+                next_parent_check = now + PARENT_CHECK
+                if os.getppid() != parent:  # we were re-parented: the workflow process died
+                    logger.info("The executor's process %d is gone: shutting down", parent)
+                    self.stopping = True
         self.shutdown()
 
     def _register_links(self, stdin_fd: int) -> None:
