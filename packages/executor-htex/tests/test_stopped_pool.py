@@ -45,7 +45,7 @@ def square(x, delay, log):
     with open(log, "a") as f:  # which pool (the worker's parent) ran which try
         f.write(f"{x} {os.getppid()}\n")
     time.sleep(delay)
-    return x * x
+    return x * x, os.getppid()
 
 
 def _tries(log: Path) -> list[tuple[int, int]]:
@@ -106,7 +106,10 @@ def test_stopped_pool_is_lost_retried_elsewhere_and_told_to_exit(
             _wait("the stopped pool's task retried", lambda: futures[victim_x].done())
         finally:
             os.kill(victim, signal.SIGCONT)
-        assert {x: f.result(timeout=PATIENCE) for x, f in futures.items()} == {x: x * x for x in futures}
+        values = {x: f.result(timeout=PATIENCE) for x, f in futures.items()}
+        assert {x: v[0] for x, v in values.items()} == {x: x * x for x in futures}
+        # what the workflow got for the stopped pool's task came from the other pool
+        assert values[victim_x][1] != victim
         _wait("the stopped pool exits once continued", lambda: _gone(victim))
 
         tries = _tries(log)

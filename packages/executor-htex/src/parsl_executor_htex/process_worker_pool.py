@@ -518,12 +518,14 @@ class Manager:
 
         if bytes(msg[1:]) != STOP_LOST:
             return False
-        self.results_tids, self.results = [], []  # dropped there in any case
+        dropped = len(self.results_tids)
+        self.results_tids, self.results = [], []  # the interchange would drop them in any case
         self.queue.clear()
         self._fail(
             EXIT_LOST,
             f"the interchange declared this pool lost (it heard nothing from it for over "
-            f"{self.hb_threshold:g} s: stopped or suspended?) and failed its tasks; exiting",
+            f"{self.hb_threshold:g} s: stopped or suspended?) and failed its tasks; exiting, "
+            f"{dropped} late results dropped",
         )
         return True
 
@@ -582,7 +584,7 @@ class Manager:
 
     # --------------------------------------------------------------- shutdown
     def shutdown(self) -> None:
-        if self.results:
+        if self.results and self.exit_code != EXIT_LOST:  # a lost pool's results are void
             self._flush()
         if self.ix is not None:
             try:
