@@ -96,7 +96,18 @@ VERSION_ENV = "PARSL_HTEX_REPORT_VERSION"
 class WorkerProc:
     """One worker process and what it is doing."""
 
-    __slots__ = ("fids", "proc", "rank", "ready", "result_fd", "started", "task", "task_fd", "task_started")
+    __slots__ = (
+        "fids",
+        "forget",
+        "proc",
+        "rank",
+        "ready",
+        "result_fd",
+        "started",
+        "task",
+        "task_fd",
+        "task_started",
+    )
 
     def __init__(self, rank: int, proc: subprocess.Popen, task_fd: int, result_fd: int):
         self.rank = rank
@@ -106,6 +117,9 @@ class WorkerProc:
         self.task: int | None = None
         self.task_started = 0.0
         self.fids: set[int] = {m.PAYLOAD_FID}  # submit_payload tasks bring no function
+        # FORGETs held back while the worker runs a task: it does not read its pipe then, and
+        # enough of them would fill the pipe and block this pool's loop (see _from_interchange)
+        self.forget: list[int] = []
         self.ready = False
         self.started = time.monotonic()
 
@@ -383,6 +397,9 @@ class Manager:
                 self.mean_task = took if self.mean_task < 0 else 0.8 * self.mean_task + 0.2 * took
                 w.task = None
                 self.idle.append(w)
+                if w.forget:
+                    self._write(w, m.encode(m.FORGET, w.forget))
+                    w.forget = []
             elif tag == m.READY:
                 w.ready = True
                 self.idle.append(w)
@@ -495,7 +512,10 @@ class Manager:
             for w in self.workers.values():
                 if w.fids.intersection(fids):
                     w.fids.difference_update(fids)
-                    self._write(w, m.encode(m.FORGET, fids))
+                    if w.task is None:  # it reads its pipe
+                        self._write(w, m.encode(m.FORGET, fids))
+                    else:  # sent when its task is done
+                        w.forget.extend(fids)
         elif tag == m.STOP:
             if len(msg) > 1 and self._declared_lost(msg):
                 return
