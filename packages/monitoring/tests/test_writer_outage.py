@@ -406,3 +406,26 @@ def test_a_workflow_killed_during_an_outage_leaves_what_it_spilled_loadable(db, 
     assert result.returncode == 0, result.stderr
     assert count(db, "select count(*) from resource where run_id = ?", run_id) == 50
     assert count(db, "select count(distinct psutil_process_pid) from resource where run_id = ?", run_id) == 50
+
+
+def test_a_spill_file_on_a_full_disk_keeps_the_rows_in_memory_instead(tmp_path, caplog):
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        backlog = spill.Backlog(str(disk / "run" / "s.pkl"), 0, {"run_id": "r", "url": "sqlite://"})
+        backlog.add({"status": [(0, "pending", 1.5, "r", 0)]})
+        assert backlog.file_rows == 1
+        filler = fill(disk)
+        big = {"status": [(i, "pending", 1.5, "r", 0) for i in range(1, 20001)]}
+        backlog.add(big)  # the append fails: kept in memory, and the file holds no half record
+        # more than the slack of the file's last page
+        backlog.add({"status": [(i, "pending", 1.5, "r", 0) for i in range(20001, 21001)]})
+        assert (backlog.memory_rows, backlog.file_rows) == (21000, 1)
+        assert caplog.text.count("cannot write its spill file") == 1
+        filler.unlink()
+        backlog.add({"status": [(21001, "pending", 1.5, "r", 0)]})  # room again: to the file
+        assert backlog.file_rows == 2
+        seen = []
+        while backlog:
+            seen += [row[0] for row in backlog.peek()["status"]]
+            backlog.pop()
+        assert seen == list(range(21002))  # every row, in the order added
+        assert not (disk / "run" / "s.pkl").exists()

@@ -58,6 +58,13 @@ def _record(obj: Any) -> bytes:
     return _PREFIX.pack(len(body), zlib.crc32(body)) + body
 
 
+def _write_all(f: BinaryIO, data: bytes) -> None:
+    """Write all of ``data`` to the unbuffered ``f`` (a raw write may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[f.write(view) or 0 :]
+
+
 def _read_record(f: BinaryIO) -> bytes | None:
     """The next record's body, or None at the end of the file or at a record cut short."""
     prefix = f.read(_PREFIX.size)
@@ -149,8 +156,7 @@ class Backlog:
             f = self._open()
             offset = f.seek(0, os.SEEK_END)
             try:
-                f.write(record)
-                f.flush()
+                _write_all(f, record)
             except BaseException:
                 f.truncate(offset)  # no half record for the next append to follow
                 raise
@@ -174,10 +180,11 @@ class Backlog:
     def _open(self) -> BinaryIO:
         if self._file is None:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            f = open(self.path, "w+b")
+            # unbuffered: each record reaches the OS as it is appended (a killed process leaves
+            # it in the file), and a failed append leaves nothing buffered to be written later
+            f = open(self.path, "w+b", buffering=0)
             try:
-                f.write(_record(self.header))
-                f.flush()
+                _write_all(f, _record(self.header))
             except BaseException:
                 f.close()
                 raise
@@ -248,7 +255,7 @@ class Backlog:
             self._file.close()
             self._file = None
         os.replace(tmp, self.path)
-        self._file = open(self.path, "r+b")
+        self._file = open(self.path, "r+b", buffering=0)
         self._entries = entries
         self.file_rows = self.rows
         self.memory_rows = 0
