@@ -234,3 +234,39 @@ def test_local_pools_reconnect_and_take_new_tasks(tmp_path):
         _kill_interchange(ex)
         _wait(lambda: _pools(ex) == pools, 30, "the pool to register with the new interchange")
         assert [f.result(timeout=60) for f in [double(i) for i in range(50)]] == [2 * i for i in range(50)]
+
+
+def _pool_pids(marker: str) -> set[int]:
+    """Live worker pool processes whose command line holds ``marker`` (the run directory)."""
+    found = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"process_worker_pool" in cmd and marker.encode() in cmd and state not in (b"Z", b"X"):
+            found.add(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("address", [None, "127.0.0.1"], ids=["local", "tcp"])
+def test_a_pool_with_no_interchange_to_return_to_exits_after_heartbeat_threshold(tmp_path, address):
+    # recovery off: the executor gives up at once, as before, and no new interchange comes
+    ex = _executor(interchange_restarts=0, heartbeat_threshold=3, address=address)
+    config = Config(executors=[ex], retries=0, run_dir=str(tmp_path), strategy="none")
+    with parsl.load(config):
+        _wait(lambda: _pools(ex), 60, "the worker pool")
+        pools = _pool_pids(str(tmp_path))
+        assert len(pools) == 1
+        future = double(1, 30)
+        _wait(lambda: sum(d["tasks"] for d in _pools_full(ex)) == 1, 60, "the task to be dispatched")
+        os.kill(ex._ix_proc.pid, signal.SIGKILL)
+        with pytest.raises(BadStateException, match="exited unexpectedly"):
+            future.result(timeout=30)
+        # it waited for a new interchange, for heartbeat_threshold (3 s), then exited on its own
+        _wait(lambda: not _pool_pids(str(tmp_path)), 3 + 30, "the pool to exit")

@@ -384,13 +384,12 @@ class Interchange:
                 self._lose(rec, "its connection to the interchange closed")
 
     def _to_executor(self, frames: list[Any]) -> None:
+        """Queue a message to the executor: each loop turn writes them all in one system call
+        (``_flush_executor``), so the executor wakes once for a turn's results and notices."""
         out = self.out
         if out is None:  # run() has not started: nobody to tell
             return
-        try:
-            out.send(frames)
-        except OSError:  # the executor is gone; the loop notices end of file on stdin
-            out.pending.clear()
+        out.add(frames)
 
     def _from_executor(self, msg: Any, extra: list[Any] | None) -> None:
         tag = msg[:1]
@@ -647,6 +646,7 @@ class Interchange:
         if self.dispatch_notices and dispatched:
             # to the executor first: should we die before a pool hears of them, it already knows
             self._to_executor([m.DISPATCHED + array("q", dispatched).tobytes()])
+            self._flush_executor()
         for rec, frames in batches:
             self._send(rec.ident, frames)
             if self.node_updates:

@@ -382,15 +382,20 @@ class FrameWriter:
 
     def send(self, frames: list[Any]) -> None:
         """Queue one message and write what the pipe takes now. OSError (EPIPE) if the reader is gone."""
+        idle = not self.pending
+        self.add(frames)
+        if idle:  # otherwise the owner is waiting for the pipe to take what is already pending
+            self.flush()
+
+    def add(self, frames: list[Any]) -> None:
+        """Queue one message without writing: the next :meth:`flush` writes it with the others
+        in one system call (and the reader wakes once for them all)."""
         views = [memoryview(f).cast("B") for f in frames]
         pending = self.pending
-        idle = not pending
         pending.append(_PIPE_HEAD.pack(len(views), views[0].nbytes))
         if len(views) > 1:
             pending.append(array("Q", [v.nbytes for v in views[1:]]).tobytes())
         pending.extend(views)
-        if idle:  # otherwise the owner is waiting for the pipe to take what is already pending
-            self.flush()
 
     def flush(self) -> bool:
         """Write what the pipe takes now; True when nothing is left pending."""
