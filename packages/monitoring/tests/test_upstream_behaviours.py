@@ -123,6 +123,8 @@ class _BrokenTask:
     """A task record whose attributes raise: stands for a bug turning an event into a row."""
 
     id = 7
+    try_id = 0
+    depends = ()
     executor = "threads"
     fail_history = ()
     joins = None
@@ -135,7 +137,7 @@ def test_writer_survives_an_event_it_cannot_turn_into_rows_and_closes_twice(tmp_
     db = tmp_path / "w.db"
     writer = DatabaseWriter(f"sqlite:///{db}", "run-1")
     writer.start()
-    writer.events.append((_BrokenTask(), States.pending, time.time(), 0, None))
+    writer.task_changed(_BrokenTask(), States.pending, time.time())
     writer.close(30)
     assert writer.batches_failed == 1
     assert "could not turn queued events into rows" in caplog.text

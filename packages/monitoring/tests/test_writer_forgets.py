@@ -74,7 +74,7 @@ class _Run:
         task.status = state
         if state in (States.exec_done, States.failed):
             task.time_returned = self.now()
-        self.writer.events.append((task, state, self.now(), task.try_id, task.depends))
+        self.writer.task_changed(task, state, self.now())
 
     def worker(self, kind: str, tid: int, try_id: int) -> None:
         msg = {"type": kind, "run_id": self.run_id, "task_id": tid, "try_id": try_id, "timestamp": self.now()}

@@ -144,6 +144,7 @@ class MonitoringHub(RepresentationMixin):
             weakref.WeakValueDictionary()
         )
         self._recent: dict[tuple[int, float | None], MonitoredFunction] = {}
+        self._last_wrapper: MonitoredFunction | None = None  # the one most recently used
         self._wrappers_lock = threading.Lock()
         self._sample: dict[str, bool] = {}
         self._start_lock = threading.Lock()
@@ -222,8 +223,7 @@ class MonitoringHub(RepresentationMixin):
     ) -> None:
         writer = self._writer or self._start(dfk)
         if writer is not None:
-            # depends is captured now: with garbage_collect the kernel clears it when the task ends
-            writer.events.append((task, new_state, time.time(), task.try_id, task.depends))
+            writer.task_changed(task, new_state, time.time())
 
     @hookimpl
     def parsl_task_prepared(self, dfk: DataFlowKernel, task: TaskRecord, submission: TaskSubmission) -> None:
@@ -243,6 +243,21 @@ class MonitoringHub(RepresentationMixin):
             )
             self._sample[task.executor] = sample
         interval = self.resource_monitoring_interval if sample else None
+        last = self._last_wrapper  # a run of tasks of one app: the same wrapper as last time
+        if last is not None and last.func is func and last.interval == interval:
+            wrapper = last
+        else:
+            wrapper = self._wrapper(dfk, writer, func, interval)
+            self._last_wrapper = wrapper
+        kwargs = submission.kwargs
+        kwargs[TASK_KEY] = task.id
+        kwargs[TRY_KEY] = task.try_id
+        submission.func = wrapper
+
+    def _wrapper(
+        self, dfk: DataFlowKernel, writer: DatabaseWriter, func: Callable[..., Any], interval: float | None
+    ) -> MonitoredFunction:
+        """The wrapper of ``func`` for this interval: the one made before, or a new one."""
         # A live wrapper keeps its function alive, so the function's id stays its own.
         key = (id(func), interval)
         with self._wrappers_lock:
@@ -252,15 +267,12 @@ class MonitoringHub(RepresentationMixin):
                 # In this process (thread executors) messages go straight to the writer; other
                 # processes get their executor's channel instead (see remote.py).
                 wrapper.parsl_monitoring_send = self._local_sink(writer)
-                wrapper.local = True
+                wrapper.local = writer.task_ran
                 self._wrappers[key] = wrapper
             self._recent[key] = wrapper  # now the most recently used
             if len(self._recent) > RECENT_WRAPPERS:
                 del self._recent[next(iter(self._recent))]
-        kwargs = submission.kwargs
-        kwargs[TASK_KEY] = task.id
-        kwargs[TRY_KEY] = task.try_id
-        submission.func = wrapper
+        return wrapper
 
     @hookimpl
     def parsl_executor_reported(
@@ -302,6 +314,7 @@ class MonitoringHub(RepresentationMixin):
         with self._wrappers_lock:
             self._recent.clear()
             self._wrappers.clear()
+            self._last_wrapper = None
 
     # --------------------------------------------------------------- helpers
     @staticmethod

@@ -74,9 +74,10 @@ class MonitoredFunction:
         self.run_id = run_id
         self.interval = interval  # None: no resource sampling
         self.parsl_monitoring_send: Callable[[list[dict[str, Any]]], None] | None = None
-        # True in the workflow's own process (thread executors run many tasks at once there);
-        # False where it was unpickled: a worker process running one task at a time.
-        self.local = False
+        # In the workflow's own process (thread executors run many tasks at once there), the
+        # writer's ``task_ran(task_id, try_id, state, timestamp)``: tasks report straight to it,
+        # without messages. None where it was unpickled: a worker process running one task at a time.
+        self.local: Callable[[int, int, str, float], None] | None = None
         self.__name__ = getattr(func, "__name__", "task")
         self.__qualname__ = getattr(func, "__qualname__", self.__name__)
         self.__wrapped__ = func
@@ -91,6 +92,13 @@ class MonitoredFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         task_id = kwargs.pop(TASK_KEY, None)
         try_id = kwargs.pop(TRY_KEY, None)
+        local = self.local
+        if local is not None and task_id is not None:
+            local(task_id, try_id, "running", time.time())
+            try:
+                return self.func(*args, **kwargs)
+            finally:
+                local(task_id, try_id, "running_ended", time.time())
         send = self.parsl_monitoring_send
         if send is None or task_id is None:
             return self.func(*args, **kwargs)
@@ -102,7 +110,7 @@ class MonitoredFunction:
             "hostname": _hostname(),
             "block_id": os.environ.get("PARSL_WORKER_BLOCK_ID"),
         }
-        sampler = None if self.local else _sampler()
+        sampler = _sampler()
         if sampler is None:
             _send(send, [running])
             try:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections import deque
@@ -91,6 +92,11 @@ _RETURNED = frozenset(
 )
 #: the states after which the kernel reports nothing more about a task
 _FINAL = frozenset((States.exec_done, States.failed, States.dep_fail, States.memo_done))
+_STATE_NAMES = {state: state.name for state in States}
+_RETURNED_NAMES = frozenset(state.name for state in _RETURNED)
+_FINAL_NAMES = frozenset(state.name for state in _FINAL)
+#: the states a task's wrapper reports from the process that runs it
+_RAN = frozenset(("running", "running_ended"))
 #: a live task's entry in ``DatabaseWriter._live`` before any of its tries was launched
 _NOT_LAUNCHED = -1
 
@@ -152,6 +158,12 @@ class DatabaseWriter(threading.Thread):
         self._live: dict[int, int] = {}
         # try rows waiting to be written: (task id, try id) -> the columns known so far
         self._try_rows: dict[tuple[int, int], dict[str, Any]] = {}
+        # set by task_changed, read and forgotten by the writer at the task's final event:
+        # task id -> its record, and -> its dependencies while the kernel has them
+        self._records: dict[int, Any] = {}
+        self._depends: dict[int, Any] = {}
+        self._hostname = socket.gethostname()  # of tasks run in this process (thread executors)
+        self._block_id = os.environ.get("PARSL_WORKER_BLOCK_ID")
         self._compiled: dict[Any, tuple[str, tuple[str, ...] | None]] = {}
         self._dt_columns: dict[str, frozenset[str]] = {}
         self._second_text: dict[int, str] = {}
@@ -170,6 +182,24 @@ class DatabaseWriter(threading.Thread):
         self._busy_timeout: float = SQLITE_BUSY_TIMEOUT
 
     # ----------------------------------------------------------- producer side
+    def task_changed(self, task: Any, state: States, timestamp: float) -> None:
+        """Queue a task's state change (the kernel's hook, on the task's hot path).
+
+        The event is the task's ``status`` row itself, plain values only: the garbage collector
+        stops tracking such a tuple at its first pass, so thousands of queued events do not make
+        the kernel's collections slower. The record is looked up by id when the batch is made.
+        """
+        tid = task.id
+        self._records[tid] = task
+        depends = task.depends
+        if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
+            self._depends[tid] = depends
+        self.events.append((tid, _STATE_NAMES[state], timestamp, self.run_id, task.try_id))
+
+    def task_ran(self, task_id: int, try_id: int, state: str, timestamp: float) -> None:
+        """Queue ``running`` or ``running_ended`` of a task run in this process (thread executors)."""
+        self.events.append((task_id, state, timestamp, self.run_id, try_id))
+
     def wake(self) -> None:
         if len(self.events) > WAKE_BACKLOG:
             self._wakeup.set()
@@ -360,49 +390,78 @@ class DatabaseWriter(threading.Thread):
         return out
 
     def _drain_events(self, out: dict[str, list[Any]]) -> tuple[dict[int, list[Any]], set[tuple[int, int]]]:
-        """Status rows and try-row changes from every queued event; the tasks and tries touched."""
-        run_id = self.run_id
+        """Status rows and try-row changes from every queued event; the tasks and tries touched.
+
+        An event is a status row ``(task id, state name, timestamp, run id, try id)`` (see
+        :meth:`task_changed` and :meth:`task_ran`), ``("messages", executor, messages)``, or
+        ``(record, state, timestamp, try id, depends)`` as queued before task_changed existed.
+        """
         events = self.events
         status = out["status"]
         # task id -> [record, changed since in db, depends, first event in this batch]
         touched_tasks: dict[int, list[Any]] = {}
         touched_tries: set[tuple[int, int]] = set()
         live = self._live
-        launched, pending = States.launched, States.pending
+        records, depends_of = self._records, self._depends
+        try_rows = self._try_rows
         for _ in range(len(events)):
             ev = events.popleft()
-            if ev[0] == "messages":
-                self._messages(ev[1], ev[2], out, touched_tries)
+            tid = ev[0]
+            if type(tid) is not int:
+                if type(tid) is str:  # "messages"
+                    self._messages(ev[1], ev[2], out, touched_tries)
+                    continue
+                # (record, state, timestamp, try id, depends): the earlier form, still accepted
+                task, state, ts, try_id, depends = ev
+                tid = task.id
+                records[tid] = task
+                if depends:
+                    depends_of[tid] = depends
+                ev = (tid, _STATE_NAMES[state], ts, self.run_id, try_id)
+            status.append(ev)
+            name = ev[1]
+            if name in _RAN:  # from a wrapper in this process: no record needed
+                if name == "running":
+                    key = (tid, ev[4])
+                    trow = self._try_row(key)
+                    trow["task_try_time_running"] = ev[2]
+                    trow["hostname"] = self._hostname
+                    trow["block_id"] = self._block_id
+                    touched_tries.add(key)
                 continue
-            task, state, ts, try_id, depends = ev
-            tid = task.id
-            status.append((tid, state.name, ts, run_id, try_id))
+            task = records.get(tid)
+            if task is None:  # a kernel event after the task's final one: its status row only
+                continue
             entry = touched_tasks.get(tid)
+            depends = depends_of.get(tid)
             if entry is None:
                 entry = touched_tasks[tid] = [task, False, depends, False]
             elif depends:
                 entry[2] = depends
-            if state is pending:
+            try_id = ev[4]
+            if name == "pending":
                 # the kernel's first event of every task; a retry is pending again on a later try
                 if try_id == 0 and tid not in live:
                     live[tid] = _NOT_LAUNCHED
                     entry[3] = True
-            elif state is launched:
+            elif name == "launched":
                 key = (tid, try_id)
                 trow = self._try_row(key)
                 trow["task_executor"] = task.executor
-                trow["task_try_time_launched"] = ts
+                trow["task_try_time_launched"] = ev[2]
                 touched_tries.add(key)
                 if tid in live:
                     live[tid] = try_id
-            elif state in _RETURNED:
+            elif name in _RETURNED_NAMES:
                 entry[1] = True
                 key = (tid, try_id)
-                if key in self._try_rows or live.get(tid, _NOT_LAUNCHED) >= try_id:
-                    _record_return(self._try_row(key), task, ts)
+                if key in try_rows or live.get(tid, _NOT_LAUNCHED) >= try_id:
+                    _record_return(self._try_row(key), task, ev[2])
                     touched_tries.add(key)
-                if state in _FINAL:
+                if name in _FINAL_NAMES:
                     live.pop(tid, None)
+                    records.pop(tid, None)
+                    depends_of.pop(tid, None)
         return touched_tasks, touched_tries
 
     def _try_row(self, key: tuple[int, int]) -> dict[str, Any]:
@@ -561,6 +620,9 @@ class DatabaseWriter(threading.Thread):
             if order == names:  # positional driver, same order: convert in place
                 idx = [i for i, n in enumerate(names) if n in dt_cols]
                 params: list[Any] = []
+                if len(names) == 5 and idx == [2]:  # the status table: one tuple per row
+                    conn.exec_driver_sql(sql, [(a, b, conv(c), d, e) for a, b, c, d, e in rows])
+                    return
                 for r in rows:
                     lr = list(r)
                     for i in idx:
@@ -591,12 +653,13 @@ class DatabaseWriter(threading.Thread):
 
     def _time_value(self, v: Any) -> Any:
         """A timestamp as the database driver wants it (SQLite: SQLAlchemy's text format)."""
-        if v is None:
-            return None
-        if isinstance(v, datetime):
-            return v.isoformat(" ", "microseconds") if self.sqlite else v
-        if not self.sqlite:
-            return datetime.fromtimestamp(v)
+        if type(v) is not float or not self.sqlite:  # the common case first: a float for SQLite
+            if v is None:
+                return None
+            if isinstance(v, datetime):
+                return v.isoformat(" ", "microseconds") if self.sqlite else v
+            if not self.sqlite:
+                return datetime.fromtimestamp(v)
         sec = int(v)
         prefix = self._second_text.get(sec)
         if prefix is None:
@@ -692,21 +755,33 @@ def _ids(futures: Any) -> str | None:
 
 
 def _task_values(task: Any, depends: Any) -> dict[str, Any]:
-    kwargs = task.kwargs or {}
-    depends = depends or ()
-    dep_ids = sorted({f.tid for f in depends if getattr(f, "tid", None) is not None})
-    outputs = kwargs.get("outputs")
-    inputs = kwargs.get("inputs")
+    kwargs = task.kwargs
+    if depends:
+        dep_ids = sorted({f.tid for f in depends if getattr(f, "tid", None) is not None})
+        dep_text = ",".join(str(t) for t in dep_ids)
+    else:
+        dep_text = ""
+    if kwargs:
+        outputs = kwargs.get("outputs")
+        inputs = kwargs.get("inputs")
+        inputs_text = str(inputs) if inputs else None
+        outputs_text = str([getattr(o, "filepath", o) for o in outputs]) if outputs else None
+        stdin = _stream(kwargs.get("stdin"))
+        stdout = _stream(kwargs.get("stdout"))
+        stderr = _stream(kwargs.get("stderr"))
+    else:  # most tasks: nothing to name
+        inputs_text = outputs_text = None
+        stdin = stdout = stderr = ""
     return {
-        "task_depends": ",".join(str(t) for t in dep_ids),
+        "task_depends": dep_text,
         "task_func_name": task.func_name,
-        "task_memoize": str(bool(task.memoize)),
+        "task_memoize": "True" if task.memoize else "False",
         "task_hashsum": task.hashsum,
-        "task_inputs": str(inputs) if inputs else None,
-        "task_outputs": str([getattr(o, "filepath", o) for o in outputs]) if outputs else None,
-        "task_stdin": _stream(kwargs.get("stdin")),
-        "task_stdout": _stream(kwargs.get("stdout")),
-        "task_stderr": _stream(kwargs.get("stderr")),
+        "task_inputs": inputs_text,
+        "task_outputs": outputs_text,
+        "task_stdin": stdin,
+        "task_stdout": stdout,
+        "task_stderr": stderr,
         "task_time_invoked": task.time_invoked,
         "task_time_returned": task.time_returned,
         "task_fail_count": task.fail_count,
