@@ -229,6 +229,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self._dispatch_log: list[bytes] = []
         self._dispatch_logged = 0  # task ids in _dispatch_log
         self._held_blocks: set[str] = set()  # told to the interchange; a new one is told again
+        self._blocks_seen: list[str] = []  # connected_blocks() as last read, for a new interchange
         self._ids = itertools.count(1)
         self._last_tid = 0  # the highest task id handed out (see _task_counter)
         self._fcache = FunctionCache()
@@ -319,6 +320,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             # with recovery on, which tasks a pool holds (see _recover)
             "dispatch_notices": self._recovering,
             "held_blocks": sorted(self._held_blocks),
+            "block_history": list(self._blocks_seen),
         }
         cmd = self._interchange_command()
         err_path = os.path.join(self.logdir, "interchange.stderr")
@@ -810,7 +812,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
     def connected_blocks(self) -> list[str]:
         """Every block a worker pool ever connected from, whether it is still connected or not
         (as in Parsl: a block scaled in stays in the list)."""
-        return self._command_call("connected_blocks")
+        blocks = self._command_call("connected_blocks")
+        self._blocks_seen = blocks  # a replacement interchange starts from this history
+        return blocks
 
     @property
     def command_client(self) -> Any:

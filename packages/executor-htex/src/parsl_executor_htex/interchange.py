@@ -178,7 +178,9 @@ class Interchange:
         self.prioritized = False  # a task with a priority was seen: no adaptive prefetch
         # blocks being scaled in: from the executor when we replace an interchange that died
         self.held_blocks: set[str] = {str(b) for b in config.get("held_blocks") or ()}
-        self.block_history: list[str] = []  # every block a pool ever registered from, in order
+        # every block a pool ever registered from, in order (a replacement interchange starts
+        # from the history its predecessor last reported)
+        self.block_history: list[str] = [str(b) for b in config.get("block_history") or ()]
         self.max_tid = 0  # highest task id read from the executor (its ids only grow)
         self.cancelled: set[int] = set()  # withdrawn before they reached us: drop on arrival
         self.stopping = False
