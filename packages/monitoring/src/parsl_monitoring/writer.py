@@ -614,7 +614,7 @@ class DatabaseWriter(threading.Thread):
         the table's column order. Timestamps, kept as floats until here, are converted."""
         sql, order = compiled
         dt_cols = self._datetime_columns(table)
-        conv = self._time_value
+        conv = self._sqlite_time if self.sqlite else self._time_value
         names = tuple(c.name for c in table.columns)
         if type(rows[0]) is tuple:
             if order == names:  # positional driver, same order: convert in place
@@ -632,7 +632,14 @@ class DatabaseWriter(threading.Thread):
                 return
             rows = [dict(zip(names, r, strict=True)) for r in rows]
         if order is not None:
-            params = [tuple(conv(r.get(n)) if n in dt_cols else r.get(n) for n in order) for r in rows]
+            dt_idx = [i for i, n in enumerate(order) if n in dt_cols]
+            params = []
+            for r in rows:
+                get = r.get
+                values = [get(n) for n in order]
+                for i in dt_idx:
+                    values[i] = conv(values[i])
+                params.append(tuple(values))
         else:
             params = []
             for r in rows:
@@ -650,6 +657,17 @@ class DatabaseWriter(threading.Thread):
                 c.name for c in table.columns if isinstance(c.type, DateTime)
             )
         return cols
+
+    def _sqlite_time(self, v: Any) -> Any:
+        """:meth:`_time_value` for SQLite, the float of a second seen before taking the short way."""
+        if type(v) is float:
+            sec = int(v)
+            prefix = self._second_text.get(sec)
+            if prefix is not None:
+                micro = int((v - sec) * 1e6 + 0.5)
+                if micro < 1_000_000:
+                    return f"{prefix}.{micro:06d}"
+        return self._time_value(v)
 
     def _time_value(self, v: Any) -> Any:
         """A timestamp as the database driver wants it (SQLite: SQLAlchemy's text format)."""
