@@ -228,7 +228,7 @@ def monitored_throughput(n: int) -> Measurement:
 
 @workload
 def htex_monitored_throughput(n: int) -> Measurement:
-    """htex_throughput with a MonitoringHub (default resource monitoring: one sample per task)."""
+    """htex_throughput with a MonitoringHub (default resource monitoring, 30 s interval)."""
     return noop_throughput(n)
 
 
