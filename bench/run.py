@@ -1,8 +1,9 @@
 """Benchmark harness: our parsl versus upstream parsl, on the same workload files.
 
-    python bench/run.py [--suite threads|htex|all] [--quick] [--only NAME[,NAME...]]
-                        [--rounds R] [--htex-encryption default|on|off]
-                        [--ours-python PATH] [--upstream-python PATH]
+    python bench/run.py [--suite threads|htex|monitoring|floor|all] [--quick]
+                        [--only NAME[,NAME...]] [--rounds R] [--no-floor]
+                        [--htex-encryption default|on|off]
+                        [--ours-python PATH] [--upstream-python PATH] [--floor-python PATH]
 
 Every measurement is a fresh ``python bench/workloads.py NAME --n N`` subprocess
 in a fresh temporary working directory (so ``runinfo/`` lands there).  The two
@@ -15,6 +16,12 @@ The upstream interpreter is, in order of preference: ``--upstream-python``, the
 ``PARSL_BENCH_UPSTREAM_PYTHON`` environment variable, or ``bench/.venv-upstream``
 (created, or repaired, with ``pip install parsl==UPSTREAM_VERSION`` as needed).
 Results are written to ``bench/results/latest.json``.
+
+The floor (``bench/floor.py``: the same kinds of work through bare pyzmq/cloudpickle
+pipelines, no Parsl) runs in the same rounds, right after the workloads it is the floor
+of, with ``--floor-python`` (default: ours); ``--suite floor`` runs it alone and
+``--no-floor`` leaves it out. The table's ``ours/floor`` column shows our best against the
+floor's best: a percentage for rates (100% = as fast as the floor), a multiple for times.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from typing import Any
 UPSTREAM_VERSION = "2026.10.26"
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOADS_PY = BENCH_DIR / "workloads.py"
+FLOOR_PY = BENCH_DIR / "floor.py"
 UPSTREAM_VENV = BENCH_DIR / ".venv-upstream"
 RESULTS_FILE = BENCH_DIR / "results" / "latest.json"
 SIDES = ("ours", "upstream")
@@ -62,6 +70,25 @@ SUITES: dict[str, list[str]] = {
     "monitoring": ["noop_throughput", "monitored_throughput", "htex_throughput", "htex_monitored_throughput"],
 }
 SUITES["all"] = SUITES["threads"] + SUITES["htex"] + ["monitored_throughput", "htex_monitored_throughput"]
+
+# The floor (bench/floor.py): name -> (full N, --quick N, the workloads it runs beside).
+# A floor workload runs in a round right after the first of its workloads that is selected.
+FLOOR_SIZES: dict[str, tuple[int, int, tuple[str, ...]]] = {
+    "floor_threadpool": (20000, 2000, ("noop_throughput", "monitored_throughput")),
+    "floor_throughput": (20000, 2000, ("htex_throughput", "htex_monitored_throughput", "htex_fanout")),
+    "floor_roundtrip": (2000, 200, ("htex_roundtrip", "htex_chain")),
+    "floor_pingpong": (5000, 500, ("htex_roundtrip",)),
+    "floor_echo_10mb_1hop": (5, 2, ("htex_echo_10mb",)),
+    "floor_echo_10mb": (5, 2, ("htex_echo_10mb",)),
+}
+SUITES["floor"] = list(FLOOR_SIZES)
+# Workload -> the floor workload its ``ours/floor`` column compares it with.
+FLOOR_OF: dict[str, str] = {
+    "noop_throughput": "floor_threadpool",
+    "htex_throughput": "floor_throughput",
+    "htex_roundtrip": "floor_roundtrip",
+    "htex_echo_10mb": "floor_echo_10mb",
+}
 
 # Targets: ("speedup", x) = ours must be >= x times better than upstream;
 # ("max", v) = our value (in the workload's unit) must be <= v.
@@ -152,14 +179,19 @@ def side_env(python: str) -> dict[str, str]:
 
 
 def run_workload(
-    python: str, name: str, n: int, timeout: float, extra_args: Sequence[str] = ()
+    python: str,
+    name: str,
+    n: int,
+    timeout: float,
+    extra_args: Sequence[str] = (),
+    script: Path = WORKLOADS_PY,
 ) -> dict[str, Any]:
     """Run one workload in a fresh process and directory; return its record or {"error": ...}."""
     with tempfile.TemporaryDirectory(prefix=f"parsl-bench-{name}-") as workdir:
         try:
             env = side_env(python)
             proc = subprocess.run(
-                [python, str(WORKLOADS_PY), name, "--n", str(n), *extra_args],
+                [python, str(script), name, "--n", str(n), *extra_args],
                 cwd=workdir,
                 capture_output=True,
                 text=True,
@@ -205,29 +237,53 @@ def verdict(target: tuple[str, float] | None, ours: float | None, speedup: float
     return f"<= {bound:g} {unit} {'ok' if ours is not None and ours <= bound else 'MISSED'}"
 
 
+def floor_ratio(ours: float | None, floor: float | None) -> float | None:
+    """Ours against the floor: ours/floor (a fraction for rates, a multiple for times)."""
+    if ours is None or floor is None or ours <= 0 or floor <= 0:
+        return None
+    return ours / floor
+
+
+def fmt_floor_ratio(ratio: float | None, better: str) -> str:
+    if ratio is None:
+        return "-"
+    return f"{ratio:.0%}" if better == "higher" else f"{ratio:.2f}x"
+
+
+def unit_label(res: dict[str, Any]) -> str:
+    unit = res.get("unit") or "?"
+    return res["metric"].replace("_", " ") if res.get("metric") in ("p50_ms", "median_ms") else unit
+
+
 def print_table(results: dict[str, dict[str, Any]]) -> None:
-    header = f"{'workload':<22} {'unit':<10} {'ours':>10} {'upstream':>10} {'speedup':>8}  target"
+    header = f"{'workload':<22} {'unit':<10} {'ours':>10} {'upstream':>10} {'speedup':>8} {'ours/floor':>10}  target"
     print(header)
     print("-" * len(header))
 
     def row(
-        label: str, unit: str, ours: float | None, upstream: float | None, speedup: float | None, target: str
+        label: str,
+        unit: str,
+        ours: float | None,
+        upstream: float | None,
+        speedup: float | None,
+        target: str,
+        vs_floor: str = "-",
     ) -> None:
         print(
             f"{label:<22} {unit:<10} {fmt_value(ours):>10} {fmt_value(upstream):>10}"
-            f" {'-' if speedup is None else f'{speedup:.2f}x':>8}  {target}"
+            f" {'-' if speedup is None else f'{speedup:.2f}x':>8} {vs_floor:>10}  {target}"
         )
 
     for name, res in results.items():
         unit = res.get("unit") or "?"
-        label = res["metric"].replace("_", " ") if res.get("metric") in ("p50_ms", "median_ms") else unit
         row(
             name,
-            label,
+            unit_label(res),
             res["ours"]["best"],
             res["upstream"]["best"],
             res["speedup"],
             verdict(res["target"], res["ours"]["best"], res["speedup"], unit),
+            fmt_floor_ratio(res.get("ours_over_floor"), res.get("better", "higher")),
         )
         for field, extra in res.get("extra", {}).items():
             row(f"  {field}", extra["unit"], extra["ours"], extra["upstream"], extra["speedup"], "")
@@ -237,6 +293,20 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
                 print(f"  {name} ({side}) failed: {res[side]['error']}")
 
 
+def print_floor_table(floor: dict[str, dict[str, Any]], results: dict[str, dict[str, Any]]) -> None:
+    """The floor's best figures, and the workloads they are the floor of."""
+    header = f"{'floor (no parsl)':<22} {'unit':<10} {'best':>10}  {'samples':<24} floor of"
+    print(header)
+    print("-" * len(header))
+    for name, res in floor.items():
+        of = [w for w, f in FLOOR_OF.items() if f == name and w in results]
+        samples = ", ".join(fmt_value(v) for v in res["samples"])
+        print(f"{name:<22} {unit_label(res):<10} {fmt_value(res['best']):>10}  {samples:<24} {', '.join(of)}")
+    for name, res in floor.items():
+        if res["error"]:
+            print(f"  {name} failed: {res['error']}")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Compare our parsl against upstream parsl.")
     parser.add_argument("--quick", action="store_true", help="small N and 2 rounds: a smoke test")
@@ -244,7 +314,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--suite",
         choices=sorted(SUITES),
         default="all",
-        help="workload group: threads (default Config()), htex, or all (default)",
+        help="workload group: threads (default Config()), htex, monitoring, floor (the floor "
+        "alone, see bench/floor.py), or all (default)",
     )
     parser.add_argument(
         "--only",
@@ -276,12 +347,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="interpreter with upstream parsl (default: $PARSL_BENCH_UPSTREAM_PYTHON, "
         "else bench/.venv-upstream, created on demand)",
     )
+    parser.add_argument(
+        "--floor-python", help="interpreter with pyzmq and cloudpickle for bench/floor.py (default: ours)"
+    )
+    parser.add_argument(
+        "--no-floor", action="store_true", help="do not run the floor beside the selected workloads"
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per run")
     args = parser.parse_args(argv)
     args.only = [name for item in args.only for name in item.split(",") if name]
-    unknown = sorted(set(args.only) - set(SIZES))
+    unknown = sorted(set(args.only) - set(SIZES) - set(FLOOR_SIZES))
     if unknown:
-        parser.error(f"unknown workload(s): {', '.join(unknown)}; choose from {', '.join(SIZES)}")
+        parser.error(
+            f"unknown workload(s): {', '.join(unknown)}; choose from {', '.join([*SIZES, *FLOOR_SIZES])}"
+        )
     if args.rounds is None:
         args.rounds = 2 if args.quick else 3
     if args.rounds < 1:
@@ -291,14 +370,47 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    names = [name for name in SIZES if name in args.only] if args.only else SUITES[args.suite]
+    selected = args.only or SUITES[args.suite]
+    names = [name for name in SIZES if name in selected]
+    # floor workloads: those selected by name (or --suite floor), then the floor of each workload
+    floor_names = [f for f in FLOOR_SIZES if f in selected]
+    if not args.no_floor:
+        floor_names += [
+            f for f, (*_, beside) in FLOOR_SIZES.items() if f not in floor_names and set(beside) & set(names)
+        ]
+    # each floor workload runs right after the first selected workload it is the floor of (or last)
+    floor_after: dict[str | None, list[str]] = {}
+    for f in floor_names:
+        anchor = next((w for w in names if w in FLOOR_SIZES[f][2]), None)
+        floor_after.setdefault(anchor, []).append(f)
     htex_args = ["--encryption", args.htex_encryption] if args.htex_encryption != "default" else []
-    pythons = {"ours": args.ours_python, "upstream": upstream_python(args.upstream_python)}
-    versions = {side: parsl_version(python) for side, python in pythons.items()}
-    for side in SIDES:
+    pythons = {"ours": args.ours_python}
+    pythons["upstream"] = upstream_python(args.upstream_python) if names else ""
+    floor_python = args.floor_python or args.ours_python
+    versions = {side: parsl_version(python) if python else None for side, python in pythons.items()}
+    for side in SIDES if names else ():
         log(f"{side:>8}: {pythons[side]} (parsl {versions[side] or 'NOT IMPORTABLE'})")
+    if floor_names:
+        log(f"   floor: {floor_python}")
 
     sizes = {name: SIZES[name][1 if args.quick else 0] for name in names}
+    floor_sizes = {f: FLOOR_SIZES[f][1 if args.quick else 0] for f in floor_names}
+    floor_samples: dict[str, list[dict[str, Any]]] = {f: [] for f in floor_names}
+    floor_errors: dict[str, str | None] = {f: None for f in floor_names}
+
+    def run_floor(rnd: int, anchor: str | None) -> None:
+        for f in floor_after.get(anchor, []):
+            if floor_errors[f]:
+                continue
+            record = run_workload(floor_python, f, floor_sizes[f], args.timeout, script=FLOOR_PY)
+            if "error" in record:
+                floor_errors[f] = record["error"]
+                status = f"ERROR {record['error']}"
+            else:
+                floor_samples[f].append(record)
+                status = f"{fmt_value(record['value']):>12} {record.get('unit', '')}"
+            log(f"round {rnd + 1}/{args.rounds}  {f:<16} {'floor':<8} {status}")
+
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {n: {s: [] for s in SIDES} for n in names}
     errors: dict[str, dict[str, str | None]] = {n: {s: None for s in SIDES} for n in names}
     load_before = os.getloadavg()
@@ -320,6 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     samples[name][side].append(record)
                     status = f"{fmt_value(record['value']):>12} {record.get('unit', '')}"
                 log(f"round {rnd + 1}/{args.rounds}  {name:<16} {side:<8} {status}")
+            run_floor(rnd, name)
+        run_floor(rnd, None)
 
     results: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -360,13 +474,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
         results[name] = entry
 
+    floor: dict[str, dict[str, Any]] = {}
+    for f in floor_names:
+        runs = floor_samples[f]
+        first = runs[0] if runs else {}
+        better = first.get("better", "higher")
+        values = [r["value"] for r in runs]
+        ok = bool(values) and floor_errors[f] is None
+        floor[f] = {
+            "n": floor_sizes[f],
+            "metric": first.get("metric"),
+            "unit": first.get("unit"),
+            "better": better,
+            "best": best_of(values, better) if ok else None,
+            "samples": values,
+            "runs": runs,
+            "error": floor_errors[f],
+        }
+    for name, entry in results.items():
+        ref = floor.get(FLOOR_OF.get(name, ""))
+        if ref is not None:
+            entry["floor"] = FLOOR_OF[name]
+            entry["ours_over_floor"] = floor_ratio(entry["ours"]["best"], ref["best"])
+            entry["upstream_over_floor"] = floor_ratio(entry["upstream"]["best"], ref["best"])
+
     print()
-    print_table(results)
+    if results:
+        print_table(results)
+    if floor:
+        print()
+        print_floor_table(floor, results)
     elapsed = time.perf_counter() - started
-    print(
-        f"\n{args.rounds} round(s) in {elapsed:.0f}s; speedup = how many times better ours is "
-        "(ours/upstream for rates, upstream/ours for times; >1: ours better)"
-    )
+    if results:
+        print(
+            f"\n{args.rounds} round(s) in {elapsed:.0f}s; speedup = how many times better ours is "
+            "(ours/upstream for rates, upstream/ours for times; >1: ours better)"
+        )
+    else:
+        print(f"\n{args.rounds} round(s) in {elapsed:.0f}s")
+    if floor:
+        print(
+            "ours/floor = our best over the floor's best from bench/floor.py in the same rounds "
+            "(rates: share of the floor's rate, higher is better; times: multiple of the floor's time)"
+        )
     if any(n.startswith("htex_") for n in names):
         enc = {
             side: sorted(
@@ -395,11 +545,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sides": {s: {"python": pythons[s], "parsl_version": versions[s]} for s in SIDES},
         "upstream_expected_version": UPSTREAM_VERSION,
         "workloads": results,
+        "floor": floor,
+        "floor_python": floor_python if floor else None,
     }
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(json.dumps(report, indent=2) + "\n")
     print(f"results written to {RESULTS_FILE}")
-    return 1 if any(e for per_side in errors.values() for e in per_side.values()) else 0
+    failed = any(e for per_side in errors.values() for e in per_side.values()) or any(floor_errors.values())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
