@@ -1,0 +1,95 @@
+"""What monitoring leaves on a task's hot path in the workflow process stays cheap.
+
+Queued state changes are plain-value status rows (the garbage collector stops tracking them,
+so a backlog of them does not slow the kernel's collections), thread-executor tasks report
+straight to the writer, and the ids a task carries to its wrapper are plain ints (which HTEX
+pickles with pickle rather than cloudpickle).
+"""
+
+from __future__ import annotations
+
+import gc
+import socket
+import sqlite3
+import time
+
+from parsl.dataflow.states import States
+from parsl.dataflow.taskrecord import TaskRecord
+from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
+from parsl_monitoring.writer import DatabaseWriter
+
+
+def _task(tid: int) -> TaskRecord:
+    return TaskRecord(
+        id=tid,
+        func=print,
+        func_name="f",
+        args=(),
+        kwargs={},
+        executor="threads",
+        retries_left=0,
+        memoize=False,
+        ignore_for_cache=[],
+        join=False,
+        time_invoked=time.time(),
+        dfk=None,  # type: ignore[arg-type]
+        resource_specification={},
+    )
+
+
+def _writer(tmp_path) -> DatabaseWriter:
+    writer = DatabaseWriter(f"sqlite:///{tmp_path}/monitoring.db", "hot-run")
+    writer.workflow_started(
+        {
+            "run_id": "hot-run",
+            "workflow_name": "hot",
+            "workflow_version": "1",
+            "time_began": time.time(),
+            "time_completed": None,
+            "host": "h",
+            "user": "u",
+            "rundir": str(tmp_path),
+            "tasks_failed_count": 0,
+            "tasks_completed_count": 0,
+        }
+    )
+    return writer
+
+
+def test_queued_state_changes_are_rows_the_collector_stops_tracking(tmp_path):
+    writer = _writer(tmp_path)
+    task = _task(3)
+    t = time.time()
+    writer.task_changed(task, States.pending, t)
+    writer.task_changed(task, States.launched, t + 1)
+    gc.collect()
+    assert list(writer.events) == [(3, "pending", t, "hot-run", 0), (3, "launched", t + 1, "hot-run", 0)]
+    assert not any(gc.is_tracked(ev) for ev in writer.events)
+
+
+def test_thread_tasks_report_to_the_writer_and_every_row_is_written(tmp_path):
+    writer = _writer(tmp_path)
+    task = _task(5)
+    wrapper = MonitoredFunction(lambda x: x + 1, "hot-run", None)
+    wrapper.local = writer.task_ran
+    writer.task_changed(task, States.pending, time.time())
+    writer.task_changed(task, States.launched, time.time())
+    kwargs = {TASK_KEY: task.id, TRY_KEY: task.try_id}
+    assert all(type(v) is int for v in kwargs.values())
+    assert wrapper(1, **kwargs) == 2
+    task.time_returned = time.time()
+    writer.task_changed(task, States.exec_done, time.time())
+    writer._flush()
+    assert writer.batches_failed == 0
+    with sqlite3.connect(f"{tmp_path}/monitoring.db") as db:
+        states = [r[0] for r in db.execute("select task_status_name from status order by timestamp")]
+        trow = db.execute(
+            "select hostname, task_executor, task_try_time_running, task_try_time_returned from try"
+        ).fetchall()
+        tasks = db.execute("select task_id, task_func_name, task_time_returned from task").fetchall()
+    assert states == ["pending", "launched", "running", "running_ended", "exec_done"]
+    assert len(trow) == 1 and trow[0][0] == socket.gethostname() and trow[0][1] == "threads"
+    assert trow[0][2] is not None and trow[0][3] is not None
+    assert len(tasks) == 1 and tasks[0][:2] == (5, "f") and tasks[0][2] is not None
+    # the writer forgot the finished task
+    assert not writer._live and not writer._try_rows and not writer._records and not writer._depends
