@@ -1,6 +1,6 @@
 """The floor: what this machine does with the same work and no Parsl in it.
 
-    python bench/floor.py NAME --n N
+    python bench/floor.py NAME --n N [--prefetch K]
 
 Each figure is a bare pipeline built only from pyzmq, cloudpickle and the standard
 library, measured the way bench/workloads.py measures the Parsl workload it is the floor
@@ -10,7 +10,9 @@ of, and printed as the same kind of single JSON line (bench/run.py reads the las
   ``dumps`` per task) through a ZeroMQ ROUTER broker process to ``WORKERS`` worker
   processes, which load, call and return them (one ``dumps`` per result, one ``loads``
   in the client, result and task id checked); up to ``WINDOW`` tasks in flight. The
-  broker gives each worker up to ``PREFETCH`` tasks ahead, one message per task. Tasks/s.
+  broker gives each worker up to ``PREFETCH`` tasks (``--prefetch``) before its first
+  result, one message per task: 2 by default, as many as an HTEX pool of short tasks
+  holds per worker (one running, one prefetched). Tasks/s.
 * ``floor_roundtrip``: the same pipeline with one task in flight: p50 ms of submit to
   result (floor of ``htex_roundtrip``).
 * ``floor_pingpong``: two processes bouncing a one-byte message over one ZeroMQ hop,
@@ -56,7 +58,7 @@ __all__ = ["FLOOR_WORKLOADS", "HTEX_HOPS", "WINDOW", "WORKERS", "echo", "main", 
 
 WORKERS = 2  # as the htex workloads' max_workers_per_node
 WINDOW = 1000  # tasks in flight in floor_throughput
-PREFETCH = 2  # tasks the broker gives each worker ahead of its results
+PREFETCH = 2  # tasks the broker gives each worker ahead of its results (--prefetch)
 ECHO_BYTES = 10 * 1024 * 1024
 # Hops HTEX crosses each way: workflow -> interchange (the interchange's stdin pipe),
 # interchange -> pool (unix stream socket, or TCP with ZeroMQ), pool -> worker (an OS pipe).
@@ -370,12 +372,22 @@ def _latency(seconds_each: list[float], metric: str, extra: dict[str, Any] | Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global PREFETCH
     parser = argparse.ArgumentParser(description="The floor: bare pyzmq/cloudpickle pipelines.")
     parser.add_argument("name", choices=sorted(FLOOR_WORKLOADS))
     parser.add_argument("--n", type=int, required=True, help="problem size (tasks or round trips)")
+    parser.add_argument(
+        "--prefetch",
+        type=int,
+        default=PREFETCH,
+        help=f"broker workloads: tasks each worker may hold at once (default {PREFETCH})",
+    )
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be positive")
+    if args.prefetch < 1:
+        parser.error("--prefetch must be positive")
+    PREFETCH = args.prefetch
     record = {"workload": args.name, "suite": "floor", "n": args.n, **FLOOR_WORKLOADS[args.name](args.n)}
     record.update({"zmq": zmq.__version__, "python": sys.version.split()[0]})
     print(json.dumps(record), flush=True)

@@ -23,9 +23,9 @@ def _load(name: str):
     return module
 
 
-def _run_floor(name: str, n: int, tmp_path: Path) -> dict:
+def _run_floor(name: str, n: int, tmp_path: Path, *extra: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "floor.py"), name, "--n", str(n)],
+        [sys.executable, str(BENCH / "floor.py"), name, "--n", str(n), *extra],
         capture_output=True,
         text=True,
         timeout=120,
@@ -58,6 +58,23 @@ def test_floor_pipeline_reports_a_positive_figure(name: str, n: int, metric: str
         assert record["p95_ms" if metric == "p50_ms" else "min_ms"] <= record["value"] * 100
     if name == "floor_echo_10mb":
         assert record["hops"] == 3
+
+
+@pytest.mark.slow
+def test_floor_throughput_prefetch_option(tmp_path: Path) -> None:
+    record = _run_floor("floor_throughput", 200, tmp_path, "--prefetch", "5")
+    assert record["prefetch"] == 5 and record["tasks"] == 200 and record["value"] > 0
+
+
+def test_floor_rejects_a_zero_prefetch(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "floor.py"), "floor_throughput", "--n", "10", "--prefetch", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "--prefetch must be positive" in proc.stderr
 
 
 def test_floor_threadpool_in_process() -> None:
