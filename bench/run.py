@@ -502,7 +502,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if results:
         print_table(results)
     if floor:
-        print()
+        if results:
+            print()
         print_floor_table(floor, results)
     elapsed = time.perf_counter() - started
     if results:
@@ -512,7 +513,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     else:
         print(f"\n{args.rounds} round(s) in {elapsed:.0f}s")
-    if floor:
+    if floor and results:
         print(
             "ours/floor = our best over the floor's best from bench/floor.py in the same rounds "
             "(rates: share of the floor's rate, higher is better; times: multiple of the floor's time)"
