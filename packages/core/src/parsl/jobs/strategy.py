@@ -103,9 +103,11 @@ class Strategy:
                 return
             since = self._idle_since.get(label)
             if since is None:
-                since = self._idle_since[label] = time.time()
-            idle_for = time.time() - since
-            if idle_for > self.max_idletime:
+                since = self._idle_since[label] = time.monotonic()
+            idle_for = time.monotonic() - since
+            # at least max_idletime: with max_idletime=0 an idle executor scales in on this very
+            # pass (a strict '>' depended on the clock having ticked since the line above)
+            if idle_for >= self.max_idletime:
                 logger.info(
                     "Executor %s idle for %.1fs: scaling in %d blocks",
                     label,
