@@ -9,8 +9,10 @@ message. Each test runs on SQLite and, when the server is up, on PostgreSQL.
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +20,9 @@ import sqlalchemy as sa
 from parsl.dataflow.states import States
 from parsl.dataflow.taskrecord import TaskRecord
 from parsl_monitoring.writer import DatabaseWriter
+
+sys.path.insert(0, str(Path(__file__).parent))
+from writer_fixtures import bare_task
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -54,21 +59,7 @@ class _Run:
         return self._t0 + next(self._clock) * 0.001
 
     def task(self, tid: int) -> TaskRecord:
-        return TaskRecord(
-            id=tid,
-            func=print,
-            func_name="f",
-            args=(),
-            kwargs={},
-            executor="htex",
-            retries_left=1,
-            memoize=False,
-            ignore_for_cache=[],
-            join=False,
-            time_invoked=self.now(),
-            dfk=None,  # type: ignore[arg-type]
-            resource_specification={},
-        )
+        return bare_task(tid, self.now(), executor="htex", retries_left=1)
 
     def state(self, task: TaskRecord, state: States) -> None:
         task.status = state

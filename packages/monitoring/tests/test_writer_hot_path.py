@@ -11,30 +11,21 @@ from __future__ import annotations
 import gc
 import socket
 import sqlite3
+import sys
 import time
+from pathlib import Path
 
 from parsl.dataflow.states import States
 from parsl.dataflow.taskrecord import TaskRecord
 from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
 from parsl_monitoring.writer import DatabaseWriter
 
+sys.path.insert(0, str(Path(__file__).parent))
+from writer_fixtures import bare_task
+
 
 def _task(tid: int) -> TaskRecord:
-    return TaskRecord(
-        id=tid,
-        func=print,
-        func_name="f",
-        args=(),
-        kwargs={},
-        executor="threads",
-        retries_left=0,
-        memoize=False,
-        ignore_for_cache=[],
-        join=False,
-        time_invoked=time.time(),
-        dfk=None,  # type: ignore[arg-type]
-        resource_specification={},
-    )
+    return bare_task(tid, time.time())
 
 
 def _writer(tmp_path) -> DatabaseWriter:

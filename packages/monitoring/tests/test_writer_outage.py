@@ -32,6 +32,9 @@ from parsl.monitoring import MonitoringHub
 from parsl_monitoring import spill, writer
 from parsl_monitoring.writer import DatabaseWriter
 
+sys.path.insert(0, str(Path(__file__).parent))
+from writer_fixtures import bare_task
+
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or os.geteuid() != 0, reason="makes files immutable with chattr (root, Linux)"
 )
@@ -99,21 +102,7 @@ class Feed:
         return self._t0 + next(self._clock) * 0.001
 
     def task(self, tid: int) -> TaskRecord:
-        return TaskRecord(
-            id=tid,
-            func=print,
-            func_name="f",
-            args=(),
-            kwargs={},
-            executor="threads",
-            retries_left=0,
-            memoize=False,
-            ignore_for_cache=[],
-            join=False,
-            time_invoked=self.now(),
-            dfk=None,  # type: ignore[arg-type]
-            resource_specification={},
-        )
+        return bare_task(tid, self.now())
 
     def state(self, task: TaskRecord, state: States) -> None:
         task.status = state
