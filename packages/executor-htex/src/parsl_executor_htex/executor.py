@@ -426,8 +426,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     m.encode(m.TASKS, ([(tid, fid, priority)], {fid: fbytes} if new else {}, [payload]))
                 )
             except BaseException:
-                self.tasks.pop(tid, None)
-                self._funcs.pop(tid, None)
+                self._drop(tid)
                 raise
             forgotten = self._fcache.forgotten
             if forgotten:
@@ -507,16 +506,14 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             try:
                 frames = m.encode(m.TASKS, ([(tid, m.PAYLOAD_FID, priority)], {}, [payload]))
             except Exception as e:
-                del self.tasks[tid]
-                self._funcs.pop(tid, None)
+                self._drop(tid)
                 raise submit_error(
                     (context.get("task_executor") or {}).get("f", "submit_payload"), "the context", e
                 ) from e
             try:
                 self._send(frames)
             except BaseException:
-                self.tasks.pop(tid, None)
-                self._funcs.pop(tid, None)
+                self._drop(tid)
                 raise
         return fut
 
@@ -737,8 +734,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             logger.debug("Could not withdraw task %s", tid, exc_info=True)
             return False
         if ok:
-            self.tasks.pop(tid, None)
-            self._funcs.pop(tid, None)
+            self._drop(tid)
         return ok
 
     def _on_message(self, msg: Any, extra: list[Any] | None) -> None:
@@ -777,10 +773,14 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         elif tag == m.ERROR:
             self.set_bad_state_and_fail_all(m.decode(msg, extra))
 
+    def _drop(self, tid: int) -> Future | None:
+        """Forget task ``tid`` (its future and what resubmitting it would need); return its future."""
+        self._funcs.pop(tid, None)
+        return self.tasks.pop(tid, None)
+
     def _fail_all(self, exception: BaseException) -> None:
         for tid in list(self.tasks):
-            fut = self.tasks.pop(tid, None)
-            self._funcs.pop(tid, None)
+            fut = self._drop(tid)
             if fut is not None and not fut.done():
                 fut.set_exception(exception)
 
