@@ -336,6 +336,12 @@ class MonitoringHub(RepresentationMixin):
         return sink
 
     @property
+    def dbm_proc(self) -> WriterProcess | None:
+        """The database writer process (Parsl's name for it): ``pid``, ``is_alive()``; None while
+        there is none (before the workflow starts, after it ends, once the process was lost)."""
+        return self._writer
+
+    @property
     def url(self) -> str | None:
         """The database URL in use (None before the workflow starts, unless given)."""
         if self.logging_endpoint:

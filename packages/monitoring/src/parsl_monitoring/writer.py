@@ -1,5 +1,9 @@
 """The one thread that writes a workflow's monitoring rows, in batches.
 
+It runs in the monitoring writer process (:mod:`parsl_monitoring.writer_main`), fed by the
+workflow process (:mod:`parsl_monitoring.writer_process`); it can also run in-process, as the
+tests drive it.
+
 Hooks append raw events to ``events`` (a deque: appends are atomic and cheap, so the task hot
 path never waits for the database). Every ``FLUSH_PERIOD`` the writer drains the deque, turns
 the events into rows and writes each table with one ``executemany`` in one transaction. Task

@@ -120,6 +120,10 @@ class WriterProcess:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
+    def is_alive(self) -> bool:
+        """Whether the writer process is running."""
+        return self.proc is not None and self.proc.poll() is None
+
     @property
     def rows_written(self) -> int:
         return int(self.stats.get("rows_written", 0))
