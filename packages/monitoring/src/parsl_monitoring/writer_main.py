@@ -175,12 +175,15 @@ def main() -> int:
     if end is not None:
         writer.workflow_finished(end)
     ok = writer.close(timeout)
-    report(
-        {
-            "stats": _stats(writer),
-            "done": {"ok": ok, "spill_file": writer.spill_file, "rows_written": writer.rows_written},
-        }
-    )
+    try:
+        report(
+            {
+                "stats": _stats(writer),
+                "done": {"ok": ok, "spill_file": writer.spill_file, "rows_written": writer.rows_written},
+            }
+        )
+    except OSError:  # the workflow process is gone: nobody to tell
+        return 0 if end is None else 1
     return 0
 
 
