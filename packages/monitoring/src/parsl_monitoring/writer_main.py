@@ -39,6 +39,8 @@ logger = logging.getLogger("parsl.monitoring.writer")
 _LENGTH = struct.Struct(">I")
 #: seconds between two stats lines, and between two checks that the workflow process is there
 STATS_PERIOD = 0.5
+#: how much lower the writer process's scheduling priority is than the workflow process's
+NICE = 10
 
 
 def encode_frame(obj: Any) -> bytes:
@@ -121,6 +123,12 @@ def main() -> int:
     if not isinstance(start, tuple) or start[0] != "start":
         return 2
     settings = start[1]
+    try:
+        # Rows can wait; the workflow's own processes cannot: on a busy machine the writer
+        # process takes the CPU they leave (it catches up later, at shutdown at the latest).
+        os.nice(int(settings.get("nice", NICE)))
+    except OSError:
+        pass
     target = logging.getLogger("parsl.monitoring")
     target.setLevel(settings.get("level", logging.INFO))
     target.addHandler(_ForwardHandler(report))
