@@ -92,7 +92,7 @@ def _settle(writer) -> None:
     for _ in range(60):
         written = writer.rows_written
         time.sleep(1)
-        if not writer.events and writer.rows_written == written:
+        if not writer.events and not writer.stats.get("queued") and writer.rows_written == written:
             return
 
 
@@ -134,7 +134,8 @@ def measured(tmp_path_factory):
             after = _rss_mb()
             blocks_after = sys.getallocatedblocks()
             # what the writer remembers between batches: unfinished tasks only, none by now
-            writer_kept = len(writer._live) + len(writer._try_rows)
+            # (figures the writer process reports), and the records the workflow process holds for it
+            writer_kept = writer.stats["live"] + writer.stats["try_rows"] + len(writer._records)
             m = SimpleNamespace(
                 before=before,
                 after=after,

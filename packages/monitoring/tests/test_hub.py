@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -208,13 +209,27 @@ def test_an_unreachable_database_is_logged_and_the_workflow_still_runs(tmp_path,
     assert "could not open its database" in caplog.text
 
 
+def _wait_for_rows(db, timeout: float = 60.0) -> None:
+    """Until the writer process has written status rows to ``db`` (it starts in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with contextlib.closing(sqlite3.connect(str(db))) as c:
+                if c.execute("select count(*) from status").fetchone()[0]:
+                    return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"no status rows in {db} after {timeout}s")
+
+
 def test_a_database_that_breaks_mid_run_never_fails_tasks(tmp_path, caplog):
     run_dir = tmp_path / "runinfo"
     hub = MonitoringHub()
     config = Config(executors=[ThreadPoolExecutor()], monitoring=hub, run_dir=str(run_dir))
     with caplog.at_level(logging.WARNING, logger="parsl.monitoring"), parsl.load(config):
         assert inc(1).result() == 2
-        time.sleep(0.7)  # the first batch is written
+        _wait_for_rows(run_dir / "monitoring.db")  # the first batch is written
         with sqlite3.connect(str(run_dir / "monitoring.db")) as c:
             c.execute("drop table status")
         assert [inc(i).result() for i in range(20)] == list(range(1, 21))

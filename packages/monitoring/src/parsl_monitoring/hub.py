@@ -12,8 +12,10 @@ manager only. It implements four kernel hooks, all in the workflow process:
   of those wrappers, carried over the executor's own connection (no extra port);
 - ``parsl_dfk_started`` / ``parsl_dfk_stopped``: the workflow row, and a final flush.
 
-One :class:`~parsl_monitoring.writer.DatabaseWriter` thread turns the queue into batched
-SQLAlchemy writes. Monitoring problems are logged and never fail or hang the workflow.
+The hooks queue plain tuples; a :class:`~parsl_monitoring.writer_process.WriterProcess` sends
+them in batches to a writer process of its own, which turns them into batched SQLAlchemy writes
+(:class:`~parsl_monitoring.writer.DatabaseWriter`) off the workflow process's GIL. Monitoring
+problems are logged and never fail or hang the workflow.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
     from parsl.dataflow.taskrecord import TaskRecord
     from parsl.plugins import TaskSubmission
-    from parsl_monitoring.writer import DatabaseWriter
+    from parsl_monitoring.writer_process import WriterProcess
 
 __all__ = ["MonitoringHub"]
 
@@ -133,7 +135,7 @@ class MonitoringHub(RepresentationMixin):
         self.monitoring_debug = monitoring_debug
         self.resource_monitoring_enabled = resource_monitoring_enabled
         self.resource_monitoring_interval = interval
-        self._writer: DatabaseWriter | None = None
+        self._writer: WriterProcess | None = None
         self._dfk: DataFlowKernel | None = None
         # One wrapper per (function, sampling interval), the same object for every task, so an
         # executor serializes it once. The table holds wrappers weakly (one lives while a task
@@ -154,7 +156,7 @@ class MonitoringHub(RepresentationMixin):
             logger.setLevel(logging.DEBUG)
 
     # ----------------------------------------------------------------- start
-    def _start(self, dfk: DataFlowKernel) -> DatabaseWriter | None:
+    def _start(self, dfk: DataFlowKernel) -> WriterProcess | None:
         """Open the database and start the writer, once, on the first hook call."""
         if self._writer is not None or self._failed:
             return self._writer
@@ -162,27 +164,34 @@ class MonitoringHub(RepresentationMixin):
             if self._writer is not None or self._failed:
                 return self._writer
             from parsl_monitoring.logfile import open_monitoring_log
-            from parsl_monitoring.writer import DatabaseWriter
+            from parsl_monitoring.writer_process import WriterProcess
 
             if self._close_log is None:
                 self._close_log = open_monitoring_log(
                     dfk.run_dir, getattr(dfk.config, "initialize_logging", None), self.monitoring_debug
                 )
             url = self.logging_endpoint or default_url(dfk)
+            writer = WriterProcess(url, dfk.run_id, on_lost=self._writer_lost)
+            writer.workflow_started(self._workflow_row(dfk))
             try:
-                writer = DatabaseWriter(url, dfk.run_id)
+                writer.start()
             except Exception:
                 logger.exception(
-                    "Monitoring could not open its database %s; this workflow is not monitored", _safe(url)
+                    "Monitoring could not start its writer process; this workflow is not monitored"
                 )
                 self._failed = True
                 return None
             self._dfk = dfk
-            writer.workflow_started(self._workflow_row(dfk))
-            writer.start()
             self._writer = writer
-            logger.info("Monitoring workflow %s into %s", dfk.run_id, _safe(url))
+            logger.info(
+                "Monitoring workflow %s into %s (writer process %s)", dfk.run_id, _safe(url), writer.pid
+            )
             return writer
+
+    def _writer_lost(self) -> None:
+        """The writer process could not open the database, or died: stop queueing for it."""
+        self._failed = True
+        self._writer = None
 
     def _workflow_row(self, dfk: DataFlowKernel) -> dict[str, Any]:
         import getpass
@@ -255,7 +264,7 @@ class MonitoringHub(RepresentationMixin):
         submission.func = wrapper
 
     def _wrapper(
-        self, dfk: DataFlowKernel, writer: DatabaseWriter, func: Callable[..., Any], interval: float | None
+        self, dfk: DataFlowKernel, writer: WriterProcess, func: Callable[..., Any], interval: float | None
     ) -> MonitoredFunction:
         """The wrapper of ``func`` for this interval: the one made before, or a new one."""
         # A live wrapper keeps its function alive, so the function's id stays its own.
@@ -318,13 +327,19 @@ class MonitoringHub(RepresentationMixin):
 
     # --------------------------------------------------------------- helpers
     @staticmethod
-    def _local_sink(writer: DatabaseWriter) -> Callable[[list[dict[str, Any]]], None]:
+    def _local_sink(writer: WriterProcess) -> Callable[[list[dict[str, Any]]], None]:
         events = writer.events
 
         def sink(messages: list[dict[str, Any]]) -> None:
             events.append(("messages", None, messages))
 
         return sink
+
+    @property
+    def dbm_proc(self) -> WriterProcess | None:
+        """The database writer process (Parsl's name for it): ``pid``, ``is_alive()``; None while
+        there is none (before the workflow starts, after it ends, once the process was lost)."""
+        return self._writer
 
     @property
     def url(self) -> str | None:

@@ -1,8 +1,8 @@
 """The monitoring log file in the run directory: ``database_manager.log`` (or ``.jsonlog``).
 
-Parsl's database manager writes its own log there; parslcore's writer is a thread of the
-workflow process, so the same file is made from a handler on the ``parsl.monitoring`` logger,
-for the kernel's lifetime. Its form follows ``Config.initialize_logging``: a ``JSONLogging``
+Parsl's database manager writes its own log there; parslcore's writer process sends its log
+records back to the workflow process (:mod:`parsl_monitoring.writer_process`), so the same file
+is made from a handler on the ``parsl.monitoring`` logger there, for the kernel's lifetime. Its form follows ``Config.initialize_logging``: a ``JSONLogging``
 gives JSON lines in ``database_manager.jsonlog``, a ``NoopLogging`` gives no file, anything
 else (True, False, another log configuration) a plain ``database_manager.log``.
 """

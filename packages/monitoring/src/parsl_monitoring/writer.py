@@ -1,5 +1,9 @@
 """The one thread that writes a workflow's monitoring rows, in batches.
 
+It runs in the monitoring writer process (:mod:`parsl_monitoring.writer_main`), fed by the
+workflow process (:mod:`parsl_monitoring.writer_process`); it can also run in-process, as the
+tests drive it.
+
 Hooks append raw events to ``events`` (a deque: appends are atomic and cheap, so the task hot
 path never waits for the database). Every ``FLUSH_PERIOD`` the writer drains the deque, turns
 the events into rows and writes each table with one ``executemany`` in one transaction. Task
@@ -39,10 +43,10 @@ from typing import Any
 
 from sqlalchemy import DateTime, and_, bindparam
 
-from parsl.data_provider.files import File
 from parsl.dataflow.states import States
 from parsl_monitoring.remote import RESOURCE_FIELDS
 from parsl_monitoring.spill import Backlog, batch_rows, spill_path
+from parsl_monitoring.task_values import executor_of, record_return, task_values
 
 __all__ = ["DatabaseWriter"]
 
@@ -447,7 +451,7 @@ class DatabaseWriter(threading.Thread):
             elif name == "launched":
                 key = (tid, try_id)
                 trow = self._try_row(key)
-                trow["task_executor"] = task.executor
+                trow["task_executor"] = executor_of(task)
                 trow["task_try_time_launched"] = ev[2]
                 touched_tries.add(key)
                 if tid in live:
@@ -456,7 +460,7 @@ class DatabaseWriter(threading.Thread):
                 entry[1] = True
                 key = (tid, try_id)
                 if key in try_rows or live.get(tid, _NOT_LAUNCHED) >= try_id:
-                    _record_return(self._try_row(key), task, ev[2])
+                    record_return(self._try_row(key), task, ev[2])
                     touched_tries.add(key)
                 if name in _FINAL_NAMES:
                     live.pop(tid, None)
@@ -476,9 +480,9 @@ class DatabaseWriter(threading.Thread):
         run_id = self.run_id
         for tid, (task, changed, depends, first_seen) in touched.items():
             if first_seen:
-                out["task_insert"].append({"task_id": tid, "run_id": run_id, **_task_values(task, depends)})
+                out["task_insert"].append({"task_id": tid, "run_id": run_id, **task_values(task, depends)})
             elif changed:
-                values = _task_values(task, depends)
+                values = task_values(task, depends)
                 if not depends:
                     del values["task_depends"]  # cleared by the kernel since the insert
                 out["task_update"].append({"task_id": tid, "run_id": run_id, **values})
@@ -725,15 +729,6 @@ def _str_or_none(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _record_return(trow: dict[str, Any], task: Any, ts: float) -> None:
-    """Fill a try row's return time, failure history and joined futures from its task record."""
-    trow["task_try_time_returned"] = ts
-    if task.fail_history:
-        trow["task_fail_history"] = ",".join(str(f) for f in task.fail_history)
-    if task.joins is not None:
-        trow["task_joins"] = _ids(task.joins)
-
-
 def _node_row(run_id: str, msg: dict[str, Any]) -> dict[str, Any]:
     """The ``node`` row of a worker pool's registration or status change."""
     return {
@@ -761,70 +756,6 @@ def _block_row(run_id: str, executor: str | None, msg: dict[str, Any]) -> dict[s
         "timestamp": msg.get("timestamp") or time.time(),
         "status": str(msg.get("status")),
     }
-
-
-def _ids(futures: Any) -> str | None:
-    if futures is None:
-        return None
-    if not isinstance(futures, (list, tuple)):
-        futures = [futures]
-    ids = [str(getattr(f, "tid", None)) for f in futures if getattr(f, "tid", None) is not None]
-    return ",".join(ids)
-
-
-def _task_values(task: Any, depends: Any) -> dict[str, Any]:
-    kwargs = task.kwargs
-    if depends:
-        dep_ids = sorted({f.tid for f in depends if getattr(f, "tid", None) is not None})
-        dep_text = ",".join(str(t) for t in dep_ids)
-    else:
-        dep_text = ""
-    if kwargs:
-        outputs = kwargs.get("outputs")
-        inputs = kwargs.get("inputs")
-        inputs_text = str(inputs) if inputs else None
-        outputs_text = str([getattr(o, "filepath", o) for o in outputs]) if outputs else None
-        stdin = _stream(kwargs.get("stdin"))
-        stdout = _stream(kwargs.get("stdout"))
-        stderr = _stream(kwargs.get("stderr"))
-    else:  # most tasks: nothing to name
-        inputs_text = outputs_text = None
-        stdin = stdout = stderr = ""
-    return {
-        "task_depends": dep_text,
-        "task_func_name": task.func_name,
-        "task_memoize": "True" if task.memoize else "False",
-        "task_hashsum": task.hashsum,
-        "task_inputs": inputs_text,
-        "task_outputs": outputs_text,
-        "task_stdin": stdin,
-        "task_stdout": stdout,
-        "task_stderr": stderr,
-        "task_time_invoked": task.time_invoked,
-        "task_time_returned": task.time_returned,
-        "task_fail_count": task.fail_count,
-        "task_fail_cost": float(task.fail_cost or 0.0),
-    }
-
-
-def _stream(v: Any) -> str:
-    """How Parsl records a stdout/stderr spec: "" for none, a File's URL, else the path (str)."""
-    if v is None:
-        return ""
-    if isinstance(v, File):
-        return v.url
-    if isinstance(v, tuple) and len(v) == 2:
-        v = v[0]
-    if isinstance(v, File):
-        return v.url
-    if isinstance(v, (str, bytes, os.PathLike)):
-        try:
-            return os.fsdecode(v)
-        except (TypeError, ValueError) as e:  # a PathLike whose __fspath__ returns no path
-            logger.warning("Monitoring cannot name the stream %r (%s); recorded as ''", v, e)
-            return ""
-    logger.warning("Monitoring cannot name the stream %r; recorded as ''", v)
-    return ""
 
 
 def _ensure_sqlite_dir(url: str) -> None:

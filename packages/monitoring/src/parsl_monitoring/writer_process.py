@@ -1,0 +1,296 @@
+"""The workflow process's side of the monitoring writer, which runs in a process of its own.
+
+The hub's hooks append plain tuples to :attr:`WriterProcess.events`, as they did for the
+in-process :class:`~parsl_monitoring.writer.DatabaseWriter`. A feeder thread drains that queue
+every ``FEED_PERIOD`` (sooner past ``WAKE_BACKLOG`` events), adds one plain snapshot per task
+touched (a ``TaskRecord`` cannot cross a process boundary) and sends the batch, one pickle, to
+the writer process (:mod:`parsl_monitoring.writer_main`) over its standard input. Everything
+else, from rows to outages and spill files, happens there, off the workflow process's GIL.
+
+The writer process is started with ``subprocess`` (``python -m``), never by forking the
+workflow process, in a session of its own (a Ctrl-C of the workflow does not cut its last
+writes). It exits when its input ends: when the workflow process closes it at shutdown, and
+when the workflow process dies. A writer process that dies is noticed at once (its output
+ends): an error is logged and the workflow runs on, unmonitored from then on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from parsl.dataflow.states import States
+from parsl_monitoring.task_values import task_snapshot
+from parsl_monitoring.writer_main import encode_frame
+
+__all__ = ["WriterProcess"]
+
+logger = logging.getLogger("parsl.monitoring")
+
+#: seconds between two batches sent to the writer process
+FEED_PERIOD = 0.2
+#: queued events that send a batch before the period ends
+WAKE_BACKLOG = 5000
+#: seconds the writer process may take, beyond the flush timeout, to start and to exit
+EXIT_MARGIN = 10.0
+
+_STATE_NAMES = {state: state.name for state in States}
+#: the states after which the kernel reports nothing more about a task (its record is let go)
+_FINAL_NAMES = frozenset(s.name for s in (States.exec_done, States.failed, States.dep_fail, States.memo_done))
+#: the states a task's wrapper reports from the process that runs it (no record involved)
+_RAN = frozenset(("running", "running_ended"))
+
+
+class WriterProcess:
+    """Feed one workflow's monitoring events to a writer process that writes them to ``url``.
+
+    The producer side (``events``, :meth:`task_changed`, :meth:`task_ran`, :meth:`wake`,
+    :meth:`workflow_started`, :meth:`workflow_finished`, :meth:`close`) is the
+    :class:`~parsl_monitoring.writer.DatabaseWriter`'s. ``on_lost`` is called (from a
+    background thread) when the writer process could not open the database or died.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        run_id: str,
+        *,
+        on_lost: Callable[[], None] | None = None,
+        spill_dir: str | None = None,
+        max_buffered_rows: int | None = None,
+    ) -> None:
+        self.url = url
+        self.run_id = run_id
+        self.events: deque[Any] = deque()
+        self.on_lost = on_lost
+        self.spill_dir = spill_dir
+        self.max_buffered_rows = max_buffered_rows
+        # task id -> its record, and -> its dependencies while the kernel has them, from its
+        # first event to its final one: read into a snapshot when a batch is sent
+        self._records: dict[int, Any] = {}
+        self._depends: dict[int, Any] = {}
+        self._wakeup = threading.Event()
+        self._stopping = threading.Event()
+        self._workflow_start: dict[str, Any] | None = None
+        self._workflow_end: dict[str, Any] | None = None
+        self._timeout = 30.0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._feeder: threading.Thread | None = None
+        self._reader: threading.Thread | None = None
+        self._lost_lock = threading.Lock()
+        #: why the writer process is no longer written to (None while it works)
+        self.lost: str | None = None
+        #: the writer process's last figures: rows_written, backlog_rows, spill_path, live, ...
+        self.stats: dict[str, Any] = {}
+        self.result: dict[str, Any] | None = None
+        self.spill_file: str | None = None
+
+    # ----------------------------------------------------------- producer side
+    def task_changed(self, task: Any, state: States, timestamp: float) -> None:
+        """Queue a task's state change (the kernel's hook, on the task's hot path)."""
+        tid = task.id
+        self._records[tid] = task
+        depends = task.depends
+        if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
+            self._depends[tid] = depends
+        self.events.append((tid, _STATE_NAMES[state], timestamp, self.run_id, task.try_id))
+
+    def task_ran(self, task_id: int, try_id: int, state: str, timestamp: float) -> None:
+        """Queue ``running`` or ``running_ended`` of a task run in this process (thread executors)."""
+        self.events.append((task_id, state, timestamp, self.run_id, try_id))
+
+    def wake(self) -> None:
+        if len(self.events) > WAKE_BACKLOG:
+            self._wakeup.set()
+
+    def workflow_started(self, row: dict[str, Any]) -> None:
+        self._workflow_start = row
+
+    def workflow_finished(self, values: dict[str, Any]) -> None:
+        self._workflow_end = values
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def is_alive(self) -> bool:
+        """Whether the writer process is running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def rows_written(self) -> int:
+        return int(self.stats.get("rows_written", 0))
+
+    def start(self) -> None:
+        """Start the writer process and the threads that feed it and read what it reports."""
+        if not sys.executable:
+            raise RuntimeError(
+                "Python's sys.executable is unknown: the monitoring writer process cannot start"
+            )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "parsl_monitoring.writer_main"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        settings = {
+            "url": self.url,
+            "run_id": self.run_id,
+            "workflow": self._workflow_start,
+            "level": logging.getLogger("parsl.monitoring").getEffectiveLevel(),
+            "spill_dir": self.spill_dir,
+            "max_buffered_rows": self.max_buffered_rows,
+        }
+        self._send(("start", settings))
+        self._reader = threading.Thread(target=self._read, name="parsl-monitoring-reader", daemon=True)
+        self._reader.start()
+        self._feeder = threading.Thread(target=self._feed, name="parsl-monitoring-feeder", daemon=True)
+        self._feeder.start()
+
+    def close(self, timeout: float) -> bool:
+        """Send everything still queued and wait for the writer process to write it and exit.
+
+        False if that took longer than ``timeout`` (the process goes on, and exits by itself).
+        """
+        self._timeout = timeout
+        self._stopping.set()
+        self._wakeup.set()
+        deadline = time.monotonic() + timeout + EXIT_MARGIN
+        for thread in (self._feeder, self._reader):
+            if thread is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        if self._reader is not None and self._reader.is_alive():
+            return False
+        result = self.result
+        if result is None:
+            return self.lost is not None  # already logged: nothing more to wait for
+        self.spill_file = result.get("spill_file")
+        return bool(result.get("ok"))
+
+    # ------------------------------------------------------------ feeder thread
+    def _feed(self) -> None:
+        try:
+            while not self._stopping.is_set() and self.lost is None:
+                self._wakeup.wait(FEED_PERIOD)
+                self._wakeup.clear()
+                self._send_batch()
+            if self.lost is None:
+                self._send_batch()
+                self._send(("end", self._workflow_end, self._timeout))
+        except Exception:  # a bug here must not stop the workflow: this run is unmonitored from now on
+            logger.exception("Monitoring could not send its events to the writer process")
+            self._lose("the feeder failed")
+        finally:
+            stdin = self.proc.stdin if self.proc is not None else None
+            if stdin is not None:
+                try:
+                    stdin.close()
+                except OSError:
+                    pass
+
+    def _send_batch(self) -> None:
+        events = self.events
+        n = len(events)
+        if not n or self.lost is not None:
+            return
+        popleft = events.popleft
+        batch = [popleft() for _ in range(n)]
+        touched = {ev[0] for ev in batch if type(ev[0]) is int and ev[1] not in _RAN}
+        records, depends = self._records, self._depends
+        snapshots = {}
+        for tid in touched:
+            task = records.get(tid)
+            if task is not None:
+                snapshots[tid] = task_snapshot(task, depends.get(tid))
+        for ev in batch:
+            if type(ev[0]) is int and ev[1] in _FINAL_NAMES:
+                records.pop(ev[0], None)
+                depends.pop(ev[0], None)
+        self._send(("batch", batch, snapshots))
+
+    def _send(self, obj: Any) -> None:
+        data = encode_frame(obj)
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            # the process is gone: its reader thread says how; stop sending
+            self._lose(None)
+
+    # ------------------------------------------------------------ reader thread
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        failed = None
+        for line in self.proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if "log" in msg:
+                self._relog(*msg["log"])
+            if "stats" in msg:
+                self.stats = msg["stats"]
+            if "failed" in msg:
+                failed = msg["failed"]
+            if "done" in msg:
+                self.result = msg["done"]
+        code = self.proc.wait()
+        if failed is not None:
+            logger.error(
+                "Monitoring could not open its database %s (%s); this workflow is not monitored",
+                _safe(self.url),
+                failed,
+            )
+            self._lose("the database could not be opened")
+        elif self.result is None:
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            logger.error(
+                "Monitoring's writer process (pid %d) %s before the workflow ended; the workflow goes "
+                "on, but its monitoring rows from now on are not recorded",
+                self.proc.pid,
+                how,
+            )
+            self._lose(f"the writer process {how}")
+
+    def _relog(self, name: str, level: int, text: str, exc: str | None) -> None:
+        record = logging.LogRecord(name, level, "(monitoring writer process)", 0, text, None, None)
+        record.exc_text = exc
+        if self.proc is not None:
+            record.process = self.proc.pid
+        logging.getLogger(name).handle(record)
+
+    def _lose(self, why: str | None) -> None:
+        """Stop queueing and sending: the writer process cannot take more."""
+        with self._lost_lock:
+            if self.lost is not None:
+                if why is not None and self.lost == "?":
+                    self.lost = why
+                return
+            self.lost = why or "?"
+        self._wakeup.set()
+        self.events.clear()
+        self._records.clear()
+        self._depends.clear()
+        if self.on_lost is not None:
+            try:
+                self.on_lost()
+            except Exception:
+                logger.exception("Monitoring's handler of a lost writer process failed")
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for logs."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<database URL>"

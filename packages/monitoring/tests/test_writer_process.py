@@ -1,0 +1,186 @@
+"""The monitoring writer runs in a process of its own: every row arrives, and no failure of one
+process hangs or orphans the other.
+
+Real processes throughout: the writer process is SIGKILLed under a running workflow, and a
+workflow process is SIGKILLed under its writer process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import parsl
+from parsl import python_app
+from parsl.config import Config
+from parsl.data_provider.files import File
+from parsl.dataflow.taskrecord import TaskRecord
+from parsl.executors import ThreadPoolExecutor
+from parsl.monitoring import MonitoringHub
+from parsl_monitoring.task_values import task_snapshot, task_values
+
+
+@python_app
+def inc(x):
+    return x + 1
+
+
+def count(db: Path, sql: str, *args) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as c:
+        try:
+            return c.execute(sql, args).fetchone()[0]
+        except sqlite3.OperationalError as e:  # the writer process has not made its tables yet
+            if "no such table" not in str(e):
+                raise
+            return 0
+
+
+def wait_for(condition, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has exited (a zombie nobody reaped has exited too)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_every_row_is_written_after_a_normal_run_and_the_writer_process_exits(tmp_path):
+    run_dir = tmp_path / "runinfo"
+    hub = MonitoringHub()
+    config = Config(executors=[ThreadPoolExecutor(max_threads=2)], monitoring=hub, run_dir=str(run_dir))
+    n = 500
+    with parsl.load(config) as dfk:
+        assert [f.result() for f in [inc(i) for i in range(n)]] == list(range(1, n + 1))
+        writer = hub._writer
+        assert writer is not None and writer.pid != os.getpid()
+        run_id = dfk.run_id
+    assert writer.proc.poll() == 0  # cleanup waited for it
+    db = run_dir / "monitoring.db"
+    q = "select count(*) from {} where run_id = ? {}"
+    assert count(db, q.format("task", "and task_time_returned is not null"), run_id) == n
+    assert (
+        count(db, q.format("try", "and task_try_time_returned is not null and hostname is not null"), run_id)
+        == n
+    )
+    for state in ("pending", "launched", "running", "running_ended", "exec_done"):
+        assert count(db, q.format("status", "and task_status_name = ?"), run_id, state) == n, state
+    assert (
+        count(
+            db,
+            q.format("workflow", "and time_completed is not null and tasks_completed_count = ?"),
+            run_id,
+            n,
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_a_killed_writer_process_is_logged_and_the_workflow_completes(tmp_path, caplog, sig):
+    run_dir = tmp_path / "runinfo"
+    hub = MonitoringHub()
+    config = Config(executors=[ThreadPoolExecutor(max_threads=2)], monitoring=hub, run_dir=str(run_dir))
+    with caplog.at_level(logging.INFO, logger="parsl.monitoring"), parsl.load(config) as dfk:
+        assert [f.result() for f in [inc(i) for i in range(20)]] == list(range(1, 21))
+        wait_for(
+            lambda: count(run_dir / "monitoring.db", "select count(*) from task") == 20, "the first rows"
+        )
+        writer = dfk.monitoring.dbm_proc  # Parsl's name for it
+        assert writer is hub._writer and writer.is_alive()
+        os.kill(writer.pid, sig)
+        wait_for(lambda: hub._writer is None, "the hub to notice its writer process died")
+        assert not writer.is_alive()
+        # the workflow goes on, and its tasks are not slowed down by what is no longer written
+        assert [f.result() for f in [inc(i) for i in range(20, 220)]] == list(range(21, 221))
+        assert not writer.events
+        assert dfk.tasks_completed_count == 220
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(f"writer process (pid {writer.pid}) " in m for m in errors), errors
+    if sig == signal.SIGKILL:
+        assert any("was killed by signal 9" in m for m in errors), errors
+
+
+_WORKFLOW = textwrap.dedent(
+    """
+    import sys, time
+    import parsl
+    from parsl import python_app
+    from parsl.config import Config
+    from parsl.executors import ThreadPoolExecutor
+    from parsl.monitoring import MonitoringHub
+
+    @python_app
+    def inc(x):
+        return x + 1
+
+    hub = MonitoringHub()
+    parsl.load(Config(executors=[ThreadPoolExecutor()], monitoring=hub, run_dir=sys.argv[1]))
+    assert [f.result() for f in [inc(i) for i in range(30)]] == list(range(1, 31))
+    time.sleep(1)  # the batch is sent
+    print(hub._writer.pid, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_the_writer_process_exits_when_the_workflow_process_is_killed(tmp_path):
+    run_dir = tmp_path / "runinfo"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WORKFLOW, str(run_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pid = int(proc.stdout.readline())
+        assert psutil.Process(pid).ppid() == proc.pid
+        proc.kill()  # SIGKILL: no cleanup, no atexit
+        proc.wait(30)
+        wait_for(lambda: gone(pid), f"the writer process {pid} to exit", timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    # what it had been sent is written before it exits
+    assert (
+        count(run_dir / "monitoring.db", "select count(*) from task where task_time_returned is not null")
+        == 30
+    )
+
+
+def test_a_snapshot_holds_plain_values_only(tmp_path):
+    task = TaskRecord(
+        id=7,
+        func=print,
+        func_name="f",
+        args=(),
+        kwargs={"outputs": [File(str(tmp_path / "out"))], "stdout": str(tmp_path / "log"), "inputs": []},
+        executor="threads",
+        retries_left=0,
+        memoize=True,
+        ignore_for_cache=[],
+        join=False,
+        time_invoked=time.time(),
+        dfk=None,  # type: ignore[arg-type]
+        resource_specification={},
+    )
+    task.fail_history = [ValueError("boom")]
+    snap = task_snapshot(task, None)
+    assert all(v is None or type(v) in (str, int, float) for v in snap), snap
+    # the writer reads the same row from the snapshot as from the record
+    assert task_values(snap, None) == task_values(task, None)
