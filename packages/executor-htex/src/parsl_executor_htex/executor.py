@@ -741,6 +741,12 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         tasks, funcs = self.tasks, self._funcs
         tag = msg[:1]
         if tag == m.RESULTS:
+            if self.monitoring_messages is not None:
+                # the pool's monitoring messages since its last results (tasks' "running
+                # ended" among them): one batch, reported before the results are
+                telemetry = m.decode_telemetry(msg)
+                if telemetry:
+                    self.send_monitoring_messages(telemetry)
             tids, payloads = m.decode_results(msg, extra)
             for tid, frame in zip(tids, payloads, strict=True):
                 fut = tasks.pop(tid, None)

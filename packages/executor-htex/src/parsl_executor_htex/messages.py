@@ -11,10 +11,18 @@ frames on untouched, so a 10 MB argument is never copied by them.
 Result batches (``RESULTS``) carry their task ids in a fixed header before the pickle, so the
 interchange learns which tasks finished without unpickling anything, and forwards the frames
 to the executor byte for byte.
+
+Telemetry (monitoring messages from inside tasks) rides with the results: a worker appends a
+task's last monitoring messages to its result (one pipe write), and a pool puts every
+monitoring message gathered since its last flush into the telemetry section of its next
+``RESULTS`` message, as the workers' pickles laid end to end (never unpickled on the way). A
+pool sends a separate ``MONITOR`` message only when it has telemetry and no result to send
+(samples of a long task while it runs), so monitoring adds no message per task.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import platform
@@ -47,8 +55,10 @@ __all__ = [
     "PayloadTask",
     "decode",
     "decode_results",
+    "decode_telemetry",
     "encode",
     "encode_results",
+    "load_telemetry",
     "pack",
     "read_frames",
     "recv",
@@ -65,8 +75,8 @@ __all__ = [
 TASKS = b"T"
 FORGET = b"F"  # F [fid...]: the function is gone; drop its cached bytes
 STOP = b"S"  # S: shut down now (or, from a manager: I am leaving)
-# manager -> interchange -> executor: R + RESULTS_HEADER + tids + ([payload...], mean task seconds)
-# worker -> manager: R + WORKER_RESULT + payload head (+ blob frames)
+# manager -> interchange -> executor: R + RESULTS_HEADER + tids + telemetry + pickled [payload...]
+# worker -> manager: R + WORKER_RESULT + telemetry + payload head (+ blob frames)
 RESULTS = b"R"
 ERROR = b"E"  # interchange -> executor: E exception: the executor is unusable
 # manager -> interchange: G info; interchange -> manager: G alone, "register again" (this
@@ -82,8 +92,10 @@ DISPATCHED = b"N"
 REJECT = b"X"  # interchange -> manager: X reason (version mismatch)
 READY = b"Y"  # worker -> manager: Y + rank
 # Monitoring messages from inside tasks and about worker pools (see the parsl_executor_reported hook):
-# worker -> manager:       M + WORKER_RESULT + pickled [dict, ...]
-# manager -> interchange:  M [pickled [dict, ...], ...]   (batched with results, sent first)
+# worker -> manager:       M + WORKER_RESULT + pickled [dict, ...]   (a task's last ones ride
+#                          in its RESULTS message instead)
+# manager -> interchange:  M [pickled [dict, ...], ...]   (only when no result goes with them:
+#                          otherwise they are the telemetry section of the RESULTS message)
 # interchange -> executor: the same, plus the interchange's own "node" messages
 MONITOR = b"M"
 
@@ -170,19 +182,25 @@ def recv(sock: Any) -> tuple[bytes, list[Any] | None]:
     return msg, (sock.recv_multipart(copy=False) if sock.rcvmore else None)
 
 
-#: manager -> interchange result batch header after the tag: number of task ids, and the pool's
-#: recent mean task duration in seconds (negative: unknown), which drives prefetching
-RESULTS_HEADER = struct.Struct("<Id")
+#: manager -> interchange result batch header after the tag: number of task ids, the pool's
+#: recent mean task duration in seconds (negative: unknown), which drives prefetching, and the
+#: size of the telemetry section that follows the task ids (see the module docstring)
+RESULTS_HEADER = struct.Struct("<IdI")
 
 
-def encode_results(tids: list[int], payloads: list[Any], mean_seconds: float = -1.0) -> list[Any]:
-    """A RESULTS message: the task ids and ``mean_seconds`` in a fixed header, the payloads pickled."""
+def encode_results(
+    tids: list[int], payloads: list[Any], mean_seconds: float = -1.0, telemetry: bytes = b""
+) -> list[Any]:
+    """A RESULTS message: the task ids and ``mean_seconds`` in a fixed header, then ``telemetry``
+    (pickled lists of monitoring messages, end to end; see :func:`load_telemetry`), then the
+    payloads pickled."""
     frames: list[Any] = [b""]
     frames[0] = b"".join(
         (
             RESULTS,
-            RESULTS_HEADER.pack(len(tids), mean_seconds),
+            RESULTS_HEADER.pack(len(tids), mean_seconds, len(telemetry)),
             array("q", tids).tobytes(),
+            telemetry,
             pickle.dumps(payloads, protocol=5, buffer_callback=frames.append),
         )
     )
@@ -191,21 +209,42 @@ def encode_results(tids: list[int], payloads: list[Any], mean_seconds: float = -
 
 def result_ids(msg: bytes) -> tuple[list[int], float]:
     """The task ids and mean task seconds of a RESULTS message, read without unpickling."""
-    n, mean = RESULTS_HEADER.unpack_from(msg, 1)
+    n, mean, _ = RESULTS_HEADER.unpack_from(msg, 1)
     start = 1 + RESULTS_HEADER.size
     return array("q", msg[start : start + 8 * n]).tolist(), mean
 
 
 def decode_results(msg: Any, extra: list[Any] | None = None) -> tuple[list[int], list[Any]]:
     """``(tids, payloads)`` of a RESULTS message."""
-    (n, _) = RESULTS_HEADER.unpack_from(msg, 1)
+    n, _, size = RESULTS_HEADER.unpack_from(msg, 1)
     start = 1 + RESULTS_HEADER.size
     tids = array("q", msg[start : start + 8 * n]).tolist()
-    return tids, pickle.loads(memoryview(msg)[start + 8 * n :], buffers=extra)
+    return tids, pickle.loads(memoryview(msg)[start + 8 * n + size :], buffers=extra)
 
 
-#: worker -> manager result header after the tag: rank, task id; the result payload follows
-WORKER_RESULT = struct.Struct("<iq")
+def decode_telemetry(msg: Any) -> list[Any]:
+    """The monitoring messages in the telemetry section of a RESULTS message (often none)."""
+    n, _, size = RESULTS_HEADER.unpack_from(msg, 1)
+    if not size:
+        return []
+    start = 1 + RESULTS_HEADER.size + 8 * n
+    return load_telemetry(memoryview(msg)[start : start + size])
+
+
+def load_telemetry(section: Any) -> list[Any]:
+    """The items of pickled lists laid end to end in ``section``, as one list."""
+    out: list[Any] = []
+    f = io.BytesIO(section)
+    end = len(section)
+    load = pickle.load
+    while f.tell() < end:
+        out.extend(load(f))
+    return out
+
+
+#: worker -> manager result header after the tag: rank, task id, and the size of the telemetry
+#: (a pickled list of monitoring messages, or nothing) that comes before the result payload
+WORKER_RESULT = struct.Struct("<iqI")
 
 
 # ---------------------------------------------------------------- pipes

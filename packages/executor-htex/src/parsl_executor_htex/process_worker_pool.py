@@ -386,13 +386,19 @@ class Manager:
                 self.poller.unregister(fd)
                 del by_fd[fd]
                 continue
-            tid = unpack_header(msg, 1)[1]
+            _, tid, telemetry = unpack_header(msg, 1)
             tag = msg[:1]
             if tag == m.RESULTS:
                 if self.mpi is not None:
                     self.mpi.release(tid)
+                start = size
+                if telemetry:  # the task's last monitoring messages, sent with the next results
+                    start += telemetry
+                    self.monitor.append(msg[size:start])
                 self.results_tids.append(tid)
-                self.results.append(msg[size:] if extra is None else (msg[size:], [m.Blob(f) for f in extra]))
+                self.results.append(
+                    msg[start:] if extra is None else (msg[start:], [m.Blob(f) for f in extra])
+                )
                 took = time.monotonic() - w.task_started
                 self.mean_task = took if self.mean_task < 0 else 0.8 * self.mean_task + 0.2 * took
                 w.task = None
@@ -575,15 +581,21 @@ class Manager:
             write(w, encode(TASKS, (tid, fid, fbytes, payload)))
 
     def _flush(self) -> None:
-        if self.monitor:  # before the results, so a task's "running ended" precedes its result
-            self._send(m.encode(m.MONITOR, self.monitor))
+        """Send the results and monitoring messages gathered since the last flush, in one
+        message: the monitoring messages ride in the results' telemetry section (the executor
+        reports them before it resolves the results), or, with no result to send (samples
+        of long tasks while they run), in a MONITOR message of their own."""
+        monitor = self.monitor
+        if monitor:
             self.monitor = []
-            self.last_sent = time.monotonic()
-            if not self.results:
-                return
-        frames = m.encode_results(self.results_tids, self.results, self.mean_task)
-        self.results_tids = []
-        self.results = []
+        if self.results:
+            frames = m.encode_results(
+                self.results_tids, self.results, self.mean_task, b"".join(monitor) if monitor else b""
+            )
+            self.results_tids = []
+            self.results = []
+        else:
+            frames = m.encode(m.MONITOR, monitor)
         self._send(frames)
         self.last_sent = time.monotonic()
 
@@ -604,7 +616,7 @@ class Manager:
 
     # --------------------------------------------------------------- shutdown
     def shutdown(self) -> None:
-        if self.results and self.exit_code != EXIT_LOST:  # a lost pool's results are void
+        if (self.results or self.monitor) and self.exit_code != EXIT_LOST:  # a lost pool's results are void
             self._flush()
         if self.ix is not None:
             try:

@@ -28,7 +28,14 @@ from parsl_executor_htex import messages as m
 from parsl_executor_htex.mpi import MPITask, restore, run_with_environment
 from parsl_executor_htex.serialize import loads, loads_payload, pack_exception, pack_result, result_error
 
-__all__ = ["TASK_TELEMETRY_ATTRIBUTE", "main", "run_payload", "run_worker", "watch_manager"]
+__all__ = [
+    "TASK_TELEMETRY_ATTRIBUTE",
+    "TelemetryChannel",
+    "main",
+    "run_payload",
+    "run_worker",
+    "watch_manager",
+]
 
 #: ParslExecutor's telemetry contract (``parsl.executors.base.TASK_TELEMETRY_ATTRIBUTE``), spelled
 #: out because workers do not import parsl; a test checks that the two agree
@@ -88,6 +95,47 @@ def watch_manager(task_fd: int, period: float = 1.0) -> threading.Thread:
     return thread
 
 
+class TelemetryChannel:
+    """What a monitored task's wrapper sends its monitoring messages through, in a worker.
+
+    Calling it sends a batch to the manager at once, as a MONITOR message (the wrapper's
+    sampler thread does so while a long task runs); :meth:`hold` keeps a batch to go with the
+    task's result instead (its last messages: one pipe write per task, not two, and one
+    message per result batch from the pool, see ``messages.py``). The worker takes what is held
+    with :meth:`take` when it writes the result.
+    """
+
+    __slots__ = ("held", "rank", "write")
+
+    def __init__(self, write: Callable[[bytes], None], rank: int):
+        self.write = write  # writes one frame to the manager, under the worker's write lock
+        self.rank = rank
+        self.held: list[dict[str, Any]] = []
+
+    def __call__(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            self.write(m.MONITOR + m.WORKER_RESULT.pack(self.rank, 0, 0) + pickle.dumps(messages, protocol=5))
+        except OSError as e:  # the manager is gone: the worker stops at its next read
+            logger.debug("Dropping monitoring messages: %s", e)
+
+    def hold(self, messages: list[dict[str, Any]]) -> None:
+        """Keep ``messages`` to go with the running task's result."""
+        self.held.extend(messages)
+
+    def take(self) -> bytes:
+        """The held messages, pickled (empty bytes when none), to put in the result's message."""
+        if not self.held:
+            return b""
+        held, self.held = self.held, []
+        return pickle.dumps(held, protocol=5)
+
+    def flush(self) -> None:
+        """Send the held messages now (the task ends without a result: the worker exits)."""
+        if self.held:
+            held, self.held = self.held, []
+            self(held)
+
+
 def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
     """Serve tasks from the manager until told to stop."""
     where = f"worker {rank} of pool {os.environ.get('PARSL_WORKER_POOL_ID', '?')} on {socket.gethostname()}"
@@ -100,14 +148,9 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
         with lock:
             write_frames(fd, frames)
 
-    def send_monitoring(messages: list[dict[str, Any]]) -> None:
-        try:
-            write(result_fd, [m.MONITOR + header(rank, 0) + pickle.dumps(messages, protocol=5)])
-        except OSError as e:  # the manager is gone: the worker stops at its next read
-            logger.debug("Dropping monitoring messages: %s", e)
-
+    channel = TelemetryChannel(lambda frame: write(result_fd, [frame]), rank)
     watch_manager(task_fd)
-    write(result_fd, [m.READY + header(rank, 0)])
+    write(result_fd, [m.READY + header(rank, 0, 0)])
     # Bounded by the workflow: its FunctionCache holds functions weakly and sends FORGET for each one
     # garbage-collected, so this holds only functions still alive there (see serialize.py).
     cache: dict[int, Callable[..., Any]] = {}
@@ -133,7 +176,7 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
                         func = loads(fbytes)
                         cache[fid] = func
                         if hasattr(func, TASK_TELEMETRY_ATTRIBUTE):  # a wrapper asking for a channel
-                            setattr(func, TASK_TELEMETRY_ATTRIBUTE, send_monitoring)
+                            setattr(func, TASK_TELEMETRY_ATTRIBUTE, channel)
                     args, kwargs = loads_payload(payload)
                     value = func(*args, **kwargs)
                 try:
@@ -143,15 +186,20 @@ def run_worker(task_fd: int, result_fd: int, rank: int) -> None:
             except BaseException as e:
                 if isinstance(e, (KeyboardInterrupt, SystemExit)):
                     # as in Parsl, sys.exit() in a task ends this worker: the pool fails the
-                    # task with WorkerLost and starts a new worker
+                    # task with WorkerLost and starts a new worker (the task's last monitoring
+                    # messages go first)
+                    channel.flush()
                     raise
                 result = pack_exception(e, where)
             if saved is not None:
                 restore(saved)
+            # the task's last monitoring messages (if any) ride in the result's message
+            telemetry = channel.take() if channel.held else b""
             if type(result) is bytes:
-                write(result_fd, [m.RESULTS + header(rank, tid) + result])
+                write(result_fd, [m.RESULTS + header(rank, tid, len(telemetry)) + telemetry + result])
             else:  # (bytes, blobs): the blobs follow as their own frames
-                write(result_fd, [m.RESULTS + header(rank, tid) + result[0], *(b.buf for b in result[1])])
+                head = m.RESULTS + header(rank, tid, len(telemetry)) + telemetry + result[0]
+                write(result_fd, [head, *(b.buf for b in result[1])])
         elif tag == m.FORGET:
             for fid in m.decode(msg, extra):
                 cache.pop(fid, None)

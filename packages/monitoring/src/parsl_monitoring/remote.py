@@ -11,7 +11,10 @@ Messages leave through ``parsl_monitoring_send``, the attribute of ParslExecutor
 contract (``parsl.executors.base.TASK_TELEMETRY_ATTRIBUTE``): the hub sets it in the workflow
 process (thread executors), and an executor's worker sets it to its own channel back to the
 workflow (HTEX sends them over the same connection as results), so monitoring needs no port of
-its own. When nobody set it, messages are dropped and the task runs as usual.
+its own. When nobody set it, messages are dropped and the task runs as usual. A channel may
+offer ``hold(messages)``: the wrapper hands it a task's last messages (those sent as the task
+ends), which the executor then sends with the task's result instead of on their own (HTEX's
+worker does); messages sent while the task runs (the sampler's) always go at once.
 
 Imports nothing heavy at module level: workers unpickle this module for every monitored task.
 """
@@ -110,13 +113,16 @@ class MonitoredFunction:
             "hostname": _hostname(),
             "block_id": os.environ.get("PARSL_WORKER_BLOCK_ID"),
         }
+        # A task's last messages may wait for its result, when the channel offers that
+        # (HTEX's worker: they then travel in the result's message, see ``hold`` below)
+        last = getattr(send, "hold", send)
         sampler = _sampler()
         if sampler is None:
             _send(send, [running])
             try:
                 return self.func(*args, **kwargs)
             finally:
-                _send(send, [{"type": "task_running_ended", **ident, "timestamp": time.time()}])
+                _send(last, [{"type": "task_running_ended", **ident, "timestamp": time.time()}])
         # In a worker the sampler thread says "running" once the task has run for a moment (a
         # short task sends one message at its end instead of two) and samples resources.
         sampler.begin(ident, running, self.interval, send)
@@ -125,7 +131,7 @@ class MonitoredFunction:
         finally:
             final = sampler.end()
             final.append({"type": "task_running_ended", **ident, "timestamp": time.time()})
-            _send(send, final)
+            _send(last, final)
 
 
 def _send(send: Callable[[list[dict[str, Any]]], None], messages: list[dict[str, Any]]) -> None:
