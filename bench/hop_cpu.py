@@ -7,7 +7,7 @@ Usage::
 Runs ``bench/workloads.py WORKLOAD --n N`` for a small and a large N, samples ``utime + stime``
 of every process in the run's tree every 20 ms (keeping each process's last reading, so
 processes that exit are counted), and prints, per kind of process (workflow, interchange,
-pool, workers), ``(cpu(large) - cpu(small)) / (large - small)`` in microseconds: the per-task
+pool, workers, monitoring writer), ``(cpu(large) - cpu(small)) / (large - small)`` in microseconds: the per-task
 cost with start-up and shutdown taken out (see "Per-hop cost" in bench/README.md).
 """
 
@@ -34,6 +34,8 @@ def kind(cmdline: str) -> str:
         return "pool"
     if "parsl_executor_htex.worker" in cmdline:
         return "workers"
+    if "parsl_monitoring.writer_main" in cmdline:
+        return "writer"
     if "workloads.py" in cmdline:
         return "workflow"
     return "other"
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         large = run_once(args.workload, args.large)
         per = {
             k: 1e6 * (large.get(k, 0.0) - small.get(k, 0.0)) / (args.large - args.small)
-            for k in ("workflow", "interchange", "pool", "workers")
+            for k in ("workflow", "interchange", "pool", "workers", "writer")
         }
         per["total"] = sum(per.values())
         if args.raw:
