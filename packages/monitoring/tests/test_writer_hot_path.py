@@ -84,3 +84,55 @@ def test_thread_tasks_report_to_the_writer_and_every_row_is_written(tmp_path):
     assert len(tasks) == 1 and tasks[0][:2] == (5, "f") and tasks[0][2] is not None
     # the writer forgot the finished task
     assert not writer._live and not writer._try_rows and not writer._records and not writer._depends
+
+
+def test_writer_process_queues_state_changes_as_packed_bytes_that_unpack_to_status_rows():
+    from parsl_monitoring.writer_process import WriterProcess, unpack_events
+
+    feeder = WriterProcess("sqlite:///unused.db", "packed-run")  # not started: its queue only
+    task = _task(7)
+    task.try_id = 2
+    t = time.time()
+    feeder.task_changed(task, States.pending, t)
+    feeder.task_ran(7, 2, "running", t + 1)
+    feeder.task_ran(7, 2, "running_ended", t + 2)
+    feeder.task_changed(task, States.exec_done, t + 3)
+    queued = list(feeder.events)
+    # nothing the collector tracks or counts: plain bytes
+    assert all(type(ev) is bytes for ev in queued)
+    assert unpack_events(b"".join(queued), "packed-run") == [
+        (7, "pending", t, "packed-run", 2),
+        (7, "running", t + 1, "packed-run", 2),
+        (7, "running_ended", t + 2, "packed-run", 2),
+        (7, "exec_done", t + 3, "packed-run", 2),
+    ]
+
+
+def test_writer_process_batch_keeps_order_snapshots_touched_tasks_and_lets_final_ones_go():
+    from parsl_monitoring.writer_process import WriterProcess, unpack_events
+
+    feeder = WriterProcess("sqlite:///unused.db", "order-run")
+    sent = []
+    feeder._send = sent.append  # type: ignore[method-assign]
+    a, b = _task(1), _task(2)
+    t = time.time()
+    feeder.task_changed(a, States.pending, t)
+    feeder.events.append(("messages", "htex", [{"type": "block", "block_id": "0"}]))
+    feeder.task_changed(b, States.pending, t + 1)
+    feeder.task_ran(2, 0, "running", t + 2)
+    feeder.task_changed(a, States.exec_done, t + 3)
+    feeder._send_batch()
+    ((kind, segments, snapshots),) = sent
+    assert kind == "batch"
+    assert [type(s) for s in segments] == [bytes, tuple, bytes]
+    assert unpack_events(segments[0], "order-run") == [(1, "pending", t, "order-run", 0)]
+    assert segments[1] == ("messages", "htex", [{"type": "block", "block_id": "0"}])
+    assert [row[:2] for row in unpack_events(segments[2], "order-run")] == [
+        (2, "pending"),
+        (2, "running"),
+        (1, "exec_done"),
+    ]
+    assert set(snapshots) == {1, 2}
+    # task 1 reached a final state: its record is let go; task 2 is still live
+    assert set(feeder._records) == {2}
+    assert not feeder.events

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import subprocess
 import sys
 import threading
@@ -41,11 +42,26 @@ WAKE_BACKLOG = 5000
 #: seconds the writer process may take, beyond the flush timeout, to start and to exit
 EXIT_MARGIN = 10.0
 
-_STATE_NAMES = {state: state.name for state in States}
-#: the states after which the kernel reports nothing more about a task (its record is let go)
-_FINAL_NAMES = frozenset(s.name for s in (States.exec_done, States.failed, States.dep_fail, States.memo_done))
-#: the states a task's wrapper reports from the process that runs it (no record involved)
-_RAN = frozenset(("running", "running_ended"))
+#: A queued state change is 24 bytes, not a tuple: the task id, ``try id << 8 | state code`` and
+#: the timestamp. Bytes are no object the garbage collector tracks or counts, so a burst of
+#: tasks does not make the workflow process's collections more frequent, and a batch of them
+#: is sent to the writer process as one joined string (see :func:`unpack_events`).
+EVENT = struct.Struct("<qqd")
+#: state names by code: the kernel's states, then the two a task's wrapper reports
+EVENT_NAMES: tuple[str, ...] = (*(state.name for state in States), "running", "running_ended")
+_CODES = {state: i for i, state in enumerate(States)}
+_RUNNING, _RUNNING_ENDED = len(States), len(States) + 1
+#: the codes after which the kernel reports nothing more about a task (its record is let go)
+_FINAL_CODES = frozenset(
+    _CODES[s] for s in (States.exec_done, States.failed, States.dep_fail, States.memo_done)
+)
+_PACK = EVENT.pack
+
+
+def unpack_events(data: bytes, run_id: str) -> list[tuple[Any, ...]]:
+    """The status rows ``(task id, state name, timestamp, run id, try id)`` of packed events."""
+    names = EVENT_NAMES
+    return [(tid, names[tc & 255], ts, run_id, tc >> 8) for tid, tc, ts in EVENT.iter_unpack(data)]
 
 
 class WriterProcess:
@@ -100,11 +116,12 @@ class WriterProcess:
         depends = task.depends
         if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
             self._depends[tid] = depends
-        self.events.append((tid, _STATE_NAMES[state], timestamp, self.run_id, task.try_id))
+        self.events.append(_PACK(tid, task.try_id << 8 | _CODES[state], timestamp))
 
     def task_ran(self, task_id: int, try_id: int, state: str, timestamp: float) -> None:
         """Queue ``running`` or ``running_ended`` of a task run in this process (thread executors)."""
-        self.events.append((task_id, state, timestamp, self.run_id, try_id))
+        code = _RUNNING if state == "running" else _RUNNING_ENDED
+        self.events.append(_PACK(task_id, try_id << 8 | code, timestamp))
 
     def wake(self) -> None:
         if len(self.events) > WAKE_BACKLOG:
@@ -196,24 +213,47 @@ class WriterProcess:
                     pass
 
     def _send_batch(self) -> None:
+        """Send what was queued: runs of packed events joined, executor messages as they are, in
+        order, and a snapshot of each task the kernel reported on."""
         events = self.events
         n = len(events)
         if not n or self.lost is not None:
             return
         popleft = events.popleft
-        batch = [popleft() for _ in range(n)]
-        touched = {ev[0] for ev in batch if type(ev[0]) is int and ev[1] not in _RAN}
+        segments: list[Any] = []
+        packed: list[bytes] = []
+        for _ in range(n):
+            item = popleft()
+            if type(item) is bytes:
+                packed.append(item)
+            else:  # ("messages", executor, messages)
+                if packed:
+                    segments.append(b"".join(packed))
+                    packed = []
+                segments.append(item)
+        if packed:
+            segments.append(b"".join(packed))
+        touched: set[int] = set()
+        final: list[int] = []
+        for seg in segments:
+            if type(seg) is bytes:
+                words = memoryview(seg).cast("q")
+                for tid, tc in zip(words[0::3].tolist(), words[1::3].tolist()):  # noqa: B905
+                    code = tc & 255
+                    if code < _RUNNING:
+                        touched.add(tid)
+                        if code in _FINAL_CODES:
+                            final.append(tid)
         records, depends = self._records, self._depends
         snapshots = {}
         for tid in touched:
             task = records.get(tid)
             if task is not None:
                 snapshots[tid] = task_snapshot(task, depends.get(tid))
-        for ev in batch:
-            if type(ev[0]) is int and ev[1] in _FINAL_NAMES:
-                records.pop(ev[0], None)
-                depends.pop(ev[0], None)
-        self._send(("batch", batch, snapshots))
+        for tid in final:
+            records.pop(tid, None)
+            depends.pop(tid, None)
+        self._send(("batch", segments, snapshots))
 
     def _send(self, obj: Any) -> None:
         data = encode_frame(obj)
