@@ -4,11 +4,13 @@ Usage::
 
     python bench/hop_cpu.py htex_monitored_throughput --small 2000 --large 12000 [--pairs 2]
 
-Runs ``bench/workloads.py WORKLOAD --n N`` for a small and a large N, samples ``utime + stime``
-of every process in the run's tree every 20 ms (keeping each process's last reading, so
-processes that exit are counted), and prints, per kind of process (workflow, interchange,
-pool, workers, monitoring writer), ``(cpu(large) - cpu(small)) / (large - small)`` in microseconds: the per-task
-cost with start-up and shutdown taken out (see "Per-hop cost" in bench/README.md).
+Runs ``bench/workloads.py WORKLOAD --n N`` for a small and a large N (through the script
+named by ``HOP_WRAP`` when it is set: a wrapper that patches something for an A/B comparison,
+then runs its arguments with ``runpy``), samples ``utime + stime`` of every process in the
+run's tree every 20 ms (keeping each process's last reading, so processes that exit are
+counted), and prints, per kind of process (workflow, interchange, pool, workers, monitoring
+writer), ``(cpu(large) - cpu(small)) / (large - small)`` in microseconds: the per-task cost
+with start-up and shutdown taken out (see "Per-hop cost" in bench/README.md).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 __all__ = ["kind", "main", "run_once"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
+_WRAP = [os.environ["HOP_WRAP"]] if os.environ.get("HOP_WRAP") else []
 HERE = Path(__file__).resolve().parent
 
 
@@ -64,7 +67,7 @@ def _cpu(pid: int) -> float | None:
 def run_once(workload: str, n: int) -> dict[str, float]:
     """CPU seconds per kind of process over one run of ``workload`` with ``n`` tasks."""
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "workloads.py"), workload, "--n", str(n)],
+        [sys.executable, *_WRAP, str(HERE / "workloads.py"), workload, "--n", str(n)],
         stdout=subprocess.DEVNULL,
     )
     last: dict[int, tuple[str, float]] = {}
