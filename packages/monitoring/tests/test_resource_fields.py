@@ -44,3 +44,24 @@ def test_every_field_is_a_resource_column():
     columns = {c.name for c in RESOURCE.columns}
     assert set(remote.RESOURCE_FIELDS) <= columns
     assert {"task_id", "try_id"} <= columns
+
+
+def test_a_long_task_not_due_a_sample_counts_its_cpu_from_its_start():
+    """A task that starts when no sample is due keeps only getrusage's result; the sampler
+    thread makes the baseline from it, so CPU used before the first tick still counts."""
+    import time
+
+    sampler = remote._sampler()
+    assert sampler is not None
+    sent = []
+    sampler.last_sample = time.monotonic()  # sampled just now: this task is not due one
+    ident = {"run_id": "r", "task_id": 1, "try_id": 0}
+    sampler.begin(ident, {"type": "task_running", **ident}, 0.4, sent.extend)
+    end = time.process_time() + 0.8
+    while time.process_time() < end:  # busy: the CPU to be counted, much of it before a tick
+        pass
+    final = sampler.end()
+    samples = [m for m in sent + final if m.get("type") == "resource"]
+    assert samples, "a task running past the interval is sampled"
+    # the on-the-way sample, taken after 0.4 s, holds at least that much CPU from the start
+    assert max(m["psutil_process_time_user"] + m["psutil_process_time_system"] for m in samples) >= 0.35

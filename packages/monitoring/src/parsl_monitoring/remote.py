@@ -57,6 +57,21 @@ def _hostname() -> str:
     return _HOSTNAME
 
 
+#: (the environment's block id variable as last read, the os.environ mapping it was read from)
+_BLOCK: tuple[str | None, Any] = (None, None)
+
+
+def _block_id() -> str | None:
+    """``PARSL_WORKER_BLOCK_ID``, read once per process: a worker's pool sets it before the
+    worker starts, and reading ``os.environ`` encodes the key and decodes the value each time."""
+    global _BLOCK
+    value, environ = _BLOCK
+    if environ is not os.environ:
+        value = os.environ.get("PARSL_WORKER_BLOCK_ID")
+        _BLOCK = (value, os.environ)
+    return value
+
+
 class MonitoredFunction:
     """Runs an app function and reports when it ran (and, optionally, what it used)."""
 
@@ -111,7 +126,7 @@ class MonitoredFunction:
             **ident,
             "timestamp": time.time(),
             "hostname": _hostname(),
-            "block_id": os.environ.get("PARSL_WORKER_BLOCK_ID"),
+            "block_id": _block_id(),
         }
         # A task's last messages may wait for its result, when the channel offers that
         # (HTEX's worker: they then travel in the result's message, see ``hold`` below)
@@ -399,12 +414,17 @@ def _sample(proc: Any, base: dict[str, float], interval: float) -> dict[str, Any
     return fast if fast is not None else sample_process(proc, base, interval)
 
 
-def _cpu_counters() -> dict[str, float]:
-    """This process's CPU times and context switches: one getrusage call, cheap enough for
-    the start of every task (the disk counters, read from /proc, are left to the sampler)."""
-    import resource
+def _rusage() -> Any:
+    """This process's getrusage, cheap enough for the start of every task: the counters of a
+    task that runs long are made from it by the sampler thread (:func:`_cpu_counters`)."""
+    return _getrusage(_RUSAGE_SELF)
 
-    ru = resource.getrusage(resource.RUSAGE_SELF)
+
+def _cpu_counters(ru: Any = None) -> dict[str, float]:
+    """This process's CPU times and context switches, from ``ru`` (a getrusage result) or now
+    (the disk counters, read from /proc, are left to the sampler)."""
+    if ru is None:
+        ru = _getrusage(_RUSAGE_SELF)
     return {
         "user": ru.ru_utime,
         "system": ru.ru_stime,
@@ -417,6 +437,16 @@ def _io_counters() -> dict[str, float]:
     """This process's disk counters (``read``, ``write``); empty where /proc/self/io is missing."""
     counters = _self_counters()
     return {"read": counters["read"], "write": counters["write"]} if counters is not None else {}
+
+
+try:
+    from resource import RUSAGE_SELF as _RUSAGE_SELF
+    from resource import getrusage as _getrusage
+except ImportError:  # not on Windows: no baseline, a task's sample counts the process's whole life
+    _RUSAGE_SELF = 0
+
+    def _getrusage(_who: int) -> Any:
+        return {}
 
 
 class _Sampler:
@@ -469,8 +499,8 @@ class _Sampler:
             due = now - self.last_sample >= interval
             if due:  # this task's usage is sampled at its end: count it all from here
                 base = _self_counters() or _baseline(self.proc)
-            else:  # sampled only if it runs long: the disk counters are read on the way
-                base = _cpu_counters()
+            else:  # sampled only if it runs long: the counters are made a baseline on the way
+                base = _rusage()
         self.current = [ident, running, interval, send, base, now, now + interval if interval else None, due]
 
     def end(self) -> list[dict[str, Any]]:
@@ -501,8 +531,9 @@ class _Sampler:
                 if running is not None and now - started >= RUNNING_NOTICE_DELAY:
                     batch.append(running)
                     cur[1] = None
-                if interval and "read" not in base:
-                    # a task that outlived a tick: complete its baseline
+                if interval and type(base) is not dict:
+                    # a task that outlived a tick: its baseline, from the getrusage of its start
+                    base = cur[4] = _cpu_counters(base)
                     base.update(_io_counters())
                     base.setdefault("read", 0.0)
                 if next_at is not None and now >= next_at:
