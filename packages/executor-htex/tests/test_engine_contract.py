@@ -191,3 +191,23 @@ def test_ipv6_urls_are_bracketed():
     assert tcp_url("10.0.0.1", 5) == "tcp://10.0.0.1:5" and tcp_url("node1", 5) == "tcp://node1:5"
     assert unbracket("[::1]") == "::1" and unbracket("::1") == "::1"
     assert executor_module._tcp_url("::1", 9) == "tcp://[::1]:9"
+
+
+def test_a_packed_task_run_becomes_two_tagged_worker_task_messages():
+    from parsl.monitoring.packed import pack_task_run
+
+    now = 1_700_000_000.0
+    batch = [pack_task_run(3, 1, now, now + 2, "node-7", "4")]
+    tagged = tag_messages(batch, "run-1", "htex")
+    assert [k for k, _ in tagged] == [MessageType.WORKER_TASK_INFO, MessageType.WORKER_TASK_INFO]
+    first, last = (body for _, body in tagged)
+    assert (first["first_msg"], first["last_msg"], last["first_msg"], last["last_msg"]) == (
+        True,
+        False,
+        False,
+        True,
+    )
+    assert (first["task_id"], first["try_id"], first["hostname"], first["block_id"]) == (3, 1, "node-7", "4")
+    assert first["timestamp"] == datetime.datetime.fromtimestamp(now)
+    assert last["timestamp"] == datetime.datetime.fromtimestamp(now + 2)
+    assert first["run_id"] == last["run_id"] == "run-1"

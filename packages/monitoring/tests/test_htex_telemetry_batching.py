@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from parsl.monitoring.packed import expand, is_packed, unpack_task_run
 from parsl_executor_htex import messages as m
 from parsl_executor_htex.serialize import dumps, dumps_args, unpack_result
 from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
@@ -78,9 +79,16 @@ def test_a_short_task_sends_one_message_with_its_result_and_telemetry(worker):
             early += pickle.loads(rest)
         assert (tag, got) == (m.RESULTS, tid)
         assert unpack_result(rest) == (True, 10 * tid)
-        assert [t["type"] for t in early + telemetry] == ["task_running", "task_running_ended"]
-        assert telemetry[-1]["type"] == "task_running_ended"  # always with the result
-        assert {t["task_id"] for t in early + telemetry} == {100 + tid}
+        got_messages = expand(early + telemetry, "run")
+        assert [t["type"] for t in got_messages] == ["task_running", "task_running_ended"]
+        assert {t["task_id"] for t in got_messages} == {100 + tid}
+        assert telemetry, "the task's end must come with its result"
+        if not early:  # a short task: its start and end as one packed record
+            assert len(telemetry) == 1 and is_packed(telemetry[0])
+            run = unpack_task_run(telemetry[0])
+            assert run[:2] == (100 + tid, 0) and run[2] <= run[3]
+        else:
+            assert telemetry[-1]["type"] == "task_running_ended"
 
 
 def test_a_long_task_reports_while_it_runs_before_its_result(worker, tmp_path):
@@ -152,7 +160,7 @@ def test_every_tasks_rows_arrive_with_their_results(tmp_path, monkeypatch):
             where, items = None, []
         with lock:
             if where is not None:
-                ended[where] += sum(1 for t in items if t.get("type") == "task_running_ended")
+                ended[where] += sum(1 for t in expand(items) if t.get("type") == "task_running_ended")
         receive(self, msg, extra)
 
     monkeypatch.setattr(HighThroughputExecutor, "_on_message", counting)

@@ -55,12 +55,13 @@ def test_a_long_task_not_due_a_sample_counts_its_cpu_from_its_start():
     assert sampler is not None
     sent = []
     sampler.last_sample = time.monotonic()  # sampled just now: this task is not due one
-    ident = {"run_id": "r", "task_id": 1, "try_id": 0}
-    sampler.begin(ident, {"type": "task_running", **ident}, 0.4, sent.extend)
+    sampler.begin("r", 1, 0, time.time(), 0.4, sent.extend)
     end = time.process_time() + 0.8
     while time.process_time() < end:  # busy: the CPU to be counted, much of it before a tick
         pass
-    final = sampler.end()
+    final = sampler.end(time.time())
+    assert [m["type"] for m in sent if m["type"] != "resource"] == ["task_running"]
+    assert final[-1]["type"] == "task_running_ended"  # "running" went out while it ran
     samples = [m for m in sent + final if m.get("type") == "resource"]
     assert samples, "a task running past the interval is sampled"
     # the on-the-way sample, taken after 0.4 s, holds at least that much CPU from the start

@@ -136,3 +136,51 @@ def test_writer_process_batch_keeps_order_snapshots_touched_tasks_and_lets_final
     # task 1 reached a final state: its record is let go; task 2 is still live
     assert set(feeder._records) == {2}
     assert not feeder.events
+
+
+def test_a_worker_wrapper_sends_a_short_task_as_one_packed_run_that_the_writer_makes_rows_of(
+    tmp_path, monkeypatch
+):
+    from parsl.monitoring.packed import unpack_task_run
+    from parsl_monitoring import remote
+
+    class Channel:  # a worker's channel: the last messages are held for the result
+        def __init__(self):
+            self.now, self.held = [], []
+
+        def __call__(self, messages):
+            self.now += messages
+
+        def hold(self, messages):
+            self.held += messages
+
+    monkeypatch.setenv("PARSL_WORKER_BLOCK_ID", "blk-3")
+    monkeypatch.setattr(remote, "_BLOCK", (None, None))  # read the variable again
+    channel = Channel()
+    wrapper = MonitoredFunction(lambda x: x * 2, "hot-run", None)
+    wrapper.parsl_monitoring_send = channel
+    before = time.time()
+    assert wrapper(21, **{TASK_KEY: 9, TRY_KEY: 1}) == 42
+    assert channel.now == [] and len(channel.held) == 1 and type(channel.held[0]) is bytes
+    tid, try_id, started, ended, host, block = unpack_task_run(channel.held[0])
+    assert (tid, try_id, host, block) == (9, 1, socket.gethostname(), "blk-3")
+    assert before <= started <= ended <= time.time()
+
+    writer = _writer(tmp_path)
+    task = _task(9)
+    task.try_id = 1
+    writer.task_changed(task, States.launched, before)
+    writer.events.append(("messages", "htex", channel.held))
+    task.time_returned = time.time()
+    writer.task_changed(task, States.exec_done, time.time())
+    writer._flush()
+    assert writer.batches_failed == 0
+    with sqlite3.connect(f"{tmp_path}/monitoring.db") as db:
+        states = db.execute(
+            "select task_status_name, timestamp from status where try_id = 1 order by timestamp"
+        ).fetchall()
+        trow = db.execute(
+            "select hostname, block_id, task_try_time_running from try where task_id = 9"
+        ).fetchall()
+    assert [s for s, _ in states] == ["launched", "running", "running_ended", "exec_done"]
+    assert len(trow) == 1 and trow[0][:2] == (socket.gethostname(), "blk-3") and trow[0][2] is not None

@@ -187,6 +187,10 @@ def parsl_executor_reported(dfk: DataFlowKernel, executor: str, messages: list[d
     - anything a ``parsl_task_prepared`` wrapper sent from inside the task (the monitoring
       package sends ``"task_running"``, ``"task_running_ended"`` and ``"resource"``).
 
+    A batch may also hold ``bytes`` items: a task's running and running-ended messages packed
+    into one (see ``parsl.monitoring.packed``: ``unpack_task_run`` reads one, ``expand`` turns
+    a batch back into dicts). Executors pass them on as they are.
+
     Timestamps are seconds since the epoch. Unknown types must be ignored.
 
     :param dfk: the DataFlowKernel the executor belongs to.

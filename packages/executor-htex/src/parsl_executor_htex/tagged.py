@@ -6,7 +6,8 @@ that drives the executor itself follows Parsl: it sets ``monitoring_messages`` t
 ``start()`` and reads ``(MessageType, body)`` pairs from it. :func:`tag_messages` turns a batch of
 the first kind into the second: ``node`` -> ``NODE_INFO`` (with ``block_id`` and the ``tasks``
 the pool holds), ``block`` -> one ``BLOCK_INFO`` whose body lists the blocks, ``task_running`` /
-``task_running_ended`` -> ``WORKER_TASK_INFO``, ``resource`` -> ``RESOURCE_INFO``. Timestamps
+``task_running_ended`` -> ``WORKER_TASK_INFO`` (a packed task run, see
+``parsl.monitoring.packed``, gives both), ``resource`` -> ``RESOURCE_INFO``. Timestamps
 become ``datetime`` objects, as in Parsl's messages; every body carries ``run_id``.
 """
 
@@ -16,6 +17,7 @@ import datetime
 import logging
 from typing import Any
 
+from parsl.monitoring.packed import expand
 from parsl.monitoring.types import MessageType, TaggedMonitoringMessage
 
 logger = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ def tag_messages(
     a type Parsl has no kind for are left out."""
     out: list[TaggedMonitoringMessage] = []
     blocks: list[dict[str, Any]] = []
-    for msg in messages:
+    for msg in expand(messages, run_id):
         kind = msg.get("type")
         if kind == "node":
             out.append((MessageType.NODE_INFO, _body(msg, run_id)))

@@ -5,7 +5,9 @@ kernel's ``parsl_task_prepared`` hook). Each try passes its ids in two private k
 the wrapper reports ``task_running`` and ``task_running_ended`` around the call and, when asked,
 samples the worker process (and its children) every ``interval`` seconds: a task that runs that
 long is sampled on the way and at its end; shorter tasks share the process's samples (see
-:class:`_Sampler`).
+:class:`_Sampler`). In a worker, a task shorter than ``RUNNING_NOTICE_DELAY`` sends its two
+messages as one packed record at its end (``parsl.monitoring.packed``): one bytes object to
+pickle here and to carry, none for the workflow process's garbage collector.
 
 Messages leave through ``parsl_monitoring_send``, the attribute of ParslExecutor's telemetry
 contract (``parsl.executors.base.TASK_TELEMETRY_ATTRIBUTE``): the hub sets it in the workflow
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +49,19 @@ TRY_KEY = "_parsl_monitoring_try"
 
 # Under "parsl.monitoring", like the hub and the writer, so the monitoring log file has it too.
 logger = logging.getLogger("parsl.monitoring.remote")
+
+#: the fixed part of a packed task run (``parsl.monitoring.packed.TASK_RUN``, spelled out here:
+#: workers do not import parsl, a tenth of a second per process; a test checks they agree)
+_TASK_RUN = struct.Struct("<qqdd")
+
+
+def _pack_task_run(
+    task_id: int, try_id: int, started: float, ended: float, hostname: str, block_id: str | None
+) -> bytes:
+    """A short task's run as one bytes item (read by ``parsl.monitoring.packed``)."""
+    where = hostname.encode() if block_id is None else f"{hostname}\0{block_id}".encode()
+    return _TASK_RUN.pack(task_id, try_id, started, ended) + where
+
 
 _HOSTNAME: str | None = None
 
@@ -120,33 +136,35 @@ class MonitoredFunction:
         send = self.parsl_monitoring_send
         if send is None or task_id is None:
             return self.func(*args, **kwargs)
-        ident = {"run_id": self.run_id, "task_id": task_id, "try_id": try_id}
-        running = {
-            "type": "task_running",
-            **ident,
-            "timestamp": time.time(),
-            "hostname": _hostname(),
-            "block_id": _block_id(),
-        }
         # A task's last messages may wait for its result, when the channel offers that
         # (HTEX's worker: they then travel in the result's message, see ``hold`` below)
         last = getattr(send, "hold", send)
+        started = time.time()
         sampler = _sampler()
         if sampler is None:
-            _send(send, [running])
+            ident = {"run_id": self.run_id, "task_id": task_id, "try_id": try_id}
+            _send(send, [_running_message(ident, started)])
             try:
                 return self.func(*args, **kwargs)
             finally:
                 _send(last, [{"type": "task_running_ended", **ident, "timestamp": time.time()}])
-        # In a worker the sampler thread says "running" once the task has run for a moment (a
-        # short task sends one message at its end instead of two) and samples resources.
-        sampler.begin(ident, running, self.interval, send)
+        # In a worker the sampler thread says "running" once the task has run for a moment and
+        # samples resources; a short task sends one packed record at its end instead.
+        sampler.begin(self.run_id, task_id, try_id, started, self.interval, send)
         try:
             return self.func(*args, **kwargs)
         finally:
-            final = sampler.end()
-            final.append({"type": "task_running_ended", **ident, "timestamp": time.time()})
-            _send(last, final)
+            _send(last, sampler.end(time.time()))
+
+
+def _running_message(ident: dict[str, Any], started: float) -> dict[str, Any]:
+    return {
+        "type": "task_running",
+        **ident,
+        "timestamp": started,
+        "hostname": _hostname(),
+        "block_id": _block_id(),
+    }
 
 
 def _send(send: Callable[[list[dict[str, Any]]], None], messages: list[dict[str, Any]]) -> None:
@@ -485,15 +503,18 @@ class _Sampler:
 
     def begin(
         self,
-        ident: dict[str, Any],
-        running: dict[str, Any],
+        run_id: str,
+        task_id: int,
+        try_id: int,
+        started: float,
         interval: float | None,
         send: Callable[..., None],
     ) -> None:
+        """A task starts (``started``: its wall-clock time) in this process."""
         if self.proc is None:
             interval = None
         now = time.monotonic()
-        base: dict[str, float] = {}
+        base: Any = None
         due = False
         if interval:
             due = now - self.last_sample >= interval
@@ -501,21 +522,42 @@ class _Sampler:
                 base = _self_counters() or _baseline(self.proc)
             else:  # sampled only if it runs long: the counters are made a baseline on the way
                 base = _rusage()
-        self.current = [ident, running, interval, send, base, now, now + interval if interval else None, due]
+        # [run id, task id, try id, started (wall clock), whether "running" was sent, interval,
+        #  send, base, started (monotonic), next sample time, whether the task gets a final sample]
+        self.current = [
+            run_id, task_id, try_id, started, False, interval, send, base, now,
+            now + interval if interval else None, due,
+        ]  # fmt: skip
 
-    def end(self) -> list[dict[str, Any]]:
+    def end(self, ended: float) -> list[Any]:
+        """The task's last messages: one packed record of its run (or, when ``task_running``
+        went out while it ran, its ``task_running_ended``) and its final sample, if due."""
         with self.lock:  # never while the thread is sending for this task
             cur, self.current = self.current, None
         if cur is None:
             return []
-        ident, running, interval, _send_fn, base, _started, _next_at, due = cur
-        out = [running] if running is not None else []
+        run_id, task_id, try_id, started, running_sent, interval, _send_fn, base, _mono, _next, due = cur
+        out: list[Any] = []
         if due:
             self.last_sample = time.monotonic()
             try:
-                out.append({**_sample(self.proc, base, interval), **ident})
+                sample = _sample(self.proc, base, interval)
+                sample.update(run_id=run_id, task_id=task_id, try_id=try_id)
+                out.append(sample)
             except Exception:  # monitoring never fails a task: the task ends without its last sample
-                logger.debug("Final resource sample of task %s failed", ident.get("task_id"), exc_info=True)
+                logger.debug("Final resource sample of task %s failed", task_id, exc_info=True)
+        if running_sent:  # the end is the last message of a task, as ever
+            out.append(
+                {
+                    "type": "task_running_ended",
+                    "run_id": run_id,
+                    "task_id": task_id,
+                    "try_id": try_id,
+                    "timestamp": ended,
+                }
+            )
+        else:
+            out.append(_pack_task_run(task_id, try_id, started, ended, _hostname(), _block_id()))
         return out
 
     def _run(self) -> None:
@@ -525,25 +567,28 @@ class _Sampler:
                 cur = self.current
                 if cur is None:
                     continue
-                ident, running, interval, send, base, started, next_at, _due = cur
+                run_id, task_id, try_id, started, running_sent, interval, send, base, mono, next_at, _due = (
+                    cur
+                )
+                ident = {"run_id": run_id, "task_id": task_id, "try_id": try_id}
                 now = time.monotonic()
                 batch = []
-                if running is not None and now - started >= RUNNING_NOTICE_DELAY:
-                    batch.append(running)
-                    cur[1] = None
+                if not running_sent and now - mono >= RUNNING_NOTICE_DELAY:
+                    batch.append(_running_message(ident, started))
+                    cur[4] = True
                 if interval and type(base) is not dict:
                     # a task that outlived a tick: its baseline, from the getrusage of its start
-                    base = cur[4] = _cpu_counters(base)
+                    base = cur[7] = _cpu_counters(base)
                     base.update(_io_counters())
                     base.setdefault("read", 0.0)
                 if next_at is not None and now >= next_at:
-                    cur[6] = now + interval
-                    cur[7] = True  # sampled on the way: sampled at its end too
+                    cur[9] = now + interval
+                    cur[10] = True  # sampled on the way: sampled at its end too
                     self.last_sample = now
                     try:
                         batch.append({**_sample(self.proc, base, interval), **ident})
                     except Exception:  # skip this sample, try again at the next interval
-                        logger.debug("Resource sample of task %s failed", ident.get("task_id"), exc_info=True)
+                        logger.debug("Resource sample of task %s failed", task_id, exc_info=True)
                 if batch:
                     _send(send, batch)
 

@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import DateTime, and_, bindparam
 
 from parsl.dataflow.states import States
+from parsl.monitoring.packed import unpack_task_run
 from parsl_monitoring.remote import RESOURCE_FIELDS
 from parsl_monitoring.spill import Backlog, batch_rows, spill_path
 from parsl_monitoring.task_values import executor_of, record_return, task_values
@@ -515,7 +516,19 @@ class DatabaseWriter(threading.Thread):
     ) -> None:
         """Rows from one batch of executor messages (worker task states, resources, nodes, blocks)."""
         run_id = self.run_id
+        status = out["status"]
         for msg in messages:
+            if type(msg) is bytes:  # a short task's run, packed (parsl.monitoring.packed)
+                tid, try_id, started, ended, hostname, block_id = unpack_task_run(msg)
+                status.append((tid, "running", started, run_id, try_id))
+                status.append((tid, "running_ended", ended, run_id, try_id))
+                key = (tid, try_id)
+                trow = self._try_row(key)
+                trow["task_try_time_running"] = started
+                trow["hostname"] = hostname
+                trow["block_id"] = block_id
+                touched_tries.add(key)
+                continue
             kind = msg.get("type")
             if kind in ("task_running", "task_running_ended"):
                 if msg.get("run_id") not in (None, run_id):

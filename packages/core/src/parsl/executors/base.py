@@ -102,7 +102,9 @@ class ParslExecutor(metaclass=ABCMeta):
           # in the worker, once per deserialized function
           ParslExecutor.connect_task_telemetry(func, send_to_workflow)
 
-      where ``send_to_workflow(messages)`` takes a list of dicts. An executor that cannot
+      where ``send_to_workflow(messages)`` takes a list of messages: dicts, and ``bytes``
+      items (a packed task run, see ``parsl.monitoring.packed``) that the executor carries as
+      they are and ``send_monitoring_messages`` expands for a queue. An executor that cannot
       carry them leaves the attribute alone: the wrapper drops its messages and the task runs
       as usual. Executors that run tasks in the workflow process need do nothing (the plugin
       connects its wrapper there itself).
@@ -161,8 +163,10 @@ class ParslExecutor(metaclass=ABCMeta):
         try:
             if callable(sink):
                 sink(messages)
-            else:  # a queue, as Parsl's DataFlowKernel used to hand executors
-                for m in messages:
+            else:  # a queue, as Parsl's DataFlowKernel used to hand executors: plain dicts only
+                from parsl.monitoring.packed import expand
+
+                for m in expand(messages, self.run_id):
                     sink.put(m)
         except Exception:
             logger.exception(
