@@ -182,8 +182,11 @@ def parsl_executor_reported(dfk: DataFlowKernel, executor: str, messages: list[d
     - ``"node"``: a worker pool registered, changed or left: ``uid``, ``hostname``,
       ``block_id``, ``cpu_count``, ``total_memory``, ``worker_count``, ``active``,
       ``python_v``, ``timestamp``, ``last_heartbeat``, ``event`` (``"registered"``,
-      ``"dispatched"`` when it was given tasks, ``"held"``, ``"lost"``) and ``tasks`` (the
-      ids of the tasks it holds);
+      ``"held"``, ``"lost"``) and ``tasks`` (the ids of the tasks it holds). Executors may
+      also send ``"dispatched"`` ones (it was given tasks); HighThroughputExecutor sends
+      those only to a queue an engine set as ``monitoring_messages``, not to these plugins:
+      one per batch of tasks costs as much CPU as the tasks themselves in a short-task
+      workflow, and a task's try row already says which block and host ran it;
     - anything a ``parsl_task_prepared`` wrapper sent from inside the task (the monitoring
       package sends ``"task_running"``, ``"task_running_ended"`` and ``"resource"``).
 

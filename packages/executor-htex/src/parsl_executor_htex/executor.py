@@ -314,8 +314,9 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             "cert_dir": self.cert_dir,
             "ipc_dir": self.ipc_dir,
             "worker_ipc": os.path.join(self.cert_dir, m.WORKER_IPC) if self._local_pools() else None,
-            # monitoring consumers learn which pool holds which tasks at every dispatch
-            "node_updates": self.monitoring_messages is not None,
+            # an engine's queue learns which pool holds which tasks at every dispatch; the
+            # DataFlowKernel's plugins get a pool's changes only (see parsl_executor_reported)
+            "node_updates": self.monitoring_messages is not None and not callable(self.monitoring_messages),
             "check_versions": bool(self._check_python_mismatch),
             # with recovery on, which tasks a pool holds (see _recover)
             "dispatch_notices": self._recovering,

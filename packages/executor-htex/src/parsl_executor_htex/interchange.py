@@ -13,8 +13,9 @@ with the ports on stdout and runs a single-threaded ZeroMQ loop:
   dropped and is told to exit (STOP with the reason ``STOP_LOST``), so no task's result reaches
   the executor twice;
 * a pool that registers, leaves or is held is reported to the executor as a ``node`` monitoring
-  message, and with ``node_updates`` (the executor has a monitoring consumer) so is every batch
-  of tasks given to a pool, with the ids of all tasks it holds: which block runs which task.
+  message, and with ``node_updates`` (an engine set a queue as the executor's monitoring sink)
+  so is every batch of tasks given to a pool, with the ids of all tasks it holds: which block
+  runs which task.
 
 Links: the executor is the interchange's parent on this host. Tasks and FORGETs arrive on
 the interchange's stdin pipe and results and monitoring messages leave on its stdout pipe, in
