@@ -33,6 +33,7 @@ from parsl import hookimpl
 from parsl.dataflow.states import States
 from parsl.utils import RepresentationMixin
 from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
+from parsl_monitoring.urls import check_url, safe_url
 
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
@@ -113,7 +114,7 @@ class MonitoringHub(RepresentationMixin):
                 stacklevel=2,
             )
         if logging_endpoint is not None:
-            _check_url(logging_endpoint)
+            check_url(logging_endpoint)
         try:
             interval = float(resource_monitoring_interval)
         except (TypeError, ValueError):
@@ -184,7 +185,7 @@ class MonitoringHub(RepresentationMixin):
             self._dfk = dfk
             self._writer = writer
             logger.info(
-                "Monitoring workflow %s into %s (writer process %s)", dfk.run_id, _safe(url), writer.pid
+                "Monitoring workflow %s into %s (writer process %s)", dfk.run_id, safe_url(url), writer.pid
             )
             return writer
 
@@ -353,27 +354,3 @@ def default_url(dfk: DataFlowKernel) -> str:
     """``sqlite:///<Config.run_dir>/monitoring.db``: one database for all runs under run_dir."""
     base = getattr(dfk.config, "run_dir", None) or os.path.dirname(os.path.abspath(dfk.run_dir))
     return f"sqlite:///{os.path.abspath(base)}/monitoring.db"
-
-
-def _check_url(url: str) -> None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        make_url(url)
-    except ArgumentError as e:
-        raise ValueError(
-            f"MonitoringHub: logging_endpoint {url!r} is not a database URL "
-            f"(expected e.g. 'sqlite:////path/monitoring.db' or "
-            f"'postgresql://user:password@host/dbname'): {e}"
-        ) from None
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for logs."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<database URL>"

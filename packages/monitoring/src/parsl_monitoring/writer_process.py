@@ -29,6 +29,7 @@ from typing import Any
 
 from parsl.dataflow.states import States
 from parsl_monitoring.task_values import task_snapshot
+from parsl_monitoring.urls import safe_url
 from parsl_monitoring.writer_main import encode_frame
 
 __all__ = ["WriterProcess"]
@@ -286,7 +287,7 @@ class WriterProcess:
         if failed is not None:
             logger.error(
                 "Monitoring could not open its database %s (%s); this workflow is not monitored",
-                _safe(self.url),
+                safe_url(self.url),
                 failed,
             )
             self._lose("the database could not be opened")
@@ -324,13 +325,3 @@ class WriterProcess:
                 self.on_lost()
             except Exception:
                 logger.exception("Monitoring's handler of a lost writer process failed")
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for logs."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<database URL>"
