@@ -6,7 +6,16 @@ Decorate functions with :func:`python_app`, :func:`bash_app` or :func:`join_app`
 
 from __future__ import annotations
 
+import threading as _threading
 from typing import TYPE_CHECKING
+
+# CPython 3.11+ keeps an object's attributes inline, without a dict, while its class's shared
+# key table has room, and every new instance shrinks that room. Events and queues make
+# Lock-based Conditions (4 attributes); a Future's Condition is RLock-based (3 more). When some
+# 25 of the former come first (threads, queues, a subprocess), every later Future's Condition
+# gets a dict of its own: one more object for the garbage collector to walk and ~300 bytes per
+# task. One RLock-based Condition made at import adds those keys while there is room.
+_threading.Condition()
 
 from parsl._coexist import check_at_import as _check_install
 from parsl.version import VERSION
