@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 # task. One RLock-based Condition made at import adds those keys while there is room.
 _threading.Condition()
 
-from parsl._coexist import check_at_import as _check_install
-from parsl.version import VERSION
+from parsl._coexist import check_at_import as _check_install  # noqa: E402
+from parsl.version import VERSION  # noqa: E402
 
 _check_install(__path__[0], VERSION)  # upstream parsl in the same site-packages: say so, do not mix
 del _check_install
