@@ -153,6 +153,37 @@ def upstream_python(explicit: str | None) -> str:
     return str(python)
 
 
+# Everything an interpreter imports from: its site-packages and the source directories of
+# editable installs (ours), compiled in parallel; a directory already compiled costs a stat per file.
+_COMPILE = """
+import compileall, os, sys
+dirs = sorted({p for p in sys.path if os.path.isdir(p) and not p.startswith(sys.base_prefix)})
+ok = all(compileall.compile_dir(d, quiet=1, workers=0) for d in dirs)
+print(len(dirs))
+"""
+
+
+def compile_bytecode(python: str) -> None:
+    """Write the .pyc files of every module ``python`` may import, before anything is timed.
+
+    pip compiles what it installs (upstream's venv has bytecode); uv, which hatch uses, does
+    not, and with PYTHONDONTWRITEBYTECODE=1 (set on these machines) nothing is written later:
+    every process of a run compiled its imports from source again, so start-up and every
+    helper process (the interchange, pools, workers, monitoring's writer) paid for it on one
+    side only. Both sides are compiled here, the same way.
+    """
+    try:
+        proc = subprocess.run(
+            [python, "-c", _COMPILE], capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=600
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log(f"warning: could not compile bytecode for {python}: {e}")
+        return
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1]
+        log(f"warning: compiling bytecode for {python} failed: {tail}")
+
+
 def last_json_line(stdout: str) -> dict[str, Any] | None:
     for line in reversed(stdout.splitlines()):
         line = line.strip()
@@ -392,6 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"{side:>8}: {pythons[side]} (parsl {versions[side] or 'NOT IMPORTABLE'})")
     if floor_names:
         log(f"   floor: {floor_python}")
+    for python in sorted({p for p in (*pythons.values(), floor_python if floor_names else "") if p}):
+        compile_bytecode(python)
 
     sizes = {name: SIZES[name][1 if args.quick else 0] for name in names}
     floor_sizes = {f: FLOOR_SIZES[f][1 if args.quick else 0] for f in floor_names}

@@ -101,3 +101,13 @@ def test_run_py_floor_tables_name_real_workloads() -> None:
     assert run.fmt_floor_ratio(0.5, "higher") == "50%"
     assert run.fmt_floor_ratio(1.7, "lower") == "1.70x"
     assert run.fmt_floor_ratio(None, "lower") == "-"
+
+
+def test_compile_bytecode_writes_pyc_files_even_when_python_is_told_not_to(tmp_path, monkeypatch):
+    run = _load("run")
+    (tmp_path / "some_module.py").write_text("VALUE = 1\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # as on these machines
+    run.compile_bytecode(sys.executable)
+    tag = sys.implementation.cache_tag
+    assert (tmp_path / "__pycache__" / f"some_module.{tag}.pyc").exists()
