@@ -184,3 +184,40 @@ def test_a_snapshot_holds_plain_values_only(tmp_path):
     assert all(v is None or type(v) in (str, int, float) for v in snap), snap
     # the writer reads the same row from the snapshot as from the record
     assert task_values(snap, None) == task_values(task, None)
+
+
+def test_the_writer_process_outlives_a_closed_report_stream(tmp_path):
+    """Its reports hit a closed pipe (the workflow process was killed before the writer saw the
+    end of its input): the writer still writes what it was sent, then exits on its own."""
+    from parsl_monitoring.writer_main import encode_frame
+
+    db = tmp_path / "m.db"
+    now = time.time()
+    row = {
+        "run_id": "r1",
+        "workflow_name": "w",
+        "workflow_version": "1",
+        "time_began": now,
+        "time_completed": None,
+        "host": "h",
+        "user": "u",
+        "rundir": str(tmp_path),
+        "tasks_failed_count": 0,
+        "tasks_completed_count": 0,
+    }
+    settings = {"url": f"sqlite:///{db}", "run_id": "r1", "workflow": row}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "parsl_monitoring.writer_main"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdout.close()  # nobody reads its reports: the first one meets EPIPE
+    proc.stdin.write(encode_frame(("start", settings)))
+    proc.stdin.flush()
+    time.sleep(1.5)  # a few stats periods: the main loop reports (into the closed pipe)
+    assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+    proc.stdin.close()  # the end of its input, as when the workflow process dies
+    assert proc.wait(30) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    assert count(db, "select count(*) from workflow where run_id = 'r1'") == 1

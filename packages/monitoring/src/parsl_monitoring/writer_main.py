@@ -77,12 +77,24 @@ class _Reporter:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.lock = threading.Lock()
+        #: the workflow process stopped reading (it was killed): reports go nowhere from then on
+        self.gone = False
 
-    def __call__(self, obj: dict[str, Any]) -> None:
+    def __call__(self, obj: dict[str, Any]) -> bool:
+        """Write one line; False once nobody reads them. Never raises for a closed stream: a
+        workflow process killed mid-run must not stop the writer before it writes what it was
+        sent (it sees the end of its input next and finishes)."""
+        if self.gone:
+            return False
         data = memoryview((json.dumps(obj, default=str) + "\n").encode())
         with self.lock:
-            while data:
-                data = data[os.write(self.fd, data) :]
+            try:
+                while data:
+                    data = data[os.write(self.fd, data) :]
+            except OSError:  # EPIPE: the reading end is closed
+                self.gone = True
+                return False
+        return True
 
 
 class _ForwardHandler(logging.Handler):
@@ -192,14 +204,13 @@ def main() -> int:
     if end is not None:
         writer.workflow_finished(end)
     ok = writer.close(timeout)
-    try:
-        report(
-            {
-                "stats": _stats(writer),
-                "done": {"ok": ok, "spill_file": writer.spill_file, "rows_written": writer.rows_written},
-            }
-        )
-    except OSError:  # the workflow process is gone: nobody to tell
+    told = report(
+        {
+            "stats": _stats(writer),
+            "done": {"ok": ok, "spill_file": writer.spill_file, "rows_written": writer.rows_written},
+        }
+    )
+    if not told:  # the workflow process is gone: nobody to tell
         return 0 if end is None else 1
     return 0
 
