@@ -157,9 +157,8 @@ def upstream_python(explicit: str | None) -> str:
 # editable installs (ours), compiled in parallel; a directory already compiled costs a stat per file.
 _COMPILE = """
 import compileall, os, sys
-dirs = sorted({p for p in sys.path if os.path.isdir(p) and not p.startswith(sys.base_prefix)})
-ok = all(compileall.compile_dir(d, quiet=1, workers=0) for d in dirs)
-print(len(dirs))
+for d in sorted({p for p in sys.path if os.path.isdir(p) and not p.startswith(sys.base_prefix)}):
+    compileall.compile_dir(d, quiet=1, workers=0)
 """
 
 

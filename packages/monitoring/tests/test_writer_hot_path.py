@@ -21,7 +21,7 @@ from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
 from parsl_monitoring.writer import DatabaseWriter
 
 sys.path.insert(0, str(Path(__file__).parent))
-from writer_fixtures import bare_task
+from writer_fixtures import bare_task, workflow_row
 
 
 def _task(tid: int) -> TaskRecord:
@@ -30,20 +30,7 @@ def _task(tid: int) -> TaskRecord:
 
 def _writer(tmp_path) -> DatabaseWriter:
     writer = DatabaseWriter(f"sqlite:///{tmp_path}/monitoring.db", "hot-run")
-    writer.workflow_started(
-        {
-            "run_id": "hot-run",
-            "workflow_name": "hot",
-            "workflow_version": "1",
-            "time_began": time.time(),
-            "time_completed": None,
-            "host": "h",
-            "user": "u",
-            "rundir": str(tmp_path),
-            "tasks_failed_count": 0,
-            "tasks_completed_count": 0,
-        }
-    )
+    writer.workflow_started(workflow_row("hot-run", str(tmp_path), name="hot"))
     return writer
 
 

@@ -189,23 +189,12 @@ def test_a_snapshot_holds_plain_values_only(tmp_path):
 def test_the_writer_process_outlives_a_closed_report_stream(tmp_path):
     """Its reports hit a closed pipe (the workflow process was killed before the writer saw the
     end of its input): the writer still writes what it was sent, then exits on its own."""
+    from writer_fixtures import workflow_row
+
     from parsl_monitoring.writer_main import encode_frame
 
     db = tmp_path / "m.db"
-    now = time.time()
-    row = {
-        "run_id": "r1",
-        "workflow_name": "w",
-        "workflow_version": "1",
-        "time_began": now,
-        "time_completed": None,
-        "host": "h",
-        "user": "u",
-        "rundir": str(tmp_path),
-        "tasks_failed_count": 0,
-        "tasks_completed_count": 0,
-    }
-    settings = {"url": f"sqlite:///{db}", "run_id": "r1", "workflow": row}
+    settings = {"url": f"sqlite:///{db}", "run_id": "r1", "workflow": workflow_row("r1", str(tmp_path))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "parsl_monitoring.writer_main"],
         stdin=subprocess.PIPE,

@@ -1,10 +1,14 @@
-"""A bare TaskRecord for tests that feed the monitoring writer directly, without a kernel."""
+"""A bare TaskRecord and a workflow row for tests that feed the monitoring writer directly,
+without a kernel."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from parsl.dataflow.taskrecord import TaskRecord
 
-__all__ = ["bare_task"]
+__all__ = ["bare_task", "workflow_row"]
 
 
 def bare_task(
@@ -26,3 +30,19 @@ def bare_task(
         dfk=None,  # type: ignore[arg-type]
         resource_specification={},
     )
+
+
+def workflow_row(run_id: str, rundir: str, *, name: str = "w") -> dict[str, Any]:
+    """The workflow row the hub would send for ``run_id``, begun now."""
+    return {
+        "run_id": run_id,
+        "workflow_name": name,
+        "workflow_version": "1",
+        "time_began": time.time(),
+        "time_completed": None,
+        "host": "h",
+        "user": "u",
+        "rundir": rundir,
+        "tasks_failed_count": 0,
+        "tasks_completed_count": 0,
+    }
