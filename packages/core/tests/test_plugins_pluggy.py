@@ -172,6 +172,52 @@ def test_a_raising_implementation_does_not_stop_the_next_one(dfk, registered, ca
     assert any("parsl_task_state_changed" in r.getMessage() for r in caplog.records)
 
 
+def test_a_lone_observer_is_called_straight_and_what_it_raises_is_logged_with_its_name(
+    dfk, registered, caplog
+):
+    class Lone:
+        def __init__(self):
+            self.seen = []
+
+        @hookimpl
+        def parsl_task_state_changed(self, dfk, task, old_state, new_state):
+            self.seen.append((old_state, new_state))
+            if new_state == States.launched:
+                raise RuntimeError("lone observer bug")
+
+    lone = registered(Lone())
+    # the kernel calls the implementation itself: no facade, no plan loop in between
+    assert dfk.plugins.state_hook == lone.parsl_task_state_changed
+    with caplog.at_level("ERROR", logger="parsl.plugins"):
+        assert triple(4).result() == 12
+    assert lone.seen[-3:] == [
+        (States.unsched, States.pending),
+        (States.pending, States.launched),
+        (States.launched, States.exec_done),
+    ]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("raised in parsl_task_state_changed" in m for m in errors), errors
+    assert all(
+        r.exc_info and "lone observer bug" in str(r.exc_info[1])
+        for r in caplog.records
+        if r.levelname == "ERROR"
+    )
+    # a second observer: both are called, through the facade, in pluggy's order
+    rec = registered(StateRecorder())
+    assert dfk.plugins.state_hook == dfk.plugins.task_state_changed
+    fut = triple(5)
+    assert fut.result() == 15
+    assert [s for tid, s in rec.states if tid == fut.tid] == [
+        States.pending,
+        States.launched,
+        States.exec_done,
+    ]
+    assert lone.seen[-1] == (States.launched, States.exec_done)
+    dfk.plugins.pm.unregister(rec)
+    dfk.plugins.pm.unregister(lone)
+    assert dfk.plugins.state_hook is None
+
+
 def test_a_raising_wrapper_is_logged_not_raised(dfk, registered, caplog):
     class BadWrapper:
         @hookimpl(wrapper=True)

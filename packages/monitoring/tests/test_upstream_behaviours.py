@@ -68,8 +68,8 @@ def test_dfk_monitoring_is_the_configured_hub(tmp_path):
         (File("file:///tmp/parsl-h9-pl5"), "file:///tmp/parsl-h9-pl5"),
     ],
 )
-def test_std_streams_are_recorded_as_parsl_names_them(tmp_path, spec, expected, caplog):
-    os.chdir(tmp_path)  # relative stream files land here
+def test_std_streams_are_recorded_as_parsl_names_them(tmp_path, spec, expected, caplog, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative stream files land here (and the next test is back where it was)
     with parsl.load(config(tmp_path)):
         assert stdapp(stdout=spec, stderr=spec).result() == 1
     [(out, err)] = rows(f"{tmp_path}/monitoring.db", "select task_stdout, task_stderr from task")

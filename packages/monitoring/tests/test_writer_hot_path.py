@@ -95,6 +95,74 @@ def test_writer_process_queues_state_changes_as_packed_bytes_that_unpack_to_stat
     ]
 
 
+def test_a_thread_task_wrapper_queues_the_same_packed_events_as_task_ran_without_a_call():
+    from parsl_monitoring.writer_process import WriterProcess, unpack_events
+
+    feeder = WriterProcess("sqlite:///unused.db", "local-run")  # not started: its queue only
+    wrapper = MonitoredFunction(lambda x: x * 2, "local-run", None)
+    wrapper.local = feeder.local_events()
+    before = time.time()
+    assert wrapper(21, **{TASK_KEY: 9, TRY_KEY: 3}) == 42
+    after = time.time()
+    rows = unpack_events(b"".join(feeder.events), "local-run")
+    assert [(r[0], r[1], r[4]) for r in rows] == [(9, "running", 3), (9, "running_ended", 3)]
+    assert before <= rows[0][2] <= rows[1][2] <= after
+    # byte for byte what the writer's own task_ran queues
+    feeder.task_ran(9, 3, "running", rows[0][2])
+    feeder.task_ran(9, 3, "running_ended", rows[1][2])
+    queued = list(feeder.events)
+    assert queued[:2] == queued[2:]
+    # a failing task still says it ended, and its exception is the caller's
+    feeder.events.clear()
+
+    def boom():
+        raise ValueError("app failed")
+
+    failing = MonitoredFunction(boom, "local-run", None)
+    failing.local = feeder.local_events()
+    try:
+        failing(**{TASK_KEY: 10, TRY_KEY: 0})
+    except ValueError as e:
+        assert str(e) == "app failed"
+    else:
+        raise AssertionError("the app's exception was swallowed")
+    assert [r[1] for r in unpack_events(b"".join(feeder.events), "local-run")] == ["running", "running_ended"]
+
+
+def test_a_batch_of_packed_events_only_snapshots_each_kernel_touched_task_once_and_forgets_ended_ones():
+    from parsl_monitoring.writer_process import WriterProcess, unpack_events
+
+    feeder = WriterProcess("sqlite:///unused.db", "fast-run")
+    sent = []
+    feeder._send = sent.append  # type: ignore[method-assign]
+    t = time.time()
+    tasks = [_task(i) for i in range(300, 306)]
+    for task in tasks:
+        feeder.task_changed(task, States.pending, t)
+        feeder.task_changed(task, States.launched, t)
+    for task in tasks[:3]:
+        feeder.task_ran(task.id, 0, "running", t)
+        feeder.task_ran(task.id, 0, "running_ended", t)
+    feeder.task_changed(tasks[0], States.exec_done, t)
+    feeder.task_changed(tasks[1], States.failed, t)
+    feeder.task_changed(tasks[2], States.fail_retryable, t)  # retried: not the end of it
+    feeder.task_ran(999, 0, "running", t)  # a task the kernel never told us of: no snapshot
+    feeder._send_batch()
+    ((kind, segments, snapshots),) = sent
+    assert kind == "batch" and len(segments) == 1 and type(segments[0]) is bytes
+    assert len(unpack_events(segments[0], "fast-run")) == 6 * 2 + 3 * 2 + 3 + 1
+    assert set(snapshots) == {t.id for t in tasks}
+    assert set(feeder._records) == {t.id for t in tasks[2:]}
+    # the next batch: only what changed since
+    sent.clear()
+    feeder.task_ran(303, 0, "running", t)
+    feeder.task_changed(tasks[4], States.dep_fail, t)
+    feeder._send_batch()
+    ((_, segments, snapshots),) = sent
+    assert set(snapshots) == {304}
+    assert set(feeder._records) == {302, 303, 305}
+
+
 def test_writer_process_batch_keeps_order_snapshots_touched_tasks_and_lets_final_ones_go():
     from parsl_monitoring.writer_process import WriterProcess, unpack_events
 

@@ -34,6 +34,7 @@ from parsl.dataflow.states import States
 from parsl.utils import RepresentationMixin
 from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
 from parsl_monitoring.urls import check_url, safe_url
+from parsl_monitoring.writer_process import STATE_CODES, pack_event
 
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
@@ -193,6 +194,10 @@ class MonitoringHub(RepresentationMixin):
         """The writer process could not open the database, or died: stop queueing for it."""
         self._failed = True
         self._writer = None
+        with self._wrappers_lock:  # tasks still holding a wrapper run their function bare
+            for wrapper in [*self._recent.values(), *self._wrappers.values()]:
+                wrapper.local = None
+                wrapper.parsl_monitoring_send = None
 
     def _workflow_row(self, dfk: DataFlowKernel) -> dict[str, Any]:
         import getpass
@@ -231,9 +236,16 @@ class MonitoringHub(RepresentationMixin):
     def parsl_task_state_changed(
         self, dfk: DataFlowKernel, task: TaskRecord, old_state: States, new_state: States
     ) -> None:
+        # WriterProcess.task_changed, spelled out: this runs on every state change of every task
         writer = self._writer or self._start(dfk)
-        if writer is not None:
-            writer.task_changed(task, new_state, time.time())
+        if writer is None:
+            return
+        tid = task.id
+        writer._records[tid] = task
+        depends = task.depends
+        if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
+            writer._depends[tid] = depends
+        writer.events.append(pack_event(tid, task.try_id << 8 | STATE_CODES[new_state], time.time()))
 
     @hookimpl
     def parsl_task_prepared(self, dfk: DataFlowKernel, task: TaskRecord, submission: TaskSubmission) -> None:
@@ -277,7 +289,7 @@ class MonitoringHub(RepresentationMixin):
                 # In this process (thread executors) messages go straight to the writer; other
                 # processes get their executor's channel instead (see remote.py).
                 wrapper.parsl_monitoring_send = self._local_sink(writer)
-                wrapper.local = writer.task_ran
+                wrapper.local = writer.local_events()
                 self._wrappers[key] = wrapper
             self._recent[key] = wrapper  # now the most recently used
             if len(self._recent) > RECENT_WRAPPERS:

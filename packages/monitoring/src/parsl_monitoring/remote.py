@@ -47,6 +47,10 @@ __all__ = [
 TASK_KEY = "_parsl_monitoring_task"
 TRY_KEY = "_parsl_monitoring_try"
 
+#: a monitoring writer's queue for tasks run in its own process: ``(append, pack_event, running
+#: code, running_ended code)``; see ``WriterProcess.local_events``
+LocalEvents = tuple[Callable[[bytes], None], Callable[[int, int, float], bytes], int, int]
+
 # Under "parsl.monitoring", like the hub and the writer, so the monitoring log file has it too.
 logger = logging.getLogger("parsl.monitoring.remote")
 
@@ -108,10 +112,12 @@ class MonitoredFunction:
         self.run_id = run_id
         self.interval = interval  # None: no resource sampling
         self.parsl_monitoring_send: Callable[[list[dict[str, Any]]], None] | None = None
-        # In the workflow's own process (thread executors run many tasks at once there), the
-        # writer's ``task_ran(task_id, try_id, state, timestamp)``: tasks report straight to it,
-        # without messages. None where it was unpickled: a worker process running one task at a time.
-        self.local: Callable[[int, int, str, float], None] | None = None
+        # In the workflow's own process (thread executors run many tasks at once there), where
+        # tasks report straight to the writer, without messages: its queue, as ``(append,
+        # pack_event, running code, running_ended code)`` (WriterProcess.local_events()), or an
+        # in-process writer's ``task_ran(task_id, try_id, state, timestamp)``. None where it was
+        # unpickled: a worker process running one task at a time.
+        self.local: LocalEvents | Callable[[int, int, str, float], None] | None = None
         self.__name__ = getattr(func, "__name__", "task")
         self.__qualname__ = getattr(func, "__qualname__", self.__name__)
         self.__wrapped__ = func
@@ -128,11 +134,19 @@ class MonitoredFunction:
         try_id = kwargs.pop(TRY_KEY, None)
         local = self.local
         if local is not None and task_id is not None:
-            local(task_id, try_id, "running", time.time())
+            if type(local) is tuple:  # two packed events straight into the writer's queue
+                append, pack, running, ended = local
+                code = try_id << 8
+                append(pack(task_id, code | running, time.time()))
+                try:
+                    return self.func(*args, **kwargs)
+                finally:
+                    append(pack(task_id, code | ended, time.time()))
+            local(task_id, try_id, "running", time.time())  # type: ignore[operator]
             try:
                 return self.func(*args, **kwargs)
             finally:
-                local(task_id, try_id, "running_ended", time.time())
+                local(task_id, try_id, "running_ended", time.time())  # type: ignore[operator]
         send = self.parsl_monitoring_send
         if send is None or task_id is None:
             return self.func(*args, **kwargs)

@@ -701,8 +701,12 @@ class DataFlowKernel(TaskInputs, Joins):
                     "parsl.app_name": task.func_name,
                 },
             )
-        if self.plugins.observes_tasks:
-            self.plugins.task_state_changed(self, task, old, new_state)
+        hook = self.plugins.state_hook
+        if hook is not None:
+            try:
+                hook(self, task, old, new_state)
+            except Exception as e:  # an observer never breaks a workflow
+                self.plugins.state_hook_failed(e)
 
     def update_task_state(self, task_record: TaskRecord, new_state: States) -> None:
         """Set a task's state (and tell observing plugins)."""
