@@ -84,10 +84,9 @@ def test_writer_process_queues_state_changes_as_packed_bytes_that_unpack_to_stat
     feeder.task_ran(7, 2, "running", t + 1)
     feeder.task_ran(7, 2, "running_ended", t + 2)
     feeder.task_changed(task, States.exec_done, t + 3)
-    queued = list(feeder.events)
-    # nothing the collector tracks or counts: plain bytes
-    assert all(type(ev) is bytes for ev in queued)
-    assert unpack_events(b"".join(queued), "packed-run") == [
+    # no object per event: 24 bytes each at the end of one bytearray
+    assert not feeder.events and type(feeder.packed) is bytearray and len(feeder.packed) == 4 * 24
+    assert unpack_events(bytes(feeder.packed), "packed-run") == [
         (7, "pending", t, "packed-run", 2),
         (7, "running", t + 1, "packed-run", 2),
         (7, "running_ended", t + 2, "packed-run", 2),
@@ -104,16 +103,15 @@ def test_a_thread_task_wrapper_queues_the_same_packed_events_as_task_ran_without
     before = time.time()
     assert wrapper(21, **{TASK_KEY: 9, TRY_KEY: 3}) == 42
     after = time.time()
-    rows = unpack_events(b"".join(feeder.events), "local-run")
+    rows = unpack_events(bytes(feeder.packed), "local-run")
     assert [(r[0], r[1], r[4]) for r in rows] == [(9, "running", 3), (9, "running_ended", 3)]
     assert before <= rows[0][2] <= rows[1][2] <= after
     # byte for byte what the writer's own task_ran queues
     feeder.task_ran(9, 3, "running", rows[0][2])
     feeder.task_ran(9, 3, "running_ended", rows[1][2])
-    queued = list(feeder.events)
-    assert queued[:2] == queued[2:]
+    assert feeder.packed[:48] == feeder.packed[48:] and len(feeder.packed) == 96
     # a failing task still says it ended, and its exception is the caller's
-    feeder.events.clear()
+    feeder.packed.clear()
 
     def boom():
         raise ValueError("app failed")
@@ -126,7 +124,7 @@ def test_a_thread_task_wrapper_queues_the_same_packed_events_as_task_ran_without
         assert str(e) == "app failed"
     else:
         raise AssertionError("the app's exception was swallowed")
-    assert [r[1] for r in unpack_events(b"".join(feeder.events), "local-run")] == ["running", "running_ended"]
+    assert [r[1] for r in unpack_events(bytes(feeder.packed), "local-run")] == ["running", "running_ended"]
 
 
 def test_a_batch_of_packed_events_only_snapshots_each_kernel_touched_task_once_and_forgets_ended_ones():
@@ -172,7 +170,7 @@ def test_writer_process_batch_keeps_order_snapshots_touched_tasks_and_lets_final
     a, b = _task(1), _task(2)
     t = time.time()
     feeder.task_changed(a, States.pending, t)
-    feeder.events.append(("messages", "htex", [{"type": "block", "block_id": "0"}]))
+    feeder.add_messages("htex", [{"type": "block", "block_id": "0"}])
     feeder.task_changed(b, States.pending, t + 1)
     feeder.task_ran(2, 0, "running", t + 2)
     feeder.task_changed(a, States.exec_done, t + 3)
@@ -190,7 +188,35 @@ def test_writer_process_batch_keeps_order_snapshots_touched_tasks_and_lets_final
     assert set(snapshots) == {1, 2}
     # task 1 reached a final state: its record is let go; task 2 is still live
     assert set(feeder._records) == {2}
-    assert not feeder.events
+    assert not feeder.events and not feeder.packed
+
+
+def test_message_batches_keep_their_place_among_events_and_wait_for_their_marker():
+    from parsl_monitoring.writer_process import _MARKER, WriterProcess, unpack_events
+
+    feeder = WriterProcess("sqlite:///unused.db", "marker-run")
+    sent = []
+    feeder._send = sent.append  # type: ignore[method-assign]
+    t = time.time()
+    feeder.add_messages("htex", [{"n": 1}])  # first of all
+    feeder.task_changed(_task(1), States.pending, t)
+    feeder.add_messages("htex", [{"n": 2}])
+    feeder.add_messages(None, [{"n": 3}])  # two in a row
+    feeder.task_changed(_task(2), States.pending, t)
+    feeder.add_messages("htex", [{"n": 4}])  # last of all
+    # a batch whose marker another thread has not put yet: it waits for the next send
+    feeder.events.append(("messages", "htex", [{"n": 5}]))
+    feeder._send_batch()
+    ((_, segments, _),) = sent
+    shape = [s[2][0]["n"] if type(s) is tuple else [r[0] for r in unpack_events(s, "m")] for s in segments]
+    assert shape == [1, [1], 2, 3, [2], 4]
+    assert list(feeder.events) == [("messages", "htex", [{"n": 5}])]
+    sent.clear()
+    feeder.put_event(_MARKER)
+    feeder._send_batch()
+    ((_, segments, snapshots),) = sent
+    assert segments == [("messages", "htex", [{"n": 5}])] and snapshots == {}
+    assert not feeder.events and not feeder.packed
 
 
 def test_a_worker_wrapper_sends_a_short_task_as_one_packed_run_that_the_writer_makes_rows_of(

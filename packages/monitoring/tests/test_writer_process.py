@@ -115,7 +115,7 @@ def test_a_killed_writer_process_is_logged_and_the_workflow_completes(tmp_path, 
         assert wrapper(1, _parsl_monitoring_task=0, _parsl_monitoring_try=0) == 2
         # the workflow goes on, and its tasks are not slowed down by what is no longer written
         assert [f.result() for f in [inc(i) for i in range(20, 220)]] == list(range(21, 221))
-        assert not writer.events
+        assert not writer.events and not writer.packed
         assert dfk.tasks_completed_count == 220
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any(f"writer process (pid {writer.pid}) " in m for m in errors), errors

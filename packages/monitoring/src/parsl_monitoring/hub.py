@@ -27,6 +27,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from parsl import hookimpl
@@ -245,7 +246,7 @@ class MonitoringHub(RepresentationMixin):
         depends = task.depends
         if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
             writer._depends[tid] = depends
-        writer.events.append(pack_event(tid, task.try_id << 8 | STATE_CODES[new_state], time.time()))
+        writer.put_event(pack_event(tid, task.try_id << 8 | STATE_CODES[new_state], time.time()))
 
     @hookimpl
     def parsl_task_prepared(self, dfk: DataFlowKernel, task: TaskRecord, submission: TaskSubmission) -> None:
@@ -302,7 +303,7 @@ class MonitoringHub(RepresentationMixin):
     ) -> None:
         writer = self._writer or self._start(dfk)
         if writer is not None:
-            writer.events.append(("messages", executor, messages))
+            writer.add_messages(executor, messages)
             writer.wake()
 
     @hookimpl
@@ -341,12 +342,7 @@ class MonitoringHub(RepresentationMixin):
     # --------------------------------------------------------------- helpers
     @staticmethod
     def _local_sink(writer: WriterProcess) -> Callable[[list[dict[str, Any]]], None]:
-        events = writer.events
-
-        def sink(messages: list[dict[str, Any]]) -> None:
-            events.append(("messages", None, messages))
-
-        return sink
+        return partial(writer.add_messages, None)
 
     @property
     def dbm_proc(self) -> WriterProcess | None:
