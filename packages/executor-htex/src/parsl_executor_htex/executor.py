@@ -39,6 +39,7 @@ from typing import Any
 
 import zmq
 
+from parsl.dataflow.lightfuture import init_future
 from parsl.executors.errors import BadStateException, InvalidResourceSpecification
 from parsl.executors.status_handling import BlockProviderExecutor
 from parsl.jobs.states import JobState, JobStatus
@@ -1098,7 +1099,7 @@ class _TaskFuture(Future):
     still waits in the interchange (or on its way there), never once a worker pool has it."""
 
     def __init__(self, executor: HighThroughputExecutor, tid: int):
-        super().__init__()
+        init_future(self)  # Future.__init__ with a lighter Condition
         self._executor = executor
         self.parsl_executor_task_id = tid
 

@@ -9,6 +9,7 @@ from operator import getitem
 from typing import Any, TypeVar, Union
 
 from parsl.app.futures import DataFuture
+from parsl.dataflow.lightfuture import init_future
 from parsl.dataflow.taskrecord import TaskRecord
 
 __all__ = ["AppFuture", "StdStreamSpec"]
@@ -33,7 +34,7 @@ class AppFuture(Future[_R]):
     """
 
     def __init__(self, task_record: TaskRecord) -> None:
-        super().__init__()
+        init_future(self)  # Future.__init__ with a lighter Condition (see lightfuture.py)
         self.task_record = task_record
         self._outputs: list[DataFuture] = []
 

@@ -13,6 +13,7 @@ from concurrent.futures import Future
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
+from parsl.dataflow.lightfuture import LightFuture
 from parsl.errors import ConfigurationError
 from parsl.executors.base import ParslExecutor
 from parsl.executors.errors import InvalidResourceSpecification
@@ -125,7 +126,7 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
             raise RuntimeError(f"ThreadPoolExecutor {self.label!r} has been shut down")
         if not self._threads:
             self.start()
-        fut: Future[Any] = Future()
+        fut: Future[Any] = LightFuture()
         self._queue.put((fut, func, args, kwargs))
         return fut
 
