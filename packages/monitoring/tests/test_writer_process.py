@@ -191,6 +191,61 @@ def test_a_snapshot_holds_plain_values_only(tmp_path):
     assert task_values(snap, None) == task_values(task, None)
 
 
+def test_a_plain_tasks_snapshot_is_short_and_reads_as_the_same_row(tmp_path):
+    from parsl_monitoring.task_values import executor_of, record_return
+
+    task = TaskRecord(
+        id=8,
+        func=print,
+        func_name="g",
+        args=(1,),
+        kwargs={},
+        executor="htex",
+        retries_left=0,
+        memoize=False,
+        ignore_for_cache=[],
+        join=False,
+        time_invoked=time.time(),
+        dfk=None,  # type: ignore[arg-type]
+        resource_specification={},
+    )
+    task.time_returned = time.time()
+    snap = task_snapshot(task, None)
+    assert len(snap) == 8 and all(v is None or type(v) in (str, int, float, bool) for v in snap), snap
+    assert task_values(snap, None) == task_values(task, None)
+    assert executor_of(snap) == executor_of(task) == "htex"
+    from_snap, from_record = {}, {}
+    record_return(from_snap, snap, 1.5)
+    record_return(from_record, task, 1.5)
+    assert from_snap == from_record == {"task_try_time_returned": 1.5}
+    # a failed try makes it the long one, with the history as text
+    task.fail_history = ["ValueError('x')"]
+    assert len(task_snapshot(task, None)) == 16
+
+
+def test_a_task_waiting_for_its_dependency_is_recorded_with_it(tmp_path):
+    """The kernel sets a task's dependencies just after its pending event; a batch sent while
+    it waits must still name them (it used to record '' for a task that was not launched yet)."""
+
+    @python_app
+    def slow():
+        import time
+
+        time.sleep(1.0)
+        return 1
+
+    run_dir = tmp_path / "runinfo"
+    config = Config(executors=[ThreadPoolExecutor()], monitoring=MonitoringHub(), run_dir=str(run_dir))
+    with parsl.load(config):
+        first = slow()
+        second = inc(first)
+        third = inc(second)
+        assert third.result() == 3
+    with contextlib.closing(sqlite3.connect(run_dir / "monitoring.db")) as c:
+        rows = dict(c.execute("select task_id, task_depends from task").fetchall())
+    assert rows == {first.tid: "", second.tid: str(first.tid), third.tid: str(second.tid)}
+
+
 def test_the_writer_process_outlives_a_closed_report_stream(tmp_path):
     """Its reports hit a closed pipe (the workflow process was killed before the writer saw the
     end of its input): the writer still writes what it was sent, then exits on its own."""

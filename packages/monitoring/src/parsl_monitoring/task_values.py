@@ -43,16 +43,36 @@ _EXECUTOR, _FAIL_HISTORY, _JOINS = _N_TASK, _N_TASK + 1, _N_TASK + 2
 _FILE_KWARGS = frozenset(("inputs", "outputs", "stdin", "stdout", "stderr"))
 
 
+#: the length of a plain task's snapshot (see :func:`task_snapshot`)
+_N_PLAIN = 8
+
+
 def task_snapshot(task: Any, depends: Any) -> tuple[Any, ...]:
-    """The plain values of ``task`` (a TaskRecord) the writer needs, as one flat tuple."""
+    """The plain values of ``task`` (a TaskRecord) the writer needs, as one flat tuple.
+
+    Most tasks have no keyword arguments, dependencies, failed tries or joined futures: theirs
+    is 8 values as the record holds them (half the values to read and pickle per task and
+    batch); the others' is the 16 columns' values, turned into the text the writer stores.
+    """
     kwargs = task.kwargs
+    history = task.fail_history
+    joins = task.joins
+    if not kwargs and not depends and history is None and joins is None:
+        return (
+            task.func_name,
+            task.memoize,
+            task.hashsum,
+            task.time_invoked,
+            task.time_returned,
+            task.fail_count,
+            task.fail_cost,
+            task.executor,
+        )
     if kwargs and not _FILE_KWARGS.isdisjoint(kwargs):
         inputs, outputs, stdin, stdout, stderr = _file_texts(kwargs)
     else:
         inputs = outputs = None
         stdin = stdout = stderr = ""
-    history = task.fail_history
-    joins = task.joins
     return (
         task.func_name,
         "True" if task.memoize else "False",
@@ -76,6 +96,23 @@ def task_snapshot(task: Any, depends: Any) -> tuple[Any, ...]:
 def task_values(task: Any, depends: Any) -> dict[str, Any]:
     """The ``task`` row's columns (without its keys) from a record or a snapshot."""
     if type(task) is tuple:
+        if len(task) == _N_PLAIN:
+            name, memoize, hashsum, invoked, returned, fail_count, fail_cost, _ = task
+            return {
+                "task_func_name": name,
+                "task_memoize": "True" if memoize else "False",
+                "task_hashsum": hashsum,
+                "task_depends": "",
+                "task_inputs": None,
+                "task_outputs": None,
+                "task_stdin": "",
+                "task_stdout": "",
+                "task_stderr": "",
+                "task_time_invoked": invoked,
+                "task_time_returned": returned,
+                "task_fail_count": fail_count,
+                "task_fail_cost": float(fail_cost or 0.0),
+            }
         return dict(zip(_TASK_COLUMNS, task[:_N_TASK]))  # noqa: B905 (a snapshot is longer)
     kwargs = task.kwargs
     if kwargs:
@@ -104,6 +141,8 @@ def record_return(trow: dict[str, Any], task: Any, ts: float) -> None:
     """Fill a try row's return time, failure history and joined futures from a record or snapshot."""
     trow["task_try_time_returned"] = ts
     if type(task) is tuple:
+        if len(task) == _N_PLAIN:  # no failed try, no joined futures
+            return
         if task[_FAIL_HISTORY] is not None:
             trow["task_fail_history"] = task[_FAIL_HISTORY]
         if task[_JOINS] is not None:
@@ -117,7 +156,9 @@ def record_return(trow: dict[str, Any], task: Any, ts: float) -> None:
 
 def executor_of(task: Any) -> str:
     """The label of the executor a record or snapshot's task runs on."""
-    return task[_EXECUTOR] if type(task) is tuple else task.executor
+    if type(task) is tuple:
+        return task[-1] if len(task) == _N_PLAIN else task[_EXECUTOR]
+    return task.executor
 
 
 def _depends_text(depends: Any) -> str:

@@ -484,7 +484,7 @@ class DatabaseWriter(threading.Thread):
                 out["task_insert"].append({"task_id": tid, "run_id": run_id, **task_values(task, depends)})
             elif changed:
                 values = task_values(task, depends)
-                if not depends:
+                if not values["task_depends"]:
                     del values["task_depends"]  # cleared by the kernel since the insert
                 out["task_update"].append({"task_id": tid, "run_id": run_id, **values})
 

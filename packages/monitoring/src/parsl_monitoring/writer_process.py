@@ -295,7 +295,8 @@ class WriterProcess:
         for tid in touched:
             task = records.get(tid)
             if task is not None:
-                snapshots[tid] = task_snapshot(task, depends.get(tid))
+                # the kernel sets a task's dependencies just after its pending event
+                snapshots[tid] = task_snapshot(task, depends.get(tid) or task.depends)
         if final:
             _exhaust(map(records.pop, final, repeat(None)))
             if depends:
