@@ -49,7 +49,7 @@ def test_thread_tasks_report_to_the_writer_and_every_row_is_written(tmp_path):
     writer = _writer(tmp_path)
     task = _task(5)
     wrapper = MonitoredFunction(lambda x: x + 1, "hot-run", None)
-    wrapper.local = writer.task_ran
+    wrapper.local = writer.local_events()
     writer.task_changed(task, States.pending, time.time())
     writer.task_changed(task, States.launched, time.time())
     kwargs = {TASK_KEY: task.id, TRY_KEY: task.try_id}

@@ -192,23 +192,11 @@ def test_a_snapshot_holds_plain_values_only(tmp_path):
 
 
 def test_a_plain_tasks_snapshot_is_short_and_reads_as_the_same_row(tmp_path):
+    from writer_fixtures import bare_task
+
     from parsl_monitoring.task_values import executor_of, record_return
 
-    task = TaskRecord(
-        id=8,
-        func=print,
-        func_name="g",
-        args=(1,),
-        kwargs={},
-        executor="htex",
-        retries_left=0,
-        memoize=False,
-        ignore_for_cache=[],
-        join=False,
-        time_invoked=time.time(),
-        dfk=None,  # type: ignore[arg-type]
-        resource_specification={},
-    )
+    task = bare_task(8, time.time(), executor="htex")
     task.time_returned = time.time()
     snap = task_snapshot(task, None)
     assert len(snap) == 8 and all(v is None or type(v) in (str, int, float, bool) for v in snap), snap

@@ -114,10 +114,9 @@ class MonitoredFunction:
         self.parsl_monitoring_send: Callable[[list[dict[str, Any]]], None] | None = None
         # In the workflow's own process (thread executors run many tasks at once there), where
         # tasks report straight to the writer, without messages: its queue, as ``(append,
-        # pack_event, running code, running_ended code)`` (WriterProcess.local_events()), or an
-        # in-process writer's ``task_ran(task_id, try_id, state, timestamp)``. None where it was
-        # unpickled: a worker process running one task at a time.
-        self.local: LocalEvents | Callable[[int, int, str, float], None] | None = None
+        # pack_event, running code, running_ended code)`` (the writer's ``local_events()``).
+        # None where it was unpickled: a worker process running one task at a time.
+        self.local: LocalEvents | None = None
         self.__name__ = getattr(func, "__name__", "task")
         self.__qualname__ = getattr(func, "__qualname__", self.__name__)
         self.__wrapped__ = func
@@ -133,20 +132,14 @@ class MonitoredFunction:
         task_id = kwargs.pop(TASK_KEY, None)
         try_id = kwargs.pop(TRY_KEY, None)
         local = self.local
-        if local is not None and task_id is not None:
-            if type(local) is tuple:  # two packed events straight into the writer's queue
-                append, pack, running, ended = local
-                code = try_id << 8
-                append(pack(task_id, code | running, time.time()))
-                try:
-                    return self.func(*args, **kwargs)
-                finally:
-                    append(pack(task_id, code | ended, time.time()))
-            local(task_id, try_id, "running", time.time())  # type: ignore[operator]
+        if local is not None and task_id is not None:  # two packed events into the writer's queue
+            append, pack, running, ended = local
+            code = try_id << 8
+            append(pack(task_id, code | running, time.time()))
             try:
                 return self.func(*args, **kwargs)
             finally:
-                local(task_id, try_id, "running_ended", time.time())  # type: ignore[operator]
+                append(pack(task_id, code | ended, time.time()))
         send = self.parsl_monitoring_send
         if send is None or task_id is None:
             return self.func(*args, **kwargs)

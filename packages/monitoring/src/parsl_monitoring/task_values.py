@@ -96,23 +96,24 @@ def task_snapshot(task: Any, depends: Any) -> tuple[Any, ...]:
 def task_values(task: Any, depends: Any) -> dict[str, Any]:
     """The ``task`` row's columns (without its keys) from a record or a snapshot."""
     if type(task) is tuple:
-        if len(task) == _N_PLAIN:
+        if len(task) == _N_PLAIN:  # the long form's columns: no files, no dependencies
             name, memoize, hashsum, invoked, returned, fail_count, fail_cost, _ = task
-            return {
-                "task_func_name": name,
-                "task_memoize": "True" if memoize else "False",
-                "task_hashsum": hashsum,
-                "task_depends": "",
-                "task_inputs": None,
-                "task_outputs": None,
-                "task_stdin": "",
-                "task_stdout": "",
-                "task_stderr": "",
-                "task_time_invoked": invoked,
-                "task_time_returned": returned,
-                "task_fail_count": fail_count,
-                "task_fail_cost": float(fail_cost or 0.0),
-            }
+            memo = "True" if memoize else "False"
+            task = (
+                name,
+                memo,
+                hashsum,
+                "",
+                None,
+                None,
+                "",
+                "",
+                "",
+                invoked,
+                returned,
+                fail_count,
+                float(fail_cost or 0.0),
+            )
         return dict(zip(_TASK_COLUMNS, task[:_N_TASK]))  # noqa: B905 (a snapshot is longer)
     kwargs = task.kwargs
     if kwargs:

@@ -45,7 +45,7 @@ from sqlalchemy import DateTime, and_, bindparam
 
 from parsl.dataflow.states import States
 from parsl.monitoring.packed import unpack_task_run
-from parsl_monitoring.remote import RESOURCE_FIELDS
+from parsl_monitoring.remote import RESOURCE_FIELDS, LocalEvents
 from parsl_monitoring.spill import Backlog, batch_rows, spill_path
 from parsl_monitoring.task_values import executor_of, record_return, task_values
 
@@ -204,6 +204,13 @@ class DatabaseWriter(threading.Thread):
     def task_ran(self, task_id: int, try_id: int, state: str, timestamp: float) -> None:
         """Queue ``running`` or ``running_ended`` of a task run in this process (thread executors)."""
         self.events.append((task_id, state, timestamp, self.run_id, try_id))
+
+    def local_events(self) -> LocalEvents:
+        """A task wrapper's queue here, as ``WriterProcess.local_events()`` gives one there: the
+        wrapper packs its events the same way; they are queued here as status rows."""
+        from parsl_monitoring.writer_process import local_events, unpack_events
+
+        return local_events(lambda data: self.events.extend(unpack_events(data, self.run_id)))
 
     def wake(self) -> None:
         if len(self.events) > WAKE_BACKLOG:

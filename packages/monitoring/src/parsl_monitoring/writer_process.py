@@ -31,6 +31,7 @@ from itertools import compress, repeat
 from typing import Any
 
 from parsl.dataflow.states import States
+from parsl_monitoring.remote import LocalEvents
 from parsl_monitoring.task_values import task_snapshot
 from parsl_monitoring.urls import safe_url
 from parsl_monitoring.writer_main import encode_frame
@@ -92,6 +93,12 @@ def _segments(data: bytes, codes: bytes, messages: deque[Any]) -> list[Any]:
     if start < len(codes):
         segments.append(data[start * size :])
     return segments
+
+
+def local_events(put: Callable[[bytes], None]) -> LocalEvents:
+    """``(put, pack_event, running code, running_ended code)``: a task wrapper's queue (see
+    ``MonitoredFunction.local``), the packed events going to ``put``."""
+    return (put, pack_event, _RUNNING, _RUNNING_ENDED)
 
 
 def unpack_events(data: bytes, run_id: str) -> list[tuple[Any, ...]]:
@@ -171,11 +178,11 @@ class WriterProcess:
         self.events.append(("messages", executor, messages))
         self.put_event(_MARKER)  # after the batch: a feeder that sees the marker finds it
 
-    def local_events(self) -> tuple[Callable[[bytes], None], Callable[[int, int, float], bytes], int, int]:
+    def local_events(self) -> LocalEvents:
         """What a task wrapper in this process appends its ``running`` and ``running_ended``
-        events with, without a call of ours: ``(append, pack_event, running code, running_ended
-        code)`` (see ``MonitoredFunction.local``); the same events as :meth:`task_ran`'s."""
-        return (self.put_event, pack_event, _RUNNING, _RUNNING_ENDED)
+        events with, without a call of ours (see ``MonitoredFunction.local``); the same events
+        as :meth:`task_ran`'s."""
+        return local_events(self.put_event)
 
     def wake(self) -> None:
         """Send a batch now if much is queued (executors call this after a message batch)."""
