@@ -28,6 +28,13 @@ def _task(tid: int) -> TaskRecord:
     return bare_task(tid, time.time())
 
 
+def _frames(sent: list[tuple]) -> list[tuple]:
+    """The feeder's batch frames with their two snapshot parts merged: ``(kind, segments, snapshots)``."""
+    from parsl_monitoring.task_values import plain_snapshots
+
+    return [(kind, segments, {**snapshots, **dict(plain_snapshots(plain))}) for kind, segments, snapshots, plain in sent]
+
+
 def _writer(tmp_path) -> DatabaseWriter:
     writer = DatabaseWriter(f"sqlite:///{tmp_path}/monitoring.db", "hot-run")
     writer.workflow_started(workflow_row("hot-run", str(tmp_path), name="hot"))
@@ -146,7 +153,7 @@ def test_a_batch_of_packed_events_only_snapshots_each_kernel_touched_task_once_a
     feeder.task_changed(tasks[2], States.fail_retryable, t)  # retried: not the end of it
     feeder.task_ran(999, 0, "running", t)  # a task the kernel never told us of: no snapshot
     feeder._send_batch()
-    ((kind, segments, snapshots),) = sent
+    ((kind, segments, snapshots),) = _frames(sent)
     assert kind == "batch" and len(segments) == 1 and type(segments[0]) is bytes
     assert len(unpack_events(segments[0], "fast-run")) == 6 * 2 + 3 * 2 + 3 + 1
     assert set(snapshots) == {t.id for t in tasks}
@@ -156,9 +163,36 @@ def test_a_batch_of_packed_events_only_snapshots_each_kernel_touched_task_once_a
     feeder.task_ran(303, 0, "running", t)
     feeder.task_changed(tasks[4], States.dep_fail, t)
     feeder._send_batch()
-    ((_, segments, snapshots),) = sent
+    ((_, segments, snapshots),) = _frames(sent)
     assert set(snapshots) == {304}
     assert set(feeder._records) == {302, 303, 305}
+
+
+def test_plain_tasks_travel_as_one_flat_list_and_read_as_their_snapshots():
+    from parsl_monitoring.task_values import task_snapshot
+    from parsl_monitoring.writer_process import WriterProcess
+
+    feeder = WriterProcess("sqlite:///unused.db", "flat-run")
+    sent = []
+    feeder._send = sent.append  # type: ignore[method-assign]
+    t = time.time()
+    tasks = [_task(i) for i in range(6)]
+    tasks[1].kwargs = {"x": 1}
+    tasks[2].fail_history = ["ValueError('no')"]
+    tasks[2].fail_count = 1
+    tasks[3].depends = [tasks[0].app_fu]  # dependencies kept by the hook, even once cleared
+    tasks[4].memoize, tasks[4].hashsum = True, "abc"  # memoized: still plain
+    tasks[5].time_returned = t + 5
+    for task in tasks:
+        feeder.task_changed(task, States.pending, t)
+    tasks[3].depends = ()
+    feeder._send_batch()
+    ((_, _, snapshots, plain),) = sent
+    assert set(snapshots) == {1, 2, 3}  # the long form, one tuple each
+    assert len(plain) == 3 * 9 and all(type(v) is not tuple for v in plain)
+    (_, _, merged), = _frames(sent)
+    assert merged == {task.id: task_snapshot(task, feeder._depends.get(task.id) or task.depends) for task in tasks}
+    assert merged[4][:3] == ("f", True, "abc")
 
 
 def test_writer_process_batch_keeps_order_snapshots_touched_tasks_and_lets_final_ones_go():
@@ -175,7 +209,7 @@ def test_writer_process_batch_keeps_order_snapshots_touched_tasks_and_lets_final
     feeder.task_ran(2, 0, "running", t + 2)
     feeder.task_changed(a, States.exec_done, t + 3)
     feeder._send_batch()
-    ((kind, segments, snapshots),) = sent
+    ((kind, segments, snapshots),) = _frames(sent)
     assert kind == "batch"
     assert [type(s) for s in segments] == [bytes, tuple, bytes]
     assert unpack_events(segments[0], "order-run") == [(1, "pending", t, "order-run", 0)]
@@ -207,14 +241,14 @@ def test_message_batches_keep_their_place_among_events_and_wait_for_their_marker
     # a batch whose marker another thread has not put yet: it waits for the next send
     feeder.events.append(("messages", "htex", [{"n": 5}]))
     feeder._send_batch()
-    ((_, segments, _),) = sent
+    ((_, segments, _),) = _frames(sent)
     shape = [s[2][0]["n"] if type(s) is tuple else [r[0] for r in unpack_events(s, "m")] for s in segments]
     assert shape == [1, [1], 2, 3, [2], 4]
     assert list(feeder.events) == [("messages", "htex", [{"n": 5}])]
     sent.clear()
     feeder.put_event(_MARKER)
     feeder._send_batch()
-    ((_, segments, snapshots),) = sent
+    ((_, segments, snapshots),) = _frames(sent)
     assert segments == [("messages", "htex", [{"n": 5}])] and snapshots == {}
     assert not feeder.events and not feeder.packed
 

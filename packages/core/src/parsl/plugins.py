@@ -296,7 +296,9 @@ class ParslPlugins:
     hot path to read instead of calling into pluggy for nothing. So is ``state_hook``: None
     when nothing observes task states, else what to call as ``state_hook(dfk, task, old,
     new)`` (the only implementation itself when pluggy would call nothing else; the caller
-    then reports what it raises to :meth:`state_hook_failed`).
+    then reports what it raises to :meth:`state_hook_failed`). ``prepare_hook`` is the same
+    for ``parsl_task_prepared``: None, or what to call as ``prepare_hook(dfk, task,
+    submission)``, with :meth:`prepare_hook_failed` for what it raises.
     """
 
     def __init__(self, pm: ParslPluginManager) -> None:
@@ -307,6 +309,8 @@ class ParslPlugins:
         self.receives_executor_reports = False
         self.state_hook: Callable[[DataFlowKernel, TaskRecord, States, States], object] | None = None
         self._state_hook_plugin: str | None = None
+        self.prepare_hook: Callable[[DataFlowKernel, TaskRecord, TaskSubmission], object] | None = None
+        self._prepare_hook_plugin: str | None = None
         pm.add_change_listener(self._refresh)
         self._refresh()
 
@@ -325,6 +329,12 @@ class ParslPlugins:
         else:
             self.state_hook = self.task_state_changed if self.observes_tasks else None
             self._state_hook_plugin = None
+        plan = self._prepare_plan  # the same for the hook that wraps each try's function
+        if plan is not None and len(plan) == 1 and plan[0][1] is None:
+            self.prepare_hook, self._prepare_hook_plugin = plan[0][0], plan[0][2]
+        else:
+            self.prepare_hook = self._prepare if self.prepares_tasks else None
+            self._prepare_hook_plugin = None
         self.receives_executor_reports = bool(hook.parsl_executor_reported.get_hookimpls())
 
     # -- registration ------------------------------------------------------
@@ -466,17 +476,35 @@ class ParslPlugins:
     ) -> Callable[..., Any]:
         """Call ``parsl_task_prepared`` and return the function to submit in place of ``func``.
 
-        ``kwargs`` is the try's own copy; implementations may add keys to it. The kernel calls
-        this only when ``prepares_tasks``.
+        ``kwargs`` is the try's own copy; implementations may add keys to it. (The kernel
+        calls :attr:`prepare_hook` itself, when there is one.)
         """
         submission = TaskSubmission(func, kwargs)
+        hook = self.prepare_hook
+        if hook is not None:
+            try:
+                hook(dfk, task, submission)
+            except Exception as e:
+                self.prepare_hook_failed(e)
+        return submission.func
+
+    def prepare_hook_failed(self, error: Exception) -> None:
+        """Log ``error``, raised by a call of ``prepare_hook``."""
+        plugin = self._prepare_hook_plugin
+        if plugin is None:  # _prepare catches what implementations raise itself
+            logger.error("A Parsl plugin raised around parsl_task_prepared; ignoring", exc_info=error)
+        else:
+            logger.error("Parsl plugin %s raised in parsl_task_prepared; ignoring", plugin, exc_info=error)
+
+    def _prepare(self, dfk: DataFlowKernel, task: TaskRecord, submission: TaskSubmission) -> None:
+        """Every ``parsl_task_prepared`` implementation in turn, each one's errors logged."""
         plan = self._prepare_plan
         if plan is None:
             try:
                 self.hook.parsl_task_prepared(dfk=dfk, task=task, submission=submission)
             except Exception:  # a hook wrapper raised; plain implementations are isolated already
                 logger.exception("A Parsl plugin raised around parsl_task_prepared; ignoring")
-            return submission.func
+            return
         for function, argnames, plugin_name in plan:
             try:
                 if argnames is None:
@@ -486,7 +514,6 @@ class ParslPlugins:
                     function(*[args[a] for a in argnames])
             except Exception:
                 logger.exception("Parsl plugin %s raised in parsl_task_prepared; ignoring", plugin_name)
-        return submission.func
 
     def executor_reported(self, dfk: DataFlowKernel, executor: str, messages: list[dict[str, Any]]) -> None:
         """Call ``parsl_executor_reported`` (an executor's telemetry sink is bound to this)."""

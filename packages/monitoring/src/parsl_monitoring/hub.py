@@ -62,6 +62,10 @@ _DEPRECATED = (
 #: how long cleanup waits for the last rows to be written before giving up (seconds)
 FLUSH_TIMEOUT = 30.0
 
+# How an executor's tasks are wrapped (see MonitoringHub._how)
+HERE, SAMPLE, ELSEWHERE = "here", "sample", "elsewhere"
+_run_here = MonitoredFunction.run_here
+
 #: how many task function wrappers the hub keeps alive after their last task (most recent first)
 RECENT_WRAPPERS = 256
 
@@ -151,7 +155,7 @@ class MonitoringHub(RepresentationMixin):
         self._recent: dict[tuple[int, float | None], MonitoredFunction] = {}
         self._last_wrapper: MonitoredFunction | None = None  # the one most recently used
         self._wrappers_lock = threading.Lock()
-        self._sample: dict[str, bool] = {}
+        self._sample: dict[str, str] = {}  # executor label -> HERE, SAMPLE or ELSEWHERE
         self._start_lock = threading.Lock()
         self._failed = False
         self._close_log: Callable[[], None] | None = None
@@ -254,28 +258,44 @@ class MonitoringHub(RepresentationMixin):
         if writer is None:
             return
         func = submission.func
-        sample = self._sample.get(task.executor)
-        if sample is None:
-            ex = dfk.executors.get(task.executor)
-            # as in Parsl, an interval of 0 turns resource sampling off
-            sample = bool(
-                self.resource_monitoring_enabled
-                and self.resource_monitoring_interval > 0
-                and ex is not None
-                and ex.monitor_resources()
-            )
-            self._sample[task.executor] = sample
-        interval = self.resource_monitoring_interval if sample else None
+        how = self._sample.get(task.executor)
+        if how is None:
+            how = self._how(dfk, task.executor)
+        interval = self.resource_monitoring_interval if how is SAMPLE else None
         last = self._last_wrapper  # a run of tasks of one app: the same wrapper as last time
         if last is not None and last.func is func and last.interval == interval:
             wrapper = last
         else:
             wrapper = self._wrapper(dfk, writer, func, interval)
             self._last_wrapper = wrapper
+        if how is HERE:  # a thread executor: the ids go in as arguments of a partial
+            submission.func = partial(_run_here, wrapper, task.id, task.try_id)
+            return
         kwargs = submission.kwargs
         kwargs[TASK_KEY] = task.id
         kwargs[TRY_KEY] = task.try_id
         submission.func = wrapper
+
+    def _how(self, dfk: DataFlowKernel, label: str) -> str:
+        """How tasks on executor ``label`` are wrapped: HERE (threads of this process), SAMPLE
+        (another process, resources sampled) or ELSEWHERE (another process, not sampled)."""
+        from parsl.executors.threads import ThreadPoolExecutor
+
+        ex = dfk.executors.get(label)
+        if isinstance(ex, ThreadPoolExecutor):  # its tasks share this process: nothing to sample
+            how = HERE
+        # as in Parsl, an interval of 0 turns resource sampling off
+        elif (
+            self.resource_monitoring_enabled
+            and self.resource_monitoring_interval > 0
+            and ex is not None
+            and ex.monitor_resources()
+        ):
+            how = SAMPLE
+        else:
+            how = ELSEWHERE
+        self._sample[label] = how
+        return how
 
     def _wrapper(
         self, dfk: DataFlowKernel, writer: WriterProcess, func: Callable[..., Any], interval: float | None

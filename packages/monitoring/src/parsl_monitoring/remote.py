@@ -128,6 +128,22 @@ class MonitoredFunction:
     def __repr__(self) -> str:
         return f"MonitoredFunction({self.func!r})"
 
+    def run_here(self, task_id: int, try_id: int, /, *args: Any, **kwargs: Any) -> Any:
+        """Run try ``try_id`` of task ``task_id`` in the workflow's own process (a thread
+        executor's), its two events going straight into the writer's queue. The hub submits
+        ``partial(MonitoredFunction.run_here, wrapper, task id, try id)`` there: no private
+        keyword arguments to add, copy through the executor and take out again."""
+        local = self.local
+        if local is None:  # the writer was lost: run bare
+            return self.func(*args, **kwargs)
+        append, pack, running, ended = local
+        code = try_id << 8
+        append(pack(task_id, code | running, time.time()))
+        try:
+            return self.func(*args, **kwargs)
+        finally:
+            append(pack(task_id, code | ended, time.time()))
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         task_id = kwargs.pop(TASK_KEY, None)
         try_id = kwargs.pop(TRY_KEY, None)

@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from operator import attrgetter
 from typing import Any
 
 from parsl.data_provider.files import File
 
-__all__ = ["executor_of", "record_return", "task_snapshot", "task_values"]
+__all__ = [
+    "PLAIN_FIELDS",
+    "executor_of",
+    "plain_snapshots",
+    "record_return",
+    "task_snapshot",
+    "task_values",
+]
 
 logger = logging.getLogger("parsl.monitoring.writer")
 
@@ -43,8 +52,29 @@ _EXECUTOR, _FAIL_HISTORY, _JOINS = _N_TASK, _N_TASK + 1, _N_TASK + 2
 _FILE_KWARGS = frozenset(("inputs", "outputs", "stdin", "stdout", "stderr"))
 
 
+#: a plain task's snapshot: these record fields' values, as the record holds them
+PLAIN_FIELDS = (
+    "func_name",
+    "memoize",
+    "hashsum",
+    "time_invoked",
+    "time_returned",
+    "fail_count",
+    "fail_cost",
+    "executor",
+)
 #: the length of a plain task's snapshot (see :func:`task_snapshot`)
-_N_PLAIN = 8
+_N_PLAIN = len(PLAIN_FIELDS)
+
+
+_plain_values = attrgetter(*PLAIN_FIELDS)
+
+
+def plain_snapshots(flat: list[Any]) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """``(task id, plain snapshot)`` pairs from a flat list of task ids each followed by its
+    plain snapshot's values (how the workflow process sends them)."""
+    step = _N_PLAIN + 1
+    return zip(flat[::step], zip(*[flat[i::step] for i in range(1, step)]))  # noqa: B905
 
 
 def task_snapshot(task: Any, depends: Any) -> tuple[Any, ...]:
@@ -58,16 +88,7 @@ def task_snapshot(task: Any, depends: Any) -> tuple[Any, ...]:
     history = task.fail_history
     joins = task.joins
     if not kwargs and not depends and history is None and joins is None:
-        return (
-            task.func_name,
-            task.memoize,
-            task.hashsum,
-            task.time_invoked,
-            task.time_returned,
-            task.fail_count,
-            task.fail_cost,
-            task.executor,
-        )
+        return _plain_values(task)
     if kwargs and not _FILE_KWARGS.isdisjoint(kwargs):
         inputs, outputs, stdin, stdout, stderr = _file_texts(kwargs)
     else:

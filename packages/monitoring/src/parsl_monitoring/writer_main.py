@@ -6,10 +6,12 @@ rows, converting timestamps, the driver's executemany, outages and spill files) 
 workflow process's GIL:
 
 - standard input, from the workflow process: frames, each a 4-byte big-endian length and a
-  pickle. ``("start", settings)`` first, then ``("batch", segments, snapshots)``: the hub's
+  pickle. ``("start", settings)`` first, then ``("batch", segments, snapshots, plain)``: the hub's
   queued events in order (runs of packed state changes joined into one string each, see
   :func:`~parsl_monitoring.writer_process.unpack_events`, and executors' message batches) and,
-  per task touched, a :func:`~parsl_monitoring.task_values.task_snapshot`;
+  per task touched, a :func:`~parsl_monitoring.task_values.task_snapshot` (in ``snapshots``) or,
+  for most, its plain values (in ``plain``, one flat list: see
+  :func:`~parsl_monitoring.task_values.plain_snapshots`);
   then ``("end", workflow end values, timeout)``. The end of the stream without an ``end``
   frame means the workflow process is gone: what arrived is written, and the process exits.
 - standard output, to the workflow process: one JSON object a line: ``{"log": [...]}`` (a log
@@ -149,6 +151,7 @@ def main() -> int:
     target.propagate = False
 
     from parsl_monitoring.writer import DatabaseWriter
+    from parsl_monitoring.task_values import plain_snapshots
     from parsl_monitoring.writer_process import unpack_events
 
     run_id = settings["run_id"]
@@ -182,6 +185,7 @@ def main() -> int:
                 break
             if frame[0] == "batch":
                 records.update(frame[2])  # before the events that need them
+                records.update(plain_snapshots(frame[3]))
                 for segment in frame[1]:
                     if type(segment) is bytes:
                         events.extend(unpack_events(segment, run_id))

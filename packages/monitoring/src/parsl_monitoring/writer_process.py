@@ -27,12 +27,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from itertools import compress, repeat
+from functools import partial
+from itertools import chain, compress, repeat
+from operator import attrgetter, eq, gt, is_not, not_
 from typing import Any
 
 from parsl.dataflow.states import States
 from parsl_monitoring.remote import LocalEvents
-from parsl_monitoring.task_values import task_snapshot
+from parsl_monitoring.task_values import PLAIN_FIELDS, task_snapshot
 from parsl_monitoring.urls import safe_url
 from parsl_monitoring.writer_main import encode_frame
 
@@ -76,6 +78,13 @@ _MARKER_CODE = bytes([_MESSAGES])
 _KERNEL_TABLE = bytes(1 if code < _RUNNING else 0 for code in range(256))
 _FINAL_TABLE = bytes(1 if code in _FINAL_CODES else 0 for code in range(256))
 _exhaust = deque(maxlen=0).extend  # runs an iterator to its end, keeping nothing
+_not_none = partial(is_not, None)
+#: what a plain task's record holds: no keyword arguments, dependencies, failed tries or joins
+_PLAIN_MARKS = attrgetter("kwargs", "depends", "fail_history", "joins")
+_PLAIN = ({}, (), None, None)
+#: a plain task's id and snapshot values (see ``task_values.PLAIN_FIELDS``), read in one C call
+_PLAIN_VALUES = attrgetter("id", *PLAIN_FIELDS)
+_task_id = attrgetter("id")
 
 
 def _segments(data: bytes, codes: bytes, messages: deque[Any]) -> list[Any]:
@@ -298,17 +307,24 @@ class WriterProcess:
         else:  # the usual case with thread executors
             segments = [data]
         records, depends = self._records, self._depends
+        # Plain tasks (most of them) are read at C speed into one flat list of their values,
+        # not a tuple each: a batch's thousands of tuples lived through the loop, so the
+        # garbage collector moved them through its generations and walked them on the way.
+        tasks = list(filter(_not_none, map(records.get, touched)))
+        plain = list(map(eq, map(_PLAIN_MARKS, tasks), repeat(_PLAIN)))
+        if depends:  # a task whose dependencies were kept is not plain even once they are cleared
+            plain = list(map(gt, plain, map(depends.__contains__, map(_task_id, tasks))))
+        flat = list(chain.from_iterable(map(_PLAIN_VALUES, compress(tasks, plain))))
         snapshots = {}
-        for tid in touched:
-            task = records.get(tid)
-            if task is not None:
-                # the kernel sets a task's dependencies just after its pending event
-                snapshots[tid] = task_snapshot(task, depends.get(tid) or task.depends)
+        for task in compress(tasks, map(not_, plain)):
+            tid = task.id
+            # the kernel sets a task's dependencies just after its pending event
+            snapshots[tid] = task_snapshot(task, depends.get(tid) or task.depends)
         if final:
             _exhaust(map(records.pop, final, repeat(None)))
             if depends:
                 _exhaust(map(depends.pop, final, repeat(None)))
-        self._send(("batch", segments, snapshots))
+        self._send(("batch", segments, snapshots, flat))
 
     def _send(self, obj: Any) -> None:
         data = encode_frame(obj)

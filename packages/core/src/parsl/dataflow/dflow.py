@@ -43,7 +43,7 @@ from parsl.dataflow.taskrecord import TaskRecord
 from parsl.errors import ConfigurationError
 from parsl.executors.base import INTERNAL_EXECUTOR_LABEL, ParslExecutor
 from parsl.executors.threads import ThreadPoolExecutor
-from parsl.plugins import ParslPlugins, new_plugin_manager
+from parsl.plugins import ParslPlugins, TaskSubmission, new_plugin_manager
 from parsl.version import VERSION
 
 if TYPE_CHECKING:
@@ -494,9 +494,15 @@ class DataFlowKernel(TaskInputs, Joins):
         executor = self.executors[task.executor]
         task.try_time_launched = time.time()
         func, kwargs = task.func, task.kwargs
-        if self.plugins.prepares_tasks and task.executor != INTERNAL_EXECUTOR_LABEL:
-            kwargs = dict(kwargs)
-            func = self.plugins.task_prepared(self, task, func, kwargs)
+        prepare = self.plugins.prepare_hook
+        if prepare is not None and task.executor != INTERNAL_EXECUTOR_LABEL:
+            # the try's own keyword arguments: a plugin may add private ones for its wrapper
+            submission = TaskSubmission(func, dict(kwargs))
+            try:
+                prepare(self, task, submission)
+            except Exception as e:  # a plugin never breaks a workflow
+                self.plugins.prepare_hook_failed(e)
+            func, kwargs = submission.func, submission.kwargs
         try:
             exec_fu = executor.submit(func, task.resource_specification, *task.args, **kwargs)
         except Exception as e:
