@@ -502,7 +502,11 @@ class DataFlowKernel(TaskInputs, Joins):
                 prepare(self, task, submission)
             except Exception as e:  # a plugin never breaks a workflow
                 self.plugins.prepare_hook_failed(e)
-            func, kwargs = submission.func, submission.kwargs
+            func = submission.func
+            if submission.kwargs or kwargs:
+                kwargs = submission.kwargs
+            # else the task's own (empty) dict goes on, and the copy is let go at once: one
+            # object fewer per queued task for the garbage collector to walk
         try:
             exec_fu = executor.submit(func, task.resource_specification, *task.args, **kwargs)
         except Exception as e:
