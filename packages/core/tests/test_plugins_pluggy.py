@@ -218,6 +218,44 @@ def test_a_lone_observer_is_called_straight_and_what_it_raises_is_logged_with_it
     assert dfk.plugins.state_hook is None
 
 
+def test_a_lone_preparer_is_called_straight_and_a_try_it_broke_still_runs(dfk, registered, caplog):
+    class Lone:
+        def __init__(self):
+            self.kwargs = []
+
+        @hookimpl
+        def parsl_task_prepared(self, dfk, task, submission):
+            self.kwargs.append(dict(submission.kwargs))
+            inner = submission.func
+            if task.args == (6,):
+                raise RuntimeError("lone preparer bug")
+            if task.args == (7,):
+                submission.kwargs["_lone_extra"] = 1
+
+                def strip(*args, _lone_extra, **kwargs):
+                    return inner(*args, **kwargs) + _lone_extra
+
+                submission.func = strip
+            else:
+                submission.func = lambda *a, **k: inner(*a, **k) * 10
+
+    lone = registered(Lone())
+    assert dfk.plugins.prepare_hook == lone.parsl_task_prepared
+    with caplog.at_level("ERROR", logger="parsl.plugins"):
+        assert triple(2).result() == 60  # wrapped
+        assert triple(6).result() == 18  # the implementation raised first: the bare function ran
+        assert triple(7).result() == 22  # a key added for its wrapper reaches the wrapper only
+    assert lone.kwargs == [{}, {}, {}]  # each try's own copy: the key added to one is not in the next
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "raised in parsl_task_prepared" in errors[0].getMessage()
+    assert "lone preparer bug" in str(errors[0].exc_info[1])
+    rec = registered(StateRecorder())  # an observer only: the preparer is still alone
+    assert dfk.plugins.prepare_hook == lone.parsl_task_prepared
+    dfk.plugins.pm.unregister(rec)
+    dfk.plugins.pm.unregister(lone)
+    assert dfk.plugins.prepare_hook is None
+
+
 def test_a_raising_wrapper_is_logged_not_raised(dfk, registered, caplog):
     class BadWrapper:
         @hookimpl(wrapper=True)

@@ -76,3 +76,54 @@ def test_a_monitored_function_can_be_weakly_referenced():
     del w
     gc.collect()
     assert ref() is None
+
+
+@python_app
+def kw(x, *, y=0):
+    return x + y
+
+
+def test_a_thread_task_runs_its_wrapper_with_the_ids_bound_and_no_private_keywords(monitored):
+    from functools import partial
+
+    from parsl_monitoring.remote import TASK_KEY, TRY_KEY
+
+    dfk = parsl.dfk()
+    submitted = []
+    executor = dfk.executors["threads"]
+    real_submit = executor.submit
+
+    def spy(func, resource_specification, *args, **kwargs):
+        submitted.append((func, args, kwargs))
+        return real_submit(func, resource_specification, *args, **kwargs)
+
+    executor.submit = spy
+    try:
+        fut = kw(1, y=2)
+        assert fut.result() == 3
+    finally:
+        del executor.submit
+    ((func, args, kwargs),) = submitted
+    assert type(func) is partial and isinstance(func.args[0], MonitoredFunction)
+    assert func.args[1:] == (fut.tid, 0)  # the task and try ids, bound
+    assert args == (1,) and kwargs == {"y": 2}  # the app's own arguments only
+    assert TASK_KEY not in kwargs and TRY_KEY not in kwargs
+    # its two events reach the database with the kernel's (the writer writes every half second)
+    import sqlite3
+
+    db = sqlite3.connect(monitored.url.removeprefix("sqlite:///"), timeout=30)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            rows = db.execute(
+                "SELECT task_status_name, try_id FROM status WHERE task_id=?", (fut.tid,)
+            ).fetchall()
+        except sqlite3.OperationalError:  # the writer process has not made its tables yet
+            rows = []
+        if len(rows) >= 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    db.close()
+    assert sorted(rows) == sorted(
+        [("pending", 0), ("launched", 0), ("running", 0), ("running_ended", 0), ("exec_done", 0)]
+    )

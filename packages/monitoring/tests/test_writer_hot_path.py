@@ -32,7 +32,10 @@ def _frames(sent: list[tuple]) -> list[tuple]:
     """The feeder's batch frames with their two snapshot parts merged: ``(kind, segments, snapshots)``."""
     from parsl_monitoring.task_values import plain_snapshots
 
-    return [(kind, segments, {**snapshots, **dict(plain_snapshots(plain))}) for kind, segments, snapshots, plain in sent]
+    return [
+        (kind, segments, {**snapshots, **dict(plain_snapshots(plain))})
+        for kind, segments, snapshots, plain in sent
+    ]
 
 
 def _writer(tmp_path) -> DatabaseWriter:
@@ -190,8 +193,10 @@ def test_plain_tasks_travel_as_one_flat_list_and_read_as_their_snapshots():
     ((_, _, snapshots, plain),) = sent
     assert set(snapshots) == {1, 2, 3}  # the long form, one tuple each
     assert len(plain) == 3 * 9 and all(type(v) is not tuple for v in plain)
-    (_, _, merged), = _frames(sent)
-    assert merged == {task.id: task_snapshot(task, feeder._depends.get(task.id) or task.depends) for task in tasks}
+    ((_, _, merged),) = _frames(sent)
+    assert merged == {
+        task.id: task_snapshot(task, feeder._depends.get(task.id) or task.depends) for task in tasks
+    }
     assert merged[4][:3] == ("f", True, "abc")
 
 

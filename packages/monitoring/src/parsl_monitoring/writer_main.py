@@ -150,8 +150,8 @@ def main() -> int:
     target.addHandler(_ForwardHandler(report))
     target.propagate = False
 
-    from parsl_monitoring.writer import DatabaseWriter
     from parsl_monitoring.task_values import plain_snapshots
+    from parsl_monitoring.writer import DatabaseWriter
     from parsl_monitoring.writer_process import unpack_events
 
     run_id = settings["run_id"]
