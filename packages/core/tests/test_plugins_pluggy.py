@@ -256,6 +256,39 @@ def test_a_lone_preparer_is_called_straight_and_a_try_it_broke_still_runs(dfk, r
     assert dfk.plugins.prepare_hook is None
 
 
+def test_executor_reports_reach_every_implementation_even_past_one_that_raises(dfk, registered, caplog):
+    class Got:
+        def __init__(self):
+            self.got = []
+
+        @hookimpl
+        def parsl_executor_reported(self, messages, executor):  # its own argument order
+            self.got.append((executor, messages))
+
+    class Broken:
+        @hookimpl
+        def parsl_executor_reported(self, dfk, executor, messages):
+            raise RuntimeError("reporter bug")
+
+    got = registered(Got())
+    registered(Broken())  # called first (pluggy: last registered first), and raises
+    with caplog.at_level("ERROR", logger="parsl.plugins"):
+        dfk.plugins.executor_reported(dfk, "htex", [{"type": "block"}])
+    assert got.got == [("htex", [{"type": "block"}])]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "raised in parsl_executor_reported" in errors[0]
+
+    class Wrapper:  # a wrapper: every call goes through pluggy, which still calls both
+        @hookimpl(wrapper=True)
+        def parsl_executor_reported(self, executor):
+            return (yield)
+
+    registered(Wrapper())
+    assert dfk.plugins._report_plan is None
+    dfk.plugins.executor_reported(dfk, "htex", [{"type": "node"}])
+    assert got.got[-1] == ("htex", [{"type": "node"}])
+
+
 def test_a_raising_wrapper_is_logged_not_raised(dfk, registered, caplog):
     class BadWrapper:
         @hookimpl(wrapper=True)

@@ -321,6 +321,7 @@ class ParslPlugins:
         monitored = self.pm.monitors > 0
         self._state_plan = _direct_plan(hook.parsl_task_state_changed, monitored)
         self._prepare_plan = _direct_plan(hook.parsl_task_prepared, monitored)
+        self._report_plan = _direct_plan(hook.parsl_executor_reported, monitored)
         # The one implementation, when it is the only call pluggy would make (the usual case:
         # a MonitoringHub): the kernel calls it straight, one call fewer per state change.
         plan = self._state_plan
@@ -516,8 +517,21 @@ class ParslPlugins:
                 logger.exception("Parsl plugin %s raised in parsl_task_prepared; ignoring", plugin_name)
 
     def executor_reported(self, dfk: DataFlowKernel, executor: str, messages: list[dict[str, Any]]) -> None:
-        """Call ``parsl_executor_reported`` (an executor's telemetry sink is bound to this)."""
-        self._call(self.hook.parsl_executor_reported, dfk=dfk, executor=executor, messages=messages)
+        """Call ``parsl_executor_reported`` (an executor's telemetry sink is bound to this: HTEX
+        calls it for every batch of results that carries tasks' messages)."""
+        plan = self._report_plan
+        if plan is None:
+            self._call(self.hook.parsl_executor_reported, dfk=dfk, executor=executor, messages=messages)
+            return
+        for function, argnames, plugin_name in plan:
+            try:
+                if argnames is None:
+                    function(dfk, executor, messages)
+                else:
+                    args = {"dfk": dfk, "executor": executor, "messages": messages}
+                    function(*[args[a] for a in argnames])
+            except Exception:
+                logger.exception("Parsl plugin %s raised in parsl_executor_reported; ignoring", plugin_name)
 
     def dfk_stopped(self, dfk: DataFlowKernel) -> None:
         self._call(self.hook.parsl_dfk_stopped, dfk=dfk)
