@@ -1,10 +1,21 @@
-"""The resource table, built from the sample's fields, is still Parsl's column for column."""
+"""The resource table, built from the sample's fields, is still Parsl's column for column; the
+status table SQLite gets for a new database, and one made the way Parsl makes it."""
 
 from __future__ import annotations
 
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
 from sqlalchemy import DateTime, Float, Integer, Text
 
+from parsl.dataflow.states import States
 from parsl_monitoring.db import RESOURCE
+from parsl_monitoring.writer import DatabaseWriter
+
+sys.path.insert(0, str(Path(__file__).parent))
+from writer_fixtures import bare_task, workflow_row
 
 # Parsl's resource table (parsl/monitoring/db_manager.py): the contract with databases Parsl
 # wrote and with the notebooks and dashboards that read them.
@@ -34,3 +45,40 @@ def test_the_resource_table_is_parsls_column_for_column():
     ours = [(c.name, type(c.type), c.nullable) for c in RESOURCE.columns]
     assert ours == PARSL_RESOURCE_COLUMNS
     assert [c.name for c in RESOURCE.primary_key.columns] == ["try_id", "task_id", "run_id", "timestamp"]
+
+
+def test_a_new_sqlite_status_table_has_no_rowid_and_a_database_made_with_one_is_still_written(tmp_path):
+    def write_one(path, run_id):
+        writer = DatabaseWriter(f"sqlite:///{path}", run_id)
+        writer.workflow_started(workflow_row(run_id, str(tmp_path)))
+        writer.start()
+        task = bare_task(1, time.time())
+        writer.task_changed(task, States.pending, time.time())
+        writer.task_changed(task, States.launched, time.time())
+        task.time_returned = time.time()
+        writer.task_changed(task, States.exec_done, time.time())
+        assert writer.close(30)
+        db = sqlite3.connect(path)
+        try:
+            ddl = db.execute("SELECT sql FROM sqlite_master WHERE name = 'status'").fetchone()[0]
+            rows = db.execute("SELECT task_status_name FROM status WHERE run_id = ?", (run_id,)).fetchall()
+        finally:
+            db.close()
+        return ddl, sorted(r[0] for r in rows)
+
+    ddl, names = write_one(tmp_path / "new.db", "new-run")
+    assert "WITHOUT ROWID" in ddl.upper()
+    assert names == ["exec_done", "launched", "pending"]
+    # a database whose status table has a rowid (as Parsl and earlier parslcore make it)
+    old = tmp_path / "old.db"
+    db = sqlite3.connect(old)
+    db.execute(
+        "CREATE TABLE status (task_id INTEGER NOT NULL, task_status_name TEXT NOT NULL, "
+        "timestamp DATETIME NOT NULL, run_id TEXT NOT NULL, try_id INTEGER NOT NULL, "
+        "PRIMARY KEY (task_id, run_id, task_status_name, timestamp))"
+    )
+    db.commit()
+    db.close()
+    ddl, names = write_one(old, "old-run")
+    assert "WITHOUT ROWID" not in ddl.upper()  # left as it was
+    assert names == ["exec_done", "launched", "pending"]

@@ -76,6 +76,9 @@ STATUS = Table(
     Column("run_id", Text, ForeignKey("workflow.run_id"), nullable=False),
     Column("try_id", Integer, nullable=False),
     PrimaryKeyConstraint("task_id", "run_id", "task_status_name", "timestamp"),
+    # SQLite: the rows live in the primary key's b-tree, not in a rowid table beside it: one
+    # b-tree fewer to write for each of a task's five status rows (other databases ignore it)
+    sqlite_with_rowid=False,
 )
 
 TASK = Table(

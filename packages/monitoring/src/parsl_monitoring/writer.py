@@ -659,8 +659,7 @@ class DatabaseWriter(threading.Thread):
             dt_idx = [i for i, n in enumerate(order) if n in dt_cols]
             params = []
             for r in rows:
-                get = r.get
-                values = [get(n) for n in order]
+                values = list(map(r.get, order))  # None for a column the row does not set
                 for i in dt_idx:
                     values[i] = conv(values[i])
                 params.append(tuple(values))
@@ -689,8 +688,8 @@ class DatabaseWriter(threading.Thread):
             prefix = self._second_text.get(sec)
             if prefix is not None:
                 micro = int((v - sec) * 1e6 + 0.5)
-                if micro < 1_000_000:
-                    return f"{prefix}.{micro:06d}"
+                if 0 <= micro < 1_000_000:
+                    return prefix + str(micro + 1_000_000)[1:]  # six digits, zero-padded
         return self._time_value(v)
 
     def _time_value(self, v: Any) -> Any:
@@ -707,11 +706,11 @@ class DatabaseWriter(threading.Thread):
         if prefix is None:
             if len(self._second_text) > _SECOND_TEXT_CACHE_SIZE:
                 self._second_text.clear()
-            prefix = self._second_text[sec] = datetime.fromtimestamp(sec).isoformat(" ", "seconds")
+            prefix = self._second_text[sec] = datetime.fromtimestamp(sec).isoformat(" ", "seconds") + "."
         micro = int((v - sec) * 1e6 + 0.5)
-        if micro >= 1_000_000:
+        if not 0 <= micro < 1_000_000:
             return datetime.fromtimestamp(v).isoformat(" ", "microseconds")
-        return f"{prefix}.{micro:06d}"
+        return prefix + str(micro + 1_000_000)[1:]
 
     def _insert(self, table: Any) -> Any:
         """An INSERT that skips rows whose primary key is already there (replays, retried batches)."""
