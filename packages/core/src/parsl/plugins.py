@@ -214,6 +214,22 @@ def _direct_plan(caller: pluggy.HookCaller, monitored: bool) -> DirectPlan | Non
     return tuple(plan)
 
 
+def _lone(plan: DirectPlan | None) -> tuple[Callable[..., object], str] | None:
+    """``(function, plugin name)`` of a plan's only implementation, when it takes every
+    argument in the hookspec's order (the caller may then call it straight); else None."""
+    if plan is not None and len(plan) == 1 and plan[0][1] is None:
+        return plan[0][0], plan[0][2]
+    return None
+
+
+def _log_hook_error(hook_name: str, plugin: str | None, error: Exception) -> None:
+    """Log what a call of a facade's ``*_hook`` raised: ``plugin``'s error, or (None) a wrapper's."""
+    if plugin is None:  # the facade's own call catches what implementations raise itself
+        logger.error("A Parsl plugin raised around %s; ignoring", hook_name, exc_info=error)
+    else:
+        logger.error("Parsl plugin %s raised in %s; ignoring", plugin, hook_name, exc_info=error)
+
+
 class ParslPluginManager(pluggy.PluginManager):
     """pluggy's ``PluginManager`` for project ``"parsl"``, with Parsl's hookspecs added.
 
@@ -323,19 +339,17 @@ class ParslPlugins:
         self._prepare_plan = _direct_plan(hook.parsl_task_prepared, monitored)
         self._report_plan = _direct_plan(hook.parsl_executor_reported, monitored)
         # The one implementation, when it is the only call pluggy would make (the usual case:
-        # a MonitoringHub): the kernel calls it straight, one call fewer per state change.
-        plan = self._state_plan
-        if plan is not None and len(plan) == 1 and plan[0][1] is None:
-            self.state_hook, self._state_hook_plugin = plan[0][0], plan[0][2]
-        else:
-            self.state_hook = self.task_state_changed if self.observes_tasks else None
-            self._state_hook_plugin = None
-        plan = self._prepare_plan  # the same for the hook that wraps each try's function
-        if plan is not None and len(plan) == 1 and plan[0][1] is None:
-            self.prepare_hook, self._prepare_hook_plugin = plan[0][0], plan[0][2]
-        else:
-            self.prepare_hook = self._prepare if self.prepares_tasks else None
-            self._prepare_hook_plugin = None
+        # a MonitoringHub): the kernel calls it straight, one call fewer per task event.
+        lone = _lone(self._state_plan)
+        self.state_hook, self._state_hook_plugin = lone or (
+            self.task_state_changed if self.observes_tasks else None,
+            None,
+        )
+        lone = _lone(self._prepare_plan)
+        self.prepare_hook, self._prepare_hook_plugin = lone or (
+            self._prepare if self.prepares_tasks else None,
+            None,
+        )
         self.receives_executor_reports = bool(hook.parsl_executor_reported.get_hookimpls())
 
     # -- registration ------------------------------------------------------
@@ -436,6 +450,23 @@ class ParslPlugins:
         except Exception:  # a hook wrapper raised; plain implementations are isolated already
             logger.exception("A Parsl plugin raised around %s; ignoring", caller.name)
 
+    def _call_plan(self, caller: pluggy.HookCaller, plan: DirectPlan | None, kwargs: dict[str, Any]) -> None:
+        """Call ``caller(**kwargs)`` (``kwargs`` in the hookspec's order): straight from ``plan``
+        when pluggy would make only its calls, each implementation's errors logged; else
+        through pluggy."""
+        if plan is None:
+            self._call(caller, **kwargs)
+            return
+        args = tuple(kwargs.values())
+        for function, argnames, plugin_name in plan:
+            try:
+                if argnames is None:
+                    function(*args)
+                else:
+                    function(*[kwargs[a] for a in argnames])
+            except Exception:
+                logger.exception("Parsl plugin %s raised in %s; ignoring", plugin_name, caller.name)
+
     def dfk_started(self, dfk: DataFlowKernel) -> None:
         self._call(self.hook.parsl_dfk_started, dfk=dfk)
 
@@ -443,34 +474,15 @@ class ParslPlugins:
         self, dfk: DataFlowKernel, task: TaskRecord, old_state: States, new_state: States
     ) -> None:
         """Call ``parsl_task_state_changed``; the kernel calls this only when ``observes_tasks``."""
-        plan = self._state_plan
-        if plan is None:
-            try:
-                self.hook.parsl_task_state_changed(
-                    dfk=dfk, task=task, old_state=old_state, new_state=new_state
-                )
-            except Exception:  # a hook wrapper raised; plain implementations are isolated already
-                logger.exception("A Parsl plugin raised around parsl_task_state_changed; ignoring")
-            return
-        for function, argnames, plugin_name in plan:
-            try:
-                if argnames is None:
-                    function(dfk, task, old_state, new_state)
-                else:
-                    args = {"dfk": dfk, "task": task, "old_state": old_state, "new_state": new_state}
-                    function(*[args[a] for a in argnames])
-            except Exception:
-                logger.exception("Parsl plugin %s raised in parsl_task_state_changed; ignoring", plugin_name)
+        self._call_plan(
+            self.hook.parsl_task_state_changed,
+            self._state_plan,
+            {"dfk": dfk, "task": task, "old_state": old_state, "new_state": new_state},
+        )
 
     def state_hook_failed(self, error: Exception) -> None:
         """Log ``error``, raised by a call of ``state_hook``."""
-        plugin = self._state_hook_plugin
-        if plugin is None:  # task_state_changed catches what implementations raise itself
-            logger.error("A Parsl plugin raised around parsl_task_state_changed; ignoring", exc_info=error)
-        else:
-            logger.error(
-                "Parsl plugin %s raised in parsl_task_state_changed; ignoring", plugin, exc_info=error
-            )
+        _log_hook_error("parsl_task_state_changed", self._state_hook_plugin, error)
 
     def task_prepared(
         self, dfk: DataFlowKernel, task: TaskRecord, func: Callable[..., Any], kwargs: dict[str, Any]
@@ -491,47 +503,24 @@ class ParslPlugins:
 
     def prepare_hook_failed(self, error: Exception) -> None:
         """Log ``error``, raised by a call of ``prepare_hook``."""
-        plugin = self._prepare_hook_plugin
-        if plugin is None:  # _prepare catches what implementations raise itself
-            logger.error("A Parsl plugin raised around parsl_task_prepared; ignoring", exc_info=error)
-        else:
-            logger.error("Parsl plugin %s raised in parsl_task_prepared; ignoring", plugin, exc_info=error)
+        _log_hook_error("parsl_task_prepared", self._prepare_hook_plugin, error)
 
     def _prepare(self, dfk: DataFlowKernel, task: TaskRecord, submission: TaskSubmission) -> None:
         """Every ``parsl_task_prepared`` implementation in turn, each one's errors logged."""
-        plan = self._prepare_plan
-        if plan is None:
-            try:
-                self.hook.parsl_task_prepared(dfk=dfk, task=task, submission=submission)
-            except Exception:  # a hook wrapper raised; plain implementations are isolated already
-                logger.exception("A Parsl plugin raised around parsl_task_prepared; ignoring")
-            return
-        for function, argnames, plugin_name in plan:
-            try:
-                if argnames is None:
-                    function(dfk, task, submission)
-                else:
-                    args = {"dfk": dfk, "task": task, "submission": submission}
-                    function(*[args[a] for a in argnames])
-            except Exception:
-                logger.exception("Parsl plugin %s raised in parsl_task_prepared; ignoring", plugin_name)
+        self._call_plan(
+            self.hook.parsl_task_prepared,
+            self._prepare_plan,
+            {"dfk": dfk, "task": task, "submission": submission},
+        )
 
     def executor_reported(self, dfk: DataFlowKernel, executor: str, messages: list[dict[str, Any]]) -> None:
         """Call ``parsl_executor_reported`` (an executor's telemetry sink is bound to this: HTEX
         calls it for every batch of results that carries tasks' messages)."""
-        plan = self._report_plan
-        if plan is None:
-            self._call(self.hook.parsl_executor_reported, dfk=dfk, executor=executor, messages=messages)
-            return
-        for function, argnames, plugin_name in plan:
-            try:
-                if argnames is None:
-                    function(dfk, executor, messages)
-                else:
-                    args = {"dfk": dfk, "executor": executor, "messages": messages}
-                    function(*[args[a] for a in argnames])
-            except Exception:
-                logger.exception("Parsl plugin %s raised in parsl_executor_reported; ignoring", plugin_name)
+        self._call_plan(
+            self.hook.parsl_executor_reported,
+            self._report_plan,
+            {"dfk": dfk, "executor": executor, "messages": messages},
+        )
 
     def dfk_stopped(self, dfk: DataFlowKernel) -> None:
         self._call(self.hook.parsl_dfk_stopped, dfk=dfk)

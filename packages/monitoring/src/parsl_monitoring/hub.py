@@ -62,7 +62,7 @@ _DEPRECATED = (
 #: how long cleanup waits for the last rows to be written before giving up (seconds)
 FLUSH_TIMEOUT = 30.0
 
-# How an executor's tasks are wrapped (see MonitoringHub._how)
+# How an executor's tasks are wrapped (see MonitoringHub._wrapping)
 HERE, SAMPLE, ELSEWHERE = "here", "sample", "elsewhere"
 _run_here = MonitoredFunction.run_here
 
@@ -155,7 +155,7 @@ class MonitoringHub(RepresentationMixin):
         self._recent: dict[tuple[int, float | None], MonitoredFunction] = {}
         self._last_wrapper: MonitoredFunction | None = None  # the one most recently used
         self._wrappers_lock = threading.Lock()
-        self._sample: dict[str, str] = {}  # executor label -> HERE, SAMPLE or ELSEWHERE
+        self._how: dict[str, str] = {}  # executor label -> HERE, SAMPLE or ELSEWHERE
         self._start_lock = threading.Lock()
         self._failed = False
         self._close_log: Callable[[], None] | None = None
@@ -258,9 +258,9 @@ class MonitoringHub(RepresentationMixin):
         if writer is None:
             return
         func = submission.func
-        how = self._sample.get(task.executor)
+        how = self._how.get(task.executor)
         if how is None:
-            how = self._how(dfk, task.executor)
+            how = self._wrapping(dfk, task.executor)
         interval = self.resource_monitoring_interval if how is SAMPLE else None
         last = self._last_wrapper  # a run of tasks of one app: the same wrapper as last time
         if last is not None and last.func is func and last.interval == interval:
@@ -276,7 +276,7 @@ class MonitoringHub(RepresentationMixin):
         kwargs[TRY_KEY] = task.try_id
         submission.func = wrapper
 
-    def _how(self, dfk: DataFlowKernel, label: str) -> str:
+    def _wrapping(self, dfk: DataFlowKernel, label: str) -> str:
         """How tasks on executor ``label`` are wrapped: HERE (threads of this process), SAMPLE
         (another process, resources sampled) or ELSEWHERE (another process, not sampled)."""
         from parsl.executors.threads import ThreadPoolExecutor
@@ -294,7 +294,7 @@ class MonitoringHub(RepresentationMixin):
             how = SAMPLE
         else:
             how = ELSEWHERE
-        self._sample[label] = how
+        self._how[label] = how
         return how
 
     def _wrapper(

@@ -147,15 +147,8 @@ class MonitoredFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         task_id = kwargs.pop(TASK_KEY, None)
         try_id = kwargs.pop(TRY_KEY, None)
-        local = self.local
-        if local is not None and task_id is not None:  # two packed events into the writer's queue
-            append, pack, running, ended = local
-            code = try_id << 8
-            append(pack(task_id, code | running, time.time()))
-            try:
-                return self.func(*args, **kwargs)
-            finally:
-                append(pack(task_id, code | ended, time.time()))
+        if self.local is not None and task_id is not None:  # in the workflow's own process
+            return self.run_here(task_id, try_id, *args, **kwargs)
         send = self.parsl_monitoring_send
         if send is None or task_id is None:
             return self.func(*args, **kwargs)
