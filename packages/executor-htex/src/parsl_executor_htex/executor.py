@@ -39,7 +39,7 @@ from typing import Any
 
 import zmq
 
-from parsl.dataflow.lightfuture import init_future
+from parsl.dataflow.lightfuture import LightFuture
 from parsl.executors.errors import BadStateException, InvalidResourceSpecification
 from parsl.executors.status_handling import BlockProviderExecutor
 from parsl.jobs.states import JobState, JobStatus
@@ -1094,19 +1094,19 @@ class _Count(int):
         return int(self)
 
 
-class _TaskFuture(Future):
+class _TaskFuture(LightFuture):
     """The future ``submit`` returns. ``cancel()`` is best effort: it succeeds while the task
     still waits in the interchange (or on its way there), never once a worker pool has it."""
 
     def __init__(self, executor: HighThroughputExecutor, tid: int):
-        init_future(self)  # Future.__init__ with a lighter Condition
+        # no Future.__init__: LightFuture makes its condition and lists only when first needed
         self._executor = executor
         self.parsl_executor_task_id = tid
 
     def cancel(self) -> bool:
-        with self._condition:
-            if self._state != "PENDING":
-                return self._state in ("CANCELLED", "CANCELLED_AND_NOTIFIED")
+        state = self._state
+        if state != "PENDING":
+            return state in ("CANCELLED", "CANCELLED_AND_NOTIFIED")
         if not self._executor._withdraw(self.parsl_executor_task_id):
             return False
         return super().cancel()

@@ -33,6 +33,7 @@ from parsl.dataflow.errors import DependencyError, failures_of
 from parsl.dataflow.futures import AppFuture
 from parsl.dataflow.interrupts import InterruptHandlers, non_blocking, shutdown_within
 from parsl.dataflow.joins import Joins
+from parsl.dataflow.lightfuture import LightFuture
 from parsl.dataflow.loader import ConfigAlreadyLoadedError, DataFlowKernelLoader
 from parsl.dataflow.memoization import BasicMemoizer
 from parsl.dataflow.rundirs import make_rundir
@@ -356,7 +357,8 @@ class DataFlowKernel(TaskInputs, Joins):
             executor=label,
             retries_left=self._config.retries,
             memoize=cache,
-            ignore_for_cache=list(ignore_for_cache) if ignore_for_cache else [],
+            # a list only when the app names some: most tasks share the empty tuple
+            ignore_for_cache=list(ignore_for_cache) if ignore_for_cache else (),
             join=join,
             time_invoked=time.time(),
             dfk=self,
@@ -658,7 +660,7 @@ class DataFlowKernel(TaskInputs, Joins):
         logger.info("Task %s (%s) cancelled", task.id, task.func_name)
         app_fu = task.app_fu
         if app_fu is not None:
-            Future.cancel(app_fu)  # marks it cancelled and runs its callbacks (dependents fail)
+            LightFuture.cancel(app_fu)  # marks it cancelled and runs its callbacks (dependents fail)
         self._task_finished(task)
 
     def _update_memo(self, task: TaskRecord, res: Any, exc: BaseException | None) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future
 from operator import getitem
 from typing import Any, TypeVar, Union
 
 from parsl.app.futures import DataFuture
-from parsl.dataflow.lightfuture import init_future
+from parsl.dataflow.lightfuture import LightFuture
 from parsl.dataflow.taskrecord import TaskRecord
 
 __all__ = ["AppFuture", "StdStreamSpec"]
@@ -24,7 +23,7 @@ def _getattr(obj: Any, name: str) -> Any:
     return getattr(obj, name)
 
 
-class AppFuture(Future[_R]):
+class AppFuture(LightFuture[_R]):
     """The future of one app invocation.
 
     Beyond ``concurrent.futures.Future`` it carries the task: ``tid``, ``task_record``,
@@ -33,10 +32,12 @@ class AppFuture(Future[_R]):
     ``result[key]`` / ``result.attr`` (computed on the DataFlowKernel's internal executor).
     """
 
+    #: DataFutures of the task's ``outputs=`` Files (set only for tasks that have some)
+    _outputs: Sequence[DataFuture] = ()
+
     def __init__(self, task_record: TaskRecord) -> None:
-        init_future(self)  # Future.__init__ with a lighter Condition (see lightfuture.py)
+        # no Future.__init__: LightFuture makes its condition and lists only when first needed
         self.task_record = task_record
-        self._outputs: list[DataFuture] = []
 
     @property
     def outputs(self) -> Sequence[DataFuture]:

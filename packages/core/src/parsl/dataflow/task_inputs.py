@@ -51,7 +51,7 @@ class TaskInputs:
                 spec = kwargs[kw] = self._auto_logname(task, kw)
                 # the generated path differs per task: it must not change the memo key
                 if kw not in task.ignore_for_cache:
-                    task.ignore_for_cache.append(kw)
+                    task.ignore_for_cache = [*task.ignore_for_cache, kw]
             if isinstance(spec, File):  # as in Parsl, fut.stdout/stderr is then a DataFuture
                 if staging and (spec.scheme != "file" or self.data_manager.custom_staging(label)):
                     self._stage_out_std_stream(task, kw, spec, label)
@@ -118,7 +118,7 @@ class TaskInputs:
             std = app_fu._std_futures = {}
         std[kind] = DataFuture(stage_fut if stage_fut is not None else app_fu, spec, tid=task.id)
         if kind not in task.ignore_for_cache:
-            task.ignore_for_cache.append(kind)
+            task.ignore_for_cache = [*task.ignore_for_cache, kind]
 
     def _auto_logname(self, task: TaskRecord, kind: str) -> str:
         autopath = self._config.std_autopath

@@ -1,8 +1,10 @@
 """Task events in ``parsl.log`` at INFO without a log call per task.
 
-The DataFlowKernel appends ``(time, task id, event, app name, detail, try)`` tuples to a deque (a few
-tens of nanoseconds); a background thread turns them into lines once a second and at
-cleanup, so task start, end and failure are visible in parsl.log at INFO while the
+The DataFlowKernel hands each event as a ``(time, task id, event, app name, detail, try)``
+tuple to ``record``, which adds its six values to one flat deque (a few tens of
+nanoseconds; the tuple itself is freed at once, so queued events are plain values the
+garbage collector never walks). A background thread turns them into lines once a second and
+at cleanup, so task start, end and failure are visible in parsl.log at INFO while the
 per-task path stays free of logging.
 """
 
@@ -24,8 +26,8 @@ class TaskEventLog:
 
     def __init__(self, period: float = 1.0) -> None:
         self.enabled = logger.isEnabledFor(logging.INFO)
-        self._events: deque[tuple[float, Any, str, str, Any, int]] = deque()
-        self.record = self._events.append
+        self._events: deque[Any] = deque()  # six values per event, in record order
+        self.record = self._events.extend
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._period = period
@@ -45,7 +47,8 @@ class TaskEventLog:
         pop = events.popleft
         try:
             while True:
-                t, tid, event, name, detail, try_id = pop()
+                # extend() adds an event's six values at once, under the GIL: pop whole events
+                t, tid, event, name, detail, try_id = pop(), pop(), pop(), pop(), pop(), pop()
                 stamp = time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
                 line = f"{stamp} task {tid} {event} {name}"
                 if detail is not None:

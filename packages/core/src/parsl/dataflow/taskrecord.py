@@ -79,7 +79,8 @@ class TaskRecord:
     checkpoint: bool
     hashsum: str | None
     memoize: bool
-    ignore_for_cache: list[str]
+    #: keyword arguments left out of the memo key: a list, or ``()`` when there are none
+    ignore_for_cache: Sequence[str]
     from_memo: bool | None
     join: bool
     joins: Future[Any] | Sequence[Future[Any]] | dict[Any, Future[Any]] | None
@@ -104,7 +105,7 @@ class TaskRecord:
         executor: str,
         retries_left: int,
         memoize: bool,
-        ignore_for_cache: list[str],
+        ignore_for_cache: Sequence[str],
         join: bool,
         time_invoked: float,
         dfk: DataFlowKernel,
