@@ -270,3 +270,86 @@ def test_a_pool_with_no_interchange_to_return_to_exits_after_heartbeat_threshold
             future.result(timeout=30)
         # it waited for a new interchange, for heartbeat_threshold (3 s), then exited on its own
         _wait(lambda: not _pool_pids(str(tmp_path)), 3 + 30, "the pool to exit")
+
+
+# ------------------------------------------------------------ the dispatch file
+def _ids_in(path) -> list[int]:
+    from array import array
+
+    ids = array("q")
+    with open(path, "rb") as f:
+        ids.frombytes(f.read())
+    return list(ids)
+
+
+def test_dispatches_are_recorded_in_a_file_and_never_sent_on_the_pipe(tmp_path):
+    ex = _executor()
+    config = Config(executors=[ex], run_dir=str(tmp_path / "run"), strategy="none")
+    with parsl.load(config):
+        assert [double(i).result(timeout=60) for i in range(30)] == [2 * i for i in range(30)]
+        futures = [ex.submit(double.func, {}, i) for i in range(20)]
+        assert [f.result(timeout=60) for f in futures] == [2 * i for i in range(20)]
+        path = ex._dispatch_file
+        assert path is not None and path.startswith(ex.ipc_dir)
+        ids = _ids_in(path)
+        # each task once, in the order dispatched: the 30 apps, then the 20 direct submits
+        assert sorted(ids) == ids and len(ids) == len(set(ids)) == 50
+    assert not ex._dispatch_log  # the executor was never woken for a dispatch
+    assert not os.path.exists(path)  # removed at shutdown with the socket files
+
+
+def test_a_compacted_dispatch_file_still_names_the_tasks_pools_hold(tmp_path):
+    markers = tmp_path / "started"
+    markers.mkdir()
+    ex = _executor(prefetch_capacity=0)
+    ex._dispatch_log_slack = 3  # rewrite the file every few dispatches
+    config = Config(executors=[ex], retries=0, run_dir=str(tmp_path / "run"), strategy="none")
+    with parsl.load(config):
+        assert [double(i).result(timeout=60) for i in range(40)] == [2 * i for i in range(40)]
+        assert len(_ids_in(ex._dispatch_file)) <= 3 + 2  # compacted: nothing held, a few since
+        futures = [marked(i, str(markers), 2.0) for i in range(6)]
+        _wait(lambda: len(os.listdir(markers)) == 2, 60, "two running tasks")
+        running = {int(name) for name in os.listdir(markers)}
+        # after short tasks the pool also holds a task per worker ahead (adaptive prefetch)
+        held = sum(d["tasks"] for d in _pools_full(ex))
+        _kill_interchange(ex)
+        failed = set()
+        for i, f in enumerate(futures):
+            try:
+                assert f.result(timeout=120) == 2 * i
+            except InterchangeLost:
+                failed.add(i)
+    # exactly the tasks the pool held count as lost: none it held was resubmitted (it would
+    # run twice), and every other one ran once on the new interchange
+    assert running <= failed and len(failed) == held
+
+
+def test_an_unwritable_dispatch_file_falls_back_to_notices_on_the_pipe(tmp_path, monkeypatch, caplog):
+    from parsl_executor_htex import executor as executor_module
+
+    # a path in a directory that does not exist: the interchange cannot open it
+    monkeypatch.setattr(executor_module, "DISPATCH_FILE", "no-such-dir/dispatched")
+    markers = tmp_path / "started"
+    markers.mkdir()
+    ex = _executor(prefetch_capacity=0)
+    config = Config(executors=[ex], retries=0, run_dir=str(tmp_path / "run"), strategy="none")
+    with parsl.load(config):
+        assert double(4).result(timeout=60) == 8
+        _wait(lambda: ex._dispatch_log, 30, "a DISPATCHED notice on the pipe")
+        futures = [marked(i, str(markers), 2.0) for i in range(6)]
+        _wait(lambda: len(os.listdir(markers)) == 2, 60, "two running tasks")
+        running = {int(name) for name in os.listdir(markers)}
+        # after short tasks the pool also holds a task per worker ahead (adaptive prefetch)
+        held = sum(d["tasks"] for d in _pools_full(ex))
+        _kill_interchange(ex)
+        failed = set()
+        for i, f in enumerate(futures):
+            try:
+                assert f.result(timeout=120) == 2 * i
+            except InterchangeLost:
+                failed.add(i)
+    # exactly the tasks the pool held count as lost: none it held was resubmitted (it would
+    # run twice), and every other one ran once on the new interchange
+    assert running <= failed and len(failed) == held
+    log = (tmp_path / "run").rglob("interchange.log")
+    assert any("Cannot write the dispatch log" in p.read_text() for p in log)

@@ -73,6 +73,9 @@ DEFAULT_LAUNCH_CMD = (
 DEFAULT_INTERCHANGE_LAUNCH_CMD = ["interchange.py"]
 _POOL_SCRIPT = "process_worker_pool.py"
 
+#: with interchange recovery on, the interchange records the tasks it gives pools in
+#: ``<ipc_dir>/dispatched.<n>`` (the n-th interchange of this executor; 8 bytes per task id)
+DISPATCH_FILE = "dispatched"
 _IPC_PATH_MAX = 100  # a unix socket path must fit in sockaddr_un (108 bytes with the NUL)
 
 
@@ -226,7 +229,15 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         self._restarts: list[float] = []  # monotonic times of interchange restarts
         self._restarting = False  # between a lost interchange and its replacement: hold writes
         self._closing = False  # shutdown() began: an interchange exiting now is no loss
-        #: DISPATCHED messages of the current interchange, unread (see _dispatched_tasks)
+        #: with recovery on, the file where the current interchange records each task it gives a
+        #: pool before it does (read only once it is lost: see _dispatched_tasks)
+        self._dispatch_file: str | None = None
+        self._generation = 0  # interchanges started: each writes its own dispatch file
+        #: ids the dispatch file may hold beyond twice those pools hold, before the interchange
+        #: rewrites it with only the latter (tests lower it)
+        self._dispatch_log_slack = 10_000
+        #: DISPATCHED messages of the current interchange, unread: what it tells us on its pipe
+        #: instead once its dispatch file cannot be written (see _dispatched_tasks)
         self._dispatch_log: list[bytes] = []
         self._dispatch_logged = 0  # task ids in _dispatch_log
         self._held_blocks: set[str] = set()  # told to the interchange; a new one is told again
@@ -300,6 +311,12 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         worker_ports = self.worker_ports
         if restart:
             worker_ports = (self._ports["workers"], self._ports["workers"])
+        self._generation += 1
+        self._dispatch_file = (
+            os.path.join(self.ipc_dir, f"{DISPATCH_FILE}.{self._generation}")
+            if self._recovering and self.ipc_dir
+            else None
+        )
         config = {
             "loopback_address": self.loopback_address,
             "interchange_port_range": self.interchange_port_range,
@@ -319,8 +336,11 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             # DataFlowKernel's plugins get a pool's changes only (see parsl_executor_reported)
             "node_updates": self.monitoring_messages is not None and not callable(self.monitoring_messages),
             "check_versions": bool(self._check_python_mismatch),
-            # with recovery on, which tasks a pool holds (see _recover)
-            "dispatch_notices": self._recovering,
+            # with recovery on, which tasks a pool holds (see _recover): written to a file, which
+            # wakes nobody; on the pipe only if there is no file
+            "dispatch_log": self._dispatch_file,
+            "dispatch_notices": self._recovering and self._dispatch_file is None,
+            "dispatch_log_slack": self._dispatch_log_slack,
             "held_blocks": sorted(self._held_blocks),
             "block_history": list(self._blocks_seen),
         }
@@ -634,6 +654,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     pipe.close()
             except OSError as e:
                 logger.debug("Closing a pipe of the lost interchange: %s", e)
+        lost_log = self._dispatch_file  # the dead one's: _start_interchange names a new one
         error: Exception | None = None
         for attempt in range(5):  # its port may take a moment to be free again
             try:
@@ -653,7 +674,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                 )
             )
             return False
-        dispatched = self._dispatched_tasks()
+        dispatched = self._dispatched_tasks(lost_log)
         lost: list[tuple[int, Future]] = []
         with self._submit_lock:
             tasks, funcs, lookup = self.tasks, self._funcs, self._fcache.lookup
@@ -701,12 +722,27 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             return False
         return True
 
-    def _dispatched_tasks(self) -> set[int]:
-        """The outstanding tasks the interchange said it gave to a pool; forgets the notices."""
+    def _dispatched_tasks(self, path: str | None) -> set[int]:
+        """The outstanding tasks the lost interchange gave to a pool, from its dispatch file
+        ``path`` (removed) and its DISPATCHED notices (forgotten)."""
         from array import array
 
         ids: set[int] = set()
         tasks = self.tasks
+        if path is not None:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+                os.unlink(path)
+            except FileNotFoundError:
+                data = b""  # it could not make the file: its notices say it all
+            except OSError as e:
+                logger.warning("Cannot read the lost interchange's dispatch file %s: %s", path, e)
+                data = b""
+            tids = array("q")
+            # a write cut short by its death ends in a partial id: that task was not sent yet
+            tids.frombytes(data[: len(data) - len(data) % tids.itemsize])
+            ids.update(t for t in tids if t in tasks)
         for msg in self._dispatch_log:
             tids = array("q")
             tids.frombytes(memoryview(msg)[1:])
@@ -722,7 +758,7 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         if self._dispatch_logged > 2 * len(self.tasks) + 10000:
             from array import array
 
-            keep = array("q", self._dispatched_tasks())
+            keep = array("q", self._dispatched_tasks(None))
             self._dispatch_log = [m.DISPATCHED + keep.tobytes()]
             self._dispatch_logged = len(keep)
 
@@ -1071,7 +1107,11 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
         if self._own_ipc_dir and self.ipc_dir:
             shutil.rmtree(self.ipc_dir, ignore_errors=True)
         elif self.ipc_dir:  # the certificate directory: keep the keys, drop the socket files
-            for name in ("command", m.WORKER_IPC):
+            try:
+                dispatch_files = [n for n in os.listdir(self.ipc_dir) if n.startswith(DISPATCH_FILE + ".")]
+            except OSError:
+                dispatch_files = []
+            for name in ("command", m.WORKER_IPC, *dispatch_files):
                 try:
                     os.unlink(os.path.join(self.ipc_dir, name))
                 except FileNotFoundError:

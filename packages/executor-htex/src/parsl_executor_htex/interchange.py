@@ -82,6 +82,18 @@ LOST_MEMORY = 10_000
 #: how often (seconds) the interchange checks that its parent, the workflow process, is alive
 PARENT_CHECK = 0.5
 
+#: task ids the dispatch log may hold beyond twice those pools have, before it is compacted
+#: (the default: the executor sends its own)
+DISPATCH_LOG_SLACK = 10_000
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the file ``fd`` (a regular file: no EAGAIN)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
 
 class ManagerRecord:
     """What the interchange knows about one connected worker pool."""
@@ -163,8 +175,20 @@ class Interchange:
         self.selector = config.get("manager_selector")
         self.node_updates = bool(config.get("node_updates"))  # a node message per dispatch
         self.check_versions = config.get("check_versions", True)
-        # a DISPATCHED notice to the executor before each dispatch round (interchange recovery)
+        # interchange recovery: before each dispatch round, the task ids it gives out go to a
+        # file the executor reads only once we are gone (a write, no wake-up of the executor);
+        # should that file fail, as DISPATCHED notices on the executor's pipe instead
         self.dispatch_notices = bool(config.get("dispatch_notices"))
+        self.dispatch_path: str | None = config.get("dispatch_log") or None
+        self.dispatch_fd = -1
+        self.dispatch_logged = 0  # task ids in the file
+        self.dispatch_slack = int(config.get("dispatch_log_slack", DISPATCH_LOG_SLACK))
+        self.dispatch_compact_at = self.dispatch_slack
+        if self.dispatch_path:
+            try:
+                self.dispatch_fd = os.open(self.dispatch_path, _LOG_FLAGS | os.O_TRUNC, 0o600)
+            except OSError as e:
+                self._dispatch_log_failed(e)
         self.version = m.version_info()
         self.pending: list[tuple[float, int, int, int, Any]] = []
         self.seq = 0
@@ -308,17 +332,27 @@ class Interchange:
             except EOFError:
                 logger.info("The executor's process is gone (stdin closed): shutting down")
                 self.stopping = True
-        if self.listener is not None:
-            conns = self.conns
-            listen_fd = self.listener.fileno()
-            for s, ev in events:
+        # zmq's poll is level-triggered: a ZeroMQ socket it did not report has nothing to read,
+        # so only the reported ones are drained (each check of one costs two system calls)
+        workers = self.workers
+        command = False
+        drain = False
+        conns = self.conns
+        listen_fd = self.listener.fileno() if self.listener is not None else None
+        for s, ev in events:
+            if s is workers:
+                drain = True
+            elif s is self.command:
+                command = True
+            elif listen_fd is not None:
                 c = conns.get(s)  # type: ignore[call-overload]
                 if c is not None:
                     self._local_event(c, ev)
                 elif s == listen_fd:
                     self._accept()
-        self._drain_workers()
-        if self.command.getsockopt(_EVENTS) & _POLLIN:
+        if drain:
+            self._drain_workers()
+        if command and self.command.getsockopt(_EVENTS) & _POLLIN:
             self._handle_command()
 
     def _flush_executor(self) -> None:
@@ -646,14 +680,74 @@ class Interchange:
             rec.idle_since = None
             self._update_ready(rec)
             batches.append((rec, m.encode(m.TASKS, (meta, defs, payloads))))
-        if self.dispatch_notices and dispatched:
-            # to the executor first: should we die before a pool hears of them, it already knows
-            self._to_executor([m.DISPATCHED + array("q", dispatched).tobytes()])
-            self._flush_executor()
+        if dispatched:
+            # recorded first: should we die before a pool hears of them, the executor knows
+            if self.dispatch_fd >= 0:
+                self._log_dispatched(dispatched)
+            if self.dispatch_notices:
+                self._to_executor([m.DISPATCHED + array("q", dispatched).tobytes()])
+                self._flush_executor()
         for rec, frames in batches:
             self._send(rec.ident, frames)
             if self.node_updates:
                 self._node_message(rec, "dispatched")
+
+    # ------------------------------------------------------------- dispatch log
+    def _log_dispatched(self, tids: list[int]) -> None:
+        """Append ``tids`` to the dispatch log (8 bytes each, native order); keep it short."""
+        try:
+            write_all(self.dispatch_fd, array("q", tids).tobytes())
+        except OSError as e:
+            self._dispatch_log_failed(e)
+            return
+        self.dispatch_logged += len(tids)
+        if self.dispatch_logged > self.dispatch_compact_at and self.out is not None and not self.out.pending:
+            self._compact_dispatch_log()
+
+    def _compact_dispatch_log(self) -> None:
+        """Replace the log with the tasks pools hold now (a new file renamed over it).
+
+        Only with no result waiting to be written to the executor: a task whose result has
+        left us is finished for the executor, and one still held by a pool is in ``rec.tasks``;
+        a result still queued here would be neither. A crash before the rename leaves the old,
+        complete log.
+        """
+        assert self.dispatch_path is not None
+        live = array("q")
+        for rec in self.managers.values():
+            live.extend(rec.tasks)
+        tmp = self.dispatch_path + ".new"
+        try:
+            fd = os.open(tmp, _LOG_FLAGS | os.O_TRUNC, 0o600)
+            try:
+                write_all(fd, live.tobytes())
+                os.rename(tmp, self.dispatch_path)
+            except OSError:
+                os.close(fd)
+                raise
+        except OSError as e:
+            self._dispatch_log_failed(e)
+            return
+        os.close(self.dispatch_fd)
+        self.dispatch_fd = fd
+        self.dispatch_logged = len(live)
+        self.dispatch_compact_at = 2 * len(live) + self.dispatch_slack
+
+    def _dispatch_log_failed(self, error: OSError) -> None:
+        """The log cannot be written (a full disk): tell the executor on its pipe from now on.
+
+        Pools hold no task this log missed: each dispatch writes the log before its send.
+        """
+        logger.warning(
+            "Cannot write the dispatch log %s (%s): telling the executor about each dispatch instead",
+            self.dispatch_path,
+            error,
+        )
+        if self.dispatch_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.dispatch_fd)
+        self.dispatch_fd = -1
+        self.dispatch_notices = True  # the executor reads what the file holds and these notices
 
     # -------------------------------------------------------------- commands
     def _handle_command(self) -> None:
