@@ -58,7 +58,7 @@ from typing import Any
 import zmq
 
 from parsl_executor_htex import messages as m
-from parsl_executor_htex.link import FramedLink, LinkClosed, set_buffers
+from parsl_executor_htex.link import FdPoller, FramedLink, LinkClosed, set_buffers
 from parsl_executor_htex.manager_selector import RandomManagerSelector
 from parsl_executor_htex.serialize import pack_exception
 
@@ -158,7 +158,7 @@ class LocalPool(FramedLink):
 
     __slots__ = ("ident",)
 
-    def __init__(self, sock: socket.socket, poller: zmq.Poller):
+    def __init__(self, sock: socket.socket, poller: zmq.Poller | FdPoller):
         set_buffers(sock)
         super().__init__(sock, poller)
         self.ident: bytes | None = None
@@ -230,7 +230,7 @@ class Interchange:
         self.workers.setsockopt(zmq.ROUTER_HANDOVER, 1)
         # pools on this host: a plain unix stream socket in the 0700 certificate directory
         # (no ZeroMQ I/O threads, no CURVE); see LocalPool and process_worker_pool.py
-        self.poller = zmq.Poller()
+        self.poller = FdPoller()
         self.listener: socket.socket | None = None
         self.local_path: str | None = config.get("worker_ipc") or None
         self.conns: dict[int, LocalPool] = {}  # fd -> connection
@@ -332,8 +332,8 @@ class Interchange:
             except EOFError:
                 logger.info("The executor's process is gone (stdin closed): shutting down")
                 self.stopping = True
-        # zmq's poll is level-triggered: a ZeroMQ socket it did not report has nothing to read,
-        # so only the reported ones are drained (each check of one costs two system calls)
+        # a ZeroMQ socket the poller did not report has nothing to read (see FdPoller), so only
+        # the reported ones are read (each check of one costs two system calls)
         workers = self.workers
         command = False
         drain = False
@@ -354,6 +354,7 @@ class Interchange:
             self._drain_workers()
         if command and self.command.getsockopt(_EVENTS) & _POLLIN:
             self._handle_command()
+            self.poller.touch(self.command)  # its reply was a send: check it again
 
     def _flush_executor(self) -> None:
         """Write queued results to the executor; poll its pipe for POLLOUT while some wait."""
@@ -379,6 +380,7 @@ class Interchange:
         c = self.local.get(ident)
         if c is None:
             m.send(self.workers, frames, ident)
+            self.poller.touch(self.workers)  # a send may take the signal of a message waiting
         else:
             c.send(frames)
 

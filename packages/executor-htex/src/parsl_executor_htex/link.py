@@ -20,7 +20,7 @@ import zmq
 
 from parsl_executor_htex.messages import FrameReader, FrameWriter
 
-__all__ = ["SOCKET_BUFFER", "FramedLink", "LinkClosed", "set_buffers"]
+__all__ = ["SOCKET_BUFFER", "FdPoller", "FramedLink", "LinkClosed", "set_buffers"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,91 @@ SOCKET_BUFFER = 1 << 20
 
 _POLLIN = int(zmq.POLLIN)
 _POLLOUT = int(zmq.POLLOUT)
+
+
+_SELECT_IN = select.POLLIN | select.POLLPRI
+_SELECT_OUT = select.POLLOUT
+_SELECT_ERR = select.POLLERR | select.POLLHUP | select.POLLNVAL
+_EVENTS = int(zmq.EVENTS)
+_FD = int(zmq.FD)
+
+
+class FdPoller:
+    """``zmq.Poller``'s interface (registrations and events in ZeroMQ's flags) over ``select.poll``.
+
+    ``zmq.Poller.poll`` asks every registered ZeroMQ socket for its events before and after
+    it waits (two system calls each, per call), even when only file descriptors are busy. Here
+    a ZeroMQ socket is polled through its ``ZMQ_FD``, which becomes readable when the socket
+    has something to process, and is reported as ``(socket, POLLIN)`` when that fd is; the
+    owner then reads it while ``getsockopt(EVENTS)`` says POLLIN, which also re-arms the fd.
+    That fd is edge-triggered: any other call on the socket (a send) may consume its signal
+    while a message waits, so after such calls the owner calls :meth:`touch`, and the next
+    :meth:`poll` checks that socket's events itself before waiting.
+    """
+
+    __slots__ = ("_dirty", "_fds", "_poll", "_socks")
+
+    def __init__(self) -> None:
+        self._poll = select.poll()
+        self._socks: dict[int, zmq.Socket] = {}  # ZMQ_FD -> socket
+        self._fds: dict[int, Any] = {}  # fd -> what was registered (an int, or an object with fileno)
+        self._dirty: list[zmq.Socket] = []
+
+    def register(self, obj: Any, flags: int = _POLLIN | _POLLOUT) -> None:
+        if isinstance(obj, zmq.Socket):
+            if flags & ~_POLLIN:
+                raise ValueError("FdPoller polls ZeroMQ sockets for POLLIN only")
+            fd = obj.getsockopt(_FD)
+            self._socks[fd] = obj
+            self._poll.register(fd, select.POLLIN)
+            self._dirty.append(obj)  # messages may already wait
+            return
+        fd = obj if isinstance(obj, int) else obj.fileno()
+        mask = (_SELECT_IN if flags & _POLLIN else 0) | (_SELECT_OUT if flags & _POLLOUT else 0)
+        self._fds[fd] = obj
+        self._poll.register(fd, mask)
+
+    def unregister(self, obj: Any) -> None:
+        """Stop polling ``obj``; KeyError if it was not registered (as ``zmq.Poller``)."""
+        if isinstance(obj, zmq.Socket):
+            fd = obj.getsockopt(_FD)
+            del self._socks[fd]
+            if obj in self._dirty:
+                self._dirty.remove(obj)
+        else:
+            fd = obj if isinstance(obj, int) else obj.fileno()
+            del self._fds[fd]
+        self._poll.unregister(fd)
+
+    def touch(self, sock: zmq.Socket) -> None:
+        """``sock`` was used (sent on): check its events at the next :meth:`poll`."""
+        if sock not in self._dirty:
+            self._dirty.append(sock)
+
+    def poll(self, timeout: int | None = None) -> list[tuple[Any, int]]:
+        """Wait up to ``timeout`` ms (None: forever); ``[(registered object, zmq flags), ...]``."""
+        ready: list[tuple[Any, int]] = []
+        dirty = self._dirty
+        if dirty:
+            for sock in dirty:
+                if sock.getsockopt(_EVENTS) & _POLLIN:
+                    ready.append((sock, _POLLIN))
+            dirty.clear()
+            if ready:
+                timeout = 0
+        socks, fds = self._socks, self._fds
+        for fd, ev in self._poll.poll(timeout):
+            sock = socks.get(fd)
+            if sock is not None:
+                if (sock, _POLLIN) not in ready:
+                    ready.append((sock, _POLLIN))
+                continue
+            obj = fds.get(fd, fd)
+            flags = (_POLLIN if ev & (_SELECT_IN | _SELECT_ERR) else 0) | (
+                _POLLOUT if ev & _SELECT_OUT else 0
+            )
+            ready.append((obj, flags))
+        return ready
 
 
 class LinkClosed(EOFError):
@@ -54,7 +139,7 @@ class FramedLink:
 
     __slots__ = ("fd", "out_polled", "poller", "reader", "sock", "writer")
 
-    def __init__(self, sock: socket.socket, poller: zmq.Poller):
+    def __init__(self, sock: socket.socket, poller: zmq.Poller | FdPoller):
         sock.setblocking(False)
         self.sock = sock
         self.fd = sock.fileno()

@@ -51,7 +51,7 @@ from typing import Any
 import zmq
 
 from parsl_executor_htex import messages as m
-from parsl_executor_htex.link import FramedLink, LinkClosed, set_buffers
+from parsl_executor_htex.link import FdPoller, FramedLink, LinkClosed, set_buffers
 from parsl_executor_htex.packages import installed_packages
 from parsl_executor_htex.probe import probe_addresses
 from parsl_executor_htex.serialize import pack_exception
@@ -144,7 +144,9 @@ class Manager:
         self.hb_period = float(args.hb_period)
         self.hb_threshold = float(args.hb_threshold)
         self.poll_ms = max(1, int(args.poll))
-        self.poller = zmq.Poller()
+        # a local pool polls only file descriptors (its link and the workers' pipes): select's
+        # poll, without zmq.Poller's per-call overhead; over TCP the DEALER needs zmq's poll
+        self.poller: zmq.Poller | FdPoller = FdPoller() if local is not None else zmq.Poller()
         # the link to the interchange: a connected unix socket when it runs on this host (see
         # _local_socket), else a ZeroMQ DEALER over TCP (CurveZMQ with a certificate directory)
         self.link: FramedLink | None = None

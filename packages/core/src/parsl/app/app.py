@@ -68,6 +68,9 @@ if TYPE_CHECKING:
 
 __all__ = ["App", "AppBase", "bash_app", "join_app", "python_app"]
 
+#: ``DataFlowKernelLoader``, once an app without a bound kernel first needs it (see _kernel)
+_loader: list[Any] = [None]
+
 #: keyword arguments Parsl itself interprets
 SPECIAL_KWARGS = (
     "inputs",
@@ -163,9 +166,12 @@ class AppBase(metaclass=ABCMeta):
     def _kernel(self) -> DataFlowKernel:
         dfk = self.data_flow_kernel
         if dfk is None:
-            from parsl.dataflow.dflow import DataFlowKernelLoader
+            loader = _loader[0]
+            if loader is None:  # imported here (a cycle at module level), once
+                from parsl.dataflow.dflow import DataFlowKernelLoader
 
-            dfk = DataFlowKernelLoader.dfk()
+                loader = _loader[0] = DataFlowKernelLoader
+            dfk = loader.dfk()
         return dfk
 
     def _invocation_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
