@@ -282,6 +282,25 @@ def _ids_in(path) -> list[int]:
     return list(ids)
 
 
+def _kill_with_two_running_and_check_only_held_tasks_fail(ex: HighThroughputExecutor, markers) -> None:
+    """Start 6 two-second tasks, SIGKILL the interchange while 2 run, and check that exactly the
+    tasks the pool held fail with InterchangeLost: none it held was resubmitted (it would run
+    twice), and every other one ran once on the new interchange."""
+    futures = [marked(i, str(markers), 2.0) for i in range(6)]
+    _wait(lambda: len(os.listdir(markers)) == 2, 60, "two running tasks")
+    running = {int(name) for name in os.listdir(markers)}
+    # after short tasks the pool also holds a task per worker ahead (adaptive prefetch)
+    held = sum(d["tasks"] for d in _pools_full(ex))
+    _kill_interchange(ex)
+    failed = set()
+    for i, f in enumerate(futures):
+        try:
+            assert f.result(timeout=120) == 2 * i
+        except InterchangeLost:
+            failed.add(i)
+    assert running <= failed and len(failed) == held
+
+
 def test_dispatches_are_recorded_in_a_file_and_never_sent_on_the_pipe(tmp_path):
     ex = _executor()
     config = Config(executors=[ex], run_dir=str(tmp_path / "run"), strategy="none")
@@ -307,21 +326,7 @@ def test_a_compacted_dispatch_file_still_names_the_tasks_pools_hold(tmp_path):
     with parsl.load(config):
         assert [double(i).result(timeout=60) for i in range(40)] == [2 * i for i in range(40)]
         assert len(_ids_in(ex._dispatch_file)) <= 3 + 2  # compacted: nothing held, a few since
-        futures = [marked(i, str(markers), 2.0) for i in range(6)]
-        _wait(lambda: len(os.listdir(markers)) == 2, 60, "two running tasks")
-        running = {int(name) for name in os.listdir(markers)}
-        # after short tasks the pool also holds a task per worker ahead (adaptive prefetch)
-        held = sum(d["tasks"] for d in _pools_full(ex))
-        _kill_interchange(ex)
-        failed = set()
-        for i, f in enumerate(futures):
-            try:
-                assert f.result(timeout=120) == 2 * i
-            except InterchangeLost:
-                failed.add(i)
-    # exactly the tasks the pool held count as lost: none it held was resubmitted (it would
-    # run twice), and every other one ran once on the new interchange
-    assert running <= failed and len(failed) == held
+        _kill_with_two_running_and_check_only_held_tasks_fail(ex, markers)
 
 
 def test_an_unwritable_dispatch_file_falls_back_to_notices_on_the_pipe(tmp_path, monkeypatch, caplog):
@@ -336,20 +341,6 @@ def test_an_unwritable_dispatch_file_falls_back_to_notices_on_the_pipe(tmp_path,
     with parsl.load(config):
         assert double(4).result(timeout=60) == 8
         _wait(lambda: ex._dispatch_log, 30, "a DISPATCHED notice on the pipe")
-        futures = [marked(i, str(markers), 2.0) for i in range(6)]
-        _wait(lambda: len(os.listdir(markers)) == 2, 60, "two running tasks")
-        running = {int(name) for name in os.listdir(markers)}
-        # after short tasks the pool also holds a task per worker ahead (adaptive prefetch)
-        held = sum(d["tasks"] for d in _pools_full(ex))
-        _kill_interchange(ex)
-        failed = set()
-        for i, f in enumerate(futures):
-            try:
-                assert f.result(timeout=120) == 2 * i
-            except InterchangeLost:
-                failed.add(i)
-    # exactly the tasks the pool held count as lost: none it held was resubmitted (it would
-    # run twice), and every other one ran once on the new interchange
-    assert running <= failed and len(failed) == held
+        _kill_with_two_running_and_check_only_held_tasks_fail(ex, markers)
     log = (tmp_path / "run").rglob("interchange.log")
     assert any("Cannot write the dispatch log" in p.read_text() for p in log)

@@ -180,41 +180,33 @@ class LightFuture(Future[_T]):
                 del exc, self  # no reference cycle through the traceback
         return self._result
 
-    def result(self, timeout: float | None = None) -> _T:
+    def _finished(self, timeout: float | None) -> None:
+        """Return once this future is FINISHED; CancelledError if it was cancelled,
+        TimeoutError if it is still pending or running after ``timeout`` seconds."""
         state = self._state
         if state == FINISHED:
-            return self._outcome()  # type: ignore[no-any-return]
-        if state in _CANCELLED:
-            raise CancelledError()
-        cond = self._condition
-        with cond:
-            state = self._state
-            if state in (PENDING, RUNNING):
-                cond.wait(timeout)
+            return
+        if state not in _CANCELLED:
+            cond = self._condition  # made now: this thread may have to wait
+            with cond:
+                if self._state in (PENDING, RUNNING):
+                    cond.wait(timeout)
                 state = self._state
-            if state in _CANCELLED:
-                raise CancelledError()
             if state == FINISHED:
-                return self._outcome()  # type: ignore[no-any-return]
-            raise FutureTimeoutError()
+                return
+            if state not in _CANCELLED:
+                raise FutureTimeoutError()
+        raise CancelledError()
+
+    def result(self, timeout: float | None = None) -> _T:
+        if self._state != FINISHED:
+            self._finished(timeout)
+        return self._outcome()  # type: ignore[no-any-return]
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        state = self._state
-        if state == FINISHED:
-            return self._exception
-        if state in _CANCELLED:
-            raise CancelledError()
-        cond = self._condition
-        with cond:
-            state = self._state
-            if state in (PENDING, RUNNING):
-                cond.wait(timeout)
-                state = self._state
-            if state in _CANCELLED:
-                raise CancelledError()
-            if state == FINISHED:
-                return self._exception
-            raise FutureTimeoutError()
+        if self._state != FINISHED:
+            self._finished(timeout)
+        return self._exception
 
     def add_done_callback(self, fn: Callable[[Future[_T]], object]) -> None:
         lock = self._lock()
