@@ -81,6 +81,63 @@ def test_task_prepared_plugin_registered_through_pm_wraps_tasks(dfk, registered)
     assert triple(1).result() == 103
 
 
+def test_leading_args_go_before_the_task_arguments_and_kwargs_are_copied_only_when_read(dfk, registered):
+    seen = []
+
+    class Tagger:
+        @hookimpl
+        def parsl_task_prepared(self, task, submission):
+            inner = submission.func
+            if task.try_id == 0 and task.func_name == "triple":
+                submission.leading_args = ("tag", task.id)
+
+                def run(tag, tid, *a, **k):
+                    seen.append((tag, tid, a, k))
+                    return inner(*a, **k)
+
+                submission.func = run
+            assert submission._kwargs is None  # nothing read: no copy made
+
+    registered(Tagger())
+    fut = triple(4)
+    assert fut.result() == 12
+    assert seen == [("tag", fut.tid, (4,), {})]
+
+
+def test_task_prepared_helper_binds_leading_args_into_the_function(dfk, registered):
+    class Lead:
+        @hookimpl
+        def parsl_task_prepared(self, submission):
+            submission.leading_args = (10,)
+            submission.kwargs["y"] = 5
+
+    record = triple(1)
+    record.result()
+    registered(Lead())
+    kwargs = {}
+    func = dfk.plugins.task_prepared(dfk, record.task_record, lambda x, y: (x, y), kwargs)
+    assert kwargs == {"y": 5}  # the key added to the caller's copy, which it passes on
+    assert func(**kwargs) == (10, 5)  # the leading value bound
+
+
+def test_a_plugin_adding_private_kwargs_changes_its_try_copy_not_the_task(dfk, registered):
+    class Private:
+        @hookimpl
+        def parsl_task_prepared(self, submission):
+            submission.kwargs["_private"] = 1
+            inner = submission.func
+
+            def run(*a, _private, **k):
+                return inner(*a, **k)
+
+            submission.func = run
+
+    registered(Private())
+    fut = triple(3)
+    assert fut.result() == 9
+    assert "_private" not in fut.task_record.kwargs
+
+
 def test_old_style_hookwrapper_around_a_task_hook_fires(dfk, registered):
     seen = []
 
@@ -324,9 +381,12 @@ def test_facade_register_of_a_misspelled_hook_leaves_nothing_registered():
 
 
 def test_task_submission_holds_func_and_kwargs():
-    sub = TaskSubmission(len, {"a": 1})
-    assert sub.func is len and sub.kwargs == {"a": 1}
-    assert "['a']" in repr(sub)
+    source = {"a": 1}
+    sub = TaskSubmission(len, source)
+    assert sub.func is len and sub.kwargs == {"a": 1} and sub.leading_args == ()
+    sub.kwargs["b"] = 2
+    assert source == {"a": 1}  # the try's own copy
+    assert "['a', 'b']" in repr(sub)
 
 
 # -- registries keyed on PLUGIN_NAME ---------------------------------------------------------

@@ -83,9 +83,7 @@ def kw(x, *, y=0):
     return x + y
 
 
-def test_a_thread_task_runs_its_wrapper_with_the_ids_bound_and_no_private_keywords(monitored):
-    from functools import partial
-
+def test_a_thread_task_runs_its_wrapper_with_the_ids_leading_and_no_private_keywords(monitored):
     from parsl_monitoring.remote import TASK_KEY, TRY_KEY
 
     dfk = parsl.dfk()
@@ -104,9 +102,11 @@ def test_a_thread_task_runs_its_wrapper_with_the_ids_bound_and_no_private_keywor
     finally:
         del executor.submit
     ((func, args, kwargs),) = submitted
-    assert type(func) is partial and isinstance(func.args[0], MonitoredFunction)
-    assert func.args[1:] == (fut.tid, 0)  # the task and try ids, bound
-    assert args == (1,) and kwargs == {"y": 2}  # the app's own arguments only
+    # the wrapper's own run_here, bound once per wrapper (no object made per task)
+    assert isinstance(func.__self__, MonitoredFunction) and func.__func__ is MonitoredFunction.run_here
+    assert func is func.__self__.here
+    assert args == (fut.tid, 0, 1)  # the task and try ids, then the app's own arguments
+    assert kwargs == {"y": 2}
     assert TASK_KEY not in kwargs and TRY_KEY not in kwargs
     # its two events reach the database with the kernel's (the writer writes every half second)
     import sqlite3

@@ -117,21 +117,45 @@ class PluginConflictError(ParslError):
 
 
 class TaskSubmission:
-    """One try of a task as it will be handed to its executor: ``func(*task.args, **kwargs)``.
+    """One try of a task as it will be handed to its executor:
+    ``func(*leading_args, *task.args, **kwargs)``.
 
     ``parsl_task_prepared`` implementations may replace ``func`` with a wrapper that calls the
-    previous ``func``, and add private keys to ``kwargs`` (this try's own copy of the task's
-    keyword arguments), which their wrapper must remove before calling on.
+    previous ``func``, add private keys to ``kwargs`` (this try's own copy of the task's keyword
+    arguments, made when first read), which their wrapper must remove before calling on, or put
+    values before the task's own positional arguments in ``leading_args`` (a tuple, empty by
+    default), which their wrapper must take off before calling on. ``leading_args`` is the
+    cheaper of the two where the wrapper runs in the workflow's own process (a thread
+    executor's): no dictionary is copied for it.
     """
 
-    __slots__ = ("func", "kwargs")
+    __slots__ = ("_kwargs", "_source", "func", "leading_args")
 
-    def __init__(self, func: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self, func: Callable[..., Any], kwargs: dict[str, Any], leading_args: tuple[Any, ...] = ()
+    ) -> None:
         self.func = func
-        self.kwargs = kwargs
+        self._source = kwargs
+        self._kwargs: dict[str, Any] | None = None
+        self.leading_args = leading_args
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """This try's own keyword arguments: a copy of the task's, made when first read."""
+        kwargs = self._kwargs
+        if kwargs is None:
+            kwargs = self._kwargs = dict(self._source)
+        return kwargs
+
+    @kwargs.setter
+    def kwargs(self, value: dict[str, Any]) -> None:
+        self._kwargs = value
 
     def __repr__(self) -> str:
-        return f"TaskSubmission(func={self.func!r}, kwargs={sorted(self.kwargs)!r})"
+        return (
+            f"TaskSubmission(func={self.func!r}, kwargs={sorted(self.kwargs)!r}, "
+            f"leading_args={len(self.leading_args)} values)"
+        )
 
 
 def plugin_name_of(cls: type) -> str:
@@ -489,16 +513,20 @@ class ParslPlugins:
     ) -> Callable[..., Any]:
         """Call ``parsl_task_prepared`` and return the function to submit in place of ``func``.
 
-        ``kwargs`` is the try's own copy; implementations may add keys to it. (The kernel
-        calls :attr:`prepare_hook` itself, when there is one.)
+        ``kwargs`` is the try's own copy; implementations may add keys to it. Values they put
+        in ``leading_args`` are bound into the returned function. (The kernel calls
+        :attr:`prepare_hook` itself, when there is one.)
         """
         submission = TaskSubmission(func, kwargs)
+        submission.kwargs = kwargs  # already the try's own: no copy
         hook = self.prepare_hook
         if hook is not None:
             try:
                 hook(dfk, task, submission)
             except Exception as e:
                 self.prepare_hook_failed(e)
+        if submission.leading_args:
+            return functools.partial(submission.func, *submission.leading_args)
         return submission.func
 
     def prepare_hook_failed(self, error: Exception) -> None:

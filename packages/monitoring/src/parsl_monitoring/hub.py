@@ -64,7 +64,6 @@ FLUSH_TIMEOUT = 30.0
 
 # How an executor's tasks are wrapped (see MonitoringHub._wrapping)
 HERE, SAMPLE, ELSEWHERE = "here", "sample", "elsewhere"
-_run_here = MonitoredFunction.run_here
 
 #: how many task function wrappers the hub keeps alive after their last task (most recent first)
 RECENT_WRAPPERS = 256
@@ -268,8 +267,12 @@ class MonitoringHub(RepresentationMixin):
         else:
             wrapper = self._wrapper(dfk, writer, func, interval)
             self._last_wrapper = wrapper
-        if how is HERE:  # a thread executor: the ids go in as arguments of a partial
-            submission.func = partial(_run_here, wrapper, task.id, task.try_id)
+        if how is HERE:
+            # A thread executor: the ids go in before the task's own arguments, so a queued task
+            # holds no object of ours (a partial per task lived as long as the task waited, and
+            # the garbage collector walked it in every full collection until then)
+            submission.func = wrapper.here
+            submission.leading_args = (task.id, task.try_id)
             return
         kwargs = submission.kwargs
         kwargs[TASK_KEY] = task.id

@@ -101,6 +101,7 @@ class MonitoredFunction:
         "__weakref__",  # executors cache serialized functions weakly (HTEX's FunctionCache)
         "__wrapped__",
         "func",
+        "here",
         "interval",
         "local",
         "parsl_monitoring_send",
@@ -120,6 +121,8 @@ class MonitoredFunction:
         self.__name__ = getattr(func, "__name__", "task")
         self.__qualname__ = getattr(func, "__qualname__", self.__name__)
         self.__wrapped__ = func
+        #: ``run_here`` bound once: what a thread executor's tasks are submitted as
+        self.here = self.run_here
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The channel stays behind: the process that runs the task supplies its own.
@@ -131,8 +134,9 @@ class MonitoredFunction:
     def run_here(self, task_id: int, try_id: int, /, *args: Any, **kwargs: Any) -> Any:
         """Run try ``try_id`` of task ``task_id`` in the workflow's own process (a thread
         executor's), its two events going straight into the writer's queue. The hub submits
-        ``partial(MonitoredFunction.run_here, wrapper, task id, try id)`` there: no private
-        keyword arguments to add, copy through the executor and take out again."""
+        ``wrapper.here`` (this method, bound once) there, with the two ids put before the
+        task's own arguments (``TaskSubmission.leading_args``): no private keyword arguments to
+        add, copy through the executor and take out again, and no object made per task."""
         local = self.local
         if local is None:  # the writer was lost: run bare
             return self.func(*args, **kwargs)

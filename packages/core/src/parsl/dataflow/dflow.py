@@ -495,22 +495,24 @@ class DataFlowKernel(TaskInputs, Joins):
                 return memo_fu
         executor = self.executors[task.executor]
         task.try_time_launched = time.time()
-        func, kwargs = task.func, task.kwargs
+        func, kwargs, args = task.func, task.kwargs, task.args
         prepare = self.plugins.prepare_hook
         if prepare is not None and task.executor != INTERNAL_EXECUTOR_LABEL:
-            # the try's own keyword arguments: a plugin may add private ones for its wrapper
-            submission = TaskSubmission(func, dict(kwargs))
+            # The try's own keyword arguments are copied only if a plugin reads them (to add
+            # private ones for its wrapper); values it puts before the positional arguments
+            # cost no copy at all.
+            submission = TaskSubmission(func, kwargs)
             try:
                 prepare(self, task, submission)
             except Exception as e:  # a plugin never breaks a workflow
                 self.plugins.prepare_hook_failed(e)
             func = submission.func
-            if submission.kwargs or kwargs:
-                kwargs = submission.kwargs
-            # else the task's own (empty) dict goes on, and the copy is let go at once: one
-            # object fewer per queued task for the garbage collector to walk
+            if submission._kwargs is not None:
+                kwargs = submission._kwargs
+            if submission.leading_args:
+                args = (*submission.leading_args, *args)
         try:
-            exec_fu = executor.submit(func, task.resource_specification, *task.args, **kwargs)
+            exec_fu = executor.submit(func, task.resource_specification, *args, **kwargs)
         except Exception as e:
             self._set_state(task, States.launched)
             exec_fu = Future()
