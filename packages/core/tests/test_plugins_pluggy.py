@@ -9,9 +9,10 @@ import textwrap
 import pluggy
 import pytest
 
-from parsl import hookimpl, python_app
+from parsl import hookimpl, join_app, python_app
 from parsl.dataflow.states import States
 from parsl.plugins import (
+    LAUNCH_IN_PREPARE,
     RENAMED_HOOKS,
     PluginConflictError,
     TaskSubmission,
@@ -81,43 +82,18 @@ def test_task_prepared_plugin_registered_through_pm_wraps_tasks(dfk, registered)
     assert triple(1).result() == 103
 
 
-def test_leading_args_go_before_the_task_arguments_and_kwargs_are_copied_only_when_read(dfk, registered):
+def test_kwargs_are_copied_only_when_a_plugin_reads_them(dfk, registered):
     seen = []
 
-    class Tagger:
+    class Reader:
         @hookimpl
         def parsl_task_prepared(self, task, submission):
-            inner = submission.func
-            if task.try_id == 0 and task.func_name == "triple":
-                submission.leading_args = ("tag", task.id)
+            if task.func_name == "triple":
+                seen.append(submission._kwargs)  # nothing read yet: no copy made
 
-                def run(tag, tid, *a, **k):
-                    seen.append((tag, tid, a, k))
-                    return inner(*a, **k)
-
-                submission.func = run
-            assert submission._kwargs is None  # nothing read: no copy made
-
-    registered(Tagger())
-    fut = triple(4)
-    assert fut.result() == 12
-    assert seen == [("tag", fut.tid, (4,), {})]
-
-
-def test_task_prepared_helper_binds_leading_args_into_the_function(dfk, registered):
-    class Lead:
-        @hookimpl
-        def parsl_task_prepared(self, submission):
-            submission.leading_args = (10,)
-            submission.kwargs["y"] = 5
-
-    record = triple(1)
-    record.result()
-    registered(Lead())
-    kwargs = {}
-    func = dfk.plugins.task_prepared(dfk, record.task_record, lambda x, y: (x, y), kwargs)
-    assert kwargs == {"y": 5}  # the key added to the caller's copy, which it passes on
-    assert func(**kwargs) == (10, 5)  # the leading value bound
+    registered(Reader())
+    assert triple(4).result() == 12
+    assert seen == [None]
 
 
 def test_a_plugin_adding_private_kwargs_changes_its_try_copy_not_the_task(dfk, registered):
@@ -136,6 +112,65 @@ def test_a_plugin_adding_private_kwargs_changes_its_try_copy_not_the_task(dfk, r
     fut = triple(3)
     assert fut.result() == 9
     assert "_private" not in fut.task_record.kwargs
+
+
+class LaunchInPrepare(StateRecorder):
+    """An observer whose parsl_task_prepared stands for the launches it sees."""
+
+    PARSL_LAUNCH_IN_PREPARE = True
+
+    def __init__(self):
+        super().__init__()
+        self.prepared = []
+
+    @hookimpl
+    def parsl_task_prepared(self, task):
+        self.prepared.append((task.id, task.status, task.try_time_launched is not None))
+
+
+@join_app
+def joined(x):
+    return triple(x)
+
+
+def test_an_observer_told_of_launches_in_prepare_is_not_called_for_them_again(dfk, registered):
+    assert LAUNCH_IN_PREPARE == "PARSL_LAUNCH_IN_PREPARE"
+    plugin = registered(LaunchInPrepare())
+    assert dfk.plugins.launch_hook is None and dfk.plugins.state_hook is not None
+    fut = triple(2)
+    assert fut.result() == 6
+    # prepared just before the launch, with its launch time set; no launched call after it
+    assert plugin.prepared == [(fut.tid, States.pending, True)]
+    assert [s for t, s in plugin.states if t == fut.tid] == [States.pending, States.exec_done]
+    assert fut.task_record.status == States.exec_done
+    # the internal executor's tasks are not prepared: their launch is still a state change
+    outer = joined(3)
+    assert outer.result() == 9
+    assert States.launched in [s for t, s in plugin.states if t == outer.tid]
+
+
+def test_a_second_observer_gets_every_launch_and_so_does_the_first(dfk, registered):
+    plugin = registered(LaunchInPrepare())
+    other = registered(StateRecorder())
+    assert dfk.plugins.launch_hook is dfk.plugins.state_hook is not None
+    fut = triple(1)
+    assert fut.result() == 3
+    expected = [States.pending, States.launched, States.exec_done]
+    assert [s for t, s in other.states if t == fut.tid] == expected
+    assert [s for t, s in plugin.states if t == fut.tid] == expected
+    dfk.plugins.pm.unregister(other)
+    assert dfk.plugins.launch_hook is None  # kept current on unregister too
+
+
+def test_the_flag_alone_without_a_prepare_hook_changes_nothing(dfk, registered):
+    class FlagOnly(StateRecorder):
+        PARSL_LAUNCH_IN_PREPARE = True
+
+    plugin = registered(FlagOnly())
+    assert dfk.plugins.launch_hook is dfk.plugins.state_hook
+    fut = triple(1)
+    fut.result()
+    assert States.launched in [s for t, s in plugin.states if t == fut.tid]
 
 
 def test_old_style_hookwrapper_around_a_task_hook_fires(dfk, registered):
@@ -383,7 +418,7 @@ def test_facade_register_of_a_misspelled_hook_leaves_nothing_registered():
 def test_task_submission_holds_func_and_kwargs():
     source = {"a": 1}
     sub = TaskSubmission(len, source)
-    assert sub.func is len and sub.kwargs == {"a": 1} and sub.leading_args == ()
+    assert sub.func is len and sub.kwargs == {"a": 1}
     sub.kwargs["b"] = 2
     assert source == {"a": 1}  # the try's own copy
     assert "['a', 'b']" in repr(sub)

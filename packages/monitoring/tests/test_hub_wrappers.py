@@ -1,11 +1,14 @@
 """The hub wraps each task function once and holds its wrappers weakly, keeping only the most
-recently used ones alive between tasks."""
+recently used ones alive between tasks; a thread executor's tasks run unwrapped, their running
+rows made from their futures."""
 
 from __future__ import annotations
 
 import gc
+import sqlite3
 import time
 import weakref
+from concurrent.futures import Future
 
 import pytest
 
@@ -14,19 +17,71 @@ import parsl_monitoring.hub as hub_module
 from parsl import python_app
 from parsl.config import Config
 from parsl.executors import ThreadPoolExecutor
+from parsl.executors.base import ParslExecutor
 from parsl.monitoring import MonitoringHub
-from parsl_monitoring.remote import MonitoredFunction
+from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
+
+
+class InlineExecutor(ParslExecutor):
+    """Runs each task in the calling thread: an executor of this process that is no thread
+    pool, so the hub wraps its tasks (as it does any executor but ThreadPoolExecutor)."""
+
+    def __init__(self, label: str = "inline") -> None:
+        super().__init__()
+        self.label = label
+        self.last: tuple | None = None  # the last submission (one: wrappers stay collectable)
+
+    def start(self) -> None:
+        pass
+
+    def submit(self, func, resource_specification, *args, **kwargs):
+        self.last = (func, args, dict(kwargs))
+        fut: Future = Future()
+        try:
+            fut.set_result(func(*args, **kwargs))
+        except BaseException as e:
+            fut.set_exception(e)
+        return fut
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _config(tmp_path, executor):
+    return Config(
+        executors=[executor],
+        monitoring=MonitoringHub(logging_endpoint=f"sqlite:///{tmp_path}/monitoring.db"),
+        run_dir=str(tmp_path / "runinfo"),
+    )
 
 
 @pytest.fixture
 def monitored(tmp_path):
-    cfg = Config(
-        executors=[ThreadPoolExecutor(max_threads=2)],
-        monitoring=MonitoringHub(logging_endpoint=f"sqlite:///{tmp_path}/monitoring.db"),
-        run_dir=str(tmp_path / "runinfo"),
-    )
-    with parsl.load(cfg) as dfk:
+    with parsl.load(_config(tmp_path, InlineExecutor())) as dfk:
         yield dfk.monitoring
+
+
+@pytest.fixture
+def threads(tmp_path):
+    with parsl.load(_config(tmp_path, ThreadPoolExecutor(max_threads=2))) as dfk:
+        yield dfk
+
+
+def _rows(url, query, args, enough, timeout=30):
+    """``query``'s rows once ``enough(rows)`` (the writer writes every half second)."""
+    db = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                rows = db.execute(query, args).fetchall()
+            except sqlite3.OperationalError:  # the writer process has not made its tables yet
+                rows = []
+            if enough(rows) or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.05)
+    finally:
+        db.close()
 
 
 @python_app
@@ -83,17 +138,33 @@ def kw(x, *, y=0):
     return x + y
 
 
-def test_a_thread_task_runs_its_wrapper_with_the_ids_leading_and_no_private_keywords(monitored):
-    from parsl_monitoring.remote import TASK_KEY, TRY_KEY
+def test_a_wrapped_task_gets_its_ids_as_private_keywords_and_reports_running(monitored):
+    executor = parsl.dfk().executors["inline"]
+    fut = kw(1, y=2)
+    assert fut.result() == 3
+    func, args, kwargs = executor.last
+    assert isinstance(func, MonitoredFunction) and func.func is kw.func
+    assert args == (1,) and kwargs == {"y": 2, TASK_KEY: fut.tid, TRY_KEY: 0}
+    rows = _rows(
+        monitored.url,
+        "SELECT task_status_name, try_id FROM status WHERE task_id=?",
+        (fut.tid,),
+        lambda rows: len(rows) >= 5,
+    )
+    assert sorted(rows) == sorted(
+        [("pending", 0), ("launched", 0), ("running", 0), ("running_ended", 0), ("exec_done", 0)]
+    )
 
-    dfk = parsl.dfk()
+
+def test_a_thread_task_runs_unwrapped_and_its_running_rows_come_from_its_future(threads):
+    executor = threads.executors["threads"]
     submitted = []
-    executor = dfk.executors["threads"]
     real_submit = executor.submit
 
     def spy(func, resource_specification, *args, **kwargs):
-        submitted.append((func, args, kwargs))
-        return real_submit(func, resource_specification, *args, **kwargs)
+        fut = real_submit(func, resource_specification, *args, **kwargs)
+        submitted.append((func, args, kwargs, fut))
+        return fut
 
     executor.submit = spy
     try:
@@ -101,29 +172,102 @@ def test_a_thread_task_runs_its_wrapper_with_the_ids_leading_and_no_private_keyw
         assert fut.result() == 3
     finally:
         del executor.submit
-    ((func, args, kwargs),) = submitted
-    # the wrapper's own run_here, bound once per wrapper (no object made per task)
-    assert isinstance(func.__self__, MonitoredFunction) and func.__func__ is MonitoredFunction.run_here
-    assert func is func.__self__.here
-    assert args == (fut.tid, 0, 1)  # the task and try ids, then the app's own arguments
-    assert kwargs == {"y": 2}
-    assert TASK_KEY not in kwargs and TRY_KEY not in kwargs
-    # its two events reach the database with the kernel's (the writer writes every half second)
-    import sqlite3
-
-    db = sqlite3.connect(monitored.url.removeprefix("sqlite:///"), timeout=30)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            rows = db.execute(
-                "SELECT task_status_name, try_id FROM status WHERE task_id=?", (fut.tid,)
-            ).fetchall()
-        except sqlite3.OperationalError:  # the writer process has not made its tables yet
-            rows = []
-        if len(rows) >= 5 or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    db.close()
-    assert sorted(rows) == sorted(
-        [("pending", 0), ("launched", 0), ("running", 0), ("running_ended", 0), ("exec_done", 0)]
+    ((func, args, kwargs, exec_fu),) = submitted
+    assert func is kw.func and args == (1,) and kwargs == {"y": 2}  # the app itself, untouched
+    record = fut.task_record
+    rows = _rows(
+        threads.monitoring.url,
+        "SELECT task_status_name, timestamp, try_id FROM status WHERE task_id=? ORDER BY timestamp",
+        (fut.tid,),
+        lambda rows: len(rows) >= 5,
     )
+    assert [(r[0], r[2]) for r in rows] == [
+        ("pending", 0),
+        ("launched", 0),
+        ("running", 0),
+        ("running_ended", 0),
+        ("exec_done", 0),
+    ]
+    stamps = {name: ts for name, ts, _ in rows}
+    # running when its thread took it, running_ended when its try returned, launched at launch
+    assert stamps["running"] == _text(exec_fu.time_running)
+    assert stamps["running_ended"] == _text(record.try_time_returned)
+    assert stamps["launched"] == _text(record.try_time_launched)
+    assert len(threads.monitoring._wrappers) == 0  # no wrapper made for it
+
+
+def _text(ts):
+    from datetime import datetime
+
+    return str(datetime.fromtimestamp(ts))
+
+
+@python_app
+def flaky(path):
+    import os
+
+    if not os.path.exists(path):
+        open(path, "w").close()
+        raise ValueError("first try fails")
+    return "second try"
+
+
+def test_a_retried_thread_task_has_running_rows_for_each_try(tmp_path):
+    cfg = _config(tmp_path, ThreadPoolExecutor(max_threads=2))
+    cfg.retries = 1
+    with parsl.load(cfg) as dfk:
+        fut = flaky(str(tmp_path / "marker"))
+        assert fut.result() == "second try"
+        url = dfk.monitoring.url
+    rows = _rows(
+        url,
+        "SELECT try_id, task_status_name FROM status WHERE task_id=? ORDER BY timestamp",
+        (fut.tid,),
+        lambda rows: len(rows) >= 10,
+    )
+    assert rows == [
+        (0, "pending"),
+        (0, "launched"),
+        (0, "running"),
+        (0, "running_ended"),
+        (0, "fail_retryable"),
+        (1, "pending"),
+        (1, "launched"),
+        (1, "running"),
+        (1, "running_ended"),
+        (1, "exec_done"),
+    ]
+
+
+@python_app
+def sleepy(seconds):
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_long_thread_task_shows_as_running_while_it_runs_and_has_one_running_row(threads):
+    seconds = hub_module.LIVE_RUNNING_AFTER + 2.5
+    fut = sleepy(seconds)
+    url = threads.monitoring.url
+    # reported by the feeder while it runs (within a second or so of LIVE_RUNNING_AFTER)
+    rows = _rows(
+        url,
+        "SELECT task_status_name FROM status WHERE task_id=?",
+        (fut.tid,),
+        lambda rows: ("running",) in rows,
+        timeout=seconds - 0.2,
+    )
+    started = fut.task_record.exec_fu.time_running  # read while it runs (the kernel lets it go)
+    assert ("running",) in rows and not fut.done()
+    assert fut.result() == seconds
+    threads.cleanup()
+    rows = _rows(
+        url,
+        "SELECT task_status_name, timestamp FROM status WHERE task_id=? ORDER BY timestamp",
+        (fut.tid,),
+        lambda rows: len(rows) >= 5,
+    )
+    assert [r[0] for r in rows] == ["pending", "launched", "running", "running_ended", "exec_done"]
+    assert rows[2][1] == _text(started)

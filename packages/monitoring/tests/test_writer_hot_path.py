@@ -137,7 +137,7 @@ def test_a_thread_task_wrapper_queues_the_same_packed_events_as_task_ran_without
     assert [r[1] for r in unpack_events(bytes(feeder.packed), "local-run")] == ["running", "running_ended"]
 
 
-def test_a_batch_of_packed_events_only_snapshots_each_kernel_touched_task_once_and_forgets_ended_ones():
+def test_a_plain_task_is_read_once_when_new_and_the_others_at_each_event_until_they_end():
     from parsl_monitoring.writer_process import WriterProcess, unpack_events
 
     feeder = WriterProcess("sqlite:///unused.db", "fast-run")
@@ -145,30 +145,56 @@ def test_a_batch_of_packed_events_only_snapshots_each_kernel_touched_task_once_a
     feeder._send = sent.append  # type: ignore[method-assign]
     t = time.time()
     tasks = [_task(i) for i in range(300, 306)]
+    tasks[5].kwargs = {"x": 1}  # not plain: read at each event until its final one
     for task in tasks:
         feeder.task_changed(task, States.pending, t)
         feeder.task_changed(task, States.launched, t)
+    assert feeder.new_tasks == tasks and not feeder._records  # registered once, when new
     for task in tasks[:3]:
         feeder.task_ran(task.id, 0, "running", t)
         feeder.task_ran(task.id, 0, "running_ended", t)
     feeder.task_changed(tasks[0], States.exec_done, t)
-    feeder.task_changed(tasks[1], States.failed, t)
+    feeder.task_changed(tasks[1], States.failed, t)  # a failure: read again
     feeder.task_changed(tasks[2], States.fail_retryable, t)  # retried: not the end of it
     feeder.task_ran(999, 0, "running", t)  # a task the kernel never told us of: no snapshot
     feeder._send_batch()
     ((kind, segments, snapshots),) = _frames(sent)
     assert kind == "batch" and len(segments) == 1 and type(segments[0]) is bytes
     assert len(unpack_events(segments[0], "fast-run")) == 6 * 2 + 3 * 2 + 3 + 1
-    assert set(snapshots) == {t.id for t in tasks}
-    assert set(feeder._records) == {t.id for t in tasks[2:]}
-    # the next batch: only what changed since
+    assert set(snapshots) == {t.id for t in tasks}  # every new task once
+    assert not feeder.new_tasks
+    # kept: the retried task (its row changes again) and the one that is not plain
+    assert set(feeder._records) == {302, 305}
+    # the next batch: the plain tasks' later events travel alone; the others are read again
     sent.clear()
     feeder.task_ran(303, 0, "running", t)
-    feeder.task_changed(tasks[4], States.dep_fail, t)
+    feeder.task_changed(tasks[4], States.exec_done, t)
+    feeder.task_changed(tasks[5], States.exec_done, t)
+    feeder.task_changed(tasks[2], States.pending, t)
     feeder._send_batch()
     ((_, segments, snapshots),) = _frames(sent)
-    assert set(snapshots) == {304}
-    assert set(feeder._records) == {302, 303, 305}
+    assert set(snapshots) == {302, 305}
+    assert set(feeder._records) == {302}  # 305 ended
+
+
+def test_the_writer_takes_a_plain_task_return_time_from_its_final_event(tmp_path):
+    from parsl_monitoring.task_values import task_snapshot
+
+    writer = _writer(tmp_path)
+    task = _task(8)
+    t = time.time()
+    # as the writer process gets them: the snapshot read when the task was new, then events
+    writer._records[8] = task_snapshot(task, ())
+    writer.events.extend([(8, "pending", t, "hot-run", 0), (8, "launched", t + 1, "hot-run", 0)])
+    writer._flush()
+    writer.events.append((8, "exec_done", t + 2, "hot-run", 0))
+    writer._flush()
+    assert writer.batches_failed == 0 and not writer._records
+    with sqlite3.connect(f"{tmp_path}/monitoring.db") as db:
+        ((returned,),) = db.execute("select task_time_returned from task where task_id = 8").fetchall()
+    from datetime import datetime
+
+    assert returned == str(datetime.fromtimestamp(t + 2))
 
 
 def test_plain_tasks_travel_as_one_flat_list_and_read_as_their_snapshots():
@@ -183,16 +209,18 @@ def test_plain_tasks_travel_as_one_flat_list_and_read_as_their_snapshots():
     tasks[1].kwargs = {"x": 1}
     tasks[2].fail_history = ["ValueError('no')"]
     tasks[2].fail_count = 1
-    tasks[3].depends = [tasks[0].app_fu]  # dependencies kept by the hook, even once cleared
-    tasks[4].memoize, tasks[4].hashsum = True, "abc"  # memoized: still plain
+    deps = [tasks[0].app_fu]  # set by the kernel after the pending event, kept by the hook
+    tasks[4].memoize, tasks[4].hashsum = True, "abc"  # memoized: read again (its hash comes later)
     tasks[5].time_returned = t + 5
     for task in tasks:
         feeder.task_changed(task, States.pending, t)
-    tasks[3].depends = ()
+    tasks[3].depends = deps
+    feeder.task_changed(tasks[3], States.launched, t)
+    tasks[3].depends = ()  # cleared by the kernel as the task ends
     feeder._send_batch()
     ((_, _, snapshots, plain),) = sent
-    assert set(snapshots) == {1, 2, 3}  # the long form, one tuple each
-    assert len(plain) == 3 * 9 and all(type(v) is not tuple for v in plain)
+    assert set(snapshots) == {1, 2, 3, 4}  # one tuple each
+    assert len(plain) == 2 * 9 and all(type(v) is not tuple for v in plain)
     ((_, _, merged),) = _frames(sent)
     assert merged == {
         task.id: task_snapshot(task, feeder._depends.get(task.id) or task.depends) for task in tasks
@@ -200,7 +228,7 @@ def test_plain_tasks_travel_as_one_flat_list_and_read_as_their_snapshots():
     assert merged[4][:3] == ("f", True, "abc")
 
 
-def test_writer_process_batch_keeps_order_snapshots_touched_tasks_and_lets_final_ones_go():
+def test_writer_process_batch_keeps_order_and_snapshots_new_tasks():
     from parsl_monitoring.writer_process import WriterProcess, unpack_events
 
     feeder = WriterProcess("sqlite:///unused.db", "order-run")
@@ -225,8 +253,8 @@ def test_writer_process_batch_keeps_order_snapshots_touched_tasks_and_lets_final
         (1, "exec_done"),
     ]
     assert set(snapshots) == {1, 2}
-    # task 1 reached a final state: its record is let go; task 2 is still live
-    assert set(feeder._records) == {2}
+    # both plain: read once, nothing kept
+    assert not feeder._records and not feeder.new_tasks
     assert not feeder.events and not feeder.packed
 
 

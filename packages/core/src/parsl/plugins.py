@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_PLUGINS",
     "DISABLE_ENV",
     "ENTRY_POINT_GROUP",
+    "LAUNCH_IN_PREPARE",
     "LIFECYCLE_HOOKS",
     "RENAMED_HOOKS",
     "ParslPluginManager",
@@ -64,6 +65,14 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: A plugin attribute: true when the plugin's ``parsl_task_prepared`` stands for the
+#: ``launched`` state change of the tasks it prepares (the kernel calls it just before the
+#: launch, with ``task.try_time_launched`` set). When such a plugin is the only one observing
+#: task states, the kernel does not call its ``parsl_task_state_changed`` for those launches
+#: (it still does for tasks it does not prepare: the internal executor's): one call fewer per
+#: task on the hot path.
+LAUNCH_IN_PREPARE = "PARSL_LAUNCH_IN_PREPARE"
 
 hookimpl = pluggy.HookimplMarker("parsl")
 
@@ -117,27 +126,20 @@ class PluginConflictError(ParslError):
 
 
 class TaskSubmission:
-    """One try of a task as it will be handed to its executor:
-    ``func(*leading_args, *task.args, **kwargs)``.
+    """One try of a task as it will be handed to its executor: ``func(*task.args, **kwargs)``.
 
     ``parsl_task_prepared`` implementations may replace ``func`` with a wrapper that calls the
-    previous ``func``, add private keys to ``kwargs`` (this try's own copy of the task's keyword
-    arguments, made when first read), which their wrapper must remove before calling on, or put
-    values before the task's own positional arguments in ``leading_args`` (a tuple, empty by
-    default), which their wrapper must take off before calling on. ``leading_args`` is the
-    cheaper of the two where the wrapper runs in the workflow's own process (a thread
-    executor's): no dictionary is copied for it.
+    previous ``func``, and add private keys to ``kwargs`` (this try's own copy of the task's
+    keyword arguments, made when first read), which their wrapper must remove before calling
+    on.
     """
 
-    __slots__ = ("_kwargs", "_source", "func", "leading_args")
+    __slots__ = ("_kwargs", "_source", "func")
 
-    def __init__(
-        self, func: Callable[..., Any], kwargs: dict[str, Any], leading_args: tuple[Any, ...] = ()
-    ) -> None:
+    def __init__(self, func: Callable[..., Any], kwargs: dict[str, Any]) -> None:
         self.func = func
         self._source = kwargs
         self._kwargs: dict[str, Any] | None = None
-        self.leading_args = leading_args
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -152,10 +154,7 @@ class TaskSubmission:
         self._kwargs = value
 
     def __repr__(self) -> str:
-        return (
-            f"TaskSubmission(func={self.func!r}, kwargs={sorted(self.kwargs)!r}, "
-            f"leading_args={len(self.leading_args)} values)"
-        )
+        return f"TaskSubmission(func={self.func!r}, kwargs={sorted(self.kwargs)!r})"
 
 
 def plugin_name_of(cls: type) -> str:
@@ -338,7 +337,11 @@ class ParslPlugins:
     new)`` (the only implementation itself when pluggy would call nothing else; the caller
     then reports what it raises to :meth:`state_hook_failed`). ``prepare_hook`` is the same
     for ``parsl_task_prepared``: None, or what to call as ``prepare_hook(dfk, task,
-    submission)``, with :meth:`prepare_hook_failed` for what it raises.
+    submission)``, with :meth:`prepare_hook_failed` for what it raises. ``launch_hook`` is
+    what to call for the ``launched`` state of a task that went through ``prepare_hook``:
+    ``state_hook``, or None when the only observer of task states says (with a true
+    ``PARSL_LAUNCH_IN_PREPARE`` attribute, see :data:`LAUNCH_IN_PREPARE`) that its
+    ``parsl_task_prepared`` already tells it of that launch.
     """
 
     def __init__(self, pm: ParslPluginManager) -> None:
@@ -351,6 +354,7 @@ class ParslPlugins:
         self._state_hook_plugin: str | None = None
         self.prepare_hook: Callable[[DataFlowKernel, TaskRecord, TaskSubmission], object] | None = None
         self._prepare_hook_plugin: str | None = None
+        self.launch_hook: Callable[[DataFlowKernel, TaskRecord, States, States], object] | None = None
         pm.add_change_listener(self._refresh)
         self._refresh()
 
@@ -364,8 +368,8 @@ class ParslPlugins:
         self._report_plan = _direct_plan(hook.parsl_executor_reported, monitored)
         # The one implementation, when it is the only call pluggy would make (the usual case:
         # a MonitoringHub): the kernel calls it straight, one call fewer per task event.
-        lone = _lone(self._state_plan)
-        self.state_hook, self._state_hook_plugin = lone or (
+        state_lone = _lone(self._state_plan)
+        self.state_hook, self._state_hook_plugin = state_lone or (
             self.task_state_changed if self.observes_tasks else None,
             None,
         )
@@ -375,6 +379,16 @@ class ParslPlugins:
             None,
         )
         self.receives_executor_reports = bool(hook.parsl_executor_reported.get_hookimpls())
+        self.launch_hook = self.state_hook
+        if self.state_hook is not None:
+            observers = hook.parsl_task_state_changed.get_hookimpls()
+            preparers = {id(impl.plugin) for impl in hook.parsl_task_prepared.get_hookimpls()}
+            if (
+                len(observers) == 1
+                and id(observers[0].plugin) in preparers
+                and getattr(observers[0].plugin, LAUNCH_IN_PREPARE, False) is True
+            ):
+                self.launch_hook = None
 
     # -- registration ------------------------------------------------------
     def register(self, plugin: object, name: str | None = None) -> str | None:
@@ -513,9 +527,8 @@ class ParslPlugins:
     ) -> Callable[..., Any]:
         """Call ``parsl_task_prepared`` and return the function to submit in place of ``func``.
 
-        ``kwargs`` is the try's own copy; implementations may add keys to it. Values they put
-        in ``leading_args`` are bound into the returned function. (The kernel calls
-        :attr:`prepare_hook` itself, when there is one.)
+        ``kwargs`` is the try's own copy; implementations may add keys to it. (The kernel
+        calls :attr:`prepare_hook` itself, when there is one.)
         """
         submission = TaskSubmission(func, kwargs)
         submission.kwargs = kwargs  # already the try's own: no copy
@@ -525,8 +538,6 @@ class ParslPlugins:
                 hook(dfk, task, submission)
             except Exception as e:
                 self.prepare_hook_failed(e)
-        if submission.leading_args:
-            return functools.partial(submission.func, *submission.leading_args)
         return submission.func
 
     def prepare_hook_failed(self, error: Exception) -> None:

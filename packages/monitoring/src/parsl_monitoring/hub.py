@@ -32,10 +32,19 @@ from typing import TYPE_CHECKING, Any
 
 from parsl import hookimpl
 from parsl.dataflow.states import States
+from parsl.executors.base import INTERNAL_EXECUTOR_LABEL
 from parsl.utils import RepresentationMixin
 from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
 from parsl_monitoring.urls import check_url, safe_url
-from parsl_monitoring.writer_process import STATE_CODES, pack_event
+from parsl_monitoring.writer_process import (
+    _PENDING,
+    _RAN_CODES,
+    _RECORD_CODES,
+    RUNNING_LIVE_CODE,
+    STATE_CODES,
+    pack_event,
+    pack_ran,
+)
 
 if TYPE_CHECKING:
     from parsl.dataflow.dflow import DataFlowKernel
@@ -65,8 +74,15 @@ FLUSH_TIMEOUT = 30.0
 # How an executor's tasks are wrapped (see MonitoringHub._wrapping)
 HERE, SAMPLE, ELSEWHERE = "here", "sample", "elsewhere"
 
+#: seconds a thread executor's try runs before the feeder reports it as running (see
+#: MonitoringHub._running_now); a shorter one is reported when it returns
+LIVE_RUNNING_AFTER = 1.0
+
 #: how many task function wrappers the hub keeps alive after their last task (most recent first)
 RECENT_WRAPPERS = 256
+
+
+_LAUNCHED = STATE_CODES[States.launched]
 
 
 class MonitoringHub(RepresentationMixin):
@@ -81,6 +97,9 @@ class MonitoringHub(RepresentationMixin):
     :param resource_monitoring_interval: seconds between samples (one is always taken at the end);
         0 takes no resource samples at all, as in Parsl.
     """
+
+    #: our parsl_task_prepared tells us of each launch it sees (see parsl.plugins.LAUNCH_IN_PREPARE)
+    PARSL_LAUNCH_IN_PREPARE = True
 
     def __init__(
         self,
@@ -155,6 +174,7 @@ class MonitoringHub(RepresentationMixin):
         self._last_wrapper: MonitoredFunction | None = None  # the one most recently used
         self._wrappers_lock = threading.Lock()
         self._how: dict[str, str] = {}  # executor label -> HERE, SAMPLE or ELSEWHERE
+        self._live: dict[int, Any] = {}  # id -> future of thread tries reported as running
         self._start_lock = threading.Lock()
         self._failed = False
         self._close_log: Callable[[], None] | None = None
@@ -178,6 +198,7 @@ class MonitoringHub(RepresentationMixin):
                 )
             url = self.logging_endpoint or default_url(dfk)
             writer = WriterProcess(url, dfk.run_id, on_lost=self._writer_lost)
+            writer.poll = self._running_now
             writer.workflow_started(self._workflow_row(dfk))
             try:
                 writer.start()
@@ -245,21 +266,47 @@ class MonitoringHub(RepresentationMixin):
         if writer is None:
             return
         tid = task.id
-        writer._records[tid] = task
-        depends = task.depends
-        if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
-            writer._depends[tid] = depends
-        writer.put_event(pack_event(tid, task.try_id << 8 | STATE_CODES[new_state], time.time()))
+        code = task.try_id << 8 | STATE_CODES[new_state]
+        if code == _PENDING:  # the task's first event: its record is read at the next batch
+            writer.new_tasks.append(task)
+        elif code & 255 == _LAUNCHED and task.executor != INTERNAL_EXECUTOR_LABEL:
+            # told in parsl_task_prepared already: the kernel calls this for such a launch only
+            # when another plugin observes task states too
+            return
+        else:
+            depends = task.depends
+            if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
+                writer._depends[tid] = depends
+                writer._records[tid] = task
+            elif code & 255 in _RECORD_CODES:
+                writer._records[tid] = task
+            if code & 255 in _RAN_CODES and self._how.get(task.executor) is HERE:
+                # A thread executor's try returned: when it ran, from its future (see prepared),
+                # and the return itself, in one call
+                started = getattr(task.exec_fu, "time_running", None)
+                if started is not None:
+                    writer.put_event(pack_ran(tid, code, started, task.try_time_returned, time.time()))
+                    return
+        writer.put_event(pack_event(tid, code, time.time()))
 
     @hookimpl
     def parsl_task_prepared(self, dfk: DataFlowKernel, task: TaskRecord, submission: TaskSubmission) -> None:
         writer = self._writer or self._start(dfk)
         if writer is None:
             return
-        func = submission.func
+        # the try's launch, which the kernel makes just after this call (PARSL_LAUNCH_IN_PREPARE)
+        writer.put_event(pack_event(task.id, task.try_id << 8 | _LAUNCHED, task.try_time_launched))
         how = self._how.get(task.executor)
         if how is None:
             how = self._wrapping(dfk, task.executor)
+        if how is HERE:
+            # A thread executor: no wrapper. Its futures say when each try began to run, and the
+            # kernel's record when it returned; the state hook turns both into the try's
+            # running and running_ended events as it returns (a wrapper, with the two ids to
+            # carry to it, cost more per task than the rest of monitoring together), and the
+            # feeder reports tries still running at each batch (see _report_running).
+            return
+        func = submission.func
         interval = self.resource_monitoring_interval if how is SAMPLE else None
         last = self._last_wrapper  # a run of tasks of one app: the same wrapper as last time
         if last is not None and last.func is func and last.interval == interval:
@@ -267,17 +314,44 @@ class MonitoringHub(RepresentationMixin):
         else:
             wrapper = self._wrapper(dfk, writer, func, interval)
             self._last_wrapper = wrapper
-        if how is HERE:
-            # A thread executor: the ids go in before the task's own arguments, so a queued task
-            # holds no object of ours (a partial per task lived as long as the task waited, and
-            # the garbage collector walked it in every full collection until then)
-            submission.func = wrapper.here
-            submission.leading_args = (task.id, task.try_id)
-            return
         kwargs = submission.kwargs
         kwargs[TASK_KEY] = task.id
         kwargs[TRY_KEY] = task.try_id
         submission.func = wrapper
+
+    def _running_now(self) -> bytes:
+        """Packed ``running`` events of thread executor tries running for LIVE_RUNNING_AFTER
+        seconds or more and not reported yet (the feeder calls this at each batch).
+
+        A thread executor's try is otherwise told of when it returns (see the state hook): a
+        long one shows as running in the dashboard while it runs all the same. The writer
+        process writes its row once (the event at its return repeats the start time).
+        """
+        dfk = self._dfk
+        if dfk is None:
+            return b""
+        now = time.time()
+        seen: dict[int, Any] = {}
+        out = []
+        for label, how in list(self._how.items()):
+            running = getattr(dfk.executors.get(label), "running", None) if how is HERE else None
+            if running is None:
+                continue
+            for fut in running():
+                key = id(fut)
+                if key in self._live:  # reported in an earlier batch
+                    seen[key] = fut
+                    continue
+                started = getattr(fut, "time_running", None)
+                if started is None or now - started < LIVE_RUNNING_AFTER:
+                    continue
+                task = dfk.task_of_future(fut)
+                if task is None or task.exec_fu is not fut:  # not yet known as this try's
+                    continue
+                seen[key] = fut  # held: its id is not reused while it is in this table
+                out.append(pack_event(task.id, task.try_id << 8 | RUNNING_LIVE_CODE, started))
+        self._live = seen
+        return b"".join(out)
 
     def _wrapping(self, dfk: DataFlowKernel, label: str) -> str:
         """How tasks on executor ``label`` are wrapped: HERE (threads of this process), SAMPLE
@@ -361,6 +435,7 @@ class MonitoringHub(RepresentationMixin):
             self._recent.clear()
             self._wrappers.clear()
             self._last_wrapper = None
+        self._live = {}
 
     # --------------------------------------------------------------- helpers
     @staticmethod

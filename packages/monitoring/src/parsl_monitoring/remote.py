@@ -101,7 +101,6 @@ class MonitoredFunction:
         "__weakref__",  # executors cache serialized functions weakly (HTEX's FunctionCache)
         "__wrapped__",
         "func",
-        "here",
         "interval",
         "local",
         "parsl_monitoring_send",
@@ -121,8 +120,6 @@ class MonitoredFunction:
         self.__name__ = getattr(func, "__name__", "task")
         self.__qualname__ = getattr(func, "__qualname__", self.__name__)
         self.__wrapped__ = func
-        #: ``run_here`` bound once: what a thread executor's tasks are submitted as
-        self.here = self.run_here
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The channel stays behind: the process that runs the task supplies its own.
@@ -132,11 +129,9 @@ class MonitoredFunction:
         return f"MonitoredFunction({self.func!r})"
 
     def run_here(self, task_id: int, try_id: int, /, *args: Any, **kwargs: Any) -> Any:
-        """Run try ``try_id`` of task ``task_id`` in the workflow's own process (a thread
-        executor's), its two events going straight into the writer's queue. The hub submits
-        ``wrapper.here`` (this method, bound once) there, with the two ids put before the
-        task's own arguments (``TaskSubmission.leading_args``): no private keyword arguments to
-        add, copy through the executor and take out again, and no object made per task."""
+        """Run try ``try_id`` of task ``task_id`` in the workflow's own process (an executor
+        other than ``ThreadPoolExecutor`` that calls the wrapper there: the hub does not wrap
+        that one's tasks), its two events going straight into the writer's queue."""
         local = self.local
         if local is None:  # the writer was lost: run bare
             return self.func(*args, **kwargs)

@@ -25,6 +25,7 @@ __all__ = [
     "record_return",
     "task_snapshot",
     "task_values",
+    "with_return_time",
 ]
 
 logger = logging.getLogger("parsl.monitoring.writer")
@@ -65,6 +66,13 @@ PLAIN_FIELDS = (
 )
 #: the length of a plain task's snapshot (see :func:`task_snapshot`)
 _N_PLAIN = len(PLAIN_FIELDS)
+#: where a plain snapshot holds the task's return time
+_PLAIN_RETURNED = PLAIN_FIELDS.index("time_returned")
+
+
+def with_return_time(snapshot: tuple[Any, ...], returned: float) -> tuple[Any, ...]:
+    """A plain snapshot with its return time set (read before the task returned)."""
+    return (*snapshot[:_PLAIN_RETURNED], returned, *snapshot[_PLAIN_RETURNED + 1 :])
 
 
 _plain_values = attrgetter(*PLAIN_FIELDS)

@@ -47,7 +47,14 @@ from parsl.dataflow.states import States
 from parsl.monitoring.packed import unpack_task_run
 from parsl_monitoring.remote import RESOURCE_FIELDS, LocalEvents
 from parsl_monitoring.spill import Backlog, batch_rows, spill_path
-from parsl_monitoring.task_values import executor_of, record_return, task_values
+from parsl_monitoring.task_values import (
+    _N_PLAIN,
+    _PLAIN_RETURNED,
+    executor_of,
+    record_return,
+    task_values,
+    with_return_time,
+)
 
 __all__ = ["DatabaseWriter"]
 
@@ -101,7 +108,9 @@ _STATE_NAMES = {state: state.name for state in States}
 _RETURNED_NAMES = frozenset(state.name for state in _RETURNED)
 _FINAL_NAMES = frozenset(state.name for state in _FINAL)
 #: the states a task's wrapper reports from the process that runs it
-_RAN = frozenset(("running", "running_ended"))
+#: the state name of a thread executor's try reported as it runs (see WriterProcess.poll)
+RUNNING_LIVE = "running_live"
+_RAN = frozenset(("running", "running_ended", RUNNING_LIVE))
 #: a live task's entry in ``DatabaseWriter._live`` before any of its tries was launched
 _NOT_LAUNCHED = -1
 
@@ -167,6 +176,9 @@ class DatabaseWriter(threading.Thread):
         # task id -> its record, and -> its dependencies while the kernel has them
         self._records: dict[int, Any] = {}
         self._depends: dict[int, Any] = {}
+        # (task id, try id) -> start time of a try reported while it ran (RUNNING_LIVE), until
+        # its ``running`` event arrives with its return (bounded by the threads running)
+        self._live_running: dict[tuple[int, int], float] = {}
         self._hostname = socket.gethostname()  # of tasks run in this process (thread executors)
         self._block_id = os.environ.get("PARSL_WORKER_BLOCK_ID")
         self._compiled: dict[Any, tuple[str, tuple[str, ...] | None]] = {}
@@ -430,9 +442,19 @@ class DatabaseWriter(threading.Thread):
                 if depends:
                     depends_of[tid] = depends
                 ev = (tid, _STATE_NAMES[state], ts, self.run_id, try_id)
-            status.append(ev)
             name = ev[1]
-            if name in _RAN:  # from a wrapper in this process: no record needed
+            if name in _RAN:  # from this process (a thread executor's try): no record needed
+                if name == RUNNING_LIVE:  # a try still running, reported before its return
+                    ev = (tid, "running", *ev[2:])
+                    self._live_running[(tid, ev[4])] = ev[2]
+                    name = "running"
+                elif (
+                    name == "running"
+                    and self._live_running
+                    and self._live_running.pop((tid, ev[4]), None) == ev[2]
+                ):
+                    continue  # reported while it ran: its row is written already
+                status.append(ev)
                 if name == "running":
                     key = (tid, ev[4])
                     trow = self._try_row(key)
@@ -441,6 +463,7 @@ class DatabaseWriter(threading.Thread):
                     trow["block_id"] = self._block_id
                     touched_tries.add(key)
                 continue
+            status.append(ev)
             task = records.get(tid)
             if task is None:  # a kernel event after the task's final one: its status row only
                 continue
@@ -466,6 +489,10 @@ class DatabaseWriter(threading.Thread):
                     live[tid] = try_id
             elif name in _RETURNED_NAMES:
                 entry[1] = True
+                if type(task) is tuple and len(task) == _N_PLAIN and task[_PLAIN_RETURNED] is None:
+                    # A plain task's record is read once, when it is new (see WriterProcess):
+                    # its return time is its final event's, microseconds after the kernel's.
+                    task = entry[0] = records[tid] = with_return_time(task, ev[2])
                 key = (tid, try_id)
                 if key in try_rows or live.get(tid, _NOT_LAUNCHED) >= try_id:
                     record_return(self._try_row(key), task, ev[2])

@@ -59,10 +59,10 @@ EXIT_MARGIN = 10.0
 #: A batch goes to the writer process as one string (see :func:`unpack_events`).
 EVENT = struct.Struct("<qqd")
 #: state names by code: the kernel's states, then the two a task's wrapper reports
-EVENT_NAMES: tuple[str, ...] = (*(state.name for state in States), "running", "running_ended")
+EVENT_NAMES: tuple[str, ...] = (*(state.name for state in States), "running", "running_ended", "running_live")
 #: the code of each kernel state in a packed event
 STATE_CODES = {state: i for i, state in enumerate(States)}
-_RUNNING, _RUNNING_ENDED = len(States), len(States) + 1
+_RUNNING, _RUNNING_ENDED, RUNNING_LIVE_CODE = len(States), len(States) + 1, len(States) + 2
 #: the codes after which the kernel reports nothing more about a task (its record is let go)
 _FINAL_CODES = frozenset(
     STATE_CODES[s] for s in (States.exec_done, States.failed, States.dep_fail, States.memo_done)
@@ -79,9 +79,43 @@ _KERNEL_TABLE = bytes(1 if code < _RUNNING else 0 for code in range(256))
 _FINAL_TABLE = bytes(1 if code in _FINAL_CODES else 0 for code in range(256))
 _exhaust = deque(maxlen=0).extend  # runs an iterator to its end, keeping nothing
 _not_none = partial(is_not, None)
-#: what a plain task's record holds: no keyword arguments, dependencies, failed tries or joins
-_PLAIN_MARKS = attrgetter("kwargs", "depends", "fail_history", "joins")
-_PLAIN = ({}, (), None, None)
+#: what a plain task's record holds: no keyword arguments, dependencies, failed tries, joins
+#: or memoization (whose hash the kernel sets at launch, after the snapshot)
+_PLAIN_MARKS = attrgetter("kwargs", "depends", "fail_history", "joins", "memoize")
+_PLAIN = ({}, (), None, None, False)
+#: three events of one try in one call: ``running`` at its start, ``running_ended`` at its
+#: end, and the kernel's state on its return
+RAN = struct.Struct("<qqdqqdqqd")
+#: the kernel states at which a try has returned from its executor
+_RAN_CODES = frozenset(STATE_CODES[s] for s in (States.exec_done, States.failed, States.fail_retryable))
+
+
+def pack_ran(task_id: int, code: int, started: float, ended: float, timestamp: float) -> bytes:
+    """``running`` at ``started`` and ``running_ended`` at ``ended`` of the try in ``code`` (an
+    event's ``try id << 8 | state``), then that event at ``timestamp``: a thread executor's
+    try, told when it returns."""
+    try_code = code & ~255
+    return RAN.pack(
+        task_id,
+        try_code | _RUNNING,
+        started,
+        task_id,
+        try_code | _RUNNING_ENDED,
+        ended,
+        task_id,
+        code,
+        timestamp,
+    )
+
+
+#: the code of a task's first event: ``pending`` on try 0 (the whole ``try id << 8 | code``)
+_PENDING = STATE_CODES[States.pending]
+#: the kernel states after which a task's record is read again: its row changes beyond the
+#: return time (failed tries, a join, a memoized result, a dependency failure)
+_RECORD_CODES = frozenset(
+    STATE_CODES[s]
+    for s in (States.fail_retryable, States.failed, States.dep_fail, States.memo_done, States.joining)
+)
 #: a plain task's id and snapshot values (see ``task_values.PLAIN_FIELDS``), read in one C call
 _PLAIN_VALUES = attrgetter("id", *PLAIN_FIELDS)
 _task_id = attrgetter("id")
@@ -145,10 +179,18 @@ class WriterProcess:
         #: marker in ``packed`` where it goes (see :meth:`add_messages`)
         self.events: deque[Any] = deque()
         self.on_lost = on_lost
+        #: called by the feeder at each batch, before it takes the queue: packed events of tries
+        #: running now that no other event tells of yet (the hub's thread executor tries)
+        self.poll: Callable[[], bytes] | None = None
         self.spill_dir = spill_dir
         self.max_buffered_rows = max_buffered_rows
-        # task id -> its record, and -> its dependencies while the kernel has them, from its
-        # first event to its final one: read into a snapshot when a batch is sent
+        #: tasks whose first event (``pending`` on try 0) was queued since the last batch: the
+        #: next batch sends a snapshot of each (``list.append``, one C call, from any thread)
+        self.new_tasks: list[Any] = []
+        # task id -> the record of a task that is not plain (see _PLAIN_MARKS), and -> its
+        # dependencies while the kernel has them, until its final event: read into a snapshot
+        # again in each batch with an event of the task. A plain task's record is read once,
+        # when it is new: its later rows follow from its events alone.
         self._records: dict[int, Any] = {}
         self._depends: dict[int, Any] = {}
         self._wakeup = threading.Event()
@@ -171,11 +213,17 @@ class WriterProcess:
     def task_changed(self, task: Any, state: States, timestamp: float) -> None:
         """Queue a task's state change (the kernel's hook, on the task's hot path)."""
         tid = task.id
-        self._records[tid] = task
-        depends = task.depends
-        if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
-            self._depends[tid] = depends
-        self.put_event(pack_event(tid, task.try_id << 8 | STATE_CODES[state], timestamp))
+        code = task.try_id << 8 | STATE_CODES[state]
+        if code == _PENDING:  # the task's first event: its record is read at the next batch
+            self.new_tasks.append(task)
+        else:
+            depends = task.depends
+            if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
+                self._depends[tid] = depends
+                self._records[tid] = task
+            elif code & 255 in _RECORD_CODES:
+                self._records[tid] = task
+        self.put_event(pack_event(tid, code, timestamp))
 
     def task_ran(self, task_id: int, try_id: int, state: str, timestamp: float) -> None:
         """Queue ``running`` or ``running_ended`` of a task run in this process (thread executors)."""
@@ -285,45 +333,61 @@ class WriterProcess:
 
     def _send_batch(self) -> None:
         """Send what was queued: runs of packed events joined, executor messages as they are, in
-        order, and a snapshot of each task the kernel reported on.
+        order, a snapshot of each new task, and a new snapshot of each task that is not plain
+        and that the kernel reported on.
 
         Per task, this runs at C speed where it can (a thread executor's workflow sends five
-        events per task through here, so each Python step per event shows in its throughput):
-        the codes of a joined run are read as one byte string, and the tasks touched and the
-        tasks ended are picked out of it with ``bytes.translate`` and ``itertools.compress``.
+        events per task through here, so each Python step per task shows in its throughput).
+        A plain task (most of them) is read once, when it is new: its values go into one flat
+        list, and the writer process takes its return time from its final event. The events
+        themselves are only looked into when some task is not plain: then the codes of a
+        joined run are read as one byte string, and the tasks touched and the tasks ended are
+        picked out of it with ``bytes.translate`` and ``itertools.compress``.
         """
-        packed = self.packed
-        if not packed or self.lost is not None:
+        packed, new = self.packed, self.new_tasks
+        # before the copy: a try reported running here returns after it, in this batch or later
+        live = self.poll() if self.poll is not None else b""
+        if not (packed or new or live) or self.lost is not None:
             return
         data = bytes(packed)
-        # what was put since the copy stays at the end: each call is one C call under the GIL
+        # What was put since the copy stays at the end: each call is one C call under the GIL.
+        # The copy comes first: a task's first event is queued after the task itself, so each
+        # task with its first event in ``data`` is in ``fresh``.
         del packed[: len(data)]
-        tids = memoryview(data).cast("q")[0::3].tolist()
+        fresh = new[:]
+        del new[: len(fresh)]
         codes = data[8 :: EVENT.size]  # the low byte of each event's code: its state
-        touched = set(compress(tids, codes.translate(_KERNEL_TABLE)))
-        final = list(compress(tids, codes.translate(_FINAL_TABLE)))
         if _MARKER_CODE in codes:  # executor messages among them: each in its place
             segments = _segments(data, codes, self.events)
         else:  # the usual case with thread executors
-            segments = [data]
+            segments = [data] if data else []
+        if live:
+            segments.insert(0, live)
         records, depends = self._records, self._depends
-        # Plain tasks (most of them) are read at C speed into one flat list of their values,
-        # not a tuple each: a batch's thousands of tuples lived through the loop, so the
-        # garbage collector moved them through its generations and walked them on the way.
-        tasks = list(filter(_not_none, map(records.get, touched)))
-        plain = list(map(eq, map(_PLAIN_MARKS, tasks), repeat(_PLAIN)))
+        # New plain tasks are read at C speed into one flat list of their values, not a tuple
+        # each: a batch's thousands of tuples lived through the loop, so the garbage collector
+        # moved them through its generations and walked them on the way.
+        plain = list(map(eq, map(_PLAIN_MARKS, fresh), repeat(_PLAIN)))
         if depends:  # a task whose dependencies were kept is not plain even once they are cleared
-            plain = list(map(gt, plain, map(depends.__contains__, map(_task_id, tasks))))
-        flat = list(chain.from_iterable(map(_PLAIN_VALUES, compress(tasks, plain))))
+            plain = list(map(gt, plain, map(depends.__contains__, map(_task_id, fresh))))
+        flat = list(chain.from_iterable(map(_PLAIN_VALUES, compress(fresh, plain))))
         snapshots = {}
-        for task in compress(tasks, map(not_, plain)):
+        for task in compress(fresh, map(not_, plain)):
             tid = task.id
+            records[tid] = task  # read again whenever the kernel reports on it
             # the kernel sets a task's dependencies just after its pending event
             snapshots[tid] = task_snapshot(task, depends.get(tid) or task.depends)
-        if final:
-            _exhaust(map(records.pop, final, repeat(None)))
-            if depends:
-                _exhaust(map(depends.pop, final, repeat(None)))
+        if records:
+            tids = memoryview(data).cast("q")[0::3].tolist()
+            for tid in set(compress(tids, codes.translate(_KERNEL_TABLE))):
+                task = records.get(tid)
+                if task is not None:
+                    snapshots[tid] = task_snapshot(task, depends.get(tid) or task.depends)
+            final = list(compress(tids, codes.translate(_FINAL_TABLE)))
+            if final:
+                _exhaust(map(records.pop, final, repeat(None)))
+                if depends:
+                    _exhaust(map(depends.pop, final, repeat(None)))
         self._send(("batch", segments, snapshots, flat))
 
     def _send(self, obj: Any) -> None:
@@ -389,6 +453,7 @@ class WriterProcess:
         self._wakeup.set()
         self.events.clear()
         self.packed.clear()
+        self.new_tasks.clear()
         self._records.clear()
         self._depends.clear()
         if self.on_lost is not None:

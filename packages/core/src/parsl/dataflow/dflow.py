@@ -56,6 +56,9 @@ __all__ = ["ConfigAlreadyLoadedError", "DataFlowKernel", "DataFlowKernelLoader",
 
 logger = logging.getLogger(__name__)
 
+#: ``_set_state``'s default hook: the plugins' ``state_hook`` as it is when called
+_STATE_HOOK: Any = object()
+
 
 #: how long cleanup after Ctrl-C / SIGTERM waits for executors to shut down
 INTERRUPTED_SHUTDOWN_SECONDS = 3.0
@@ -495,12 +498,12 @@ class DataFlowKernel(TaskInputs, Joins):
                 return memo_fu
         executor = self.executors[task.executor]
         task.try_time_launched = time.time()
-        func, kwargs, args = task.func, task.kwargs, task.args
+        func, kwargs = task.func, task.kwargs
         prepare = self.plugins.prepare_hook
-        if prepare is not None and task.executor != INTERNAL_EXECUTOR_LABEL:
-            # The try's own keyword arguments are copied only if a plugin reads them (to add
-            # private ones for its wrapper); values it puts before the positional arguments
-            # cost no copy at all.
+        prepared = prepare is not None and task.executor != INTERNAL_EXECUTOR_LABEL
+        if prepared:
+            # the try's own keyword arguments are copied only if a plugin reads them (to add
+            # private ones for its wrapper)
             submission = TaskSubmission(func, kwargs)
             try:
                 prepare(self, task, submission)
@@ -509,16 +512,15 @@ class DataFlowKernel(TaskInputs, Joins):
             func = submission.func
             if submission._kwargs is not None:
                 kwargs = submission._kwargs
-            if submission.leading_args:
-                args = (*submission.leading_args, *args)
         try:
-            exec_fu = executor.submit(func, task.resource_specification, *args, **kwargs)
+            exec_fu = executor.submit(func, task.resource_specification, *task.args, **kwargs)
         except Exception as e:
-            self._set_state(task, States.launched)
             exec_fu = Future()
             exec_fu.set_exception(e)
-        else:
-            self._set_state(task, States.launched)
+        # a plugin that said its parsl_task_prepared tells it of launches is not told twice
+        self._set_state(
+            task, States.launched, self.plugins.launch_hook if prepared else self.plugins.state_hook
+        )
         task.exec_fu = exec_fu
         if self._log_event is not None:
             self._log_event(
@@ -700,7 +702,8 @@ class DataFlowKernel(TaskInputs, Joins):
         return repr(dep)
 
     # ------------------------------------------------------------------- state
-    def _set_state(self, task: TaskRecord, new_state: States) -> None:
+    def _set_state(self, task: TaskRecord, new_state: States, hook: Any = _STATE_HOOK) -> None:
+        """Set ``task``'s state and call ``hook`` (by default the plugins' ``state_hook``)."""
         old = task.status
         task.status = new_state
         if self._debug:
@@ -715,7 +718,8 @@ class DataFlowKernel(TaskInputs, Joins):
                     "parsl.app_name": task.func_name,
                 },
             )
-        hook = self.plugins.state_hook
+        if hook is _STATE_HOOK:
+            hook = self.plugins.state_hook
         if hook is not None:
             try:
                 hook(self, task, old, new_state)
@@ -725,6 +729,19 @@ class DataFlowKernel(TaskInputs, Joins):
     def update_task_state(self, task_record: TaskRecord, new_state: States) -> None:
         """Set a task's state (and tell observing plugins)."""
         self._set_state(task_record, new_state)
+
+    def task_of_future(self, fut: Future) -> TaskRecord | None:
+        """The task whose current try an executor's future ``fut`` is (None if none of ours).
+
+        Found through the callback the kernel adds to each such future: for telemetry that
+        sees a future (``ThreadPoolExecutor.running()``) and needs its task, not for a hot path.
+        """
+        callbacks = getattr(fut, "_done_callbacks", None) or ()
+        for cb in list(callbacks):
+            if isinstance(cb, partial) and cb.func == self.handle_exec_update and cb.args:
+                task: TaskRecord = cb.args[0]
+                return task
+        return None
 
     def wipe_task(self, task_id: int) -> None:
         """Forget a finished task."""

@@ -93,6 +93,9 @@ class LightFuture(Future[_T]):
     _cond: SlimCondition | None = None
     _waiter_list: list[Any] | None = None
     _callbacks: list[Callable[[Future[Any]], object]] | None = None
+    #: when an executor began running this future's work (``time.time()``), set by executors
+    #: that run it themselves (``ThreadPoolExecutor``); None where that is not known
+    time_running: float | None = None
 
     def __init__(self) -> None:  # Future.__init__ makes what this class makes lazily
         pass

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from queue import SimpleQueue
+from time import time
 from typing import TYPE_CHECKING, Any
 
 from parsl.dataflow.lightfuture import LightFuture
@@ -29,10 +30,10 @@ __all__ = ["ThreadPoolExecutor"]
 logger = logging.getLogger(__name__)
 
 #: what a worker thread takes from the queue: a task, or None (shutdown: one per thread)
-_WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_WorkItem = tuple["LightFuture[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
-def _worker(queue: SimpleQueue[_WorkItem | None]) -> None:
+def _worker(queue: SimpleQueue[_WorkItem | None], running: list[Any], slot: int) -> None:
     get = queue.get
     while True:
         item = get()
@@ -41,12 +42,16 @@ def _worker(queue: SimpleQueue[_WorkItem | None]) -> None:
         fut, func, args, kwargs = item
         if not fut.set_running_or_notify_cancel():
             continue
+        fut.time_running = time()
+        running[slot] = fut
         try:
             result = func(*args, **kwargs)
         except BaseException as e:
+            running[slot] = None
             fut.set_exception(e)
             del e
         else:
+            running[slot] = None
             fut.set_result(result)
         del item, fut, func, args, kwargs
 
@@ -94,6 +99,8 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
         )
         self._queue: SimpleQueue[_WorkItem | None] = SimpleQueue()
         self._threads: list[threading.Thread] = []
+        # the future each worker thread is running now (None while it waits): see running()
+        self._running: list[Any] = []
         self._shutdown = False
         self._lock = threading.Lock()
 
@@ -107,8 +114,11 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
             if self._threads:
                 return
             prefix = self.thread_name_prefix or f"ThreadPoolExecutor-{self.label}"
+            self._running = running = [None] * self.max_threads
             for i in range(self.max_threads):
-                t = threading.Thread(target=_worker, args=(self._queue,), name=f"{prefix}_{i}", daemon=True)
+                t = threading.Thread(
+                    target=_worker, args=(self._queue, running, i), name=f"{prefix}_{i}", daemon=True
+                )
                 t.start()
                 self._threads.append(t)
 
@@ -126,7 +136,7 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
             raise RuntimeError(f"ThreadPoolExecutor {self.label!r} has been shut down")
         if not self._threads:
             self.start()
-        fut: Future[Any] = LightFuture()
+        fut: LightFuture[Any] = LightFuture()
         self._queue.put((fut, func, args, kwargs))
         return fut
 
@@ -147,6 +157,15 @@ class ThreadPoolExecutor(ParslExecutor, RepresentationMixin):
 
     def monitor_resources(self) -> bool:
         return False
+
+    def running(self) -> list[Future[Any]]:
+        """The futures of the tasks this pool's threads are running now (at most ``max_threads``).
+
+        Each has ``time_running``, when its thread began it, as every future of this executor
+        has once it started: telemetry (a monitoring plugin) reads both, so tasks need no wrapper
+        to say when they ran.
+        """
+        return [fut for fut in list(self._running) if fut is not None]
 
     def __getstate__(self) -> dict[str, Any]:
         raise TypeError("ThreadPoolExecutor cannot be pickled: it holds live threads")
