@@ -269,24 +269,25 @@ class MonitoringHub(RepresentationMixin):
         code = task.try_id << 8 | STATE_CODES[new_state]
         if code == _PENDING:  # the task's first event: its record is read at the next batch
             writer.new_tasks.append(task)
-        elif code & 255 == _LAUNCHED and task.executor != INTERNAL_EXECUTOR_LABEL:
+            writer.put_event(pack_event(tid, code, task.time_invoked))  # set a moment ago
+            return
+        if code & 255 == _LAUNCHED and task.executor != INTERNAL_EXECUTOR_LABEL:
             # told in parsl_task_prepared already: the kernel calls this for such a launch only
             # when another plugin observes task states too
             return
-        else:
-            depends = task.depends
-            if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
-                writer._depends[tid] = depends
-                writer._records[tid] = task
-            elif code & 255 in _RECORD_CODES:
-                writer._records[tid] = task
-            if code & 255 in _RAN_CODES and self._how.get(task.executor) is HERE:
-                # A thread executor's try returned: when it ran, from its future (see prepared),
-                # and the return itself, in one call
-                started = getattr(task.exec_fu, "time_running", None)
-                if started is not None:
-                    writer.put_event(pack_ran(tid, code, started, task.try_time_returned, time.time()))
-                    return
+        depends = task.depends
+        if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
+            writer._depends[tid] = depends
+            writer._records[tid] = task
+        elif code & 255 in _RECORD_CODES:
+            writer._records[tid] = task
+        if code & 255 in _RAN_CODES and self._how.get(task.executor) is HERE:
+            # A thread executor's try returned: when it ran, from its future (see prepared),
+            # and the return itself, in one call
+            started = getattr(task.exec_fu, "time_running", None)
+            if started is not None:
+                writer.put_event(pack_ran(tid, code, started, task.try_time_returned, time.time()))
+                return
         writer.put_event(pack_event(tid, code, time.time()))
 
     @hookimpl

@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
 from parsl.data_provider.files import File
 
 __all__ = [
+    "NEW_FIELDS",
     "PLAIN_FIELDS",
     "executor_of",
     "plain_snapshots",
@@ -78,11 +80,21 @@ def with_return_time(snapshot: tuple[Any, ...], returned: float) -> tuple[Any, .
 _plain_values = attrgetter(*PLAIN_FIELDS)
 
 
+#: what the workflow process sends of a new plain task, after its id: the rest of its plain
+#: snapshot is the same for every such task (not memoized, no hash, not returned yet, no
+#: failure; its return time comes with its final event)
+NEW_FIELDS = ("func_name", "time_invoked", "executor")
+
+
 def plain_snapshots(flat: list[Any]) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """``(task id, plain snapshot)`` pairs from a flat list of task ids each followed by its
-    plain snapshot's values (how the workflow process sends them)."""
-    step = _N_PLAIN + 1
-    return zip(flat[::step], zip(*[flat[i::step] for i in range(1, step)]))  # noqa: B905
+    """``(task id, plain snapshot)`` pairs from a flat list of new plain tasks' ids, each
+    followed by its :data:`NEW_FIELDS` values (how the workflow process sends them)."""
+    step = len(NEW_FIELDS) + 1
+    names, invoked, executors = (flat[i::step] for i in range(1, step))
+    snapshots = zip(
+        names, repeat(False), repeat(None), invoked, repeat(None), repeat(0), repeat(0.0), executors
+    )
+    return zip(flat[::step], snapshots)  # noqa: B905
 
 
 def task_snapshot(task: Any, depends: Any) -> tuple[Any, ...]:

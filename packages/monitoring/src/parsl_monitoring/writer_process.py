@@ -34,7 +34,7 @@ from typing import Any
 
 from parsl.dataflow.states import States
 from parsl_monitoring.remote import LocalEvents
-from parsl_monitoring.task_values import PLAIN_FIELDS, task_snapshot
+from parsl_monitoring.task_values import NEW_FIELDS, task_snapshot
 from parsl_monitoring.urls import safe_url
 from parsl_monitoring.writer_main import encode_frame
 
@@ -116,8 +116,8 @@ _RECORD_CODES = frozenset(
     STATE_CODES[s]
     for s in (States.fail_retryable, States.failed, States.dep_fail, States.memo_done, States.joining)
 )
-#: a plain task's id and snapshot values (see ``task_values.PLAIN_FIELDS``), read in one C call
-_PLAIN_VALUES = attrgetter("id", *PLAIN_FIELDS)
+#: a new plain task's id and values (see ``task_values.NEW_FIELDS``), read in one C call
+_PLAIN_VALUES = attrgetter("id", *NEW_FIELDS)
 _task_id = attrgetter("id")
 
 
