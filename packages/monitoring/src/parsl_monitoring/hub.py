@@ -3,11 +3,14 @@
 ``Config(monitoring=MonitoringHub(...))`` registers the hub with that DataFlowKernel's plugin
 manager only. It implements four kernel hooks, all in the workflow process:
 
-- ``parsl_task_state_changed``: every task state change (appended to a queue; nothing else on
-  the task's hot path);
-- ``parsl_task_prepared``: wraps each app function once in a
-  :class:`~parsl_monitoring.remote.MonitoredFunction` that reports when the task ran on the
-  worker and, for executors that run tasks in their own processes, what it used;
+- ``parsl_task_state_changed``: every task state change (packed at the end of a byte queue;
+  nothing else on the task's hot path), except launches, which come with the next hook;
+- ``parsl_task_prepared``: queues the try's launch (``PARSL_LAUNCH_IN_PREPARE``), and wraps
+  each app function once in a :class:`~parsl_monitoring.remote.MonitoredFunction` that
+  reports when the task ran on the worker and, for executors that run tasks in their own
+  processes, what it used. A ``ThreadPoolExecutor``'s tasks are not wrapped: its futures say
+  when each try began, and the state hook queues ``running``/``running_ended`` as it returns
+  (a try still running after ``LIVE_RUNNING_AFTER`` is reported at the next batch);
 - ``parsl_executor_reported``: what executors report: blocks, worker pools, and the messages
   of those wrappers, carried over the executor's own connection (no extra port);
 - ``parsl_dfk_started`` / ``parsl_dfk_stopped``: the workflow row, and a final flush.

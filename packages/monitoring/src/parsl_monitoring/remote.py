@@ -11,7 +11,8 @@ pickle here and to carry, none for the workflow process's garbage collector.
 
 Messages leave through ``parsl_monitoring_send``, the attribute of ParslExecutor's telemetry
 contract (``parsl.executors.base.TASK_TELEMETRY_ATTRIBUTE``): the hub sets it in the workflow
-process (thread executors), and an executor's worker sets it to its own channel back to the
+process (an executor that calls wrappers there; a ``ThreadPoolExecutor``'s tasks are not wrapped),
+and an executor's worker sets it to its own channel back to the
 workflow (HTEX sends them over the same connection as results), so monitoring needs no port of
 its own. When nobody set it, messages are dropped and the task runs as usual. A channel may
 offer ``hold(messages)``: the wrapper hands it a task's last messages (those sent as the task
@@ -112,8 +113,9 @@ class MonitoredFunction:
         self.run_id = run_id
         self.interval = interval  # None: no resource sampling
         self.parsl_monitoring_send: Callable[[list[dict[str, Any]]], None] | None = None
-        # In the workflow's own process (thread executors run many tasks at once there), where
-        # tasks report straight to the writer, without messages: its queue, as ``(append,
+        # In the workflow's own process (an in-process executor other than a thread pool may
+        # run many tasks at once there), where tasks report straight to the writer, without
+        # messages: its queue, as ``(append,
         # pack_event, running code, running_ended code)`` (the writer's ``local_events()``).
         # None where it was unpickled: a worker process running one task at a time.
         self.local: LocalEvents | None = None
