@@ -264,7 +264,9 @@ class MonitoringHub(RepresentationMixin):
     def parsl_task_state_changed(
         self, dfk: DataFlowKernel, task: TaskRecord, old_state: States, new_state: States
     ) -> None:
-        # WriterProcess.task_changed, spelled out: this runs on every state change of every task
+        # WriterProcess.task_changed spelled out (one call fewer: this runs on every state change
+        # of every task), plus what only the hub knows: launches told in prepare, thread tries
+        # told as they return, and a new task's start time taken from its record
         writer = self._writer or self._start(dfk)
         if writer is None:
             return
@@ -308,7 +310,7 @@ class MonitoringHub(RepresentationMixin):
             # kernel's record when it returned; the state hook turns both into the try's
             # running and running_ended events as it returns (a wrapper, with the two ids to
             # carry to it, cost more per task than the rest of monitoring together), and the
-            # feeder reports tries still running at each batch (see _report_running).
+            # feeder reports tries still running at each batch (see _running_now).
             return
         func = submission.func
         interval = self.resource_monitoring_interval if how is SAMPLE else None

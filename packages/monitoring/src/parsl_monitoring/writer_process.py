@@ -27,9 +27,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from itertools import chain, compress, repeat
-from operator import attrgetter, eq, gt, is_not, not_
+from operator import attrgetter, eq, gt, not_
 from typing import Any
 
 from parsl.dataflow.states import States
@@ -78,7 +77,6 @@ _MARKER_CODE = bytes([_MESSAGES])
 _KERNEL_TABLE = bytes(1 if code < _RUNNING else 0 for code in range(256))
 _FINAL_TABLE = bytes(1 if code in _FINAL_CODES else 0 for code in range(256))
 _exhaust = deque(maxlen=0).extend  # runs an iterator to its end, keeping nothing
-_not_none = partial(is_not, None)
 #: what a plain task's record holds: no keyword arguments, dependencies, failed tries, joins
 #: or memoization (whose hash the kernel sets at launch, after the snapshot)
 _PLAIN_MARKS = attrgetter("kwargs", "depends", "fail_history", "joins", "memoize")
