@@ -13,6 +13,7 @@ from parsl import hookimpl, join_app, python_app
 from parsl.dataflow.states import States
 from parsl.plugins import (
     LAUNCH_IN_PREPARE,
+    LAUNCH_TOLD,
     RENAMED_HOOKS,
     PluginConflictError,
     TaskSubmission,
@@ -171,6 +172,73 @@ def test_the_flag_alone_without_a_prepare_hook_changes_nothing(dfk, registered):
     fut = triple(1)
     fut.result()
     assert States.launched in [s for t, s in plugin.states if t == fut.tid]
+
+
+class LaunchTeller:
+    """An observer that says, at each task's pending state, it took note of the launch to come."""
+
+    def __init__(self):
+        self.calls = []
+        self.prepared = []
+
+    @hookimpl
+    def parsl_task_state_changed(self, dfk, task, old_state, new_state):
+        self.calls.append((task.id, new_state, len(task.depends)))
+        return LAUNCH_TOLD if new_state == States.pending else None
+
+    @hookimpl
+    def parsl_task_prepared(self, dfk, task, submission):
+        self.prepared.append(task.id)
+
+
+def _states(plugin, tid):
+    return [s for t, s, _ in plugin.calls if t == tid]
+
+
+def test_a_sole_observer_that_took_note_of_a_launch_at_pending_is_not_called_for_it(dfk, registered):
+    plugin = registered(LaunchTeller())
+    assert dfk.plugins.launch_told_ok is True
+    first = triple(2)
+    assert first.result() == 6
+    # neither prepared nor told of the launch, which happened all the same
+    assert _states(plugin, first.tid) == [States.pending, States.exec_done]
+    assert first.tid not in plugin.prepared
+    assert first.task_record.try_time_launched is not None
+    # a task with dependencies is not launched in the call that made it pending: its launch is
+    # prepared and told whatever the observer returned, and its pending came with them known
+    second = triple(first)
+    assert second.result() == 18
+    assert _states(plugin, second.tid) == [States.pending, States.launched, States.exec_done]
+    assert next(d for t, s, d in plugin.calls if t == second.tid) == 1
+    assert second.tid in plugin.prepared
+
+
+def test_launch_told_is_ignored_when_another_plugin_prepares_or_observes(dfk, registered):
+    plugin = registered(LaunchTeller())
+
+    class Preparer:
+        def __init__(self):
+            self.prepared = []
+
+        @hookimpl
+        def parsl_task_prepared(self, dfk, task, submission):
+            self.prepared.append(task.id)
+
+    preparer = registered(Preparer())
+    assert dfk.plugins.launch_told_ok is False
+    fut = triple(1)
+    assert fut.result() == 3
+    assert preparer.prepared == [fut.tid] and plugin.prepared == [fut.tid]
+    assert _states(plugin, fut.tid) == [States.pending, States.launched, States.exec_done]
+    dfk.plugins.pm.unregister(preparer)
+    assert dfk.plugins.launch_told_ok is True  # kept current on unregister
+    other = registered(StateRecorder())
+    assert dfk.plugins.launch_told_ok is False
+    fut = triple(4)
+    assert fut.result() == 12
+    expected = [States.pending, States.launched, States.exec_done]
+    assert [s for t, s in other.states if t == fut.tid] == expected
+    assert _states(plugin, fut.tid) == expected
 
 
 def test_old_style_hookwrapper_around_a_task_hook_fires(dfk, registered):

@@ -196,6 +196,62 @@ def test_a_thread_task_runs_unwrapped_and_its_running_rows_come_from_its_future(
     assert len(threads.monitoring._wrappers) == 0  # no wrapper made for it
 
 
+def test_a_plain_thread_task_costs_the_kernel_no_call_at_its_launch_and_has_every_row(threads):
+    from parsl.plugins import LAUNCH_TOLD
+
+    assert threads.plugins.launch_told_ok is True  # the hub is the only observer and preparer
+    calls = []
+    real_prepare, real_state = threads.plugins.prepare_hook, threads.plugins.state_hook
+
+    def prepare_spy(dfk, task, submission):
+        calls.append(("prepared", task.id))
+        return real_prepare(dfk, task, submission)
+
+    def state_spy(dfk, task, old, new):
+        result = real_state(dfk, task, old, new)
+        calls.append((new.name, task.id, result is LAUNCH_TOLD))
+        return result
+
+    threads.plugins.prepare_hook, threads.plugins.state_hook = prepare_spy, state_spy
+    try:
+        fut = inc(1)  # no dependencies, no keyword arguments: a plain task
+        assert fut.result() == 2
+        later = inc(fut)  # one dependency: launched when it is done, and told then
+        assert later.result() == 3
+    finally:
+        threads.plugins.prepare_hook, threads.plugins.state_hook = real_prepare, real_state
+    assert [c for c in calls if c[1] == fut.tid] == [
+        ("pending", fut.tid, True),
+        ("exec_done", fut.tid, False),
+    ]
+    assert ("prepared", later.tid) in calls and ("pending", later.tid, False) in calls
+    record = fut.task_record
+    rows = _rows(
+        threads.monitoring.url,
+        "SELECT task_status_name, timestamp, try_id FROM status WHERE task_id=? ORDER BY timestamp",
+        (fut.tid,),
+        lambda rows: len(rows) >= 5,
+    )
+    assert [r[0] for r in rows] == ["pending", "launched", "running", "running_ended", "exec_done"]
+    stamps = {name: ts for name, ts, _ in rows}
+    # launched as it became pending: no later than the kernel's own launch time
+    assert _text(record.time_invoked) <= stamps["launched"] <= _text(record.try_time_launched)
+    tries = _rows(
+        threads.monitoring.url,
+        "SELECT task_executor, task_try_time_launched, task_try_time_running FROM try WHERE task_id=?",
+        (fut.tid,),
+        lambda rows: len(rows) == 1 and rows[0][2] is not None,
+    )
+    assert tries[0][0] == "threads" and tries[0][1] == stamps["launched"]
+    task_row = _rows(
+        threads.monitoring.url,
+        "SELECT task_func_name, task_time_invoked, task_depends FROM task WHERE task_id IN (?, ?) ORDER BY task_id",
+        (fut.tid, later.tid),
+        lambda rows: len(rows) == 2,
+    )
+    assert task_row == [("inc", _text(record.time_invoked), ""), ("inc", task_row[1][1], str(fut.tid))]
+
+
 def _text(ts):
     from datetime import datetime
 

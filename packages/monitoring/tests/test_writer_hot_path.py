@@ -29,13 +29,19 @@ def _task(tid: int) -> TaskRecord:
 
 
 def _frames(sent: list[tuple]) -> list[tuple]:
-    """The feeder's batch frames with their two snapshot parts merged: ``(kind, segments, snapshots)``."""
+    """The feeder's batch frames with their two snapshot parts merged: ``(kind, segments, snapshots)``
+    (and no new names: these tasks are queued with ``task_changed``, whose new tasks are read)."""
     from parsl_monitoring.task_values import plain_snapshots
 
     return [
         (kind, segments, {**snapshots, **dict(plain_snapshots(plain))})
-        for kind, segments, snapshots, plain in sent
+        for kind, segments, snapshots, plain, names in sent
+        if not names or _unexpected(names)
     ]
+
+
+def _unexpected(names: list) -> bool:
+    raise AssertionError(f"new names sent for tasks queued with task_changed: {names}")
 
 
 def _writer(tmp_path) -> DatabaseWriter:
@@ -218,7 +224,8 @@ def test_plain_tasks_travel_as_one_flat_list_and_read_as_their_snapshots():
     feeder.task_changed(tasks[3], States.launched, t)
     tasks[3].depends = ()  # cleared by the kernel as the task ends
     feeder._send_batch()
-    ((_, _, snapshots, plain),) = sent
+    ((_, _, snapshots, plain, names),) = sent
+    assert names == []  # queued with task_changed: every new task is read
     assert set(snapshots) == {1, 2, 3, 4}  # one tuple each
     assert len(plain) == 2 * 4 and all(type(v) is not tuple for v in plain)
     ((_, _, merged),) = _frames(sent)
@@ -333,3 +340,48 @@ def test_a_worker_wrapper_sends_a_short_task_as_one_packed_run_that_the_writer_m
         ).fetchall()
     assert [s for s, _ in states] == ["launched", "running", "running_ended", "exec_done"]
     assert len(trow) == 1 and trow[0][:2] == (socket.gethostname(), "blk-3") and trow[0][2] is not None
+
+
+def test_new_plain_task_events_name_their_app_by_index_and_unpack_to_pending_rows_and_snapshots():
+    from parsl_monitoring.task_values import new_snapshot
+    from parsl_monitoring.writer_process import (
+        NEW_CODE,
+        WriterProcess,
+        pack_event,
+        pack_new_launched,
+        unpack_events,
+    )
+
+    feeder = WriterProcess("sqlite:///unused.db", "new-run")
+    sent = []
+    feeder._send = sent.append  # type: ignore[method-assign]
+    t = time.time()
+    a = feeder.name_of(("inc", "threads"))
+    assert feeder.name_of(("inc", "threads")) == a  # one index per pair
+    b = feeder.name_of(("inc", "htex"))
+    assert (a, b) == (0, 1)
+    feeder.put_event(pack_new_launched(1, a << 8 | NEW_CODE, t, t + 0.5))
+    feeder.put_event(pack_event(2, b << 8 | NEW_CODE, t + 1))
+    feeder._send_batch()
+    feeder.put_event(pack_event(3, a << 8 | NEW_CODE, t + 2))
+    feeder._send_batch()
+    # each batch carries the names added since the one before, with or before their events
+    assert [frame[4] for frame in sent] == [[("inc", "threads"), ("inc", "htex")], []]
+    assert [frame[2] for frame in sent] == [{}, {}] and [frame[3] for frame in sent] == [[], []]
+    names, records = [], {3: "a later snapshot of task 3, sent with this batch"}
+    rows = []
+    for frame in sent:
+        names.extend(frame[4])
+        for segment in frame[1]:
+            rows.extend(unpack_events(segment, "new-run", names, records))
+    assert rows == [
+        (1, "pending", t, "new-run", 0),
+        (1, "launched", t + 0.5, "new-run", 0),
+        (2, "pending", t + 1, "new-run", 0),
+        (3, "pending", t + 2, "new-run", 0),
+    ]
+    assert records == {
+        1: new_snapshot("inc", t, "threads"),
+        2: new_snapshot("inc", t + 1, "htex"),
+        3: "a later snapshot of task 3, sent with this batch",
+    }

@@ -49,6 +49,7 @@ __all__ = [
     "DISABLE_ENV",
     "ENTRY_POINT_GROUP",
     "LAUNCH_IN_PREPARE",
+    "LAUNCH_TOLD",
     "LIFECYCLE_HOOKS",
     "RENAMED_HOOKS",
     "ParslPluginManager",
@@ -73,6 +74,25 @@ logger = logging.getLogger(__name__)
 #: (it still does for tasks it does not prepare: the internal executor's): one call fewer per
 #: task on the hot path.
 LAUNCH_IN_PREPARE = "PARSL_LAUNCH_IN_PREPARE"
+
+
+class _LaunchTold:
+    """The type of :data:`LAUNCH_TOLD`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "parsl.plugins.LAUNCH_TOLD"
+
+
+#: What a plugin's ``parsl_task_state_changed`` may return for a task's first ``pending``
+#: state when it has taken note of the launch that follows at once (a task without
+#: dependencies: the kernel launches it in the same call). When that plugin is the only one
+#: observing task states and the only one preparing tasks (``ParslPlugins.launch_told_ok``),
+#: the kernel then calls neither its ``parsl_task_prepared`` nor its state hook for that
+#: launch: two calls fewer for a task it neither wraps nor needs to hear of again until the
+#: task returns. Any other return value (None) changes nothing.
+LAUNCH_TOLD = _LaunchTold()
 
 hookimpl = pluggy.HookimplMarker("parsl")
 
@@ -341,7 +361,9 @@ class ParslPlugins:
     what to call for the ``launched`` state of a task that went through ``prepare_hook``:
     ``state_hook``, or None when the only observer of task states says (with a true
     ``PARSL_LAUNCH_IN_PREPARE`` attribute, see :data:`LAUNCH_IN_PREPARE`) that its
-    ``parsl_task_prepared`` already tells it of that launch.
+    ``parsl_task_prepared`` already tells it of that launch. ``launch_told_ok`` is true when
+    ``state_hook`` is the only observer's own function and no other plugin prepares tasks:
+    the kernel then honours a :data:`LAUNCH_TOLD` it returns.
     """
 
     def __init__(self, pm: ParslPluginManager) -> None:
@@ -355,6 +377,7 @@ class ParslPlugins:
         self.prepare_hook: Callable[[DataFlowKernel, TaskRecord, TaskSubmission], object] | None = None
         self._prepare_hook_plugin: str | None = None
         self.launch_hook: Callable[[DataFlowKernel, TaskRecord, States, States], object] | None = None
+        self.launch_told_ok = False
         pm.add_change_listener(self._refresh)
         self._refresh()
 
@@ -380,9 +403,13 @@ class ParslPlugins:
         )
         self.receives_executor_reports = bool(hook.parsl_executor_reported.get_hookimpls())
         self.launch_hook = self.state_hook
+        self.launch_told_ok = False
         if self.state_hook is not None:
             observers = hook.parsl_task_state_changed.get_hookimpls()
             preparers = {id(impl.plugin) for impl in hook.parsl_task_prepared.get_hookimpls()}
+            # the state hook is the one implementation, called straight (its return value
+            # reaches the kernel), and no other plugin prepares tasks
+            self.launch_told_ok = state_lone is not None and preparers <= {id(observers[0].plugin)}
             if (
                 len(observers) == 1
                 and id(observers[0].plugin) in preparers

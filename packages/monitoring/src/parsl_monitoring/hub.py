@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from parsl import hookimpl
 from parsl.dataflow.states import States
 from parsl.executors.base import INTERNAL_EXECUTOR_LABEL
+from parsl.plugins import LAUNCH_TOLD
 from parsl.utils import RepresentationMixin
 from parsl_monitoring.remote import TASK_KEY, TRY_KEY, MonitoredFunction
 from parsl_monitoring.urls import check_url, safe_url
@@ -43,9 +44,11 @@ from parsl_monitoring.writer_process import (
     _PENDING,
     _RAN_CODES,
     _RECORD_CODES,
+    NEW_CODE,
     RUNNING_LIVE_CODE,
     STATE_CODES,
     pack_event,
+    pack_new_launched,
     pack_ran,
 )
 
@@ -263,7 +266,7 @@ class MonitoringHub(RepresentationMixin):
     @hookimpl
     def parsl_task_state_changed(
         self, dfk: DataFlowKernel, task: TaskRecord, old_state: States, new_state: States
-    ) -> None:
+    ) -> object:
         # WriterProcess.task_changed spelled out (one call fewer: this runs on every state change
         # of every task), plus what only the hub knows: launches told in prepare, thread tries
         # told as they return, and a new task's start time taken from its record
@@ -272,10 +275,29 @@ class MonitoringHub(RepresentationMixin):
             return
         tid = task.id
         code = task.try_id << 8 | STATE_CODES[new_state]
-        if code == _PENDING:  # the task's first event: its record is read at the next batch
-            writer.new_tasks.append(task)
-            writer.put_event(pack_event(tid, code, task.time_invoked))  # set a moment ago
-            return
+        if code == _PENDING:  # the task's first event (the kernel has its dependencies by now)
+            if task.depends or task.kwargs or task.memoize:  # its record is read at the next batch
+                writer.new_tasks.append(task)
+                writer.put_event(pack_event(tid, code, task.time_invoked))  # set a moment ago
+                return
+            # A plain task: its app name and executor, by index, are all its row needs besides
+            # the event's time; no record to read
+            label = task.executor
+            key = (task.func_name, label)
+            index = writer.name_index.get(key)
+            if index is None:
+                index = writer.name_of(key)
+            how = self._how.get(label) or self._wrapping(dfk, label)
+            if how is HERE:
+                # A thread executor's task, launched by the kernel as soon as this returns
+                # (no dependencies, not memoized): its launch is queued now, at this time,
+                # and the kernel makes no call for it (LAUNCH_TOLD): no wrapper to add
+                writer.put_event(
+                    pack_new_launched(tid, index << 8 | NEW_CODE, task.time_invoked, time.time())
+                )
+                return LAUNCH_TOLD
+            writer.put_event(pack_event(tid, index << 8 | NEW_CODE, task.time_invoked))
+            return None
         if code & 255 == _LAUNCHED and task.executor != INTERNAL_EXECUTOR_LABEL:
             # told in parsl_task_prepared already: the kernel calls this for such a launch only
             # when another plugin observes task states too

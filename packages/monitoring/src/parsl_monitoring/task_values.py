@@ -23,6 +23,7 @@ __all__ = [
     "NEW_FIELDS",
     "PLAIN_FIELDS",
     "executor_of",
+    "new_snapshot",
     "plain_snapshots",
     "record_return",
     "task_snapshot",
@@ -84,6 +85,11 @@ _plain_values = attrgetter(*PLAIN_FIELDS)
 #: snapshot is the same for every such task (not memoized, no hash, not returned yet, no
 #: failure; its return time comes with its final event)
 NEW_FIELDS = ("func_name", "time_invoked", "executor")
+
+
+def new_snapshot(func_name: str, time_invoked: float, executor: str) -> tuple[Any, ...]:
+    """The plain snapshot of a new plain task (see :data:`NEW_FIELDS`)."""
+    return (func_name, False, None, time_invoked, None, 0, 0.0, executor)
 
 
 def plain_snapshots(flat: list[Any]) -> Iterator[tuple[int, tuple[Any, ...]]]:

@@ -6,12 +6,13 @@ rows, converting timestamps, the driver's executemany, outages and spill files) 
 workflow process's GIL:
 
 - standard input, from the workflow process: frames, each a 4-byte big-endian length and a
-  pickle. ``("start", settings)`` first, then ``("batch", segments, snapshots, plain)``: the hub's
+  pickle. ``("start", settings)`` first, then ``("batch", segments, snapshots, plain, names)``: the hub's
   queued events in order (runs of packed state changes joined into one string each, see
   :func:`~parsl_monitoring.writer_process.unpack_events`, and executors' message batches) and,
   per task touched, a :func:`~parsl_monitoring.task_values.task_snapshot` (in ``snapshots``) or,
   for most, its plain values (in ``plain``, one flat list: see
-  :func:`~parsl_monitoring.task_values.plain_snapshots`);
+  :func:`~parsl_monitoring.task_values.plain_snapshots`), and the (app name, executor) pairs
+  added to ``WriterProcess.names`` since the last batch, which new plain tasks' events name;
   then ``("end", workflow end values, timeout)``. The end of the stream without an ``end``
   frame means the workflow process is gone: what arrived is written, and the process exits.
 - standard output, to the workflow process: one JSON object a line: ``{"log": [...]}`` (a log
@@ -170,6 +171,7 @@ def main() -> int:
     writer.workflow_started(settings["workflow"])
     writer.start()
     records, events = writer._records, writer.events
+    names: list[tuple[str, str]] = []  # see WriterProcess.names
     end: dict[str, Any] | None = None
     timeout = float(settings.get("timeout", 30.0))
     last: dict[str, Any] | None = None
@@ -186,9 +188,10 @@ def main() -> int:
             if frame[0] == "batch":
                 records.update(frame[2])  # before the events that need them
                 records.update(plain_snapshots(frame[3]))
+                names.extend(frame[4])
                 for segment in frame[1]:
                     if type(segment) is bytes:
-                        events.extend(unpack_events(segment, run_id))
+                        events.extend(unpack_events(segment, run_id, names, records))
                     else:
                         events.append(segment)
                 writer.wake()

@@ -33,7 +33,7 @@ from typing import Any
 
 from parsl.dataflow.states import States
 from parsl_monitoring.remote import LocalEvents
-from parsl_monitoring.task_values import NEW_FIELDS, task_snapshot
+from parsl_monitoring.task_values import NEW_FIELDS, new_snapshot, task_snapshot
 from parsl_monitoring.urls import safe_url
 from parsl_monitoring.writer_main import encode_frame
 
@@ -62,6 +62,12 @@ EVENT_NAMES: tuple[str, ...] = (*(state.name for state in States), "running", "r
 #: the code of each kernel state in a packed event
 STATE_CODES = {state: i for i, state in enumerate(States)}
 _RUNNING, _RUNNING_ENDED, RUNNING_LIVE_CODE = len(States), len(States) + 1, len(States) + 2
+#: the code of a new plain task's first event: ``pending`` on try 0, the event's upper bits
+#: holding the index of its (app name, executor) in :attr:`WriterProcess.names` instead of a
+#: try id, and its timestamp the task's ``time_invoked``: all a plain task's row needs until
+#: its final event (see ``task_values.new_snapshot``), with no record to read
+NEW_CODE = len(States) + 3
+_NEW_BYTE = bytes([NEW_CODE])
 #: the codes after which the kernel reports nothing more about a task (its record is let go)
 _FINAL_CODES = frozenset(
     STATE_CODES[s] for s in (States.exec_done, States.failed, States.dep_fail, States.memo_done)
@@ -106,6 +112,17 @@ def pack_ran(task_id: int, code: int, started: float, ended: float, timestamp: f
     )
 
 
+#: a new plain task's event (:data:`NEW_CODE`) and its first try's launch, in one call
+NEW_LAUNCHED = struct.Struct("<qqdqqd")
+_LAUNCHED_CODE = STATE_CODES[States.launched]
+
+
+def pack_new_launched(task_id: int, new_code: int, invoked: float, launched: float) -> bytes:
+    """A new plain task's event and its first try's ``launched`` at ``launched``: a thread
+    executor's task, launched in the very call that made it pending."""
+    return NEW_LAUNCHED.pack(task_id, new_code, invoked, task_id, _LAUNCHED_CODE, launched)
+
+
 #: the code of a task's first event: ``pending`` on try 0 (the whole ``try id << 8 | code``)
 _PENDING = STATE_CODES[States.pending]
 #: the kernel states after which a task's record is read again: its row changes beyond the
@@ -142,10 +159,34 @@ def local_events(put: Callable[[bytes], None]) -> LocalEvents:
     return (put, pack_event, _RUNNING, _RUNNING_ENDED)
 
 
-def unpack_events(data: bytes, run_id: str) -> list[tuple[Any, ...]]:
-    """The status rows ``(task id, state name, timestamp, run id, try id)`` of packed events."""
-    names = EVENT_NAMES
-    return [(tid, names[tc & 255], ts, run_id, tc >> 8) for tid, tc, ts in EVENT.iter_unpack(data)]
+def unpack_events(
+    data: bytes,
+    run_id: str,
+    names: list[tuple[str, str]] | None = None,
+    records: dict[int, Any] | None = None,
+) -> list[tuple[Any, ...]]:
+    """The status rows ``(task id, state name, timestamp, run id, try id)`` of packed events.
+
+    A new plain task's event (:data:`NEW_CODE`) is its ``pending`` row; its snapshot goes into
+    ``records`` unless the batch brought a later one, its app name and executor taken from ``names`` (the workflow process's
+    :attr:`WriterProcess.names`, as sent so far).
+    """
+    table = EVENT_NAMES
+    if names is None or _NEW_BYTE not in data[8 :: EVENT.size]:
+        return [(tid, table[tc & 255], ts, run_id, tc >> 8) for tid, tc, ts in EVENT.iter_unpack(data)]
+    assert records is not None
+    out = []
+    append = out.append
+    for tid, tc, ts in EVENT.iter_unpack(data):
+        code = tc & 255
+        if code == NEW_CODE:
+            if tid not in records:  # else a later snapshot of it came with this batch
+                func_name, executor = names[tc >> 8]
+                records[tid] = new_snapshot(func_name, ts, executor)
+            append((tid, "pending", ts, run_id, 0))
+        else:
+            append((tid, table[code], ts, run_id, tc >> 8))
+    return out
 
 
 class WriterProcess:
@@ -185,6 +226,13 @@ class WriterProcess:
         #: tasks whose first event (``pending`` on try 0) was queued since the last batch: the
         #: next batch sends a snapshot of each (``list.append``, one C call, from any thread)
         self.new_tasks: list[Any] = []
+        #: the (app name, executor label) pairs new plain tasks' events name by index (see
+        #: :data:`NEW_CODE`), and each pair's index: added to by :meth:`name_of`, sent by the
+        #: feeder as it grows
+        self.names: list[tuple[str, str]] = []
+        self.name_index: dict[tuple[str, str], int] = {}
+        self._names_sent = 0
+        self._names_lock = threading.Lock()
         # task id -> the record of a task that is not plain (see _PLAIN_MARKS), and -> its
         # dependencies while the kernel has them, until its final event: read into a snapshot
         # again in each batch with an event of the task. A plain task's record is read once,
@@ -222,6 +270,21 @@ class WriterProcess:
             elif code & 255 in _RECORD_CODES:
                 self._records[tid] = task
         self.put_event(pack_event(tid, code, timestamp))
+
+    def name_of(self, key: tuple[str, str]) -> int:
+        """The index of ``key`` (app name, executor label) in :attr:`names`, added if new.
+
+        Called from the kernel's threads; the lock keeps one index per pair. The feeder
+        copies the queued events before it reads the names, so each name an event it sends
+        points to is sent with it or before.
+        """
+        with self._names_lock:
+            index = self.name_index.get(key)
+            if index is None:
+                index = len(self.names)
+                self.names.append(key)
+                self.name_index[key] = index
+            return index
 
     def task_ran(self, task_id: int, try_id: int, state: str, timestamp: float) -> None:
         """Queue ``running`` or ``running_ended`` of a task run in this process (thread executors)."""
@@ -354,6 +417,9 @@ class WriterProcess:
         del packed[: len(data)]
         fresh = new[:]
         del new[: len(fresh)]
+        # after the copy: every name an event in it points to (see name_of)
+        names = self.names[self._names_sent :]
+        self._names_sent += len(names)
         codes = data[8 :: EVENT.size]  # the low byte of each event's code: its state
         if _MARKER_CODE in codes:  # executor messages among them: each in its place
             segments = _segments(data, codes, self.events)
@@ -386,7 +452,7 @@ class WriterProcess:
                 _exhaust(map(records.pop, final, repeat(None)))
                 if depends:
                     _exhaust(map(depends.pop, final, repeat(None)))
-        self._send(("batch", segments, snapshots, flat))
+        self._send(("batch", segments, snapshots, flat, names))
 
     def _send(self, obj: Any) -> None:
         data = encode_frame(obj)

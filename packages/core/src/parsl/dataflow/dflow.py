@@ -44,7 +44,7 @@ from parsl.dataflow.taskrecord import TaskRecord
 from parsl.errors import ConfigurationError
 from parsl.executors.base import INTERNAL_EXECUTOR_LABEL, ParslExecutor
 from parsl.executors.threads import ThreadPoolExecutor
-from parsl.plugins import ParslPlugins, TaskSubmission, new_plugin_manager
+from parsl.plugins import LAUNCH_TOLD, ParslPlugins, TaskSubmission, new_plugin_manager
 from parsl.version import VERSION
 
 if TYPE_CHECKING:
@@ -378,7 +378,6 @@ class DataFlowKernel(TaskInputs, Joins):
                 label,
                 extra={"parsl.task": task_id, "parsl.app_name": name, "parsl.executor": label},
             )
-        self._set_state(task, States.pending)
 
         stage_args = False
         for a in app_args:
@@ -395,15 +394,22 @@ class DataFlowKernel(TaskInputs, Joins):
                 # the call raises, so nobody will ever hold this task's future: forget it
                 self.tasks.pop(task_id, None)
                 task.launched = True
+                # pending first all the same: observers see every task begin before it ends
+                self._set_state(task, States.pending)
                 self._set_state(task, States.failed)
                 app_fu.set_exception(e)
                 raise
 
         deps = self._gather_deps(task)
+        if deps:
+            task.depends = deps
+        # pending once the task's dependencies are known, as in Parsl: an observer sees them
+        # with its first state (and knows a task without any will be launched at once)
+        told = self._set_state(task, States.pending)
         if not deps:
-            self._launch_if_ready(task)
+            # the only observer may have taken note of this launch already (LAUNCH_TOLD)
+            self._launch_if_ready(task, told is LAUNCH_TOLD and self.plugins.launch_told_ok)
             return app_fu
-        task.depends = deps
         if self._debug:
             for d in deps:
                 dep_tid = getattr(d, "tid", None)
@@ -467,7 +473,7 @@ class DataFlowKernel(TaskInputs, Joins):
         if task_record.pending_deps <= 0:
             self._launch_if_ready(task_record)
 
-    def _launch_if_ready(self, task: TaskRecord) -> None:
+    def _launch_if_ready(self, task: TaskRecord, told: bool = False) -> None:
         with self._lock:
             if task.launched or task.status in FINAL_STATES:
                 return
@@ -482,10 +488,14 @@ class DataFlowKernel(TaskInputs, Joins):
             except Exception as e:
                 self._finish_failure(task, e, States.failed)
                 return
-        self.launch_task(task)
+        self.launch_task(task, told)
 
-    def launch_task(self, task: TaskRecord) -> Future:
-        """Submit the task to its executor (or satisfy it from the memo table)."""
+    def launch_task(self, task: TaskRecord, told: bool = False) -> Future:
+        """Submit the task to its executor (or satisfy it from the memo table).
+
+        ``told``: the plugins' only observer said it took note of this launch when the task
+        became pending (see :data:`parsl.plugins.LAUNCH_TOLD`): it is not called for it.
+        """
         if task.memoize and self._memoize:
             try:
                 memo_fu = self.memoizer.check_memo(task)
@@ -499,7 +509,7 @@ class DataFlowKernel(TaskInputs, Joins):
         executor = self.executors[task.executor]
         task.try_time_launched = time.time()
         func, kwargs = task.func, task.kwargs
-        prepare = self.plugins.prepare_hook
+        prepare = None if told else self.plugins.prepare_hook
         prepared = prepare is not None and task.executor != INTERNAL_EXECUTOR_LABEL
         if prepared:
             # the try's own keyword arguments are copied only if a plugin reads them (to add
@@ -517,9 +527,12 @@ class DataFlowKernel(TaskInputs, Joins):
         except Exception as e:
             exec_fu = Future()
             exec_fu.set_exception(e)
-        # a plugin that said its parsl_task_prepared tells it of launches is not told twice
+        # a plugin that said its parsl_task_prepared tells it of launches is not told twice,
+        # nor one that took note of this launch at pending
         self._set_state(
-            task, States.launched, self.plugins.launch_hook if prepared else self.plugins.state_hook
+            task,
+            States.launched,
+            None if told else self.plugins.launch_hook if prepared else self.plugins.state_hook,
         )
         task.exec_fu = exec_fu
         if self._log_event is not None:
@@ -702,8 +715,9 @@ class DataFlowKernel(TaskInputs, Joins):
         return repr(dep)
 
     # ------------------------------------------------------------------- state
-    def _set_state(self, task: TaskRecord, new_state: States, hook: Any = _STATE_HOOK) -> None:
-        """Set ``task``'s state and call ``hook`` (by default the plugins' ``state_hook``)."""
+    def _set_state(self, task: TaskRecord, new_state: States, hook: Any = _STATE_HOOK) -> object:
+        """Set ``task``'s state and call ``hook`` (by default the plugins' ``state_hook``);
+        return what it returned (None without a hook, or if it raised)."""
         old = task.status
         task.status = new_state
         if self._debug:
@@ -722,9 +736,10 @@ class DataFlowKernel(TaskInputs, Joins):
             hook = self.plugins.state_hook
         if hook is not None:
             try:
-                hook(self, task, old, new_state)
+                return hook(self, task, old, new_state)
             except Exception as e:  # an observer never breaks a workflow
                 self.plugins.state_hook_failed(e)
+        return None
 
     def update_task_state(self, task_record: TaskRecord, new_state: States) -> None:
         """Set a task's state (and tell observing plugins)."""
