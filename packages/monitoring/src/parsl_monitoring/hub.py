@@ -44,12 +44,14 @@ from parsl_monitoring.writer_process import (
     _PENDING,
     _RAN_CODES,
     _RECORD_CODES,
+    _RUNNING,
+    _RUNNING_ENDED,
     NEW_CODE,
+    NEW_LAUNCHED,
+    RAN,
     RUNNING_LIVE_CODE,
     STATE_CODES,
     pack_event,
-    pack_new_launched,
-    pack_ran,
 )
 
 if TYPE_CHECKING:
@@ -89,6 +91,10 @@ RECENT_WRAPPERS = 256
 
 
 _LAUNCHED = STATE_CODES[States.launched]
+# the per-task calls' helpers, bound once (each a C call on the hot path)
+_pack_new_launched = NEW_LAUNCHED.pack  # see writer_process.pack_new_launched
+_pack_ran = RAN.pack  # see writer_process.pack_ran
+_now = time.time
 
 
 class MonitoringHub(RepresentationMixin):
@@ -279,43 +285,66 @@ class MonitoringHub(RepresentationMixin):
             if task.depends or task.kwargs or task.memoize:  # its record is read at the next batch
                 writer.new_tasks.append(task)
                 writer.put_event(pack_event(tid, code, task.time_invoked))  # set a moment ago
-                return
+                return None
             # A plain task: its app name and executor, by index, are all its row needs besides
             # the event's time; no record to read
             label = task.executor
-            key = (task.func_name, label)
-            index = writer.name_index.get(key)
-            if index is None:
-                index = writer.name_of(key)
-            how = self._how.get(label) or self._wrapping(dfk, label)
-            if how is HERE:
+            by_name = writer.new_codes.get(label)
+            entry = by_name.get(task.func_name) if by_name is not None else None
+            if entry is None:
+                entry = self._new_code(dfk, writer, task.func_name, label)
+            new_code, here = entry
+            if here:
                 # A thread executor's task, launched by the kernel as soon as this returns
                 # (no dependencies, not memoized): its launch is queued now, at this time,
                 # and the kernel makes no call for it (LAUNCH_TOLD): no wrapper to add
-                writer.put_event(
-                    pack_new_launched(tid, index << 8 | NEW_CODE, task.time_invoked, time.time())
-                )
+                writer.put_event(_pack_new_launched(tid, new_code, task.time_invoked, tid, _LAUNCHED, _now()))
                 return LAUNCH_TOLD
-            writer.put_event(pack_event(tid, index << 8 | NEW_CODE, task.time_invoked))
+            writer.put_event(pack_event(tid, new_code, task.time_invoked))
             return None
-        if code & 255 == _LAUNCHED and task.executor != INTERNAL_EXECUTOR_LABEL:
+        state = code & 255
+        if state == _LAUNCHED and task.executor != INTERNAL_EXECUTOR_LABEL:
             # told in parsl_task_prepared already: the kernel calls this for such a launch only
             # when another plugin observes task states too
-            return
+            return None
         depends = task.depends
         if depends:  # kept now: with garbage_collect the kernel clears it when the task ends
             writer._depends[tid] = depends
             writer._records[tid] = task
-        elif code & 255 in _RECORD_CODES:
+        elif state in _RECORD_CODES:
             writer._records[tid] = task
-        if code & 255 in _RAN_CODES and self._how.get(task.executor) is HERE:
+        if state in _RAN_CODES and self._how.get(task.executor) is HERE:
             # A thread executor's try returned: when it ran, from its future (see prepared),
-            # and the return itself, in one call
+            # and the return itself, in one call (pack_ran, spelled out)
             started = getattr(task.exec_fu, "time_running", None)
             if started is not None:
-                writer.put_event(pack_ran(tid, code, started, task.try_time_returned, time.time()))
-                return
-        writer.put_event(pack_event(tid, code, time.time()))
+                try_code = code - state
+                writer.put_event(
+                    _pack_ran(
+                        tid,
+                        try_code | _RUNNING,
+                        started,
+                        tid,
+                        try_code | _RUNNING_ENDED,
+                        task.try_time_returned,
+                        tid,
+                        code,
+                        _now(),
+                    )
+                )
+                return None
+        writer.put_event(pack_event(tid, code, _now()))
+        return None
+
+    def _new_code(
+        self, dfk: DataFlowKernel, writer: WriterProcess, func_name: str, label: str
+    ) -> tuple[int, bool]:
+        """``(event code, on a thread executor)`` of new plain tasks of app ``func_name`` on
+        executor ``label``, kept in ``writer.new_codes`` for the next ones."""
+        how = self._how.get(label) or self._wrapping(dfk, label)
+        entry = (writer.name_of((func_name, label)) << 8 | NEW_CODE, how is HERE)
+        writer.new_codes.setdefault(label, {})[func_name] = entry
+        return entry
 
     @hookimpl
     def parsl_task_prepared(self, dfk: DataFlowKernel, task: TaskRecord, submission: TaskSubmission) -> None:

@@ -231,6 +231,9 @@ class WriterProcess:
         #: feeder as it grows
         self.names: list[tuple[str, str]] = []
         self.name_index: dict[tuple[str, str], int] = {}
+        #: executor label -> app name -> (code of a new plain task's event, on a thread
+        #: executor): the hub's cache of :meth:`name_of` for its pending hook
+        self.new_codes: dict[str, dict[str, tuple[int, bool]]] = {}
         self._names_sent = 0
         self._names_lock = threading.Lock()
         # task id -> the record of a task that is not plain (see _PLAIN_MARKS), and -> its
