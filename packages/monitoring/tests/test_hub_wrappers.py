@@ -84,6 +84,16 @@ def _rows(url, query, args, enough, timeout=30):
         db.close()
 
 
+def _status_rows(dfk, tid):
+    """Task ``tid``'s (status name, timestamp, try id) rows, once its five thread-task rows are there."""
+    return _rows(
+        dfk.monitoring.url,
+        "SELECT task_status_name, timestamp, try_id FROM status WHERE task_id=? ORDER BY timestamp",
+        (tid,),
+        lambda rows: len(rows) >= 5,
+    )
+
+
 @python_app
 def inc(x):
     return x + 1
@@ -175,12 +185,7 @@ def test_a_thread_task_runs_unwrapped_and_its_running_rows_come_from_its_future(
     ((func, args, kwargs, exec_fu),) = submitted
     assert func is kw.func and args == (1,) and kwargs == {"y": 2}  # the app itself, untouched
     record = fut.task_record
-    rows = _rows(
-        threads.monitoring.url,
-        "SELECT task_status_name, timestamp, try_id FROM status WHERE task_id=? ORDER BY timestamp",
-        (fut.tid,),
-        lambda rows: len(rows) >= 5,
-    )
+    rows = _status_rows(threads, fut.tid)
     assert [(r[0], r[2]) for r in rows] == [
         ("pending", 0),
         ("launched", 0),
@@ -226,12 +231,7 @@ def test_a_plain_thread_task_costs_the_kernel_no_call_at_its_launch_and_has_ever
     ]
     assert ("prepared", later.tid) in calls and ("pending", later.tid, False) in calls
     record = fut.task_record
-    rows = _rows(
-        threads.monitoring.url,
-        "SELECT task_status_name, timestamp, try_id FROM status WHERE task_id=? ORDER BY timestamp",
-        (fut.tid,),
-        lambda rows: len(rows) >= 5,
-    )
+    rows = _status_rows(threads, fut.tid)
     assert [r[0] for r in rows] == ["pending", "launched", "running", "running_ended", "exec_done"]
     stamps = {name: ts for name, ts, _ in rows}
     # launched as it became pending: no later than the kernel's own launch time
