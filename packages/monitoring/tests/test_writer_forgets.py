@@ -37,7 +37,8 @@ class _Run:
 
     def __init__(self, url: str) -> None:
         self.run_id = f"forget-{uuid.uuid4()}"
-        self.writer = DatabaseWriter(url, self.run_id)
+        # hold_rows=0: each flush writes what it has, so a test decides what one batch holds
+        self.writer = DatabaseWriter(url, self.run_id, hold_rows=0)
         self._clock = itertools.count()
         self._t0 = time.time()
         self.writer.workflow_started(
@@ -90,7 +91,20 @@ class _Run:
         return rows[0]
 
     def remembers_nothing(self) -> bool:
-        return not self.writer._live and not self.writer._try_rows
+        w = self.writer
+        return not (w._live or w._try_rows or w._held_tasks or w._held_tries)
+
+    def batches(self) -> list[dict]:
+        """Record every batch the writer writes from now on (its parts, before the database)."""
+        seen: list[dict] = []
+        write = self.writer._write
+
+        def spy(batch):
+            seen.append({k: list(v) for k, v in batch.items() if v})
+            write(batch)
+
+        self.writer._write = spy
+        return seen
 
 
 @pytest.fixture
@@ -211,6 +225,68 @@ def test_what_the_writer_keeps_is_the_unfinished_tasks_only(run):
     assert len(run.rows("task")) == n and len(run.rows("try")) == n
     assert len(run.rows("resource")) == n - 1
     assert sum(r["task_try_time_running"] is not None for r in run.rows("try")) == n - 1
+
+
+def test_a_task_that_ends_within_the_hold_is_one_insert_with_no_update(run):
+    run.writer.hold_rows = 60.0
+    batches = run.batches()
+    t = run.task(0)
+    run.state(t, States.pending)
+    run.state(t, States.launched)
+    run.flush()
+    # its status rows are written at once; its task and try rows wait for it to end
+    assert sorted(r["task_status_name"] for r in run.rows("status")) == ["launched", "pending"]
+    assert run.rows("task") == [] and run.rows("try") == []
+    run.worker("task_running", 0, 0)
+    run.flush()
+    assert run.rows("try") == []
+    run.state(t, States.exec_done)
+    run.flush()
+    assert run.remembers_nothing()
+    (task,) = run.rows("task")
+    assert task["task_time_returned"] is not None and task["task_func_name"] == "f"
+    row = run.try_row(0, 0)
+    assert row["task_executor"] == "htex" and row["hostname"] == "node-1"
+    assert row["task_try_time_launched"] and row["task_try_time_running"] and row["task_try_time_returned"]
+    parts = [p for b in batches for p in b]
+    assert parts.count("task_insert") == 1 and parts.count("try_insert") == 1
+    assert "task_update" not in parts and "try_update" not in parts
+
+
+def test_a_task_running_past_the_hold_is_written_then_updated(run):
+    run.writer.hold_rows = 0.05
+    t = run.task(0)
+    run.state(t, States.pending)
+    run.state(t, States.launched)
+    run.flush()
+    assert run.rows("task") == []
+    time.sleep(0.1)
+    run.flush()  # nothing new for it, but it has waited long enough: its rows as they are now
+    (task,) = run.rows("task")
+    assert task["task_time_returned"] is None
+    assert run.try_row(0, 0)["task_try_time_returned"] is None
+    run.worker("task_running", 0, 0)
+    run.state(t, States.exec_done)
+    run.flush()
+    assert run.remembers_nothing()
+    (task,) = run.rows("task")
+    assert task["task_time_returned"] is not None
+    row = run.try_row(0, 0)
+    assert row["hostname"] == "node-1" and row["task_try_time_returned"] is not None
+
+
+def test_rows_still_held_at_shutdown_are_written(run):
+    run.writer.hold_rows = 60.0
+    tasks = [run.task(i) for i in range(3)]
+    for t in tasks:
+        run.state(t, States.pending)
+        run.state(t, States.launched)
+    run.state(tasks[0], States.exec_done)
+    run.writer.start()
+    assert run.writer.close(30)
+    assert sorted(r["task_id"] for r in run.rows("task")) == [0, 1, 2]
+    assert sorted(r["task_id"] for r in run.rows("try")) == [0, 1, 2]
+    assert [r["task_id"] for r in run.rows("task") if r["task_time_returned"] is not None] == [0]
 
 
 def test_a_driverless_postgresql_url_uses_the_installed_driver():

@@ -6,12 +6,13 @@ tests drive it.
 
 Hooks append raw events to ``events`` (a deque: appends are atomic and cheap, so the task hot
 path never waits for the database). Every ``FLUSH_PERIOD`` the writer drains the deque, turns
-the events into rows and writes each table with one ``executemany`` in one transaction. Task
-and try rows are inserted once and updated in later batches as the task moves on; a task that
-starts and finishes within one batch is inserted once with its final values.
+the events into rows and writes each table with one ``executemany`` in one transaction. Status
+rows are written in the next batch. A task's row and its try's row wait in memory until the task
+ends or ``HOLD_ROWS`` has passed, whichever is first: a short task is inserted once with its
+final values; a longer one is inserted when its hold ends and updated in later batches.
 
 What the writer remembers between batches is bounded by the tasks in flight, not by the run:
-a task's row is inserted in the batch holding its first event (``pending`` on try 0) and
+a task's row is inserted once (in the batch of its final event, or when its hold ends) and
 updated in any later one, so no set of inserted ids is kept. A try's row is inserted with its
 launch (the event that gives it the NOT NULL executor); a worker message for a try arrives
 before that launch or after it, and the writer tells which from the one thing it keeps per
@@ -66,6 +67,10 @@ FLUSH_PERIOD = 0.5
 #: queued events that wake the writer before the period ends, so a burst of tasks cannot grow the
 #: queue (and the next transaction) without bound
 WAKE_BACKLOG = 5000
+#: seconds a live task's row (and its try's) waits in memory for the task to end before it is
+#: written: a short task is then one insert with its final values, not an insert and updates
+#: in later batches (on SQLite most of the writer's work). Status rows are never held.
+HOLD_ROWS = 1.0
 #: seconds a write waits on SQLite's lock while parsl-visualize (or a notebook) is reading
 SQLITE_BUSY_TIMEOUT = 60
 #: seconds an attempt to write held-back rows waits on SQLite's lock (see ``_set_busy_timeout``)
@@ -130,6 +135,7 @@ class DatabaseWriter(threading.Thread):
         *,
         spill_dir: str | None = None,
         max_buffered_rows: int | None = None,
+        hold_rows: float | None = None,
     ) -> None:
         super().__init__(name="parsl-monitoring-writer", daemon=True)
         from sqlalchemy import create_engine, event
@@ -179,6 +185,11 @@ class DatabaseWriter(threading.Thread):
         # (task id, try id) -> start time of a try reported while it ran (RUNNING_LIVE), until
         # its ``running`` event arrives with its return (bounded by the threads running)
         self._live_running: dict[tuple[int, int], float] = {}
+        # rows held back (see HOLD_ROWS), oldest first: task id -> [since, depends], and
+        # (task id, try id) -> since for the try rows waiting in _try_rows
+        self._held_tasks: dict[int, list[Any]] = {}
+        self._held_tries: dict[tuple[int, int], float] = {}
+        self.hold_rows = HOLD_ROWS if hold_rows is None else hold_rows
         self._hostname = socket.gethostname()  # of tasks run in this process (thread executors)
         self._block_id = os.environ.get("PARSL_WORKER_BLOCK_ID")
         self._compiled: dict[Any, tuple[str, tuple[str, ...] | None]] = {}
@@ -510,17 +521,45 @@ class DatabaseWriter(threading.Thread):
             row = self._try_rows[key] = {"try_id": key[1], "task_id": key[0], "run_id": self.run_id}
         return row
 
+    def _hold_until(self) -> float:
+        """Rows held since before this (monotonic) time are written now; at shutdown, all."""
+        if self._stopping.is_set() or self.hold_rows <= 0:
+            return float("inf")
+        return time.monotonic() - self.hold_rows
+
     def _queue_task_rows(self, touched: dict[int, list[Any]], out: dict[str, list[Any]]) -> None:
-        """An insert for each task first seen in this batch, an update for each that changed since."""
+        """An insert for each new task once it ended (or was held HOLD_ROWS), an update for each
+        that changed since its insert."""
         run_id = self.run_id
+        live, held = self._live, self._held_tasks
+        due = self._hold_until()
+        now = time.monotonic()
         for tid, (task, changed, depends, first_seen) in touched.items():
-            if first_seen:
+            if first_seen or tid in held:  # not written yet
+                if tid in live and due != float("inf"):
+                    if first_seen:
+                        held[tid] = [now, depends]
+                    elif depends:
+                        held[tid][1] = depends
+                    continue
+                h = held.pop(tid, None)
+                if h is not None and not depends:
+                    depends = h[1]
                 out["task_insert"].append({"task_id": tid, "run_id": run_id, **task_values(task, depends)})
             elif changed:
                 values = task_values(task, depends)
                 if not values["task_depends"]:
                     del values["task_depends"]  # cleared by the kernel since the insert
                 out["task_update"].append({"task_id": tid, "run_id": run_id, **values})
+        records = self._records
+        while held:  # the oldest first: stop at the first one still young
+            tid, (since, depends) = next(iter(held.items()))
+            if since > due:
+                break
+            del held[tid]
+            task = records.get(tid)
+            if task is not None:
+                out["task_insert"].append({"task_id": tid, "run_id": run_id, **task_values(task, depends)})
 
     def _queue_try_rows(self, touched: set[tuple[int, int]], out: dict[str, list[Any]]) -> None:
         """Move the touched tries' pending rows into the batch, once each has its launch.
@@ -530,16 +569,30 @@ class DatabaseWriter(threading.Thread):
         arrive before the kernel's launch event, and that row waits for it. A task that is
         no longer live has had every launch it will have.
         """
-        live = self._live
+        live, held, try_rows = self._live, self._held_tries, self._try_rows
+        due = self._hold_until()
+        now = time.monotonic()
         for key in touched:
-            trow = self._try_rows.get(key)
+            trow = try_rows.get(key)
             if trow is None:
                 continue
             if "task_executor" in trow:
-                out["try_insert"].append(self._try_rows.pop(key))
+                if key[0] in live and due != float("inf"):
+                    held.setdefault(key, now)  # new, its task still running: wait for its end
+                    continue
+                held.pop(key, None)
+                out["try_insert"].append(try_rows.pop(key))
             elif live.get(key[0], key[1]) >= key[1]:
-                out["try_update"].append(self._try_rows.pop(key))
+                out["try_update"].append(try_rows.pop(key))
             # else: wait for the launch event to arrive (a worker message came first)
+        while held:  # the oldest first: stop at the first one still young
+            key, since = next(iter(held.items()))
+            if since > due:
+                break
+            del held[key]
+            trow = try_rows.pop(key, None)
+            if trow is not None:
+                out["try_insert"].append(trow)
 
     def _messages(
         self,
