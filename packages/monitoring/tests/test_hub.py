@@ -197,6 +197,19 @@ def test_old_arguments_warn_and_unknown_ones_fail():
     )  # Parsl: no samples
 
 
+def test_a_database_that_cannot_be_opened_is_reported_before_the_first_task(tmp_path, caplog):
+    hub = MonitoringHub(logging_endpoint="postgresql://nobody:x@127.0.0.1:1/none")
+    with (
+        caplog.at_level(logging.ERROR, logger="parsl.monitoring"),
+        parsl.load(
+            Config(executors=[ThreadPoolExecutor()], monitoring=hub, run_dir=str(tmp_path / "runinfo"))
+        ),
+    ):
+        # the writer process told its failure while the kernel started: nothing was submitted
+        assert "could not open its database" in caplog.text
+        assert inc(1).result() == 2
+
+
 def test_an_unreachable_database_is_logged_and_the_workflow_still_runs(tmp_path, caplog):
     hub = MonitoringHub(logging_endpoint="postgresql://nobody:x@127.0.0.1:1/none")
     with caplog.at_level(logging.ERROR, logger="parsl.monitoring"):

@@ -29,6 +29,10 @@ from parsl.dataflow.taskrecord import TaskRecord
 from parsl.executors import ThreadPoolExecutor
 from parsl.monitoring import MonitoringHub
 from parsl_monitoring.task_values import task_snapshot, task_values
+from parsl_monitoring.writer_process import WriterProcess
+
+sys.path.insert(0, str(Path(__file__).parent))
+from writer_fixtures import workflow_row
 
 
 @python_app
@@ -232,7 +236,6 @@ def test_a_task_waiting_for_its_dependency_is_recorded_with_it(tmp_path):
 def test_the_writer_process_outlives_a_closed_report_stream(tmp_path):
     """Its reports hit a closed pipe (the workflow process was killed before the writer saw the
     end of its input): the writer still writes what it was sent, then exits on its own."""
-    from writer_fixtures import workflow_row
 
     from parsl_monitoring.writer_main import encode_frame
 
@@ -253,3 +256,18 @@ def test_the_writer_process_outlives_a_closed_report_stream(tmp_path):
     proc.stdin.close()  # the end of its input, as when the workflow process dies
     assert proc.wait(30) == 0, proc.stderr.read().decode() if proc.stderr else ""
     assert count(db, "select count(*) from workflow where run_id = 'r1'") == 1
+
+
+def test_start_returns_once_the_writer_process_has_its_database_open(tmp_path):
+    db = tmp_path / "monitoring.db"
+    writer = WriterProcess(f"sqlite:///{db}", "ready-run")
+    writer.workflow_started(workflow_row("ready-run", str(tmp_path)))
+    writer.start()
+    try:
+        # its startup (Python, SQLAlchemy, the tables) is over before the first task is queued
+        assert writer.ready.is_set() and writer.is_alive()
+        with contextlib.closing(sqlite3.connect(db)) as c:
+            tables = {r[0] for r in c.execute("select name from sqlite_master where type = 'table'")}
+        assert {"workflow", "task", "try", "status", "resource", "node", "block"} <= tables
+    finally:
+        assert writer.close(30)

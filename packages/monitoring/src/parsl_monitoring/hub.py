@@ -220,6 +220,9 @@ class MonitoringHub(RepresentationMixin):
                 )
                 self._failed = True
                 return None
+            if writer.lost is not None:  # it could not open the database: logged already
+                self._failed = True
+                return None
             self._dfk = dfk
             self._writer = writer
             logger.info(

@@ -17,8 +17,9 @@ workflow process's GIL:
   frame means the workflow process is gone: what arrived is written, and the process exits.
 - standard output, to the workflow process: one JSON object a line: ``{"log": [...]}`` (a log
   record, re-logged there, so the workflow's own logging and its ``database_manager.log`` get
-  it), ``{"stats": {...}}`` now and then, ``{"failed": "..."}`` when the database cannot be
-  opened, ``{"done": {...}}`` after the last row.
+  it), ``{"stats": {...}}`` now and then, ``{"ready": true}`` once the database is open
+  (tables made), ``{"failed": "..."}`` when it cannot be opened, ``{"done": {...}}`` after the
+  last row.
 
 Inside, a :class:`~parsl_monitoring.writer.DatabaseWriter` thread does what it does in-process;
 this module's main thread only reads frames into its queue.
@@ -170,6 +171,7 @@ def main() -> int:
         return 3
     writer.workflow_started(settings["workflow"])
     writer.start()
+    report({"ready": True})
     records, events = writer._records, writer.events
     names: list[tuple[str, str]] = []  # see WriterProcess.names
     end: dict[str, Any] | None = None

@@ -47,6 +47,11 @@ FEED_PERIOD = 0.2
 WAKE_BACKLOG = 5000
 #: seconds the writer process may take, beyond the flush timeout, to start and to exit
 EXIT_MARGIN = 10.0
+#: seconds :meth:`WriterProcess.start` waits for the writer process to have its database open
+#: (Python started, SQLAlchemy imported, tables made): that startup then does not compete with
+#: the workflow's first tasks for the CPU, and a database that cannot be opened is reported
+#: before the first task. A database slower than this to answer is waited for in the background.
+READY_WAIT = 5.0
 
 #: A queued state change is 24 bytes, not a tuple: the task id, ``try id << 8 | state code`` and
 #: the timestamp, appended to one ``bytearray``. No object per event: a tuple per event was
@@ -256,6 +261,8 @@ class WriterProcess:
         #: the writer process's last figures: rows_written, backlog_rows, spill_path, live, ...
         self.stats: dict[str, Any] = {}
         self.result: dict[str, Any] | None = None
+        #: set once the writer process has its database open, or has stopped
+        self.ready = threading.Event()
         self.spill_file: str | None = None
 
     # ----------------------------------------------------------- producer side
@@ -353,6 +360,13 @@ class WriterProcess:
         self._reader.start()
         self._feeder = threading.Thread(target=self._feed, name="parsl-monitoring-feeder", daemon=True)
         self._feeder.start()
+        if not self.ready.wait(READY_WAIT):
+            logger.info(
+                "Monitoring's writer process has not opened %s after %.0f s; the workflow starts "
+                "meanwhile and its rows are written once it has",
+                safe_url(self.url),
+                READY_WAIT,
+            )
 
     def close(self, timeout: float) -> bool:
         """Send everything still queued and wait for the writer process to write it and exit.
@@ -482,8 +496,17 @@ class WriterProcess:
                 self.stats = msg["stats"]
             if "failed" in msg:
                 failed = msg["failed"]
+            if "ready" in msg:
+                self.ready.set()
             if "done" in msg:
                 self.result = msg["done"]
+        try:
+            self._ended(failed)
+        finally:
+            self.ready.set()  # after _lose: start() sees a writer that failed as lost
+
+    def _ended(self, failed: str | None) -> None:
+        assert self.proc is not None
         code = self.proc.wait()
         if failed is not None:
             logger.error(
