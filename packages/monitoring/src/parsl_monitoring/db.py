@@ -75,7 +75,10 @@ STATUS = Table(
     Column("timestamp", DateTime, nullable=False),
     Column("run_id", Text, ForeignKey("workflow.run_id"), nullable=False),
     Column("try_id", Integer, nullable=False),
-    PrimaryKeyConstraint("task_id", "run_id", "task_status_name", "timestamp"),
+    # Parsl's key, its columns in another order: run first, so the key's index is also the
+    # one every dashboard query (one run's rows) uses, and rows are appended in task order
+    # within a run rather than spread among earlier runs' rows of the same task ids
+    PrimaryKeyConstraint("run_id", "task_id", "task_status_name", "timestamp"),
     # SQLite: the rows live in the primary key's b-tree, not in a rowid table beside it: one
     # b-tree fewer to write for each of a task's five status rows (other databases ignore it)
     sqlite_with_rowid=False,
@@ -99,7 +102,7 @@ TASK = Table(
     Column("task_time_returned", DateTime, nullable=True),
     Column("task_fail_count", Integer, nullable=False),
     Column("task_fail_cost", Float, nullable=False),
-    PrimaryKeyConstraint("task_id", "run_id"),
+    PrimaryKeyConstraint("run_id", "task_id"),  # Parsl's key, run first (see STATUS)
 )
 
 TRY = Table(
@@ -116,7 +119,7 @@ TRY = Table(
     Column("task_try_time_returned", DateTime, nullable=True),
     Column("task_fail_history", Text, nullable=True),
     Column("task_joins", Text, nullable=True),
-    PrimaryKeyConstraint("try_id", "task_id", "run_id"),
+    PrimaryKeyConstraint("run_id", "task_id", "try_id"),  # Parsl's key, run first (see STATUS)
 )
 
 NODE = Table(
@@ -164,8 +167,7 @@ RESOURCE = Table(
 )
 
 # Not in Parsl's schema, harmless to its readers: every dashboard query selects one run's rows.
-Index("status_run_task", STATUS.c.run_id, STATUS.c.task_id)
-Index("try_run", TRY.c.run_id)
+# (The status, task and try tables need none: their keys start with the run.)
 Index("resource_run_task", RESOURCE.c.run_id, RESOURCE.c.task_id)
 
 TABLES = {t.name: t for t in (WORKFLOW, TASK, TRY, STATUS, RESOURCE, NODE, BLOCK)}
