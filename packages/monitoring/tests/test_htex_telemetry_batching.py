@@ -130,6 +130,18 @@ def test_results_carry_a_telemetry_section_the_interchange_does_not_read():
         ("x", 2),
     ]
     assert m.decode_telemetry(m.encode_results([3], [b"r"])[0]) == []
+    # the receiver's batch: every result message's section, in order, in one list
+    third = pickle.dumps([{"type": "task_running_ended", "task_id": 4}], protocol=5)
+    later = m.encode_results([4], [b"four"], 0.1, third)[0]
+    no_telemetry = m.encode_results([5], [b"five"])[0]
+    items = m.decode_all_telemetry([frames[0], no_telemetry, m.DISPATCHED + b"\0" * 8, later])
+    assert [(t["type"], t["task_id"]) for t in items] == [
+        ("task_running_ended", 1),
+        ("resource", 2),
+        ("x", 2),
+        ("task_running_ended", 4),
+    ]
+    assert m.decode_all_telemetry([no_telemetry]) == []
 
 
 @pytest.mark.slow
@@ -150,7 +162,7 @@ def test_every_tasks_rows_arrive_with_their_results(tmp_path, monkeypatch):
     lock = threading.Lock()
     receive = HighThroughputExecutor._on_message
 
-    def counting(self, msg, extra):
+    def counting(self, msg, extra, telemetry_sent=False):
         tag = msg[:1]
         if tag == m.RESULTS:
             where, items = "with results", m.decode_telemetry(msg)
@@ -161,7 +173,7 @@ def test_every_tasks_rows_arrive_with_their_results(tmp_path, monkeypatch):
         with lock:
             if where is not None:
                 ended[where] += sum(1 for t in expand(items) if t.get("type") == "task_running_ended")
-        receive(self, msg, extra)
+        receive(self, msg, extra, telemetry_sent)
 
     monkeypatch.setattr(HighThroughputExecutor, "_on_message", counting)
 

@@ -17,6 +17,7 @@ use a REQ socket on an ``ipc://`` endpoint in a private 0700 directory.
 from __future__ import annotations
 
 import atexit
+import ipaddress
 import itertools
 import logging
 import math
@@ -322,6 +323,8 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             "interchange_port_range": self.interchange_port_range,
             "worker_ports": worker_ports,
             "worker_port_range": self.worker_port_range,
+            # as in Parsl, an address given limits where the worker port listens
+            "worker_interface": _listen_interface(self.address),
             "heartbeat_period": self.heartbeat_period,
             "heartbeat_threshold": self.heartbeat_threshold,
             "poll_period": self.poll_period,
@@ -604,8 +607,17 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
                     messages = reader.read()
                 except (EOFError, OSError, ValueError):
                     break
-                for msg, extra in messages:
-                    self._on_message(msg, extra)
+                if self.monitoring_messages is not None and len(messages) > 1:
+                    # the pools' monitoring messages of every result message read: one batch,
+                    # reported before any of those results are (one report, not one each)
+                    telemetry = m.decode_all_telemetry([msg for msg, _ in messages])
+                    if telemetry:
+                        self.send_monitoring_messages(telemetry)
+                    for msg, extra in messages:
+                        self._on_message(msg, extra, telemetry_sent=True)
+                else:
+                    for msg, extra in messages:
+                        self._on_message(msg, extra)
             if self._stopped or self._closing:
                 return
             try:
@@ -775,11 +787,11 @@ class HighThroughputExecutor(BlockProviderExecutor, RepresentationMixin):
             self._drop(tid)
         return ok
 
-    def _on_message(self, msg: Any, extra: list[Any] | None) -> None:
+    def _on_message(self, msg: Any, extra: list[Any] | None, telemetry_sent: bool = False) -> None:
         tasks, funcs = self.tasks, self._funcs
         tag = msg[:1]
         if tag == m.RESULTS:
-            if self.monitoring_messages is not None:
+            if self.monitoring_messages is not None and not telemetry_sent:
                 # the pool's monitoring messages since its last results (tasks' "running
                 # ended" among them): one batch, reported before the results are
                 telemetry = m.decode_telemetry(msg)
@@ -1169,6 +1181,17 @@ def _culprit(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         except Exception:
             return f"{label} of type {type(value).__module__}.{type(value).__qualname__}"
     return "the arguments"
+
+
+def _listen_interface(address: str | None) -> str:
+    """Where the interchange's worker port listens: ``address`` when it is one IP address (pools
+    are told to connect there), else every interface (``*``)."""
+    if not address:
+        return "*"
+    try:
+        return str(ipaddress.ip_address(address.strip().removeprefix("[").removesuffix("]")))
+    except ValueError:  # a host name or a list: pools may reach us at any of our addresses
+        return "*"
 
 
 def _tcp_url(address: str, port: int) -> str:

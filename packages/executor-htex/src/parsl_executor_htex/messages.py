@@ -55,6 +55,7 @@ __all__ = [
     "PayloadTask",
     "decode",
     "decode_results",
+    "decode_all_telemetry",
     "decode_telemetry",
     "encode",
     "encode_results",
@@ -229,6 +230,22 @@ def decode_telemetry(msg: Any) -> list[Any]:
         return []
     start = 1 + RESULTS_HEADER.size + 8 * n
     return load_telemetry(memoryview(msg)[start : start + size])
+
+
+def decode_all_telemetry(messages: list[Any]) -> list[Any]:
+    """The monitoring messages of every RESULTS message in ``messages`` (other messages are
+    skipped), in order, as one list: one read of the sections joined, not one per message."""
+    sections = []
+    start_of = 1 + RESULTS_HEADER.size
+    for msg in messages:
+        if msg[:1] == RESULTS:
+            n, _, size = RESULTS_HEADER.unpack_from(msg, 1)
+            if size:
+                start = start_of + 8 * n
+                sections.append(memoryview(msg)[start : start + size])
+    if not sections:
+        return []
+    return load_telemetry(sections[0] if len(sections) == 1 else b"".join(sections))
 
 
 def load_telemetry(section: Any) -> list[Any]:
