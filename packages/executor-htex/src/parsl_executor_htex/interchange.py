@@ -43,6 +43,7 @@ multiprocessing's "fork" does) holds a copy of the pipe's write end and may outl
 from __future__ import annotations
 
 import contextlib
+import errno
 import heapq
 import logging
 import os
@@ -266,18 +267,34 @@ class Interchange:
         sock.setsockopt(zmq.IPV6, 1)
         if ":" in interface and not interface.startswith("["):
             interface = f"[{interface}]"
-        if fixed is not None:
-            sock.bind(f"tcp://{interface}:{fixed}")
-            port = fixed
-        else:
-            lo, hi = port_range if port_range else (0, 0)
-            if lo or hi:
-                port = sock.bind_to_random_port(f"tcp://{interface}", lo, hi, 1000)
-            else:
-                sock.bind(f"tcp://{interface}:0")
-                port = int(sock.getsockopt_string(zmq.LAST_ENDPOINT).rsplit(":", 1)[1])
+        try:
+            port = self._bind_port(sock, interface, port_range, fixed)
+        except zmq.ZMQError as e:
+            if interface == "*" or e.errno != errno.EADDRNOTAVAIL:
+                raise
+            # not an address of this host (a NAT's public address, say): pools connect to it
+            # and are forwarded here, so listen on every interface rather than fail
+            logger.warning(
+                "Cannot listen on %s (%s), which is not an address of this host: the worker port "
+                "listens on every interface instead",
+                interface,
+                e.strerror,
+            )
+            port = self._bind_port(sock, "*", port_range, fixed)
         self._ports[sock] = port
         return sock
+
+    @staticmethod
+    def _bind_port(sock: zmq.Socket, interface: str, port_range: tuple[int, int], fixed: int | None) -> int:
+        """Bind ``sock`` on ``interface``: to port ``fixed``, a free one in ``port_range``, or any."""
+        if fixed is not None:
+            sock.bind(f"tcp://{interface}:{fixed}")
+            return fixed
+        lo, hi = port_range if port_range else (0, 0)
+        if lo or hi:
+            return int(sock.bind_to_random_port(f"tcp://{interface}", lo, hi, 1000))
+        sock.bind(f"tcp://{interface}:0")
+        return int(sock.getsockopt_string(zmq.LAST_ENDPOINT).rsplit(":", 1)[1])
 
     def ports(self) -> dict[str, int]:
         return {"workers": self._ports[self.workers]}
