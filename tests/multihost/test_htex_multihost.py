@@ -213,15 +213,20 @@ def test_pools_on_three_hosts_run_tasks(netns_hosts, tmp_path):
     _assert_hosts_empty(topo)
 
 
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
 def _free_port_range(size=50):
-    """A range of ``size`` TCP ports, none of them listening in host A now."""
+    """A range of ``size`` TCP ports whose first and eighth ports are free in host A now."""
     for lo in range(47000, 60000, size):
-        with socket.socket() as s:
-            try:
-                s.bind(("", lo))
-            except OSError:
-                continue
-        return lo, lo + size
+        if _free(lo) and _free(lo + 7):
+            return lo, lo + size
     raise RuntimeError("no free port range")
 
 
