@@ -82,11 +82,15 @@ def workload(func: Workload) -> Workload:
     return func
 
 
-def htex_config(encryption: str = "default") -> Config:
+def htex_config(encryption: str = "default", hosts: dict[str, Any] | None = None) -> Config:
     """The HTEX configuration, identical on both sides: 2 workers, one local block.
 
     ``encryption`` "default" leaves ``encrypted`` at each side's default (upstream:
     off, ours: on); "on"/"off" set it explicitly on both sides.
+
+    ``hosts`` (``--hosts``, written by bench/multihost.py): pools on other hosts instead, one
+    block of 2 workers in each network namespace listed, reaching the interchange at
+    ``hosts["address"]`` over the hosts' links.
     """
     from parsl.executors import HighThroughputExecutor
     from parsl.providers import LocalProvider
@@ -94,16 +98,40 @@ def htex_config(encryption: str = "default") -> Config:
     kwargs: dict[str, Any] = {}
     if encryption != "default":
         kwargs["encrypted"] = encryption == "on"
+    provider = LocalProvider(init_blocks=1, max_blocks=1)
+    if hosts is not None:
+        blocks = len(hosts["netns"])
+        provider = LocalProvider(
+            init_blocks=blocks, min_blocks=blocks, max_blocks=blocks, launcher=netns_launcher(hosts["netns"])
+        )
+        kwargs["address"] = hosts["address"]
     return Config(
-        executors=[
-            HighThroughputExecutor(
-                label="htex",
-                max_workers_per_node=2,
-                provider=LocalProvider(init_blocks=1, max_blocks=1),
-                **kwargs,
-            )
-        ]
+        executors=[HighThroughputExecutor(label="htex", max_workers_per_node=2, provider=provider, **kwargs)],
+        strategy="none" if hosts is not None else "simple",
     )
+
+
+def netns_launcher(namespaces: list[str]) -> Any:
+    """A launcher (of whichever Parsl runs this) putting the Nth block in ``namespaces[N % len]``
+    by wrapping the single-node launch text in ``ip netns exec``."""
+    import shlex
+
+    from parsl.launchers import SingleNodeLauncher
+    from parsl.launchers.base import Launcher
+
+    class NetnsLauncher(Launcher):
+        def __init__(self, debug: bool = True) -> None:
+            super().__init__(debug=debug)
+            self.inner = SingleNodeLauncher(debug=debug)
+            self.count = 0
+
+        def __call__(self, command: str, tasks_per_node: int, nodes_per_block: int, *rest: Any) -> str:
+            ns = namespaces[self.count % len(namespaces)]
+            self.count += 1
+            inner = self.inner(command, tasks_per_node, nodes_per_block, *rest)
+            return f"exec ip netns exec {shlex.quote(ns)} /bin/bash -c {shlex.quote(inner)}"
+
+    return NetnsLauncher()
 
 
 def warm_up(app: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -335,13 +363,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="default",
         help="htex workloads: leave `encrypted` at its default, or force it on/off",
     )
+    parser.add_argument(
+        "--hosts",
+        metavar="FILE",
+        help="htex workloads: run the pools on the hosts this JSON file lists (bench/multihost.py)",
+    )
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be positive")
+    hosts = None
+    if args.hosts:
+        with open(args.hosts) as f:
+            hosts = json.load(f)
 
     global LOAD_STARTED
     suite = SUITE[args.name]
-    config = htex_config(args.encryption) if suite == "htex" else Config()
+    config = htex_config(args.encryption, hosts) if suite == "htex" else Config()
     monitoring_dir = None
     if "monitored" in args.name:
         import tempfile
@@ -354,6 +391,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     dfk = parsl.load(config)
     encrypted = getattr(dfk.executors.get("htex"), "encrypted", None) if suite == "htex" else None
     try:
+        if hosts is not None:  # every host's pool connected before anything is timed
+            deadline = time.monotonic() + 120
+            while len(dfk.executors["htex"].connected_managers()) < len(hosts["netns"]):
+                check(time.monotonic() < deadline, "the pools on the hosts did not all connect in 120 s")
+                time.sleep(0.1)
         outcome = WORKLOADS[args.name](args.n)
     finally:
         parsl.dfk().cleanup()
