@@ -108,7 +108,8 @@ def test_pool_the_interchange_never_accepts(broken_dfk):
     err = failure(broken_dfk, "keys")
     assert isinstance(err, BadStateException)
     assert_names_block_files(err)
-    assert "did not accept this pool's registration" in str(err)
+    assert "the ZeroMQ handshake with the interchange at" in str(err)
+    assert "is not the interchange's" in str(err)
 
 
 def test_version_mismatch_is_reported_at_registration(broken_dfk):

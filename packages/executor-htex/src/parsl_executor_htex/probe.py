@@ -6,12 +6,27 @@ import socket
 import threading
 import time
 
-__all__ = ["probe_addresses"]
+__all__ = ["describe_failure", "probe_addresses"]
 
 
-def probe_addresses(addresses: list[str], port: int, timeout: float | None = 30) -> str | None:
+def describe_failure(error: OSError) -> str:
+    """What a failed connection attempt says about the path to the interchange, in a few words."""
+    if isinstance(error, TimeoutError):
+        return "no answer (timed out: a firewall dropping the packets, or a host that is down)"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused (nothing listens on that port there)"
+    return f"{type(error).__name__}: {error}"
+
+
+def probe_addresses(
+    addresses: list[str],
+    port: int,
+    timeout: float | None = 30,
+    errors: dict[str, OSError] | None = None,
+) -> str | None:
     """Return the first of ``addresses`` (in list order among those that answer) accepting a TCP
-    connection on ``port``, trying them in parallel until ``timeout`` seconds pass."""
+    connection on ``port``, trying them in parallel until ``timeout`` seconds pass. ``errors``,
+    when given, receives each address's last failed attempt."""
     addresses = [a.strip() for a in addresses if a.strip()]
     if len(addresses) == 1 and timeout is None:
         return addresses[0]
@@ -28,7 +43,9 @@ def probe_addresses(addresses: list[str], port: int, timeout: float | None = 30)
                     found[addr] = True
                     done.set()
                     return
-            except OSError:
+            except OSError as e:
+                if errors is not None:
+                    errors[addr] = e
                 time.sleep(0.1)
 
     threads = [threading.Thread(target=attempt, args=(a,), daemon=True) for a in addresses]

@@ -26,10 +26,12 @@ interchange for ``--hb_threshold`` seconds it exits, as it always did.
 
 A pool that cannot take part exits with a non-zero code and a one-line reason on stderr (which
 the provider keeps in the block's stderr file): no interchange address answered (1), the
-interchange never acknowledged the registration within ``--address_probe_timeout`` seconds
-(2: wrong port, or CurveZMQ keys that do not match), it refused the pool's versions (3), or it
-had declared the pool lost (4: the pool was stopped or suspended for longer than the heartbeat
-threshold; its tasks were failed and perhaps retried elsewhere, so its late results are void).
+interchange never acknowledged the registration within ``--address_probe_timeout`` seconds,
+or refused the pool's CurveZMQ handshake (2: wrong port, keys that are not the executor's, or
+one side encrypted and the other not), it refused the pool's versions (3), it had declared the
+pool lost (4: the pool was stopped or suspended for longer than the heartbeat threshold; its
+tasks were failed and perhaps retried elsewhere, so its late results are void), or the keys in
+``--cert_dir`` cannot be read (5).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ import zmq
 from parsl_executor_htex import messages as m
 from parsl_executor_htex.link import FdPoller, FramedLink, LinkClosed, set_buffers
 from parsl_executor_htex.packages import installed_packages
-from parsl_executor_htex.probe import probe_addresses
+from parsl_executor_htex.probe import describe_failure, probe_addresses
 from parsl_executor_htex.serialize import pack_exception
 from parsl_executor_htex.slots import accelerator_env, affinity_env, affinity_for, worker_count
 
@@ -64,11 +66,13 @@ _POLLIN = int(zmq.POLLIN)
 logger = logging.getLogger("parsl_executor_htex.process_worker_pool")
 
 __all__ = [
+    "EXIT_BAD_KEYS",
     "EXIT_LOST",
     "EXIT_NOT_ACCEPTED",
     "EXIT_NO_ADDRESS",
     "EXIT_REJECTED",
     "VERSION_ENV",
+    "BadKeys",
     "Manager",
     "main",
     "make_parser",
@@ -80,6 +84,16 @@ EXIT_NO_ADDRESS = 1
 EXIT_NOT_ACCEPTED = 2
 EXIT_REJECTED = 3
 EXIT_LOST = 4
+EXIT_BAD_KEYS = 5
+
+#: handshakes that fail with no detail (the interchange could not decrypt ours) before a pool
+#: gives up; a refused client key or a protocol error ends it at the first (Manager._handshake_failed)
+HANDSHAKE_TRIES = 3
+_HANDSHAKE_FAILED = (
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+)
 
 #: backoff (seconds) between attempts to reach a new interchange after losing ours
 RECONNECT_MIN = 0.05
@@ -91,6 +105,17 @@ PIPE_SIZE = 1 << 20
 #: report this parsl-executor-htex version at registration instead of the installed one; it
 #: exists to exercise the interchange's version check
 VERSION_ENV = "PARSL_HTEX_REPORT_VERSION"
+
+
+class BadKeys(Exception):
+    """The CurveZMQ keys in the pool's certificate directory cannot be read or used."""
+
+    def __init__(self, cert_dir: str, cause: BaseException):
+        super().__init__(
+            f"cannot use the CurveZMQ keys in {cert_dir} ({type(cause).__name__}: {cause}): "
+            f"a missing or damaged client.key_secret or server.key; start the pool with the "
+            f"run's certificate directory (the executor's --cert_dir)"
+        )
 
 
 class WorkerProc:
@@ -158,6 +183,7 @@ class Manager:
         self.local_path: str | None = None  # the unix socket to reconnect to, for a local pool
         self.reconnect_at = 0.0
         self.reconnect_delay = RECONNECT_MIN
+        self.handshake_failures = 0  # in a row, before the interchange first accepted us
         if local is not None:
             self.local_path = os.path.join(args.cert_dir, m.WORKER_IPC)
             self._attach_local(local)
@@ -172,12 +198,16 @@ class Manager:
                 if args.cert_dir and args.cert_dir != "None":
                     from parsl_executor_htex.curve import make_client
 
-                    make_client(self.ix, args.cert_dir)
+                    try:
+                        make_client(self.ix, args.cert_dir)
+                    except (OSError, ValueError, zmq.ZMQError) as e:
+                        self.ctx.destroy(linger=0)
+                        raise BadKeys(args.cert_dir, e) from e
             # a lost interchange is replaced on the same port: ZeroMQ reconnects with this backoff
             self.ix.setsockopt(zmq.RECONNECT_IVL, int(RECONNECT_MIN * 1000))
             self.ix.setsockopt(zmq.RECONNECT_IVL_MAX, int(RECONNECT_MAX * 1000))
             self.ix_events = self.ix.get_monitor_socket(
-                zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
+                zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED | _HANDSHAKE_FAILED
             )
             self.ix.connect(url)
             self.poller.register(self.ix, zmq.POLLIN)
@@ -418,7 +448,17 @@ class Manager:
     def _send(self, frames: list[Any]) -> None:
         """Send one message to the interchange (never blocks)."""
         if self.ix is not None:
-            m.send(self.ix, frames)
+            if self.accepted:
+                m.send(self.ix, frames)
+                return
+            # Not accepted yet: a refused CurveZMQ key removes the DEALER's only pipe for good,
+            # and a blocking send would then wait forever, before any check could fail the pool
+            try:
+                self.ix.send_multipart(frames, zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                logger.warning(
+                    "No connection to the interchange to send to (handshake refused?): message dropped"
+                )
         elif self.link is not None:
             self.link.send(frames)
         else:
@@ -457,11 +497,44 @@ class Manager:
         sock = self.ix_events
         assert sock is not None
         while sock.getsockopt(_EVENTS) & _POLLIN:
-            event = recv_monitor_message(sock)["event"]
-            if event == zmq.EVENT_DISCONNECTED:
+            event = recv_monitor_message(sock)
+            kind = event["event"]
+            if kind == zmq.EVENT_DISCONNECTED:
                 self._lost_interchange("its connection closed")
-            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED and not self.connected and not self.stopping:
-                self._register_again()
+            elif kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.handshake_failures = 0
+                if not self.connected and not self.stopping:
+                    self._register_again()
+            elif kind & _HANDSHAKE_FAILED:
+                self._handshake_failed(kind, event["value"])
+
+    def _handshake_failed(self, kind: int, value: int) -> None:
+        """The ZeroMQ handshake with the interchange failed: fail the pool, before it was ever
+        accepted, with what went wrong instead of waiting out the accept deadline."""
+        if self.accepted or self.stopping:  # a replacement interchange starting: ZeroMQ retries
+            logger.warning("Handshake with the interchange failed (event %d, %d): retrying", kind, value)
+            return
+        self.handshake_failures += 1
+        where = f"the interchange at {tcp_url(self.address, self.args.port).removeprefix('tcp://')}"
+        keys = self.args.cert_dir if self.args.cert_dir not in (None, "", "None") else None
+        if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            # its authenticator does not know our public key: the keys are not the executor's
+            self._fail(
+                EXIT_NOT_ACCEPTED,
+                f"{where} refused this pool's CurveZMQ client key (status {value}): the keys in "
+                f"{keys} are not the ones the executor made for this run; start the pool with "
+                f"the run's certificate directory (the executor's --cert_dir)",
+            )
+        elif kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL or self.handshake_failures >= HANDSHAKE_TRIES:
+            # a protocol error (one side CURVE, the other not) is final: ZeroMQ does not retry
+            detail = (
+                f"the server key in {keys} is not the interchange's, or the interchange is not "
+                f"encrypted (encrypted=False)"
+                if keys
+                else "this pool has no CurveZMQ keys (--cert_dir None) and the interchange is "
+                "encrypted (encrypted=True)"
+            )
+            self._fail(EXIT_NOT_ACCEPTED, f"the ZeroMQ handshake with {where} failed: {detail}")
 
     def _reconnect_local(self, now: float) -> None:
         """Try the interchange's unix socket again, backing off up to RECONNECT_MAX seconds."""
@@ -763,10 +836,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     root.addHandler(handler)
     local = _local_socket(args)
+    failures: dict[str, OSError] = {}
     address = (
         "localhost"
         if local is not None
-        else probe_addresses(addresses, args.port, args.address_probe_timeout)
+        else probe_addresses(addresses, args.port, args.address_probe_timeout, failures)
     )
     if address is None:
         logger.critical(
@@ -775,13 +849,23 @@ def main(argv: list[str] | None = None) -> None:
             args.port,
             args.address_probe_timeout,
         )
+        tried = "; ".join(
+            f"{tcp_url(a, args.port).removeprefix('tcp://')}: {describe_failure(failures[a])}"
+            for a in addresses
+            if a in failures
+        )
         print(
             f"process_worker_pool: cannot reach the interchange at any of {args.addresses} port "
-            f"{args.port} within {args.address_probe_timeout:g} s",
+            f"{args.port} within {args.address_probe_timeout:g} s" + (f" ({tried})" if tried else ""),
             file=sys.stderr,
         )
         raise SystemExit(EXIT_NO_ADDRESS)
-    manager = Manager(args, address, local=local)
+    try:
+        manager = Manager(args, address, local=local)
+    except BadKeys as e:
+        logger.critical("%s", e)
+        print(f"process_worker_pool: {e}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_BAD_KEYS) from e
 
     def on_term(signum: int, frame: Any) -> None:
         manager.stopping = True
