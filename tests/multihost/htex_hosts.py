@@ -7,6 +7,7 @@ cannot be imported there, and this module is importable only through the tests' 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,13 +16,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 from netns import Host, NetnsLauncher, Topology
 
 from parsl.config import Config
 from parsl.providers import LocalProvider
 from parsl_executor_htex import HighThroughputExecutor
 
-__all__ = ["Capture", "assert_hosts_empty", "free_port", "htex_config", "wait_for_managers"]
+__all__ = ["Capture", "assert_hosts_empty", "free_port", "htex_config", "require_tool", "wait_for_managers"]
+
+
+def require_tool(name: str) -> None:
+    """Skip the test when ``name`` is not installed (fail under ``CI=true``, which must run it)."""
+    if shutil.which(name) is not None:
+        return
+    reason = f"{name} is not installed: run .ci/setup.d/60-netns.sh"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
 
 
 def htex_config(

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from htex_hosts import Capture, assert_hosts_empty, htex_config, wait_for_managers
+from htex_hosts import Capture, assert_hosts_empty, htex_config, require_tool, wait_for_managers
 
 import parsl
 from parsl import python_app
@@ -32,6 +32,7 @@ def echo_reversed(marker: str):
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plain"])
 def test_task_data_between_hosts_is_encrypted_by_default(netns_hosts, tmp_path, encrypted):
+    require_tool("tcpdump")
     topo = netns_hosts
     b = topo.hosts[0]
     kw = {} if encrypted else {"encrypted": False}

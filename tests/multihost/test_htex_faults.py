@@ -12,7 +12,7 @@ import re
 import time
 
 import pytest
-from htex_hosts import assert_hosts_empty, free_port, htex_config, wait_for_managers
+from htex_hosts import assert_hosts_empty, free_port, htex_config, require_tool, wait_for_managers
 
 import parsl
 from parsl import python_app
@@ -94,6 +94,7 @@ def test_host_unplugged_mid_run_loses_its_tasks_to_other_hosts(netns_hosts, tmp_
 
 
 def test_firewall_dropping_the_worker_port_fails_the_block(netns_hosts, tmp_path):
+    require_tool("nft")
     topo = netns_hosts
     d = topo.hosts[2]
     port = free_port()
