@@ -17,6 +17,7 @@ import sys
 import time
 
 import pytest
+from htex_hosts import assert_hosts_empty, wait_for_managers
 from netns import NetnsLauncher
 
 import parsl
@@ -159,25 +160,6 @@ def where(host_a: str, i: int, pause: float = 0.0):
     return i, i * i, mine, os.environ.get("PARSL_WORKER_BLOCK_ID")
 
 
-def _wait_for_managers(ex, count, timeout=60):
-    deadline = time.monotonic() + timeout
-    while len(ex.connected_managers()) < count:
-        assert time.monotonic() < deadline, f"{len(ex.connected_managers())} of {count} pools connected"
-        time.sleep(0.2)
-
-
-def _assert_hosts_empty(topo, timeout=15):
-    """No process is left in any test host (the pools stopped with the workflow)."""
-    deadline = time.monotonic() + timeout
-    for h in topo.hosts:
-        while True:
-            left = subprocess.run(["ip", "netns", "pids", h.netns], capture_output=True, text=True).stdout
-            if not left.split():
-                break
-            assert time.monotonic() < deadline, f"processes left in host {h.name}: {left.split()}"
-            time.sleep(0.2)
-
-
 def _config(tmp_path, topo, hosts, address, blocks, **kw):
     launcher = NetnsLauncher(hosts)
     ex = HighThroughputExecutor(
@@ -197,7 +179,7 @@ def test_pools_on_three_hosts_run_tasks(netns_hosts, tmp_path):
     config, ex, launcher = _config(tmp_path, topo, topo.hosts, topo.a.address, blocks=3)
     dfk = parsl.load(config)
     try:
-        _wait_for_managers(ex, 3)
+        wait_for_managers(ex, 3)
         results = [f.result(timeout=120) for f in [where(topo.a.address, i, 0.05) for i in range(60)]]
     finally:
         dfk.cleanup()
@@ -210,7 +192,7 @@ def test_pools_on_three_hosts_run_tasks(netns_hosts, tmp_path):
     placed = {str(n): h.address for n, h in enumerate(launcher.launched)}
     for address, blocks in by_host.items():
         assert all(placed[b] == address for b in blocks), (address, blocks, placed)
-    _assert_hosts_empty(topo)
+    assert_hosts_empty(topo)
 
 
 def _free(port: int) -> bool:
@@ -244,7 +226,7 @@ def test_address_by_interface_and_ports(netns_hosts, tmp_path, fixed):
     config, ex, _ = _config(tmp_path, topo, topo.hosts[1], address, blocks=1, **kw)
     dfk = parsl.load(config)
     try:
-        _wait_for_managers(ex, 1)
+        wait_for_managers(ex, 1)
         assert where(address, 3).result(timeout=60)[:3] == (3, 9, topo.hosts[1].address)
         listening = topo.listening()
         ix_pid = ex._ix_proc.pid
@@ -264,4 +246,4 @@ def test_address_by_interface_and_ports(netns_hosts, tmp_path, fixed):
         assert topo.listening(topo.hosts[1]) == []
     finally:
         dfk.cleanup()
-    _assert_hosts_empty(topo)
+    assert_hosts_empty(topo)

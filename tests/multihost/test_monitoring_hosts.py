@@ -8,6 +8,7 @@ import sqlite3
 import time
 
 import pytest
+from htex_hosts import wait_for_managers
 from netns import NetnsLauncher
 
 import parsl
@@ -25,7 +26,6 @@ def where(host_a: str, i: int):
     """The address this task's host reaches host A from, and its pool's block."""
     import os
     import socket
-    import time
 
     time.sleep(0.05)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -52,10 +52,7 @@ def test_rows_from_every_host_reach_the_workflow_hosts_database(netns_hosts, tmp
     )
     with parsl.load(config) as dfk:
         run_id = dfk.run_id
-        deadline = time.monotonic() + 60
-        while len(ex.connected_managers()) < 3:
-            assert time.monotonic() < deadline, f"{len(ex.connected_managers())} of 3 pools connected"
-            time.sleep(0.2)
+        wait_for_managers(ex, 3, timeout=60)
         results = [f.result(timeout=120) for f in [where(topo.a.address, i) for i in range(60)]]
     assert sorted(i for i, _, _ in results) == list(range(60))
     # the launcher put block N on host N mod 3: each block's tasks ran at that host's address
