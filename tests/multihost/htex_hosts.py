@@ -6,13 +6,15 @@ cannot be imported there, and this module is importable only through the tests' 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,15 @@ from parsl.config import Config
 from parsl.providers import LocalProvider
 from parsl_executor_htex import HighThroughputExecutor
 
-__all__ = ["Capture", "assert_hosts_empty", "free_port", "htex_config", "require_tool", "wait_for_managers"]
+__all__ = [
+    "Capture",
+    "assert_hosts_empty",
+    "firewall",
+    "free_port",
+    "htex_config",
+    "require_tool",
+    "wait_for_managers",
+]
 
 
 def require_tool(name: str) -> None:
@@ -104,6 +114,31 @@ def free_port(start: int = 47000) -> int:
                 continue
         return port
     raise RuntimeError("no free TCP port between 47000 and 60000")
+
+
+@contextlib.contextmanager
+def firewall(topo: Topology, host: Host, *matches: str) -> Iterator[Callable[[], int]]:
+    """nftables in ``host`` dropping the packets it sends that fit any of ``matches`` (such as
+    ``ip daddr 10.0.0.1 tcp dport 80``); yields a function counting the packets dropped so far.
+    The table is deleted on the way out."""
+    require_tool("nft")
+    table = f"pmh{os.getpid()}fw"
+    drops = "".join(f"    {m} counter drop\n" for m in matches)
+    rules = (
+        f"table inet {table} {{\n  chain out {{\n"
+        f"    type filter hook output priority 0; policy accept;\n{drops}  }}\n}}\n"
+    )
+    done = topo.run_in(host, ["nft", "-f", "-"], input=rules)
+    assert done.returncode == 0, done.stderr
+
+    def dropped() -> int:
+        listed = topo.run_in(host, ["nft", "list", "table", "inet", table]).stdout
+        return sum(int(n) for n in re.findall(r"counter packets (\d+)", listed))
+
+    try:
+        yield dropped
+    finally:
+        topo.run_in(host, ["nft", "delete", "table", "inet", table])
 
 
 class Capture:

@@ -7,12 +7,10 @@ cannot reach the interchange's worker port fails its block with the address and 
 
 from __future__ import annotations
 
-import os
-import re
 import time
 
 import pytest
-from htex_hosts import assert_hosts_empty, free_port, htex_config, require_tool, wait_for_managers
+from htex_hosts import assert_hosts_empty, firewall, free_port, htex_config, wait_for_managers
 
 import parsl
 from parsl import python_app
@@ -94,22 +92,10 @@ def test_host_unplugged_mid_run_loses_its_tasks_to_other_hosts(netns_hosts, tmp_
 
 
 def test_firewall_dropping_the_worker_port_fails_the_block(netns_hosts, tmp_path):
-    require_tool("nft")
     topo = netns_hosts
     d = topo.hosts[2]
     port = free_port()
-    table = f"pmh{os.getpid()}fw"
-    rules = (
-        f"table inet {table} {{\n"
-        f"  chain out {{\n"
-        f"    type filter hook output priority 0; policy accept;\n"
-        f"    ip daddr {topo.a.address} tcp dport {port} counter drop\n"
-        f"  }}\n"
-        f"}}\n"
-    )
-    done = topo.run_in(d, ["nft", "-f", "-"], input=rules)
-    assert done.returncode == 0, done.stderr
-    try:
+    with firewall(topo, d, f"ip daddr {topo.a.address} tcp dport {port}") as dropped:
         config, ex, _ = htex_config(
             tmp_path, d, topo.a.address, blocks=1, worker_port=port, address_probe_timeout=3
         )
@@ -123,11 +109,7 @@ def test_firewall_dropping_the_worker_port_fails_the_block(netns_hosts, tmp_path
             took = time.monotonic() - started
         finally:
             dfk.cleanup()
-        listed = topo.run_in(d, ["nft", "list", "table", "inet", table]).stdout
-    finally:
-        topo.run_in(d, ["nft", "delete", "table", "inet", table])
-    dropped = re.search(r"counter packets (\d+)", listed)
-    assert dropped and int(dropped.group(1)) > 0, f"the firewall dropped nothing:\n{listed}"
+        assert dropped() > 0, "the firewall dropped nothing"
     text = str(info.value)
     assert took < 15, f"the block took {took:.1f} s to fail"
     assert f"cannot reach the interchange at any of {topo.a.address} port {port} within 3 s" in text, text
