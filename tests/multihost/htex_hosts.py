@@ -53,10 +53,12 @@ def htex_config(
     blocks: int,
     retries: int = 0,
     max_blocks: int | None = None,
+    worker_init: str = "",
     **kw: Any,
 ) -> tuple[Config, HighThroughputExecutor, NetnsLauncher]:
     """One HTEX starting ``blocks`` blocks spread over ``hosts`` (``max_blocks``, default the
-    same, allows more by hand); strategy none, block status polled every 0.5 s."""
+    same, allows more by hand; ``worker_init`` runs before each pool); strategy none, block
+    status polled every 0.5 s."""
     launcher = NetnsLauncher(hosts)
     kw.setdefault("heartbeat_period", 1)
     kw.setdefault("heartbeat_threshold", 10)
@@ -69,6 +71,7 @@ def htex_config(
             min_blocks=0,
             max_blocks=blocks if max_blocks is None else max_blocks,
             launcher=launcher,
+            worker_init=worker_init,
         ),
         **kw,
     )
