@@ -18,6 +18,7 @@ HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:  # importlib mode: test modules import netns.py through sys.path
     sys.path.insert(0, HERE)
 
+import htex_hosts  # noqa: E402
 import netns  # noqa: E402
 
 _cleaned = False
@@ -43,3 +44,12 @@ def netns_hosts(request):
     topology = netns.create(3)
     request.addfinalizer(topology.teardown)
     return topology
+
+
+@pytest.fixture
+def host_sshds(netns_hosts, tmp_path):
+    """An sshd in each of hosts B, C, D on port 22 of the host's address (the test sshd's keys,
+    .ci/infra/sshd-up.sh), stopped after the test: a :class:`htex_hosts.Sshds`."""
+    pytest.importorskip("paramiko")
+    with htex_hosts.sshds(netns_hosts, netns_hosts.hosts, tmp_path) as started:
+        yield started

@@ -15,8 +15,9 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from netns import Host, NetnsLauncher, Topology
@@ -26,24 +27,28 @@ from parsl.providers import LocalProvider
 from parsl_executor_htex import HighThroughputExecutor
 
 __all__ = [
+    "SSHD_DIR",
     "Capture",
+    "Sshds",
     "assert_hosts_empty",
     "firewall",
     "free_port",
     "htex_config",
     "require_tool",
+    "sshds",
     "wait_for_managers",
 ]
+
+#: the test sshd's keys (.ci/infra/sshd-up.sh makes them): its host keys serve every host's sshd
+SSHD_DIR = Path(os.environ.get("SSHD_DIR", "/tmp/parsl-sshd"))
+_SSHD_UP = Path(__file__).resolve().parents[2] / ".ci" / "infra" / "sshd-up.sh"
 
 
 def require_tool(name: str) -> None:
     """Skip the test when ``name`` is not installed (fail under ``CI=true``, which must run it)."""
     if shutil.which(name) is not None:
         return
-    reason = f"{name} is not installed: run .ci/setup.d/60-netns.sh"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    _skip_or_fail(f"{name} is not installed: run .ci/setup.d/60-netns.sh")
 
 
 def htex_config(
@@ -94,16 +99,30 @@ def wait_for_managers(ex: HighThroughputExecutor, count: int, timeout: float = 6
     return managers
 
 
-def assert_hosts_empty(topo: Topology, timeout: float = 15) -> None:
-    """No process is left in any test host (the pools stopped with the workflow)."""
+def _cmdline(pid: str) -> str | None:
+    """The process's command line ("" for a zombie), None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+
+
+def assert_hosts_empty(topo: Topology, timeout: float = 15, ignore: Sequence[str] = ()) -> None:
+    """No process is left in any test host (the pools stopped with the workflow), but those
+    whose command line holds one of ``ignore`` (such as the test's own ``sshd``)."""
     deadline = time.monotonic() + timeout
     for h in topo.hosts:
         assert h.netns is not None
         while True:
-            left = subprocess.run(["ip", "netns", "pids", h.netns], capture_output=True, text=True).stdout
-            if not left.split():
+            pids = subprocess.run(["ip", "netns", "pids", h.netns], capture_output=True, text=True).stdout
+            left = [
+                (p, cmd)
+                for p in pids.split()
+                if (cmd := _cmdline(p)) is not None and not any(i in cmd for i in ignore)
+            ]
+            if not left:
                 break
-            assert time.monotonic() < deadline, f"processes left in host {h.name}: {left.split()}"
+            assert time.monotonic() < deadline, f"processes left in host {h.name}: {left}"
             time.sleep(0.2)
 
 
@@ -142,6 +161,76 @@ def firewall(topo: Topology, host: Host, *matches: str) -> Iterator[Callable[[],
         yield dropped
     finally:
         topo.run_in(host, ["nft", "delete", "table", "inet", table])
+
+
+@dataclass(frozen=True)
+class Sshds:
+    """What :func:`sshds` started: ``known_hosts`` names every host's key, ``logs[name]`` is
+    host ``name``'s sshd log (who logged in, from which address)."""
+
+    known_hosts: Path
+    logs: dict[str, Path]
+
+    def ssh_command(self) -> str:
+        """An ``ssh`` command line as root with the test key, checking host keys strictly."""
+        return (
+            f"ssh -i {SSHD_DIR}/id_ed25519 -o UserKnownHostsFile={self.known_hosts} "
+            "-o StrictHostKeyChecking=yes -o BatchMode=yes"
+        )
+
+
+def _skip_or_fail(reason: str) -> NoReturn:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def sshds(topo: Topology, hosts: Sequence[Host], workdir: Path) -> Iterator[Sshds]:
+    """An sshd in each of ``hosts`` on port 22 of the host's address (root, the test key only);
+    stopped on the way out. Configuration and logs go to ``workdir``."""
+    if not (SSHD_DIR / "id_ed25519").exists() or not Path("/usr/sbin/sshd").exists():
+        done = subprocess.run(["bash", str(_SSHD_UP)], capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            _skip_or_fail(f"the test sshd's keys could not be made: {done.stderr.strip()[-300:]}")
+    known = workdir / "known_hosts"
+    logs = {h.name: workdir / f"sshd_{h.name}.log" for h in hosts}
+    procs = []
+    lines = []
+    try:
+        for h in hosts:
+            cfg = workdir / f"sshd_config_{h.name}"
+            cfg.write_text(
+                f"ListenAddress {h.address}\nPort 22\n"
+                f"HostKey {SSHD_DIR}/host_ed25519\nHostKey {SSHD_DIR}/host_rsa\n"
+                f"PidFile {workdir}/sshd_{h.name}.pid\n"
+                f"AuthorizedKeysFile {SSHD_DIR}/authorized_keys\n"
+                "PermitRootLogin prohibit-password\nPubkeyAuthentication yes\n"
+                "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+                "StrictModes no\nPrintMotd no\nSubsystem sftp internal-sftp\n"
+            )
+            # -D: in the foreground, so we own it; -E: its log to a file
+            argv = ["/usr/sbin/sshd", "-D", "-E", str(logs[h.name]), "-f", str(cfg)]
+            procs.append(topo.popen_in(h, argv))
+            for kind in ("ed25519", "rsa"):
+                key = " ".join((SSHD_DIR / f"host_{kind}.pub").read_text().split()[:2])
+                lines.append(f"{h.address} {key}")
+        known.write_text("\n".join(lines) + "\n")
+        for h in hosts:  # each answers on port 22 of its own address
+            deadline = time.monotonic() + 20
+            while not any(x.port == 22 and x.address == h.address for x in topo.listening(h)):
+                assert time.monotonic() < deadline, f"sshd did not start in host {h.name}"
+                time.sleep(0.1)
+        yield Sshds(known, logs)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 class Capture:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from htex_hosts import SSHD_DIR, assert_hosts_empty
 
 import parsl
 from parsl import python_app
@@ -20,63 +21,6 @@ from parsl.config import Config
 from parsl_executor_htex import HighThroughputExecutor
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow, pytest.mark.multihost]
-
-SSHD_DIR = Path(os.environ.get("SSHD_DIR", "/tmp/parsl-sshd"))
-_SSHD_UP = Path(__file__).resolve().parents[2] / ".ci" / "infra" / "sshd-up.sh"
-
-
-@pytest.fixture
-def host_sshds(netns_hosts, tmp_path):
-    """An sshd in each of hosts B, C, D on port 22 of the host's address; yields the
-    known_hosts file naming them. The keys are the test sshd's (.ci/infra/sshd-up.sh)."""
-    if not (SSHD_DIR / "id_ed25519").exists() or not Path("/usr/sbin/sshd").exists():
-        done = subprocess.run(["bash", str(_SSHD_UP)], capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            reason = f"the test sshd's keys could not be made: {done.stderr.strip()[-300:]}"
-            if os.environ.get("CI") == "true":
-                pytest.fail(reason)
-            pytest.skip(reason)
-    pytest.importorskip("paramiko")
-    topo = netns_hosts
-    known = tmp_path / "known_hosts"
-    procs = []
-    lines = []
-    try:
-        for h in topo.hosts:
-            cfg = tmp_path / f"sshd_config_{h.name}"
-            cfg.write_text(
-                f"ListenAddress {h.address}\nPort 22\n"
-                f"HostKey {SSHD_DIR}/host_ed25519\nHostKey {SSHD_DIR}/host_rsa\n"
-                f"PidFile {tmp_path}/sshd_{h.name}.pid\n"
-                f"AuthorizedKeysFile {SSHD_DIR}/authorized_keys\n"
-                "PermitRootLogin prohibit-password\nPubkeyAuthentication yes\n"
-                "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-                "StrictModes no\nPrintMotd no\nSubsystem sftp internal-sftp\n"
-            )
-            # -D: in the foreground, so the fixture owns it; -e: its log to our stderr pipe
-            procs.append(
-                topo.popen_in(h, ["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)], stderr=subprocess.PIPE)
-            )
-            for kind in ("ed25519", "rsa"):
-                key = " ".join((SSHD_DIR / f"host_{kind}.pub").read_text().split()[:2])
-                lines.append(f"{h.address} {key}")
-        known.write_text("\n".join(lines) + "\n")
-        for h in topo.hosts:  # each answers on port 22 of its own address
-            deadline = time.monotonic() + 20
-            while not any(x.port == 22 and x.address == h.address for x in topo.listening(h)):
-                assert time.monotonic() < deadline, f"sshd did not start in host {h.name}"
-                time.sleep(0.1)
-        yield known
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            p.stderr.close()
 
 
 @python_app
@@ -103,7 +47,7 @@ def test_pools_started_over_ssh_run_on_every_host(netns_hosts, host_sshds, tmp_p
             port=22,
             username="root",
             key_filename=str(SSHD_DIR / "id_ed25519"),
-            host_keys_filename=str(host_sshds),
+            host_keys_filename=str(host_sshds.known_hosts),
             script_dir=f"{script_dir}/{h.name}",
         )
         for h in topo.hosts
@@ -138,17 +82,7 @@ def test_pools_started_over_ssh_run_on_every_host(netns_hosts, host_sshds, tmp_p
             results = [f.result(timeout=120) for f in [where(topo.a.address, i) for i in range(60)]]
         assert sorted(r[0] for r in results) == list(range(60))
         assert {r[1] for r in results} == {h.address for h in topo.hosts}  # tasks ran on every host
-        # the pools are gone (sshd is all that is left in each host)
-        for h in topo.hosts:
-            deadline = time.monotonic() + 20
-            while True:
-                pids = subprocess.run(
-                    ["ip", "netns", "pids", h.netns], capture_output=True, text=True
-                ).stdout.split()
-                cmds = [Path(f"/proc/{p}/cmdline").read_bytes() for p in pids if Path(f"/proc/{p}").exists()]
-                if not any(b"process_worker_pool" in c or b"parsl_executor_htex" in c for c in cmds):
-                    break
-                assert time.monotonic() < deadline, f"the pool in host {h.name} outlived the workflow"
-                time.sleep(0.2)
+        # the pools are gone (sshd, and its sessions, are all that is left in each host)
+        assert_hosts_empty(topo, timeout=20, ignore=("sshd",))
     finally:
         subprocess.run(["rm", "-rf", script_dir], check=False)
