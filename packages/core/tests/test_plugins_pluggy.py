@@ -14,6 +14,7 @@ from parsl.dataflow.states import States
 from parsl.plugins import (
     LAUNCH_IN_PREPARE,
     LAUNCH_TOLD,
+    QUIET_START,
     RENAMED_HOOKS,
     PluginConflictError,
     TaskSubmission,
@@ -239,6 +240,103 @@ def test_launch_told_is_ignored_when_another_plugin_prepares_or_observes(dfk, re
     expected = [States.pending, States.launched, States.exec_done]
     assert [s for t, s in other.states if t == fut.tid] == expected
     assert _states(plugin, fut.tid) == expected
+
+
+class QuietTeller(LaunchTeller):
+    """Hears of plain tasks on its executors only when they return (see QUIET_START)."""
+
+    def __init__(self, labels):
+        super().__init__()
+        setattr(self, QUIET_START, set(labels))
+        self.untold = []
+
+    @hookimpl
+    def parsl_task_state_changed(self, dfk, task, old_state, new_state):
+        self.untold.append((task.id, new_state, task.untold))
+        task.untold = False
+        return super().parsl_task_state_changed(dfk, task, old_state, new_state)
+
+
+@python_app
+def keyed(x, scale=1):
+    return x * scale
+
+
+@python_app(cache=True)
+def cached(x):
+    return x
+
+
+def test_a_quiet_start_calls_no_hook_until_the_task_returns(dfk, registered):
+    plugin = registered(QuietTeller(["threads"]))
+    assert dfk.plugins.quiet_start is getattr(plugin, QUIET_START)
+    first = triple(2)
+    assert first.result() == 6
+    record = first.task_record
+    # one call, at the return, from launched; the record holds the times it was not told of
+    assert _states(plugin, first.tid) == [States.exec_done]
+    assert (first.tid, States.exec_done, True) in plugin.untold
+    assert first.tid not in plugin.prepared
+    assert record.time_invoked <= record.try_time_launched <= record.try_time_returned
+    # not quiet: dependencies, keyword arguments, cache=True
+    dep, kw, memo = triple(first), keyed(2, scale=3), cached(4)
+    assert dep.result() == 18 and kw.result() == 6 and memo.result() == 4
+    assert _states(plugin, dep.tid) == [States.pending, States.launched, States.exec_done]
+    for fut in (kw, memo):  # launched at once: told at pending (LAUNCH_TOLD), as before
+        assert _states(plugin, fut.tid) == [States.pending, States.exec_done]
+    assert all(untold is False for tid, _, untold in plugin.untold if tid in (dep.tid, kw.tid, memo.tid))
+
+
+def test_a_quiet_start_needs_the_label_and_a_sole_observer(dfk, registered):
+    plugin = registered(QuietTeller(["elsewhere"]))  # not this executor's label
+    fut = triple(1)
+    assert fut.result() == 3
+    assert _states(plugin, fut.tid) == [States.pending, States.exec_done]  # LAUNCH_TOLD as before
+    getattr(plugin, QUIET_START).add("threads")
+
+    class Preparer:
+        @hookimpl
+        def parsl_task_prepared(self, dfk, task, submission):
+            pass
+
+    preparer = registered(Preparer())
+    assert dfk.plugins.quiet_start is None  # the plugin could not take a LAUNCH_TOLD now
+    fut = triple(2)
+    assert fut.result() == 6
+    assert _states(plugin, fut.tid) == [States.pending, States.launched, States.exec_done]
+    dfk.plugins.pm.unregister(preparer)
+    assert dfk.plugins.quiet_start == {"elsewhere", "threads"}
+    fut = triple(3)
+    assert fut.result() == 9
+    assert _states(plugin, fut.tid) == [States.exec_done]
+
+
+@python_app
+def fails_once(path):
+    import os
+
+    if not os.path.exists(path):
+        open(path, "w").close()
+        raise ValueError("first try")
+    return "second"
+
+
+def test_a_quietly_started_task_that_is_retried_is_told_of_its_second_try(load, tmp_path):
+    dfk = load(retries=1)
+    plugin = QuietTeller(["threads"])
+    dfk.plugins.pm.register(plugin)
+    try:
+        fut = fails_once(str(tmp_path / "marker"))
+        assert fut.result() == "second"
+    finally:
+        dfk.plugins.pm.unregister(plugin)
+    assert _states(plugin, fut.tid) == [
+        States.fail_retryable,
+        States.pending,
+        States.launched,
+        States.exec_done,
+    ]
+    assert [untold for tid, _, untold in plugin.untold if tid == fut.tid] == [True, False, False, False]
 
 
 def test_old_style_hookwrapper_around_a_task_hook_fires(dfk, registered):

@@ -201,10 +201,9 @@ def test_a_thread_task_runs_unwrapped_and_its_running_rows_come_from_its_future(
     assert len(threads.monitoring._wrappers) == 0  # no wrapper made for it
 
 
-def test_a_plain_thread_task_costs_the_kernel_no_call_at_its_launch_and_has_every_row(threads):
-    from parsl.plugins import LAUNCH_TOLD
-
+def test_a_plain_thread_task_costs_the_kernel_one_call_at_its_return_and_has_every_row(threads):
     assert threads.plugins.launch_told_ok is True  # the hub is the only observer and preparer
+    assert threads.plugins.quiet_start == {"threads"}  # the hub's set, filled at the start
     calls = []
     real_prepare, real_state = threads.plugins.prepare_hook, threads.plugins.state_hook
 
@@ -213,8 +212,9 @@ def test_a_plain_thread_task_costs_the_kernel_no_call_at_its_launch_and_has_ever
         return real_prepare(dfk, task, submission)
 
     def state_spy(dfk, task, old, new):
+        untold = task.untold
         result = real_state(dfk, task, old, new)
-        calls.append((new.name, task.id, result is LAUNCH_TOLD))
+        calls.append((new.name, task.id, untold, task.untold))
         return result
 
     threads.plugins.prepare_hook, threads.plugins.state_hook = prepare_spy, state_spy
@@ -225,17 +225,16 @@ def test_a_plain_thread_task_costs_the_kernel_no_call_at_its_launch_and_has_ever
         assert later.result() == 3
     finally:
         threads.plugins.prepare_hook, threads.plugins.state_hook = real_prepare, real_state
-    assert [c for c in calls if c[1] == fut.tid] == [
-        ("pending", fut.tid, True),
-        ("exec_done", fut.tid, False),
-    ]
-    assert ("prepared", later.tid) in calls and ("pending", later.tid, False) in calls
+    # started quietly: the hub's first call is the return, and it clears task.untold
+    assert [c for c in calls if c[1] == fut.tid] == [("exec_done", fut.tid, True, False)]
+    assert ("prepared", later.tid) in calls and ("pending", later.tid, False, False) in calls
     record = fut.task_record
     rows = _status_rows(threads, fut.tid)
     assert [r[0] for r in rows] == ["pending", "launched", "running", "running_ended", "exec_done"]
     stamps = {name: ts for name, ts, _ in rows}
-    # launched as it became pending: no later than the kernel's own launch time
-    assert _text(record.time_invoked) <= stamps["launched"] <= _text(record.try_time_launched)
+    # every time from the kernel's record, told at the return
+    assert stamps["pending"] == _text(record.time_invoked)
+    assert stamps["launched"] == _text(record.try_time_launched)
     tries = _rows(
         threads.monitoring.url,
         "SELECT task_executor, task_try_time_launched, task_try_time_running FROM try WHERE task_id=?",
@@ -327,3 +326,121 @@ def test_a_long_thread_task_shows_as_running_while_it_runs_and_has_one_running_r
     )
     assert [r[0] for r in rows] == ["pending", "launched", "running", "running_ended", "exec_done"]
     assert rows[2][1] == _text(started)
+
+
+def test_a_thread_task_queued_behind_a_long_one_is_in_the_database_while_it_waits(tmp_path):
+    # started quietly (the kernel tells the hub nothing until a task returns): the feeder
+    # reports a task waiting longer than LIVE_RUNNING_AFTER as launched all the same
+    seconds = hub_module.LIVE_RUNNING_AFTER + 2.5
+    with parsl.load(_config(tmp_path, ThreadPoolExecutor(max_threads=1))) as dfk:
+        long = sleepy(seconds)
+        queued, cancelled = inc(1), inc(2)
+        assert queued.task_record.untold
+        url = dfk.monitoring.url
+        rows = _rows(
+            url,
+            "SELECT task_id, task_status_name FROM status WHERE task_id IN (?, ?)",
+            (queued.tid, cancelled.tid),
+            lambda rows: len(rows) >= 4,
+            timeout=seconds - 0.2,
+        )
+        assert not long.done() and not queued.done()
+        assert sorted(rows) == sorted(
+            [(t, s) for t in (queued.tid, cancelled.tid) for s in ("pending", "launched")]
+        )
+        assert cancelled.cancel()
+        assert queued.result() == 2 and long.result() == seconds
+    rows = {
+        tid: [
+            r[0]
+            for r in _rows(
+                url,
+                "SELECT task_status_name FROM status WHERE task_id=? ORDER BY timestamp",
+                (tid,),
+                lambda rows, n=n: len(rows) >= n,
+            )
+        ]
+        for tid, n in ((queued.tid, 5), (cancelled.tid, 3))
+    }
+    # each row once: the return adds only what the feeder had not said
+    assert rows[queued.tid] == ["pending", "launched", "running", "running_ended", "exec_done"]
+    assert rows[cancelled.tid] == ["pending", "launched", "failed"]
+    tries = _rows(
+        url,
+        "SELECT task_id, try_id FROM try WHERE task_id IN (?, ?)",
+        (queued.tid, cancelled.tid),
+        lambda rows: len(rows) >= 2,
+    )
+    assert sorted(tries) == [(queued.tid, 0), (cancelled.tid, 0)]
+
+
+@python_app
+def nap(seconds):
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_the_feeder_and_a_returning_task_tell_each_task_once(tmp_path, monkeypatch):
+    # Tries returning as the feeder reports them running (thresholds shrunk so both race on
+    # every batch): each task still has every row once, with its try's times
+    import random
+
+    import parsl_monitoring.writer_process as writer_process
+
+    monkeypatch.setattr(hub_module, "LIVE_RUNNING_AFTER", 0.04)
+    monkeypatch.setattr(hub_module, "CLAIM_AFTER", 0.02)
+    monkeypatch.setattr(writer_process, "FEED_PERIOD", 0.01)
+    rng = random.Random(7)
+    told = {"feeder": bytearray(), "hooks": bytearray()}  # every event queued, by who queued it
+    with parsl.load(_config(tmp_path, ThreadPoolExecutor(max_threads=4))) as dfk:
+        writer = dfk.monitoring._writer
+        poll, put = writer.poll, writer.put_event
+
+        def polled():
+            events = poll()
+            told["feeder"].extend(events)
+            return events
+
+        def queued(events):
+            told["hooks"].extend(events)
+            put(events)
+
+        writer.poll, writer.put_event = polled, queued
+        futs = [nap(rng.uniform(0, 0.08)) for _ in range(300)]
+        assert all(f.result() >= 0 for f in futs)
+        url = dfk.monitoring.url
+    tids = [f.tid for f in futs]
+    heads = [
+        tid
+        for who in ("feeder", "hooks")
+        for tid, code, _ in writer_process.EVENT.iter_unpack(told[who])
+        if code & 255 == writer_process.NEW_CODE
+    ]
+    feeder_heads = {
+        tid
+        for tid, code, _ in writer_process.EVENT.iter_unpack(told["feeder"])
+        if code & 255 == writer_process.NEW_CODE
+    }
+    assert len(feeder_heads) > 10  # the race was run: the feeder told of tasks still running
+    assert sorted(heads) == sorted(tids)  # and each task's first events were queued once
+    rows = _rows(
+        url,
+        f"SELECT task_id, task_status_name, COUNT(*) FROM status WHERE task_id IN ({','.join('?' * len(tids))}) "
+        "GROUP BY task_id, task_status_name",
+        tids,
+        lambda rows: len(rows) >= 5 * len(tids),
+    )
+    counts = {(tid, name): n for tid, name, n in rows}
+    for tid in tids:
+        for name in ("pending", "launched", "running", "running_ended", "exec_done"):
+            assert counts.get((tid, name)) == 1, (tid, name, counts.get((tid, name)))
+    assert len(rows) == 5 * len(tids)
+    tries = _rows(
+        url,
+        f"SELECT COUNT(*) FROM try WHERE task_try_time_running IS NOT NULL AND task_id IN ({','.join('?' * len(tids))})",
+        tids,
+        lambda rows: rows[0][0] >= len(tids),
+    )
+    assert tries == [(len(tids),)]

@@ -26,7 +26,7 @@ import importlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
@@ -51,6 +51,7 @@ __all__ = [
     "LAUNCH_IN_PREPARE",
     "LAUNCH_TOLD",
     "LIFECYCLE_HOOKS",
+    "QUIET_START",
     "RENAMED_HOOKS",
     "ParslPluginManager",
     "ParslPlugins",
@@ -93,6 +94,22 @@ class _LaunchTold:
 #: launch: two calls fewer for a task it neither wraps nor needs to hear of again until the
 #: task returns. Any other return value (None) changes nothing.
 LAUNCH_TOLD = _LaunchTold()
+
+#: A plugin attribute: a set of executor labels, owned by the plugin, whose plain tasks it
+#: learns of when they return rather than when they start. When that plugin could take a
+#: :data:`LAUNCH_TOLD` (``ParslPlugins.launch_told_ok``), the kernel starts a task on one of
+#: those executors that has no dependencies, no keyword arguments and no ``cache=True``
+#: quietly: it calls no hook for its ``pending`` state or its first launch, and sets
+#: ``task.untold``. The plugin's first call for the task is then its next state change (the
+#: try returned, failed, or was cancelled), with ``old_state`` ``launched``: everything the
+#: plugin would have been told is on the record (``time_invoked``, ``try_time_launched``).
+#: The plugin clears ``task.untold`` once it has taken note of the task, at that call or
+#: earlier from a thread of its own (it then serializes with its own lock; a task still
+#: ``launched`` and ``untold`` is in ``dfk.tasks``). The kernel reads the set on every task:
+#: fill it before the first task (in ``parsl_dfk_started``) and do not change it afterwards,
+#: or a task may be started quietly while the plugin expects to hear of it. One hook call
+#: fewer per task, for a plugin with nothing to add to such a task's launch.
+QUIET_START = "PARSL_QUIET_START"
 
 hookimpl = pluggy.HookimplMarker("parsl")
 
@@ -363,7 +380,8 @@ class ParslPlugins:
     ``PARSL_LAUNCH_IN_PREPARE`` attribute, see :data:`LAUNCH_IN_PREPARE`) that its
     ``parsl_task_prepared`` already tells it of that launch. ``launch_told_ok`` is true when
     ``state_hook`` is the only observer's own function and no other plugin prepares tasks:
-    the kernel then honours a :data:`LAUNCH_TOLD` it returns.
+    the kernel then honours a :data:`LAUNCH_TOLD` it returns. ``quiet_start`` is then that
+    observer's :data:`QUIET_START` set, if it has one; otherwise None.
     """
 
     def __init__(self, pm: ParslPluginManager) -> None:
@@ -378,6 +396,7 @@ class ParslPlugins:
         self._prepare_hook_plugin: str | None = None
         self.launch_hook: Callable[[DataFlowKernel, TaskRecord, States, States], object] | None = None
         self.launch_told_ok = False
+        self.quiet_start: Container[str] | None = None
         pm.add_change_listener(self._refresh)
         self._refresh()
 
@@ -404,12 +423,15 @@ class ParslPlugins:
         self.receives_executor_reports = bool(hook.parsl_executor_reported.get_hookimpls())
         self.launch_hook = self.state_hook
         self.launch_told_ok = False
+        self.quiet_start = None
         if self.state_hook is not None:
             observers = hook.parsl_task_state_changed.get_hookimpls()
             preparers = {id(impl.plugin) for impl in hook.parsl_task_prepared.get_hookimpls()}
             # the state hook is the one implementation, called straight (its return value
             # reaches the kernel), and no other plugin prepares tasks
             self.launch_told_ok = state_lone is not None and preparers <= {id(observers[0].plugin)}
+            if self.launch_told_ok:
+                self.quiet_start = getattr(observers[0].plugin, QUIET_START, None)
             if (
                 len(observers) == 1
                 and id(observers[0].plugin) in preparers

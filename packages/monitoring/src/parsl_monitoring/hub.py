@@ -10,7 +10,11 @@ manager only. It implements four kernel hooks, all in the workflow process:
   reports when the task ran on the worker and, for executors that run tasks in their own
   processes, what it used. A ``ThreadPoolExecutor``'s tasks are not wrapped: its futures say
   when each try began, and the state hook queues ``running``/``running_ended`` as it returns
-  (a try still running after ``LIVE_RUNNING_AFTER`` is reported at the next batch);
+  (a try still running after ``LIVE_RUNNING_AFTER`` is reported at the next batch). Its plain
+  tasks (no dependencies, keyword arguments or ``cache=True``) the kernel starts quietly
+  (``PARSL_QUIET_START``, see ``parsl.plugins.QUIET_START``): the hub hears of one only when
+  it returns, and queues all its events in one call then; the feeder reports one still
+  queued or running after ``LIVE_RUNNING_AFTER`` as launched;
 - ``parsl_executor_reported``: what executors report: blocks, worker pools, and the messages
   of those wrappers, carried over the executor's own connection (no extra port);
 - ``parsl_dfk_started`` / ``parsl_dfk_stopped``: the workflow row, and a final flush.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import threading
 import time
 import warnings
@@ -86,6 +91,11 @@ HERE, SAMPLE, ELSEWHERE = "here", "sample", "elsewhere"
 #: MonitoringHub._running_now); a shorter one is reported when it returns
 LIVE_RUNNING_AFTER = 1.0
 
+#: seconds after its invocation from which a quietly started task's return takes the hub's
+#: lock before it reports the task (see MonitoringHub._untold_now): well under
+#: LIVE_RUNNING_AFTER, so a shorter task can never have been reported by the feeder
+CLAIM_AFTER = LIVE_RUNNING_AFTER / 2
+
 #: how many task function wrappers the hub keeps alive after their last task (most recent first)
 RECENT_WRAPPERS = 256
 
@@ -94,6 +104,9 @@ _LAUNCHED = STATE_CODES[States.launched]
 # the per-task calls' helpers, bound once (each a C call on the hot path)
 _pack_new_launched = NEW_LAUNCHED.pack  # see writer_process.pack_new_launched
 _pack_ran = RAN.pack  # see writer_process.pack_ran
+#: a quietly started task's whole first try in one call: new, launched, running, running_ended
+#: and the state it returned in (see MonitoringHub.PARSL_QUIET_START)
+_pack_whole = struct.Struct("<" + "qqd" * 5).pack
 _now = time.time
 
 
@@ -187,6 +200,16 @@ class MonitoringHub(RepresentationMixin):
         self._wrappers_lock = threading.Lock()
         self._how: dict[str, str] = {}  # executor label -> HERE, SAMPLE or ELSEWHERE
         self._live: dict[int, Any] = {}  # id -> future of thread tries reported as running
+        #: the thread executors whose plain tasks the kernel starts quietly (see
+        #: parsl.plugins.QUIET_START): filled when the workflow starts, before its first task
+        self.PARSL_QUIET_START: set[str] = set()
+        # serializes taking note of a quietly started task between the feeder (still running
+        # after LIVE_RUNNING_AFTER) and the task's return, for tries longer than CLAIM_AFTER
+        self._claim_lock = threading.Lock()
+        # the feeder looks for quietly started tasks from id _mark up to _mark_end (the task
+        # count at its previous batch: every such record is in dfk.tasks by now)
+        self._mark = 0
+        self._mark_end = 0
         self._start_lock = threading.Lock()
         self._failed = False
         self._close_log: Callable[[], None] | None = None
@@ -270,7 +293,18 @@ class MonitoringHub(RepresentationMixin):
     # ----------------------------------------------------------------- hooks
     @hookimpl
     def parsl_dfk_started(self, dfk: DataFlowKernel) -> None:
-        self._start(dfk)
+        quiet = self.PARSL_QUIET_START
+        quiet.clear()
+        self._mark = self._mark_end = dfk.task_count
+        if self._start(dfk) is not None:
+            # a thread executor's plain tasks: nothing to wrap, nothing to hear of before they
+            # return (added to in place: the kernel holds this set)
+            # (not the kernel's internal executor: join apps go on to a joining state)
+            quiet.update(
+                label
+                for label in list(dfk.executors)
+                if label != INTERNAL_EXECUTOR_LABEL and self._wrapping(dfk, label) is HERE
+            )
 
     @hookimpl
     def parsl_task_state_changed(
@@ -284,6 +318,63 @@ class MonitoringHub(RepresentationMixin):
             return
         tid = task.id
         code = task.try_id << 8 | STATE_CODES[new_state]
+        if task.untold:
+            # Started quietly (PARSL_QUIET_START): its try returned, failed or was cancelled,
+            # and this is the hub's first word of it, unless the feeder reported it as still
+            # running (a try longer than LIVE_RUNNING_AFTER; the lock settles which one tells)
+            now = _now()
+            if now - task.time_invoked < CLAIM_AFTER:
+                head = True
+                task.untold = False
+            else:
+                with self._claim_lock:
+                    head = task.untold
+                    task.untold = False
+            if code in _RECORD_CODES:  # try 0: code is the state
+                writer._records[tid] = task
+            started = getattr(task.exec_fu, "time_running", None)
+            if head:
+                label = task.executor
+                by_name = writer.new_codes.get(label)
+                entry = by_name.get(task.func_name) if by_name is not None else None
+                if entry is None:
+                    entry = self._new_code(dfk, writer, task.func_name, label)
+                if started is not None:
+                    writer.put_event(
+                        _pack_whole(
+                            tid,
+                            entry[0],
+                            task.time_invoked,
+                            tid,
+                            _LAUNCHED,
+                            task.try_time_launched,
+                            tid,
+                            _RUNNING,
+                            started,
+                            tid,
+                            _RUNNING_ENDED,
+                            task.try_time_returned,
+                            tid,
+                            code,
+                            now,
+                        )
+                    )
+                else:  # cancelled before it ran
+                    writer.put_event(
+                        _pack_new_launched(
+                            tid, entry[0], task.time_invoked, tid, _LAUNCHED, task.try_time_launched
+                        )
+                    )
+                    writer.put_event(pack_event(tid, code, now))
+            elif started is not None:
+                writer.put_event(
+                    _pack_ran(
+                        tid, _RUNNING, started, tid, _RUNNING_ENDED, task.try_time_returned, tid, code, now
+                    )
+                )
+            else:
+                writer.put_event(pack_event(tid, code, now))
+            return None
         if code == _PENDING:  # the task's first event (the kernel has its dependencies by now)
             if task.depends or task.kwargs or task.memoize:  # its record is read at the next batch
                 writer.new_tasks.append(task)
@@ -392,7 +483,10 @@ class MonitoringHub(RepresentationMixin):
             return b""
         now = time.time()
         seen: dict[int, Any] = {}
-        out = []
+        out: list[bytes] = []
+        if self.PARSL_QUIET_START:
+            end, self._mark_end = self._mark_end, dfk.task_count
+            self._untold_now(dfk, now - LIVE_RUNNING_AFTER, end, out)
         for label, how in list(self._how.items()):
             running = getattr(dfk.executors.get(label), "running", None) if how is HERE else None
             if running is None:
@@ -406,12 +500,50 @@ class MonitoringHub(RepresentationMixin):
                 if started is None or now - started < LIVE_RUNNING_AFTER:
                     continue
                 task = dfk.task_of_future(fut)
-                if task is None or task.exec_fu is not fut:  # not yet known as this try's
+                if task is None or task.exec_fu is not fut or task.untold:  # not yet known as this try's
                     continue
                 seen[key] = fut  # held: its id is not reused while it is in this table
                 out.append(pack_event(task.id, task.try_id << 8 | RUNNING_LIVE_CODE, started))
         self._live = seen
         return b"".join(out)
+
+    def _untold_now(self, dfk: DataFlowKernel, cutoff: float, end: int, out: list[bytes]) -> None:
+        """Append to ``out`` the first events (new, launched) of quietly started tasks, with ids
+        from ``_mark`` up to ``end``, invoked at ``cutoff`` or before and not yet returned.
+
+        A thread executor's plain task is otherwise told of when it returns (see
+        PARSL_QUIET_START): one queued behind long ones, or running long, is in the database
+        all the same. Ids are visited once: ``_mark`` stops at the first task invoked after
+        ``cutoff``.
+        """
+        tasks = dfk.tasks
+        writer = self._writer
+        if writer is None:
+            return
+        mark = self._mark
+        launched = States.launched
+        with self._claim_lock:
+            while mark < end:
+                task = tasks.get(mark)
+                if task is not None:
+                    if task.time_invoked > cutoff:
+                        break
+                    if task.untold and task.status is launched:
+                        task.untold = False
+                        label = task.executor
+                        by_name = writer.new_codes.get(label)
+                        entry = by_name.get(task.func_name) if by_name is not None else None
+                        if entry is None:
+                            entry = self._new_code(dfk, writer, task.func_name, label)
+                        out.append(
+                            _pack_new_launched(
+                                mark, entry[0], task.time_invoked, mark, _LAUNCHED, task.try_time_launched
+                            )
+                        )
+                    elif task.untold:  # still being launched: look again at the next batch
+                        break
+                mark += 1
+        self._mark = mark
 
     def _wrapping(self, dfk: DataFlowKernel, label: str) -> str:
         """How tasks on executor ``label`` are wrapped: HERE (threads of this process), SAMPLE
@@ -476,6 +608,11 @@ class MonitoringHub(RepresentationMixin):
         writer = self._writer
         if writer is None:
             return
+        if self.PARSL_QUIET_START:  # quietly started tasks that never returned
+            out: list[bytes] = []
+            self._untold_now(dfk, float("inf"), dfk.task_count, out)
+            if out:
+                writer.put_event(b"".join(out))
         writer.workflow_finished(
             {
                 "time_completed": dfk.time_completed or time.time(),

@@ -403,6 +403,18 @@ class DataFlowKernel(TaskInputs, Joins):
         deps = self._gather_deps(task)
         if deps:
             task.depends = deps
+        elif not kwargs and not cache:
+            quiet = self.plugins.quiet_start
+            if quiet is not None and label in quiet:
+                # a quiet start (see parsl.plugins.QUIET_START): the only observer hears of
+                # this task when its try returns, one call fewer per task
+                task.untold = True
+                if self._debug:
+                    self._set_state(task, States.pending, None)
+                else:
+                    task.status = States.pending
+                self._launch_if_ready(task, True)
+                return app_fu
         # pending once the task's dependencies are known, as in Parsl: an observer sees them
         # with its first state (and knows a task without any will be launched at once)
         told = self._set_state(task, States.pending)

@@ -57,7 +57,8 @@ _FIELDS = (
 class TaskRecord:
     """One task's state. Attribute access is the fast path; ``rec['name']`` also works."""
 
-    __slots__ = _FIELDS + ("__weakref__",)
+    # ``untold`` is not one of Parsl's keys: see :data:`parsl.plugins.QUIET_START`
+    __slots__ = _FIELDS + ("untold", "__weakref__")
 
     # The fields' types (declarations only: the values live in the slots).
     id: int
@@ -94,6 +95,9 @@ class TaskRecord:
     dfk: DataFlowKernel
     pending_deps: int
     launched: bool
+    #: True from a quiet start (see :data:`parsl.plugins.QUIET_START`) until a plugin was told
+    #: of the task: no plugin has heard of its pending state or its first launch
+    untold: bool
 
     def __init__(
         self,
@@ -142,6 +146,7 @@ class TaskRecord:
         self.outputs = ()
         self.pending_deps = 0
         self.launched = False
+        self.untold = False
 
     def __getitem__(self, key: str) -> Any:
         try:
