@@ -61,7 +61,7 @@ def named_hosts(netns_hosts):
     try:
         for h in netns_hosts.hosts:
             etc = Path("/etc/netns") / h.netns
-            etc.mkdir(parents=True)
+            etc.mkdir(parents=True, exist_ok=True)  # a killed run may have left it
             made.append(etc)
             (etc / "hosts").write_text(f"127.0.0.1 localhost\n{h.address} {_host_name(h)}\n")
         yield netns_hosts
