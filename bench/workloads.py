@@ -90,7 +90,7 @@ def htex_config(encryption: str = "default", hosts: dict[str, Any] | None = None
 
     ``hosts`` (``--hosts``, written by bench/multihost.py): pools on other hosts instead, one
     block of 2 workers in each network namespace listed, reaching the interchange at
-    ``hosts["address"]`` over the hosts' links.
+    ``hosts["address"]`` over the hosts' links, on ``hosts["worker_port"]`` when given.
     """
     from parsl.executors import HighThroughputExecutor
     from parsl.providers import LocalProvider
@@ -105,6 +105,8 @@ def htex_config(encryption: str = "default", hosts: dict[str, Any] | None = None
             init_blocks=blocks, min_blocks=blocks, max_blocks=blocks, launcher=netns_launcher(hosts["netns"])
         )
         kwargs["address"] = hosts["address"]
+        if hosts.get("worker_port"):  # a slow link's relay forwards this port (bench/multihost.py)
+            kwargs["worker_port"] = hosts["worker_port"]
     return Config(
         executors=[HighThroughputExecutor(label="htex", max_workers_per_node=2, provider=provider, **kwargs)],
         strategy="none" if hosts is not None else "simple",

@@ -38,13 +38,12 @@ import signal
 import socket
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, final
 
 __all__ = ["SlowLink", "retransmitted_segments"]
-
-_READ = 256 * 1024
 
 
 # --- the relay (runs as its own process: ``python slowlink.py relay ...``) ------------------
@@ -69,104 +68,138 @@ class _Direction:
         }
 
 
-async def _pump(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float, stats: _Direction
-) -> None:
-    """Copy ``reader`` to ``writer``, each chunk written ``delay`` s after it was read, in order."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-
-    async def take() -> None:
-        while True:
-            try:
-                data = await reader.read(_READ)
-            except OSError:
-                data = b""
-            queue.put_nowait((loop.time(), data))
-            if not data:
-                return
-
-    taker = asyncio.create_task(take())
-    try:
-        while True:
-            read_at, data = await queue.get()
-            wait = read_at + delay - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if not data:
-                if writer.can_write_eof():
-                    writer.write_eof()
-                return
-            held = loop.time() - read_at
-            stats.chunks += 1
-            stats.bytes += len(data)
-            stats.min_hold = min(stats.min_hold, held)
-            stats.max_hold = max(stats.max_hold, held)
-            writer.write(data)
-            await writer.drain()
-    finally:
-        taker.cancel()
+_EOF, _CLOSE = object(), object()
 
 
-def _nodelay(writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+class _Side(asyncio.Protocol):
+    """One of the two connections of a relayed pair. What it receives waits in ``pending``
+    until ``delay`` has passed, then goes to its peer in the order received; one timer per
+    side, set for the oldest chunk, so the hold costs no task or queue per chunk."""
+
+    def __init__(self, delay: float, stats: _Direction) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.delay, self.stats = delay, stats
+        self.transport: asyncio.Transport | None = None
+        self.peer: _Side | None = None
+        self.pending: deque[tuple[float, Any]] = deque()  # (when read, bytes or _EOF or _CLOSE)
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self._hold(data)
+
+    def eof_received(self) -> bool:
+        self._hold(_EOF)
+        return True  # half-close: the other direction goes on until the peer ends it
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._hold(_CLOSE)
+
+    def pause_writing(self) -> None:  # the peer sends faster than this side can take
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None and not self.peer.transport.is_closing():
+            self.peer.transport.resume_reading()
+
+    def _hold(self, item: Any) -> None:
+        self.pending.append((self.loop.time(), item))
+        self.schedule()
+
+    def schedule(self) -> None:
+        """Set the timer for the oldest chunk, once the peer is connected."""
+        if self.timer is None and self.pending and self.peer is not None and self.peer.transport is not None:
+            self.timer = self.loop.call_at(self.pending[0][0] + self.delay, self._release)
+
+    def _release(self) -> None:
+        self.timer = None
+        assert self.peer is not None and self.peer.transport is not None
+        out = self.peer.transport
+        now = self.loop.time()
+        chunks = []
+        while self.pending and self.pending[0][0] + self.delay <= now:
+            read_at, item = self.pending.popleft()
+            if isinstance(item, bytes):
+                held = now - read_at
+                self.stats.chunks += 1
+                self.stats.bytes += len(item)
+                self.stats.min_hold = min(self.stats.min_hold, held)
+                self.stats.max_hold = max(self.stats.max_hold, held)
+                chunks.append(item)
+                continue
+            if chunks and not out.is_closing():
+                out.write(b"".join(chunks))
+            chunks = []
+            if item is _EOF and out.can_write_eof() and not out.is_closing():
+                try:
+                    out.write_eof()
+                except OSError:  # the peer is gone already
+                    out.abort()
+            elif item is _CLOSE:
+                out.close()  # after what was written: close() flushes the buffer first
+        if chunks and not out.is_closing():
+            out.write(b"".join(chunks))
+        self.schedule()
+
+
+class _Echo(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)
 
 
 async def _relay(listen: str, targets: list[tuple[str, int]], delay: float, echo: bool) -> None:
-    stats: dict[str, dict[str, Any]] = {}
-    done = asyncio.Event()
     loop = asyncio.get_running_loop()
+    stats: dict[str, dict[str, Any]] = {}
+    connecting: set[asyncio.Task[None]] = set()  # held so that they are not collected mid-way
+    done = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, done.set)
-
     if echo:  # an echo target inside this process, for measuring the round trip
-
-        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            _nodelay(writer)
-            while data := await reader.read(_READ):
-                writer.write(data)
-                await writer.drain()
-            writer.close()
-
-        echo_server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        echo_server = await loop.create_server(_Echo, "127.0.0.1", 0)
         targets = [*targets, ("127.0.0.1", echo_server.sockets[0].getsockname()[1])]
 
-    def serve(name: str, host: str, port: int) -> Any:
+    def accept(name: str, host: str, port: int) -> Any:
         slot = stats[name] = {"connections": 0, "to_target": _Direction(), "from_target": _Direction()}
 
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        def client() -> _Side:
             slot["connections"] += 1
-            _nodelay(writer)
-            try:
-                up_reader, up_writer = await asyncio.open_connection(host, port)
-            except OSError:
-                writer.close()  # nothing listens there (yet): the client sees its connection end
-                return
-            _nodelay(up_writer)
-            pumps = [
-                asyncio.create_task(_pump(reader, up_writer, delay, slot["to_target"])),
-                asyncio.create_task(_pump(up_reader, writer, delay, slot["from_target"])),
-            ]
-            try:
-                await asyncio.gather(*pumps)
-            except OSError:
-                pass  # one side reset: end both
-            finally:
-                for task in pumps:
-                    task.cancel()
-                for w in (writer, up_writer):
-                    w.close()
+            near = _Side(delay, slot["to_target"])
+            far = _Side(delay, slot["from_target"])
+            near.peer, far.peer = far, near
 
-        return handle
+            async def connect() -> None:
+                try:
+                    await loop.create_connection(lambda: far, host, port)
+                except OSError:
+                    if near.transport is not None:
+                        near.transport.abort()  # nothing listens there: the client's connection ends
+                    return
+                near.schedule()  # what the client sent meanwhile is due now or soon
 
-    servers = {}
+            task = loop.create_task(connect())
+            connecting.add(task)
+            task.add_done_callback(connecting.discard)
+            return near
+
+        return client
+
+    ports = {}
     for i, (host, port) in enumerate(targets):
         name = "echo" if echo and i == len(targets) - 1 else f"{host}:{port}"
-        server = await asyncio.start_server(serve(name, host, port), listen, 0)
-        servers[name] = server.sockets[0].getsockname()[1]
-    print(json.dumps({"listening": servers}), flush=True)
+        server = await loop.create_server(accept(name, host, port), listen, 0)
+        ports[name] = server.sockets[0].getsockname()[1]
+    print(json.dumps({"listening": ports}), flush=True)
     await done.wait()
     report = {
         name: {k: (v.as_dict() if isinstance(v, _Direction) else v) for k, v in slot.items()}
