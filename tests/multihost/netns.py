@@ -108,6 +108,16 @@ def cleanup_stale() -> list[str]:
         if found and not _alive(int(found.group(1))) and name not in removed:
             _ip("link", "del", name, check=False)
             removed.append(name)
+    # nftables tables a dead run left in this namespace (slowlink.py puts some here)
+    try:
+        tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=30).stdout
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        tables = ""
+    for family, name in re.findall(r"^table (\S+) (\S+)$", tables, re.MULTILINE):
+        found = _NAME.match(name)
+        if found and not _alive(int(found.group(1))):
+            subprocess.run(["nft", "delete", "table", family, name], capture_output=True, timeout=30)
+            removed.append(name)
     return removed
 
 

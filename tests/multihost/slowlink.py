@@ -31,6 +31,7 @@ TCP through the relay instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -38,6 +39,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -165,6 +167,10 @@ async def _relay(listen: str, targets: list[tuple[str, int]], delay: float, echo
     done = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, done.set)
+    # stdin is a pipe from the test: its end means the test process is gone, so is the relay
+    threading.Thread(
+        target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(done.set)), daemon=True
+    ).start()
     if echo:  # an echo target inside this process, for measuring the round trip
         echo_server = await loop.create_server(_Echo, "127.0.0.1", 0)
         targets = [*targets, ("127.0.0.1", echo_server.sockets[0].getsockname()[1])]
@@ -205,7 +211,8 @@ async def _relay(listen: str, targets: list[tuple[str, int]], delay: float, echo
         name: {k: (v.as_dict() if isinstance(v, _Direction) else v) for k, v in slot.items()}
         for name, slot in stats.items()
     }
-    print(json.dumps({"stats": report}), flush=True)
+    with contextlib.suppress(BrokenPipeError):  # nobody reads them when the test process died
+        print(json.dumps({"stats": report}), flush=True)
 
 
 def _relay_main(argv: list[str]) -> int:
@@ -290,6 +297,7 @@ class SlowLink:
         self.relay = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "relay", "--listen", a]
             + ["--to", f"{a}:{self.port}", "--delay-ms", str(self.delay_ms), "--echo"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
