@@ -29,8 +29,11 @@ that hop, and a closed connection loses its manager at once.
 
 Prefetch: a manager reports its recent mean task duration with each result batch. While its
 tasks take under ``SHORT_TASK`` seconds it is given ``worker_count`` extra tasks beyond
-``prefetch_capacity``, so its workers never wait a whole round trip for the next short task;
-long tasks are not over-dispatched, which keeps load balancing between pools as it was. Once a
+``prefetch_capacity``, so its workers never wait a whole round trip for the next short task.
+A pool across a slow link (its refill round trip, timed from tasks sent to it while it held
+none to its next results, over ``SLOW_LINK``) is given enough per worker to last that round
+trip (``short_task_extra``, at most ``MAX_EXTRA_PER_WORKER``). Long tasks are not
+over-dispatched, which keeps load balancing between pools as it was. Once a
 task with a priority arrives, prefetching stops for good: priorities promise that queued tasks
 start in priority order, which only holds if the interchange keeps them until a worker is free.
 
@@ -46,6 +49,7 @@ import contextlib
 import errno
 import heapq
 import logging
+import math
 import os
 import pickle
 import random
@@ -75,6 +79,29 @@ __all__ = ["Interchange", "main"]
 INF = float("inf")
 #: managers whose tasks take less than this (seconds, mean) get extra tasks queued ahead
 SHORT_TASK = 0.01
+#: a pool of short tasks whose refill round trip (from tasks sent to it while it held none to
+#: its first result, less the mean task) is longer than this (seconds) is on a slow link: it
+#: gets enough extra tasks per worker to cover that round trip, not just one
+SLOW_LINK = 0.001
+#: the most extra tasks per worker a pool on a slow link is given
+MAX_EXTRA_PER_WORKER = 16
+#: tasks shorter than this (seconds) count as this long when sizing a slow link's extra tasks
+MIN_TASK = 0.0005
+
+
+def short_task_extra(worker_count: int, mean: float, refill: float) -> int:
+    """Tasks queued ahead at a pool of short tasks (mean under SHORT_TASK seconds).
+
+    One per worker, so a worker never waits a round trip for its next task; on a slow link
+    (``refill`` over SLOW_LINK), enough per worker to last that round trip, at most
+    MAX_EXTRA_PER_WORKER.
+    """
+    per_worker = 1
+    if refill > SLOW_LINK:
+        per_worker = min(MAX_EXTRA_PER_WORKER, max(1, math.ceil(refill / max(mean, MIN_TASK))))
+    return worker_count * per_worker
+
+
 #: the reason after STOP (``m.STOP + STOP_LOST``) telling a pool that this interchange declared
 #: it lost: its tasks were failed (and perhaps retried elsewhere), so it must exit, not re-register
 STOP_LOST = b"lost"
@@ -111,6 +138,9 @@ class ManagerRecord:
         "idle_since",
         "info",
         "last_seen",
+        "mean",
+        "probe_at",
+        "refill",
         "registered",
         "tasks",
         "worker_count",
@@ -123,7 +153,11 @@ class ManagerRecord:
         self.hostname = info.get("hostname", "?")
         self.worker_count = int(info.get("worker_count", 1))
         self.capacity = self.worker_count + int(info.get("prefetch_capacity", 0))
-        self.extra = 0  # worker_count while the pool's tasks are short (see SHORT_TASK)
+        self.extra = 0  # while the pool's tasks are short (see SHORT_TASK, short_task_extra)
+        self.mean = -1.0  # its last reported mean task duration (s); -1 before its first results
+        # when tasks were sent to it while it held none (monotonic), until its next results
+        self.probe_at: float | None = None
+        self.refill = -1.0  # estimated refill round trip (s): see short_task_extra
         self.tasks: dict[int, int] = {}  # tid -> fid
         self.fids: set[int] = {m.PAYLOAD_FID}  # submit_payload tasks bring no function
         self.last_seen = time.monotonic()
@@ -505,8 +539,18 @@ class Interchange:
                     tasks.pop(tid, None)
                 if not tasks:
                     rec.idle_since = time.time()
-                if mean >= 0 and not self.prioritized:
-                    rec.extra = rec.worker_count if mean < SHORT_TASK else 0
+                if mean >= 0:
+                    rec.mean = mean
+                    if rec.probe_at is not None:
+                        # a low sample is believed at once, a high one halfway (startup, a
+                        # busy moment): the estimate follows the link, not its hiccups
+                        sample = max(0.0, time.monotonic() - rec.probe_at - mean)
+                        rec.refill = sample if rec.refill < 0 else min(sample, (rec.refill + sample) / 2)
+                    if not self.prioritized:
+                        rec.extra = (
+                            short_task_extra(rec.worker_count, mean, rec.refill) if mean < SHORT_TASK else 0
+                        )
+                rec.probe_at = None
                 self._update_ready(rec)
                 self._to_executor([msg] if extra is None else [msg, *extra])
             else:
@@ -678,10 +722,13 @@ class Interchange:
         functions = self.functions
         batches: list[tuple[ManagerRecord, list[Any]]] = []
         dispatched: list[int] = []
+        now = time.monotonic()
         for rec in ready:
             if not heap:
                 break
             n = min(rec.free, len(heap))
+            if not rec.tasks and rec.mean >= 0:  # idle: its next results time the round trip
+                rec.probe_at = now
             meta = []
             payloads = []
             defs: dict[int, bytes] = {}
